@@ -1,0 +1,54 @@
+# The front door: make run, make test, make lint, make bench.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ecrf
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=1
+
+.PHONY: run test lint bench install install-dev system-packages services migrate
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+system-packages:
+	bash scripts/system-packages.sh
+
+services:
+	bash scripts/check-services.sh
+
+# Embedded default: SQLite beside manage.py, Celery tasks in-process, demo data loaded.
+run: install
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput -v0
+	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py demo_seed
+	@echo ""
+	@echo "  eCRF running at http://$(HOST):$(PORT)/"
+	@echo "  Demo logins (password rux-demo-2026 for each):"
+	@echo "    clinician    - clinician / investigator"
+	@echo "    coordinator  - study coordinator"
+	@echo "    monitor      - monitor (read-only)"
+	@echo "    datamanager  - data manager"
+	@echo "    admin        - configuration (Django admin at /admin/)"
+	@echo ""
+	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-dev system-packages services
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run -v0
+	$(TEST_ENV) $(PY) -m pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

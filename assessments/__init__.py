@@ -1,0 +1,1 @@
+"""Visits, lab and vital entry, adverse events, response assessments and the study report."""

@@ -1,0 +1,1 @@
+"""Pure clinical rules of the assessments: visit schedule and windows."""

@@ -1,0 +1,1 @@
+"""Screening, eligibility, consent, enrollment, etiology, risk and dosing."""

@@ -1,0 +1,292 @@
+"""Screening and enrollment forms: a paper CRF's sections, with the limits named on error."""
+
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from crispy_forms.bootstrap import InlineRadios
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
+from django import forms
+from django.utils import timezone
+
+from patients.models import Screening
+from trial.analytes import ANALYTES, SCD25_U_PER_ML_MAXIMUM, Analyte, limit_message
+from trial.models import Site
+from trial.rules.age import age_in_years
+from trial.widgets import tri_state_field
+
+# Which catalogue entry (and so which physiological limit) each numeric field obeys.
+FIELD_ANALYTE = {
+    "weight_kg": "WEIGHT",
+    "height_cm": "HEIGHT",
+    "max_temperature_c": "TEMP",
+    "spleen_cm": "SPLEEN",
+    "hemoglobin_g_l": "HGB",
+    "wbc_10e9_l": "WBC",
+    "anc_10e9_l": "NEUT",
+    "platelets_10e9_l": "PLAT",
+    "triglycerides_mmol_l": "TRIG",
+    "fibrinogen_g_l": "FIBRINO",
+    "nk_activity_pct": "NKACT",
+    "ferritin_ug_l": "FERRITIN",
+    "ifn_gamma_pg_ml": "IFNG",
+    "alt_u_l": "ALT",
+    "creatinine_umol_l": "CREAT",
+    "creatinine_clearance_ml_min": "CRCL",
+    "gfr_ml_min": "GFR",
+    "bilirubin_umol_l": "BILI",
+    "inr": "INR",
+    "ebv_dna_whole_blood": "EBVWB",
+    "ebv_dna_plasma": "EBVPL",
+}
+
+MAX_AGE_YEARS = 18
+
+# Everything a user enters; the numbers, status and computed eligibility are the system's.
+SCREENING_FIELDS = [
+    f.name
+    for f in Screening._meta.get_fields()
+    if getattr(f, "editable", False)
+    and not f.auto_created
+    and f.name not in {"site", "status", "eligibility", "eligibility_detail", "computed_at"}
+    and not f.is_relation
+]
+
+
+def site_today(site: Site | None) -> date:
+    """Today where the site is: a date entered at the bedside is judged in the site's time zone."""
+    zone = ZoneInfo(site.time_zone) if site is not None else timezone.get_current_timezone()
+    return timezone.localdate(timezone=zone)
+
+
+def date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def row(*fields: str, width: int = 4) -> Div:
+    return Div(*[Div(f, css_class=f"col-md-{width}") for f in fields], css_class="row")
+
+
+def radios(*fields: str) -> Div:
+    return Div(*[Div(InlineRadios(f), css_class="col-md-6") for f in fields], css_class="row")
+
+
+class CRFForm(forms.ModelForm):
+    """A model form whose yes/no/not-known questions are radios and whose numbers obey limits."""
+
+    field_analytes: dict[str, str] = {}
+
+    def __init__(self, *args, site: Site | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.site = site
+        for name, field in list(self.fields.items()):
+            model_field = self._meta.model._meta.get_field(name)
+            if model_field.get_internal_type() == "BooleanField" and model_field.null:
+                self.fields[name] = tri_state_field(model_field)
+            elif model_field.get_internal_type() == "DateField":
+                field.widget = date_input()
+            elif isinstance(field, forms.DecimalField):
+                field.widget.attrs.update({"inputmode": "decimal", "step": "any"})
+
+    def analyte_check(self, name: str, analyte: Analyte) -> None:
+        value = self.cleaned_data.get(name)
+        if value is None:
+            return
+        message = limit_message(analyte, float(value))
+        if message:
+            self.add_error(name, message)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, code in self.field_analytes.items():
+            if name in self.fields:
+                self.analyte_check(name, ANALYTES[code])
+        today = site_today(self.site)
+        for name, value in cleaned.items():
+            if isinstance(value, date) and value > today:
+                self.add_error(name, f"{self.fields[name].label} cannot be in the future (after {today.isoformat()}).")
+        return cleaned
+
+
+class ScreeningForm(CRFForm):
+    field_analytes = FIELD_ANALYTE
+
+    class Meta:
+        model = Screening
+        fields = SCREENING_FIELDS
+
+    def __init__(self, *args, site: Site | None = None, **kwargs):
+        super().__init__(*args, site=site, **kwargs)
+        self.fields["initials"].help_text = "2 to 4 capital letters; no names are stored."
+        self.fields["weight_kg"].required = True
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Fieldset(
+                "1. Demographics",
+                row("initials", "date_of_birth", "sex"),
+                row("screening_date", "weight_kg", "height_cm"),
+            ),
+            Fieldset(
+                "2. Informed consent",
+                row("consent_date", "consent_signer_initials", "consent_relation"),
+            ),
+            Fieldset("3. Diagnosis", radios("new_diagnosis", "prior_hlh_chemotherapy")),
+            Fieldset(
+                "4. HLH-2004 diagnostic criteria",
+                radios("molecular_diagnosis", "splenomegaly"),
+                row("max_temperature_c", "spleen_cm"),
+                HTML('<p class="small text-muted mb-1">Blood count</p>'),
+                row("hemoglobin_g_l", "wbc_10e9_l", "anc_10e9_l", "platelets_10e9_l", width=3),
+                row("triglycerides_mmol_l", "fibrinogen_g_l", "ferritin_ug_l"),
+                row("scd25_value", "scd25_unit", "nk_activity_pct"),
+                radios("hemophagocytosis"),
+            ),
+            Fieldset(
+                "5. Risk factors",
+                radios("cns_involvement", "serious_non_lab_manifestation"),
+                row("ifn_gamma_pg_ml", "alt_u_l"),
+            ),
+            Fieldset(
+                "6. Kidney and liver",
+                row("creatinine_umol_l", "creatinine_clearance_ml_min", "gfr_ml_min"),
+                radios("cirrhosis", "dialysis_twice_past_week"),
+                row("bilirubin_umol_l", "inr"),
+            ),
+            Fieldset(
+                "7. Other exclusion criteria",
+                row("nyha_class"),
+                radios("malignancy", "parasitic_infection"),
+                radios("severe_allergy_history"),
+            ),
+            Fieldset(
+                "8. Corticosteroids before screening",
+                radios("corticosteroids_received"),
+                row("corticosteroid_drug", "corticosteroid_dose"),
+                row("corticosteroid_start_date", "corticosteroid_stop_date"),
+            ),
+            Fieldset(
+                "9. Etiology",
+                row("ebv_dna_whole_blood", "ebv_dna_plasma"),
+                radios("ebna_igg_positive", "vca_igg_positive"),
+                radios("vca_igm_positive", "caebv_diagnosis"),
+                radios("aid_diagnosis", "wes_done"),
+                radios("wes_pathogenic_variant"),
+                row("wes_detail", width=12),
+            ),
+        )
+
+    def clean_initials(self) -> str:
+        return (self.cleaned_data.get("initials") or "").strip().upper()
+
+    def clean_consent_signer_initials(self) -> str:
+        return (self.cleaned_data.get("consent_signer_initials") or "").strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        dob, screened = cleaned.get("date_of_birth"), cleaned.get("screening_date")
+        if dob and screened:
+            if dob > screened:
+                self.add_error("date_of_birth", "Date of birth must be on or before the screening date.")
+            elif age_in_years(dob, screened) >= MAX_AGE_YEARS:
+                self.add_error(
+                    "date_of_birth",
+                    f"Date of birth: the child is {age_in_years(dob, screened)} years old at screening; "
+                    f"the trial screens children under {MAX_AGE_YEARS} years.",
+                )
+        consent = cleaned.get("consent_date")
+        if consent:
+            if dob and consent < dob:
+                self.add_error("consent_date", "Consent date cannot be before the date of birth.")
+            if not cleaned.get("consent_signer_initials"):
+                self.add_error("consent_signer_initials", "Enter the initials of the person who signed the consent.")
+            if not cleaned.get("consent_relation"):
+                self.add_error("consent_relation", "Enter the signer's relation to the child.")
+        value, unit = cleaned.get("scd25_value"), cleaned.get("scd25_unit")
+        if value is not None:
+            if not unit:
+                self.add_error("scd25_unit", "Soluble CD25 unit: choose pg/mL or U/mL as reported by the lab.")
+            elif unit == "U/mL" and float(value) > SCD25_U_PER_ML_MAXIMUM:
+                self.add_error("scd25_value", f"Soluble CD25 must be at most {SCD25_U_PER_ML_MAXIMUM:g} U/mL.")
+            elif unit == "pg/mL":
+                self.analyte_check("scd25_value", ANALYTES["SCD25"])
+        start, stop = cleaned.get("corticosteroid_start_date"), cleaned.get("corticosteroid_stop_date")
+        if start and stop and stop < start:
+            self.add_error("corticosteroid_stop_date", "Corticosteroid stop date cannot be before its start date.")
+        if cleaned.get("corticosteroids_received") is True and not cleaned.get("corticosteroid_drug"):
+            self.add_error("corticosteroid_drug", "Name the corticosteroid that was given.")
+        return cleaned
+
+
+class ReasonForChangeMixin(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason_for_change = forms.CharField(
+        label="Reason for change",
+        max_length=200,
+        help_text="Required for any change to saved data; it is kept in the audit trail.",
+    )
+
+
+class ScreeningEditForm(ScreeningForm, ReasonForChangeMixin):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["version"] = self.instance.version
+        self.helper.layout.append(Fieldset("Reason for change", row("reason_for_change", width=12), "version"))
+
+
+class EnrollmentForm(forms.Form):
+    enrollment_date = forms.DateField(widget=date_input())
+    first_dose_date = forms.DateField(label="Day 0: first ruxolitinib dose", widget=date_input())
+    weight_kg = forms.DecimalField(label="Weight at enrollment (kg)", max_digits=5, decimal_places=2)
+    prescribed_dose_mg = forms.DecimalField(
+        label="Prescribed dose (mg, twice daily)",
+        max_digits=5,
+        decimal_places=2,
+        help_text="A dose other than the weight band's is saved and flagged as a protocol deviation.",
+    )
+    confirm = forms.BooleanField(label="I confirm the child is eligible and consent is on file.")
+
+    BASELINE_WINDOW_DAYS = 7
+
+    def __init__(self, *args, screening: Screening, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.screening = screening
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            row("enrollment_date", "first_dose_date"),
+            row("weight_kg", "prescribed_dose_mg"),
+            "confirm",
+            Submit("enroll", "Enroll", css_class="btn-success"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        today = site_today(self.screening.site)
+        enrolled, day0 = cleaned.get("enrollment_date"), cleaned.get("first_dose_date")
+        s = self.screening
+        if enrolled:
+            if enrolled > today:
+                self.add_error("enrollment_date", f"Enrollment date cannot be in the future (after {today}).")
+            if enrolled < s.screening_date:
+                self.add_error("enrollment_date", f"Enrollment date cannot be before screening ({s.screening_date}).")
+        if day0:
+            if enrolled and day0 < enrolled:
+                self.add_error("first_dose_date", "Day 0 cannot be before the enrollment date.")
+            if (day0 - s.screening_date).days > self.BASELINE_WINDOW_DAYS:
+                self.add_error(
+                    "first_dose_date",
+                    f"Day 0 must be within {self.BASELINE_WINDOW_DAYS} days of screening "
+                    f"({s.screening_date}); screening is the day -7 to 0 visit (protocol section 7).",
+                )
+            if s.consent_date and s.consent_date > day0:
+                self.add_error("first_dose_date", f"Consent ({s.consent_date}) must be signed before the first dose.")
+        weight = cleaned.get("weight_kg")
+        if weight is not None and (weight <= 0 or weight > Decimal("150")):
+            self.add_error("weight_kg", "Weight must be more than 0 and at most 150 kg.")
+        dose = cleaned.get("prescribed_dose_mg")
+        if dose is not None and (dose <= 0 or dose > Decimal("50")):
+            self.add_error("prescribed_dose_mg", "Prescribed dose must be more than 0 and at most 50 mg.")
+        return cleaned

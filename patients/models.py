@@ -1,0 +1,233 @@
+"""Screening and enrolled patients, pseudonymised like a paper CRF (no names, no record numbers)."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from trial.models import Site
+from trial.versioning import VersionedRecord
+
+YES_NO_UNKNOWN = [(True, "Yes"), (False, "No"), (None, "Not known")]
+
+
+def tri(verbose_name: str, help_text: str = "") -> models.BooleanField:
+    return models.BooleanField(verbose_name, null=True, blank=True, choices=YES_NO_UNKNOWN, help_text=help_text)
+
+
+def measure(verbose_name: str, digits: int = 10, places: int = 2, help_text: str = "") -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name, max_digits=digits, decimal_places=places, null=True, blank=True, help_text=help_text
+    )
+
+
+class Sex(models.TextChoices):
+    MALE = "M", "Male"
+    FEMALE = "F", "Female"
+
+
+class SCD25Unit(models.TextChoices):
+    PG_PER_ML = "pg/mL", "pg/mL"
+    U_PER_ML = "U/mL", "U/mL"
+
+
+class Eligibility(models.TextChoices):
+    ELIGIBLE = "eligible", "Eligible"
+    INELIGIBLE = "ineligible", "Not eligible"
+    INCOMPLETE = "incomplete", "Incomplete: data missing"
+
+
+class Screening(VersionedRecord):
+    """The screening / eligibility CRF (protocol section 3) with the baseline findings behind it."""
+
+    class Status(models.TextChoices):
+        SCREENING = "screening", "Screening"
+        SCREEN_FAILURE = "screen_failure", "Screen failure"
+        ENROLLED = "enrolled", "Enrolled"
+
+    class ConsentRelation(models.TextChoices):
+        MOTHER = "mother", "Mother"
+        FATHER = "father", "Father"
+        LEGAL_GUARDIAN = "guardian", "Legal guardian"
+        OTHER = "other", "Other legal representative"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="screenings")
+    screening_number = models.CharField(max_length=20, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCREENING)
+
+    # Demographics (pseudonymised)
+    initials = models.CharField(
+        max_length=4,
+        validators=[RegexValidator(r"^[A-Z]{2,4}$", "Initials are 2 to 4 capital letters, e.g. ZXY.")],
+    )
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    screening_date = models.DateField()
+    weight_kg = measure("Weight (kg)", 5, 2)
+    height_cm = measure("Height (cm)", 5, 1)
+
+    # Informed consent (signed by parent or guardian)
+    consent_date = models.DateField("Consent signed on", null=True, blank=True)
+    consent_signer_initials = models.CharField(
+        "Signer's initials",
+        max_length=4,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2,4}$", "Initials are 2 to 4 capital letters.")],
+    )
+    consent_relation = models.CharField(
+        "Signer's relation to the child", max_length=10, choices=ConsentRelation.choices, blank=True
+    )
+
+    # Diagnosis history
+    new_diagnosis = tri("New diagnosis of HLH")
+    prior_hlh_chemotherapy = tri("Prior chemotherapy for HLH (e.g. etoposide)")
+
+    # HLH-2004 findings
+    molecular_diagnosis = tri("Molecular diagnosis consistent with HLH")
+    max_temperature_c = measure("Maximum temperature (°C)", 4, 1)
+    splenomegaly = tri("Splenomegaly")
+    spleen_cm = measure("Spleen below costal margin (cm)", 4, 1)
+    hemoglobin_g_l = measure("Hemoglobin (g/L)", 5, 1)
+    wbc_10e9_l = measure("WBC (10^9/L)", 6, 2)
+    anc_10e9_l = measure("ANC (10^9/L)", 6, 2)
+    platelets_10e9_l = measure("Platelets (10^9/L)", 6, 1)
+    triglycerides_mmol_l = measure("Triglycerides, fasting (mmol/L)", 6, 2)
+    fibrinogen_g_l = measure("Fibrinogen (g/L)", 5, 2)
+    hemophagocytosis = tri("Hemophagocytosis (bone marrow, spleen or lymph nodes), no malignancy")
+    nk_activity_pct = measure("NK-cell activity (%)", 5, 2)
+    ferritin_ug_l = measure("Ferritin (µg/L)", 10, 1)
+    scd25_value = measure("Soluble CD25", 12, 1)
+    scd25_unit = models.CharField("sCD25 unit", max_length=6, choices=SCD25Unit.choices, blank=True)
+
+    # Risk items (protocol section 5)
+    cns_involvement = tri("CNS involvement")
+    serious_non_lab_manifestation = tri(
+        "Serious non-laboratory manifestation", "Severe hepatosplenomegaly, active bleeding or icterus."
+    )
+    ifn_gamma_pg_ml = measure("IFN-gamma (pg/mL)", 10, 1)
+    alt_u_l = measure("ALT (U/L)", 8, 1)
+
+    # Exclusion data
+    creatinine_umol_l = measure("Creatinine (µmol/L)", 7, 1)
+    creatinine_clearance_ml_min = measure("Creatinine clearance (mL/min)", 6, 1)
+    gfr_ml_min = measure("GFR (mL/min/1.73m²)", 6, 1)
+    cirrhosis = tri("Liver cirrhosis")
+    bilirubin_umol_l = measure("Total bilirubin (µmol/L)", 7, 1)
+    inr = measure("INR", 5, 2)
+    dialysis_twice_past_week = tri("Dialysis at least twice in the past week")
+    nyha_class = models.PositiveSmallIntegerField(
+        "Heart function (NYHA class)",
+        null=True,
+        blank=True,
+        choices=[(1, "I"), (2, "II"), (3, "III"), (4, "IV")],
+        validators=[MinValueValidator(1), MaxValueValidator(4)],
+    )
+    malignancy = tri("Malignancy")
+    parasitic_infection = tri("Parasitic infection")
+    severe_allergy_history = tri("History of severe allergic, anaphylactic or hypersensitivity reactions")
+
+    # Corticosteroids before screening
+    corticosteroids_received = tri("Corticosteroids received before screening")
+    corticosteroid_drug = models.CharField("Corticosteroid", max_length=60, blank=True)
+    corticosteroid_dose = models.CharField("Dose", max_length=60, blank=True)
+    corticosteroid_start_date = models.DateField("Started on", null=True, blank=True)
+    corticosteroid_stop_date = models.DateField("Stopped on", null=True, blank=True)
+
+    # Etiology (protocol section 4)
+    ebv_dna_whole_blood = measure("EBV DNA, whole blood (copies/mL)", 14, 0)
+    ebv_dna_plasma = measure("EBV DNA, plasma (copies/mL)", 14, 0)
+    ebna_igg_positive = tri("EBNA-IgG positive")
+    vca_igg_positive = tri("VCA-IgG positive")
+    vca_igm_positive = tri("VCA-IgM positive")
+    caebv_diagnosis = tri("Chronic active EBV (clinician's diagnosis)")
+    aid_diagnosis = tri(
+        "Autoinflammatory picture (AID)",
+        "Recurrent fever, rash, IL-6 overproduction; no infection, tumour or specific antibody.",
+    )
+    wes_done = tri("Whole-exome sequencing done")
+    wes_pathogenic_variant = tri("Pathogenic primary-HLH variant found")
+    wes_detail = models.CharField("WES result", max_length=200, blank=True)
+
+    # Computed from the above by patients.rules.eligibility; the reasons are kept for display and audit.
+    eligibility = models.CharField(max_length=12, choices=Eligibility.choices, default=Eligibility.INCOMPLETE)
+    eligibility_detail = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-screening_date", "-id"]
+        permissions = [("enroll_patient", "Can enroll an eligible child")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | (Q(weight_kg__gt=0) & Q(weight_kg__lte=150)),
+                name="screening_weight_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="screening") | Q(status="screen_failure") | Q(eligibility="eligible"),
+                name="screening_enrolled_only_if_eligible",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.screening_number} ({self.initials})"
+
+
+class Patient(VersionedRecord):
+    """An enrolled child: subject number, day 0, etiology, risk group and dose band."""
+
+    class Status(models.TextChoices):
+        ON_TREATMENT = "on_treatment", "On treatment"
+        FOLLOW_UP = "follow_up", "Follow-up"
+        OFF_STUDY = "off_study", "Off study"
+
+    class Etiology(models.TextChoices):
+        EBV = "ebv", "EBV-HLH"
+        AID = "aid", "AID-HLH"
+        UNKNOWN = "unknown", "Unknown etiology"
+
+    class EBVSubtype(models.TextChoices):
+        FIRST_INFECTION = "first_infection", "First infection"
+        REACTIVATION = "reactivation", "Reactivation"
+        CAEBV = "caebv", "Chronic active EBV"
+        UNDETERMINED = "undetermined", "Undetermined"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    class RiskGroup(models.TextChoices):
+        HIGH = "high", "High risk"
+        LOW = "low", "Low risk"
+        INDETERMINATE = "indeterminate", "Indeterminate"
+
+    screening = models.OneToOneField(Screening, on_delete=models.PROTECT, related_name="patient")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    subject_number = models.CharField(max_length=20, unique=True, editable=False)
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.ON_TREATMENT)
+    enrollment_date = models.DateField()
+    first_dose_date = models.DateField("Day 0 (first ruxolitinib dose)")
+    enrollment_weight_kg = models.DecimalField("Weight at enrollment (kg)", max_digits=5, decimal_places=2)
+    prescribed_dose_mg = models.DecimalField("Prescribed dose (mg, twice daily)", max_digits=5, decimal_places=2)
+
+    # Computed by the rules and refreshed by the recompute task when baseline data change.
+    expected_dose_mg = models.DecimalField(max_digits=5, decimal_places=2)
+    dose_band_label = models.CharField(max_length=60)
+    dose_deviation = models.BooleanField(default=False)
+    etiology = models.CharField(max_length=10, choices=Etiology.choices)
+    ebv_subtype = models.CharField(max_length=16, choices=EBVSubtype.choices)
+    risk_group = models.CharField(max_length=14, choices=RiskGroup.choices)
+    derived_detail = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["subject_number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(enrollment_weight_kg__gt=0) & Q(enrollment_weight_kg__lte=150),
+                name="patient_weight_plausible",
+            ),
+            models.CheckConstraint(condition=Q(prescribed_dose_mg__gt=0), name="patient_dose_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject_number

@@ -1,0 +1,1 @@
+"""Pure-Python clinical rules of the patients app (no Django imports)."""

@@ -1,0 +1,271 @@
+"""HLH-2004 diagnostic criteria: protocol section 3, inclusion 1, with decision 12.1.
+
+A child meets HLH-2004 with a molecular diagnosis consistent with HLH, or with at least 5
+of the 8 clinical criteria. A criterion whose data are missing is "missing", never "not
+met": the overall answer is None (not yet determinable) while the missing criteria could
+still change it.
+"""
+
+from dataclasses import dataclass
+from enum import Enum
+
+from trial.rules.criteria import Criterion, finding_criterion, fmt, threshold_criterion
+
+PER_NL = "x10^9/L"
+
+
+class SCD25Unit(str, Enum):
+    U_PER_ML = "U/mL"
+    PG_PER_ML = "pg/mL"
+
+
+@dataclass(frozen=True)
+class HLH2004Thresholds:
+    fever_c: float = 38.5  # 3: "fever >= 38.5 °C"
+    hemoglobin_g_l: float = 90.0  # 3: "hemoglobin < 90 g/L"
+    hemoglobin_infant_g_l: float = 100.0  # 3: "(< 100 g/L in infants < 4 weeks)"
+    infant_age_days: int = 28  # 3: "infants < 4 weeks"
+    platelets: float = 100.0  # 3: "platelets < 100 x10^9/L"
+    anc: float = 1.0  # 3: "ANC < 1.0 x10^9/L"
+    lineages_required: int = 2  # 3: "cytopenia in >= 2 of 3 lineages"
+    triglycerides_mmol_l: float = 3.0  # 3: "fasting triglycerides >= 3.0 mmol/L"
+    fibrinogen_g_l: float = 1.5  # 3: "and/or fibrinogen <= 1.5 g/L"
+    ferritin_ug_l: float = 500.0  # 3: "ferritin >= 500 µg/L" (µg/L per 12.2)
+    scd25_u_ml: float = 2400.0  # 3 and 12.1: "sCD25 >= 2400 U/mL"
+    scd25_upper_ref_pg_ml: float = 6400.0  # 12.1: "above the lab's upper reference limit"
+    nk_activity_lower_ref_pct: float = 15.11  # 3: "below the lab's reference; < 15.11 %"
+    criteria_required: int = 5  # 3: "at least 5 of these 8"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HLH2004Input:
+    molecular_diagnosis: bool | None
+    max_temperature_c: float | None
+    splenomegaly: bool | None
+    hemoglobin_g_l: float | None
+    platelets_10e9_l: float | None
+    anc_10e9_l: float | None
+    age_days: int | None  # age on the day the hemoglobin was sampled
+    triglycerides_mmol_l: float | None
+    fibrinogen_g_l: float | None
+    hemophagocytosis: bool | None
+    nk_activity_pct: float | None
+    ferritin_ug_l: float | None
+    scd25_value: float | None
+    scd25_unit: SCD25Unit | None
+
+
+@dataclass(frozen=True)
+class HLH2004Result:
+    # None = not yet determinable: the missing items could still change the answer.
+    met: bool | None
+    by_molecular: bool
+    criteria_met: int  # of the 8 clinical criteria
+    criteria_missing: int  # of the 8 clinical criteria
+    # The molecular criterion first, then the 8 clinical ones in protocol order.
+    criteria: tuple[Criterion, ...]
+    explanation: str
+
+
+def hlh2004_evaluate(data: HLH2004Input, thresholds: HLH2004Thresholds = HLH2004Thresholds()) -> HLH2004Result:
+    """Apply the HLH-2004 criteria (protocol section 3, inclusion 1; sCD25 per 12.1).
+
+    met is True with a molecular diagnosis or >= 5 clinical criteria met; False when
+    there is no molecular diagnosis (recorded as absent) and the criteria met plus the
+    missing ones cannot reach 5; None otherwise.
+    """
+    t = thresholds
+    molecular = finding_criterion(
+        "hlh2004.molecular",
+        "Molecular diagnosis consistent with HLH",
+        data.molecular_diagnosis,
+    )
+    clinical = (
+        _fever(data.max_temperature_c, t),
+        finding_criterion("hlh2004.splenomegaly", "Splenomegaly", data.splenomegaly),
+        _cytopenias(data, t),
+        _triglycerides_fibrinogen(data.triglycerides_mmol_l, data.fibrinogen_g_l, t),
+        finding_criterion(
+            "hlh2004.hemophagocytosis",
+            "Hemophagocytosis in bone marrow, spleen or lymph nodes, no evidence of malignancy",
+            data.hemophagocytosis,
+        ),
+        _nk_activity(data.nk_activity_pct, t),
+        threshold_criterion(
+            "hlh2004.ferritin",
+            "Ferritin",
+            data.ferritin_ug_l,
+            ">=",
+            t.ferritin_ug_l,
+            "µg/L",
+        ),
+        _scd25(data.scd25_value, data.scd25_unit, t),
+    )
+    n_met = sum(c.met is True for c in clinical)
+    n_missing = sum(c.met is None for c in clinical)
+    need = t.criteria_required
+    tally = f"{n_met} of {len(clinical)} clinical criteria met, {n_missing} missing"
+
+    if data.molecular_diagnosis is True:
+        met, why = True, "Met by molecular diagnosis consistent with HLH."
+    elif n_met >= need:
+        met, why = True, f"Met: {tally} (at least {need} required)."
+    elif n_met + n_missing >= need:
+        met = None
+        why = f"Not yet determinable: {tally}; the missing ones could still reach {need}."
+    elif data.molecular_diagnosis is False:
+        met = False
+        why = f"Not met: {tally}, cannot reach {need}, and no molecular diagnosis."
+    else:
+        met = None
+        why = f"Not yet determinable: {tally}, but the molecular diagnosis is not entered."
+    return HLH2004Result(
+        met=met,
+        by_molecular=data.molecular_diagnosis is True,
+        criteria_met=n_met,
+        criteria_missing=n_missing,
+        criteria=(molecular, *clinical),
+        explanation=why,
+    )
+
+
+def _fever(max_temperature_c: float | None, t: HLH2004Thresholds) -> Criterion:
+    return threshold_criterion("hlh2004.fever", "Fever", max_temperature_c, ">=", t.fever_c, "°C")
+
+
+def _cytopenias(data: HLH2004Input, t: HLH2004Thresholds) -> Criterion:
+    """Cytopenia in >= 2 of 3 lineages (section 3); each lineage limit is strict."""
+    hb_low = _hemoglobin_low(data.hemoglobin_g_l, data.age_days, t)
+    plt_low = _below(data.platelets_10e9_l, t.platelets)
+    anc_low = _below(data.anc_10e9_l, t.anc)
+    states = (hb_low, plt_low, anc_low)
+    low = states.count(True)
+    unknown = states.count(None)
+    need = t.lineages_required
+    if low >= need:
+        met, why = True, f"{low} of 3 lineages are cytopenic."
+    elif low + unknown < need:
+        met, why = False, f"Only {low} of 3 lineages are cytopenic."
+    else:
+        met = None
+        why = f"{low} of 3 lineages are cytopenic and {unknown} cannot be judged yet."
+    hb_text = _lineage("hemoglobin", data.hemoglobin_g_l, "g/L", hb_low)
+    if data.hemoglobin_g_l is not None and data.age_days is not None:
+        hb_text += f" at {data.age_days} days of age"
+    elif data.hemoglobin_g_l is not None and hb_low is None:
+        hb_text += " (age not entered, and the limit depends on it)"
+    return Criterion(
+        code="hlh2004.cytopenias",
+        label=f"Cytopenia in >= {need} of 3 lineages",
+        met=met,
+        value="; ".join(
+            (
+                hb_text,
+                _lineage("platelets", data.platelets_10e9_l, PER_NL, plt_low),
+                _lineage("ANC", data.anc_10e9_l, PER_NL, anc_low),
+            )
+        ),
+        threshold=(
+            f"hemoglobin < {fmt(t.hemoglobin_g_l, 'g/L')} "
+            f"(< {fmt(t.hemoglobin_infant_g_l, 'g/L')} if younger than "
+            f"{t.infant_age_days} days), platelets < {fmt(t.platelets, PER_NL)}, "
+            f"ANC < {fmt(t.anc, PER_NL)}"
+        ),
+        explanation=why,
+    )
+
+
+def _hemoglobin_low(hemoglobin: float | None, age_days: int | None, t: HLH2004Thresholds) -> bool | None:
+    if hemoglobin is None:
+        return None
+    if age_days is not None:
+        infant = age_days < t.infant_age_days
+        return hemoglobin < (t.hemoglobin_infant_g_l if infant else t.hemoglobin_g_l)
+    # Without the age, only a value below both limits, or at or above both, is decided.
+    lower, upper = sorted((t.hemoglobin_g_l, t.hemoglobin_infant_g_l))
+    if hemoglobin < lower:
+        return True
+    if hemoglobin >= upper:
+        return False
+    return None
+
+
+def _lineage(name: str, value: float | None, unit: str, low: bool | None) -> str:
+    if value is None or low is None:
+        return f"{name} {fmt(value, unit)}"
+    return f"{name} {fmt(value, unit)} ({'low' if low else 'not low'})"
+
+
+def _triglycerides_fibrinogen(triglycerides: float | None, fibrinogen: float | None, t: HLH2004Thresholds) -> Criterion:
+    """Fasting triglycerides >= 3.0 mmol/L and/or fibrinogen <= 1.5 g/L (section 3)."""
+    tg_high = _at_least(triglycerides, t.triglycerides_mmol_l)
+    fib_low = None if fibrinogen is None else fibrinogen <= t.fibrinogen_g_l
+    if tg_high or fib_low:
+        met = True
+        why = "Triglycerides are high." if tg_high else "Fibrinogen is low."
+        if tg_high and fib_low:
+            why = "Triglycerides are high and fibrinogen is low."
+    elif tg_high is False and fib_low is False:
+        met, why = False, "Triglycerides are not high and fibrinogen is not low."
+    else:
+        met = None
+        why = "The entered value is normal and the other one is not entered."
+        if tg_high is None and fib_low is None:
+            why = "Neither triglycerides nor fibrinogen is entered."
+    return Criterion(
+        code="hlh2004.triglycerides_fibrinogen",
+        label="Hypertriglyceridemia and/or hypofibrinogenemia",
+        met=met,
+        value=(f"triglycerides {fmt(triglycerides, 'mmol/L')}; fibrinogen {fmt(fibrinogen, 'g/L')}"),
+        threshold=(
+            f"triglycerides >= {fmt(t.triglycerides_mmol_l, 'mmol/L')} or fibrinogen <= {fmt(t.fibrinogen_g_l, 'g/L')}"
+        ),
+        explanation=why,
+    )
+
+
+def _nk_activity(nk_activity_pct: float | None, t: HLH2004Thresholds) -> Criterion:
+    return threshold_criterion(
+        "hlh2004.nk_activity",
+        "Low or absent NK-cell activity",
+        nk_activity_pct,
+        "<",
+        t.nk_activity_lower_ref_pct,
+        "%",
+    )
+
+
+def _scd25(value: float | None, unit: SCD25Unit | str | None, t: HLH2004Thresholds) -> Criterion:
+    """sCD25: >= 2400 U/mL, or above the lab's upper reference limit in pg/mL (12.1)."""
+    label = "Soluble CD25 (sIL-2R)"
+    if unit is None:
+        return Criterion(
+            code="hlh2004.scd25",
+            label=label,
+            met=None,
+            value=fmt(value) if value is None else f"{fmt(value)} (unit not entered)",
+            threshold=(f">= {fmt(t.scd25_u_ml, 'U/mL')} or > {fmt(t.scd25_upper_ref_pg_ml, 'pg/mL')}"),
+            explanation=(
+                "Cannot be judged without the unit: the threshold depends on it "
+                "and no conversion factor is assumed (protocol 12.1)."
+            ),
+        )
+    if SCD25Unit(unit) is SCD25Unit.U_PER_ML:
+        return threshold_criterion("hlh2004.scd25", label, value, ">=", t.scd25_u_ml, "U/mL")
+    return threshold_criterion(
+        "hlh2004.scd25",
+        label,
+        value,
+        ">",
+        t.scd25_upper_ref_pg_ml,
+        "pg/mL",
+        note="the lab's upper reference limit, protocol 12.1",
+    )
+
+
+def _below(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value < limit
+
+
+def _at_least(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value >= limit

@@ -1,0 +1,233 @@
+"""Writes for screening and enrollment: one transaction each, rules evaluated inside it."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from assessments.services import visits_plan_for_patient
+from patients import selectors
+from patients.models import Eligibility, Patient, Screening
+from patients.rules.dosing import dose_band_for_weight, prescribed_dose_check
+from patients.rules.eligibility import Eligibility as EligibilityStatus
+from patients.rules.eligibility import EligibilityResult, eligibility_evaluate
+from patients.rules.etiology import etiology_classify
+from patients.rules.risk import risk_stratify
+from trial.models import Site
+from trial.reasons import criteria_json
+from trial.rules.age import age_in_days
+from trial.versioning import record_lock_for_update, record_save
+
+
+class EnrollmentRefused(Exception):
+    """The child cannot be enrolled; the message says why."""
+
+
+def eligibility_compute(screening: Screening) -> EligibilityResult:
+    hlh_thresholds, _ = selectors.thresholds_for(
+        site=screening.site, age_days=age_in_days(screening.date_of_birth, screening.screening_date)
+    )
+    return eligibility_evaluate(
+        selectors.eligibility_input(screening),
+        thresholds=selectors.eligibility_thresholds(),
+        hlh2004_thresholds=hlh_thresholds,
+    )
+
+
+def eligibility_json(result: EligibilityResult) -> dict:
+    return {
+        "status": result.status.value,
+        "hlh2004": {
+            "met": result.hlh2004.met,
+            "by_molecular": result.hlh2004.by_molecular,
+            "criteria_met": result.hlh2004.criteria_met,
+            "criteria_missing": result.hlh2004.criteria_missing,
+            "criteria": criteria_json(result.hlh2004.criteria),
+        },
+        "inclusion": criteria_json(result.inclusion),
+        "exclusion": criteria_json(result.exclusion),
+        "also_checked": criteria_json(result.also_checked),
+        "warnings": list(result.warnings),
+        "schwartz_egfr": result.schwartz_egfr,
+        "meld": result.meld,
+        "failed": criteria_json(result.failed),
+        "missing": criteria_json(result.missing),
+    }
+
+
+def _apply_eligibility(screening: Screening) -> EligibilityResult:
+    result = eligibility_compute(screening)
+    screening.eligibility = Eligibility(result.status.value)
+    screening.eligibility_detail = eligibility_json(result)
+    screening.computed_at = timezone.now()
+    if screening.status != Screening.Status.ENROLLED:
+        screening.status = (
+            Screening.Status.SCREEN_FAILURE
+            if result.status is EligibilityStatus.INELIGIBLE
+            else Screening.Status.SCREENING
+        )
+    return result
+
+
+def screening_create(*, site: Site, data: dict, user) -> Screening:
+    """Log a screened child, assign a screening number and compute eligibility (section 3)."""
+    with transaction.atomic():
+        site = Site.objects.select_for_update().get(pk=site.pk)
+        site.last_screening_sequence += 1
+        site.save(update_fields=["last_screening_sequence"])
+        screening = Screening(site=site, screening_number=f"{site.code}-S{site.last_screening_sequence:03d}", **data)
+        _apply_eligibility(screening)
+        record_save(record=screening, user=user, reason="Screening entered", created=True)
+    return screening
+
+
+def screening_update(*, screening_id: int, data: dict, expected_version: int, user, reason: str) -> Screening:
+    """Change screening data; derived values of an enrolled patient are recomputed by a task."""
+    with transaction.atomic():
+        screening = record_lock_for_update(model=Screening, pk=screening_id, expected_version=expected_version)
+        for field, value in data.items():
+            setattr(screening, field, value)
+        _apply_eligibility(screening)
+        record_save(record=screening, user=user, reason=reason)
+        patient_id = Patient.objects.filter(screening=screening).values_list("id", flat=True).first()
+        if patient_id is not None:
+            from patients.tasks import patient_derived_recompute_task
+
+            transaction.on_commit(lambda: patient_derived_recompute_task.delay(patient_id))
+    return screening
+
+
+@dataclass(frozen=True)
+class DerivedValues:
+    expected_dose_mg: Decimal
+    dose_band_label: str
+    dose_deviation: bool
+    etiology: str
+    ebv_subtype: str
+    risk_group: str
+    detail: dict
+
+
+def derived_values_compute(*, screening: Screening, weight_kg: Decimal, prescribed_dose_mg: Decimal, on: date):
+    """Etiology (section 4), risk group (section 5) and dose band (section 6) of an enrolled child."""
+    eligibility = eligibility_compute(screening)
+    _, risk_thresholds = selectors.thresholds_for(
+        site=screening.site, age_days=age_in_days(screening.date_of_birth, on)
+    )
+    etiology = etiology_classify(selectors.etiology_input(screening, hlh_criteria_met=eligibility.hlh2004.met))
+    risk = risk_stratify(selectors.risk_input(screening, on=on), thresholds=risk_thresholds)
+    band = dose_band_for_weight(float(weight_kg), selectors.dose_bands(screening.site))
+    check = prescribed_dose_check(float(prescribed_dose_mg), band)
+    return DerivedValues(
+        expected_dose_mg=Decimal(str(band.dose_mg)),
+        dose_band_label=band.band.label,
+        dose_deviation=not check.matches,
+        etiology=etiology.etiology.value,
+        ebv_subtype=etiology.ebv_subtype.value,
+        risk_group=risk.group.value,
+        detail={
+            "etiology": {"criteria": criteria_json(etiology.criteria), "warnings": list(etiology.warnings)},
+            "risk": {
+                "group": risk.group.value,
+                "items_met": risk.items_met,
+                "criteria": criteria_json(risk.criteria),
+                "missing": criteria_json(risk.missing),
+            },
+            "dose": {
+                "weight_kg": float(weight_kg),
+                "band": band.band.label,
+                "expected_mg": band.dose_mg,
+                "prescribed_mg": float(prescribed_dose_mg),
+                "matches": check.matches,
+                "explanation": check.explanation,
+                "band_explanation": band.explanation,
+            },
+        },
+    )
+
+
+def _apply_derived(patient: Patient, derived: DerivedValues) -> bool:
+    changed = False
+    for field, value in (
+        ("expected_dose_mg", derived.expected_dose_mg),
+        ("dose_band_label", derived.dose_band_label),
+        ("dose_deviation", derived.dose_deviation),
+        ("etiology", derived.etiology),
+        ("ebv_subtype", derived.ebv_subtype),
+        ("risk_group", derived.risk_group),
+        ("derived_detail", derived.detail),
+    ):
+        if getattr(patient, field) != value:
+            setattr(patient, field, value)
+            changed = True
+    return changed
+
+
+def patient_enroll(
+    *,
+    screening_id: int,
+    enrollment_date: date,
+    first_dose_date: date,
+    weight_kg: Decimal,
+    prescribed_dose_mg: Decimal,
+    user,
+) -> Patient:
+    """Enroll an eligible child: subject number, derived values and the visit calendar.
+
+    Eligibility is evaluated again here from the stored data, whatever the caller saw:
+    there is no override, so an ineligible child cannot be enrolled by any path (section 3).
+    """
+    with transaction.atomic():
+        screening = Screening.objects.select_for_update().select_related("site").get(pk=screening_id)
+        if Patient.objects.filter(screening=screening).exists():
+            raise EnrollmentRefused(f"{screening} is already enrolled.")
+        result = _apply_eligibility(screening)
+        if result.status is not EligibilityStatus.ELIGIBLE:
+            reasons = "; ".join(f"{c.label}: {c.explanation}" for c in (result.failed or result.missing))
+            raise EnrollmentRefused(f"{screening} is not eligible ({result.status.value}). {reasons}")
+        if screening.consent_date is None or screening.consent_date > first_dose_date:
+            raise EnrollmentRefused("Consent must be signed on or before day 0 (the first dose).")
+        site = Site.objects.select_for_update().get(pk=screening.site_id)
+        site.last_subject_sequence += 1
+        site.save(update_fields=["last_subject_sequence"])
+        derived = derived_values_compute(
+            screening=screening, weight_kg=weight_kg, prescribed_dose_mg=prescribed_dose_mg, on=first_dose_date
+        )
+        patient = Patient(
+            screening=screening,
+            site=site,
+            subject_number=f"{site.code}-{site.last_subject_sequence:03d}",
+            enrollment_date=enrollment_date,
+            first_dose_date=first_dose_date,
+            enrollment_weight_kg=weight_kg,
+            prescribed_dose_mg=prescribed_dose_mg,
+            computed_at=timezone.now(),
+        )
+        _apply_derived(patient, derived)
+        record_save(record=patient, user=user, reason="Enrolled", created=True)
+        screening.status = Screening.Status.ENROLLED
+        record_save(record=screening, user=user, reason=f"Enrolled as {patient.subject_number}")
+        visits_plan_for_patient(patient=patient, user=user)
+    return patient
+
+
+def patient_derived_recompute(*, patient_id: int) -> bool:
+    """Recompute etiology, risk and dose band from the current baseline data.
+
+    Safe to run twice: nothing is written (and no history row added) when nothing changed.
+    """
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().select_related("screening__site").get(pk=patient_id)
+        derived = derived_values_compute(
+            screening=patient.screening,
+            weight_kg=patient.enrollment_weight_kg,
+            prescribed_dose_mg=patient.prescribed_dose_mg,
+            on=patient.first_dose_date,
+        )
+        if not _apply_derived(patient, derived):
+            return False
+        patient.computed_at = timezone.now()
+        record_save(record=patient, user=None, reason="Recomputed after a change of baseline data")
+        return True

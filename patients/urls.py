@@ -1,0 +1,14 @@
+from django.urls import path
+
+from patients import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("patients/", views.subject_list, name="subject_list"),
+    path("patients/<int:pk>/", views.patient_overview, name="patient_overview"),
+    path("screening/new/", views.screening_create, name="screening_create"),
+    path("screening/log/", views.screening_log, name="screening_log"),
+    path("screening/<int:pk>/", views.screening_detail, name="screening_detail"),
+    path("screening/<int:pk>/edit/", views.screening_edit, name="screening_edit"),
+    path("screening/<int:pk>/enroll/", views.screening_enroll, name="screening_enroll"),
+]

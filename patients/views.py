@@ -1,0 +1,169 @@
+"""Pages for screening, enrollment and the patient overview. Each validates with a form,
+calls one service and renders; scoping to the user's sites goes through the selectors."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from patients import selectors, services
+from patients.forms import EnrollmentForm, ScreeningEditForm, ScreeningForm
+from patients.models import Patient, Screening
+from patients.rules.dosing import dose_band_for_weight
+from trial.selectors import user_sites
+from trial.versioning import ConcurrentEditError
+
+PAGE_SIZE = 25
+
+
+@login_required
+def home(request):
+    return redirect("subject_list")
+
+
+@login_required
+def subject_list(request):
+    query = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    rows = selectors.subject_list(user=request.user, query=query, status=status)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    statuses = [
+        (Screening.Status.SCREENING, "Screening"),
+        (Screening.Status.SCREEN_FAILURE, "Screen failure"),
+        *Patient.Status.choices,
+    ]
+    return render(
+        request, "patients/subject_list.html", {"page": page, "query": query, "status": status, "statuses": statuses}
+    )
+
+
+@login_required
+def screening_log(request):
+    rows = selectors.subject_list(user=request.user).order_by("site__code", "screening_number")
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    return render(request, "patients/screening_log.html", {"page": page})
+
+
+def _site_for_new_screening(request):
+    sites = list(user_sites(request.user))
+    chosen = request.POST.get("site") or request.GET.get("site")
+    if chosen:
+        return get_object_or_404(user_sites(request.user), pk=chosen), sites
+    return (sites[0] if sites else None), sites
+
+
+@login_required
+@permission_required("patients.add_screening", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def screening_create(request):
+    site, sites = _site_for_new_screening(request)
+    if site is None:
+        messages.error(request, "You are not a member of any site; ask a data manager to add you to one.")
+        return redirect("subject_list")
+    form = ScreeningForm(request.POST or None, site=site)
+    if request.method == "POST" and form.is_valid():
+        screening = services.screening_create(site=site, data=form.cleaned_data, user=request.user)
+        messages.success(
+            request, f"Screening {screening.screening_number} saved: {screening.get_eligibility_display()}."
+        )
+        return redirect("screening_detail", pk=screening.pk)
+    return render(request, "patients/screening_form.html", {"form": form, "site": site, "sites": sites})
+
+
+@login_required
+def screening_detail(request, pk: int):
+    screening = selectors.screening_get_for_user(user=request.user, pk=pk)
+    return render(
+        request,
+        "patients/screening_detail.html",
+        {
+            "screening": screening,
+            "detail": screening.eligibility_detail,
+            "patient": getattr(screening, "patient", None),
+            "can_enroll": request.user.has_perm("patients.enroll_patient"),
+            "can_edit": request.user.has_perm("patients.change_screening"),
+        },
+    )
+
+
+@login_required
+@permission_required("patients.change_screening", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def screening_edit(request, pk: int):
+    screening = selectors.screening_get_for_user(user=request.user, pk=pk)
+    form = ScreeningEditForm(request.POST or None, instance=screening, site=screening.site)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k not in {"version", "reason_for_change"}}
+        try:
+            services.screening_update(
+                screening_id=screening.pk,
+                data=data,
+                expected_version=form.cleaned_data["version"],
+                user=request.user,
+                reason=form.cleaned_data["reason_for_change"],
+            )
+        except ConcurrentEditError as exc:
+            conflict = exc
+        else:
+            messages.success(request, "Screening updated; eligibility recomputed.")
+            return redirect("screening_detail", pk=screening.pk)
+    return render(
+        request,
+        "patients/screening_form.html",
+        {"form": form, "site": screening.site, "screening": screening, "conflict": conflict},
+        status=409 if conflict else 200,
+    )
+
+
+@login_required
+@permission_required("patients.enroll_patient", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def screening_enroll(request, pk: int):
+    screening = selectors.screening_get_for_user(user=request.user, pk=pk)
+    if hasattr(screening, "patient"):
+        return redirect("patient_overview", pk=screening.patient.pk)
+    initial = {"weight_kg": screening.weight_kg, "enrollment_date": screening.screening_date}
+    if screening.weight_kg:
+        band = dose_band_for_weight(float(screening.weight_kg), selectors.dose_bands(screening.site))
+        initial["prescribed_dose_mg"] = band.dose_mg
+    else:
+        band = None
+    form = EnrollmentForm(request.POST or None, screening=screening, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_enroll(
+                screening_id=screening.pk,
+                enrollment_date=form.cleaned_data["enrollment_date"],
+                first_dose_date=form.cleaned_data["first_dose_date"],
+                weight_kg=form.cleaned_data["weight_kg"],
+                prescribed_dose_mg=form.cleaned_data["prescribed_dose_mg"],
+                user=request.user,
+            )
+        except services.EnrollmentRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Enrolled as {patient.subject_number}.")
+            return redirect("patient_overview", pk=patient.pk)
+    return render(
+        request,
+        "patients/enroll.html",
+        {"form": form, "screening": screening, "detail": screening.eligibility_detail, "band": band},
+    )
+
+
+@login_required
+def patient_overview(request, pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    return render(
+        request,
+        "patients/patient_overview.html",
+        {
+            "patient": patient,
+            "screening": patient.screening,
+            "eligibility": patient.screening.eligibility_detail,
+            "derived": patient.derived_detail,
+            "visits": patient.visits.all(),
+        },
+    )

@@ -1,0 +1,138 @@
+"""Shared fixtures: the seeded trial, a second site, one user per role, eligible screening data."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+
+from trial.models import Role, Site, SiteMembership, Trial
+
+PASSWORD = "a-Strong-test-pass-7"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    """The suite runs on PostgreSQL, as production does (make test sets DATABASE_URL)."""
+    if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        assert connection.vendor == "postgresql", "run the suite with make test (PostgreSQL)"
+
+
+@pytest.fixture
+def trial(db) -> Trial:
+    return Trial.objects.get(registry_id="ChiCTR2000029977")
+
+
+@pytest.fixture
+def site_a(trial) -> Site:
+    return Site.objects.get(trial=trial, code="BCH")
+
+
+@pytest.fixture
+def site_b(trial) -> Site:
+    return Site.objects.create(trial=trial, code="SCH", name="Second Children's Hospital", time_zone="Asia/Shanghai")
+
+
+def make_user(username: str, role: Role, *sites: Site) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, first_name=username.title())
+    user.groups.add(Group.objects.get(name=role.value))
+    for site in sites:
+        SiteMembership.objects.create(user=user, site=site)
+    return user
+
+
+@pytest.fixture
+def clinician(site_a) -> User:
+    return make_user("clin_a", Role.CLINICIAN, site_a)
+
+
+@pytest.fixture
+def coordinator(site_a) -> User:
+    return make_user("coord_a", Role.COORDINATOR, site_a)
+
+
+@pytest.fixture
+def monitor(site_a) -> User:
+    return make_user("mon_a", Role.MONITOR, site_a)
+
+
+@pytest.fixture
+def data_manager(site_a) -> User:
+    return make_user("dm_a", Role.DATA_MANAGER, site_a)
+
+
+@pytest.fixture
+def clinician_b(site_b) -> User:
+    return make_user("clin_b", Role.CLINICIAN, site_b)
+
+
+SCREENING_DAY = date(2026, 3, 2)
+
+
+def eligible_data(**overrides) -> dict:
+    """A child who meets 7 of 8 HLH-2004 criteria and no exclusion: eligible."""
+    data = {
+        "initials": "ZXY",
+        "sex": "M",
+        "date_of_birth": SCREENING_DAY - timedelta(days=365 * 4 + 30),
+        "screening_date": SCREENING_DAY,
+        "weight_kg": Decimal("15.0"),
+        "height_cm": Decimal("102"),
+        "consent_date": SCREENING_DAY,
+        "consent_signer_initials": "MW",
+        "consent_relation": "mother",
+        "new_diagnosis": True,
+        "prior_hlh_chemotherapy": False,
+        "molecular_diagnosis": False,
+        "max_temperature_c": Decimal("39.5"),
+        "splenomegaly": True,
+        "spleen_cm": Decimal("3"),
+        "hemoglobin_g_l": Decimal("80"),
+        "anc_10e9_l": Decimal("0.8"),
+        "platelets_10e9_l": Decimal("45"),
+        "triglycerides_mmol_l": Decimal("3.5"),
+        "fibrinogen_g_l": Decimal("1.2"),
+        "hemophagocytosis": True,
+        "nk_activity_pct": Decimal("20"),
+        "ferritin_ug_l": Decimal("3200"),
+        "scd25_value": Decimal("30000"),
+        "scd25_unit": "pg/mL",
+        "cns_involvement": False,
+        "serious_non_lab_manifestation": False,
+        "ifn_gamma_pg_ml": Decimal("150"),
+        "alt_u_l": Decimal("90"),
+        "creatinine_umol_l": Decimal("30"),
+        "cirrhosis": False,
+        "nyha_class": 1,
+        "malignancy": False,
+        "parasitic_infection": False,
+        "severe_allergy_history": False,
+        "corticosteroids_received": False,
+        "ebv_dna_whole_blood": Decimal("25000"),
+        "ebv_dna_plasma": Decimal("900"),
+        "ebna_igg_positive": False,
+        "vca_igg_positive": True,
+        "vca_igm_positive": True,
+        "caebv_diagnosis": False,
+        "aid_diagnosis": False,
+        "wes_done": True,
+        "wes_pathogenic_variant": False,
+    }
+    data.update(overrides)
+    return data
+
+
+def form_payload(data: dict) -> dict:
+    """The same data as a browser would post it."""
+    out = {}
+    for key, value in data.items():
+        if value is None:
+            out[key] = ""
+        elif value is True:
+            out[key] = "true"
+        elif value is False:
+            out[key] = "false"
+        else:
+            out[key] = str(value)
+    return out

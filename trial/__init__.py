@@ -1,0 +1,1 @@
+"""The protocol as configuration: trial, sites, dosing bands, reference ranges, visit schedule, roles."""

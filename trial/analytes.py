@@ -1,0 +1,80 @@
+"""The catalogue of measured variables: code, label, canonical unit and physiological limits.
+
+A value outside its physiological limits is impossible and is rejected with a message naming
+the field and the limit (protocol section 8); a value inside them but outside the reference
+range is saved and flagged. Codes follow CDISC LBTESTCD / VSTESTCD where one exists.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Analyte:
+    code: str
+    label: str
+    unit: str
+    minimum: float
+    maximum: float
+    group: str
+
+
+BLOOD_COUNT = "Blood count"
+HLH_MARKERS = "HLH markers"
+CYTOKINES = "Cytokines"
+LIVER = "Liver"
+KIDNEY = "Kidney"
+VITALS = "Vital signs"
+COAGULATION = "Coagulation"
+INFECTION = "Infection / EBV"
+
+ANALYTES: dict[str, Analyte] = {
+    a.code: a
+    for a in (
+        Analyte("TEMP", "Maximum temperature", "°C", 30.0, 45.0, VITALS),
+        Analyte("WEIGHT", "Weight", "kg", 0.3, 150.0, VITALS),
+        Analyte("HEIGHT", "Height", "cm", 20.0, 220.0, VITALS),
+        Analyte("HGB", "Hemoglobin", "g/L", 10.0, 250.0, BLOOD_COUNT),
+        Analyte("WBC", "White blood cells", "10^9/L", 0.0, 500.0, BLOOD_COUNT),
+        Analyte("NEUT", "Absolute neutrophil count", "10^9/L", 0.0, 200.0, BLOOD_COUNT),
+        Analyte("PLAT", "Platelets", "10^9/L", 0.0, 2000.0, BLOOD_COUNT),
+        Analyte("TRIG", "Triglycerides (fasting)", "mmol/L", 0.0, 100.0, HLH_MARKERS),
+        Analyte("FIBRINO", "Fibrinogen", "g/L", 0.0, 20.0, HLH_MARKERS),
+        Analyte("FERRITIN", "Ferritin", "µg/L", 0.0, 1_000_000.0, HLH_MARKERS),
+        Analyte("SCD25", "Soluble CD25 (sIL-2R)", "pg/mL", 0.0, 10_000_000.0, HLH_MARKERS),
+        Analyte("NKACT", "NK-cell activity", "%", 0.0, 100.0, HLH_MARKERS),
+        Analyte("CD107A", "NK CD107a", "%", 0.0, 100.0, HLH_MARKERS),
+        Analyte("IFNG", "IFN-gamma", "pg/mL", 0.0, 100_000.0, CYTOKINES),
+        Analyte("IL6", "IL-6", "pg/mL", 0.0, 100_000.0, CYTOKINES),
+        Analyte("IL10", "IL-10", "pg/mL", 0.0, 100_000.0, CYTOKINES),
+        Analyte("TNFA", "TNF-alpha", "pg/mL", 0.0, 100_000.0, CYTOKINES),
+        Analyte("IL18", "IL-18", "pg/mL", 0.0, 1_000_000.0, CYTOKINES),
+        Analyte("ALT", "ALT", "U/L", 0.0, 20_000.0, LIVER),
+        Analyte("AST", "AST", "U/L", 0.0, 50_000.0, LIVER),
+        Analyte("GGT", "GGT", "U/L", 0.0, 10_000.0, LIVER),
+        Analyte("ALB", "Albumin", "g/L", 5.0, 80.0, LIVER),
+        Analyte("BILI", "Total bilirubin", "µmol/L", 0.0, 1500.0, LIVER),
+        Analyte("BILIND", "Indirect bilirubin", "µmol/L", 0.0, 1500.0, LIVER),
+        Analyte("BILDIR", "Direct bilirubin", "µmol/L", 0.0, 1500.0, LIVER),
+        Analyte("CREAT", "Creatinine", "µmol/L", 5.0, 3000.0, KIDNEY),
+        Analyte("UREA", "Urea", "mmol/L", 0.0, 150.0, KIDNEY),
+        Analyte("CRCL", "Creatinine clearance", "mL/min", 0.0, 300.0, KIDNEY),
+        Analyte("GFR", "Glomerular filtration rate", "mL/min/1.73m²", 0.0, 300.0, KIDNEY),
+        Analyte("INR", "INR", "ratio", 0.5, 20.0, COAGULATION),
+        Analyte("SPLEEN", "Spleen below costal margin", "cm", 0.0, 30.0, HLH_MARKERS),
+        Analyte("LIVER", "Liver below costal margin", "cm", 0.0, 30.0, HLH_MARKERS),
+        Analyte("EBVWB", "EBV DNA, whole blood", "copies/mL", 0.0, 1e12, INFECTION),
+        Analyte("EBVPL", "EBV DNA, plasma", "copies/mL", 0.0, 1e12, INFECTION),
+    )
+}
+
+# sCD25 is reported in either unit; U/mL labs have their own plausible range (protocol 12.1).
+SCD25_U_PER_ML_MAXIMUM = 1_000_000.0
+
+
+def limit_message(analyte: Analyte, value: float) -> str | None:
+    """The rejection message for an impossible value, or None when the value is plausible."""
+    if value < analyte.minimum:
+        return f"{analyte.label} must be at least {analyte.minimum:g} {analyte.unit} (entered {value:g})."
+    if value > analyte.maximum:
+        return f"{analyte.label} must be at most {analyte.maximum:g} {analyte.unit} (entered {value:g})."
+    return None

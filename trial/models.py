@@ -1,0 +1,151 @@
+"""The trial as data: what a second site or protocol version changes without code edits."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Trial(models.Model):
+    registry_id = models.CharField(max_length=40, unique=True)
+    short_name = models.CharField(max_length=40)
+    title = models.CharField(max_length=300)
+    protocol_version = models.CharField(max_length=20)
+    treatment_days = models.PositiveSmallIntegerField(default=28)
+    doses_per_day = models.PositiveSmallIntegerField(default=2)
+    data_cutoff_date = models.DateField(null=True, blank=True)
+    max_weight_kg = models.DecimalField(
+        max_digits=5, decimal_places=2, default=150, help_text="Heaviest plausible weight at entry."
+    )
+
+    class Meta:
+        ordering = ["registry_id"]
+
+    def __str__(self) -> str:
+        return f"{self.short_name} ({self.registry_id}) v{self.protocol_version}"
+
+
+class Site(models.Model):
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="sites")
+    code = models.CharField(max_length=10, help_text="Prefix of subject numbers, e.g. BCH.")
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=60, default="UTC")
+    # Subject numbers are never reused: the counter only moves forward.
+    last_subject_sequence = models.PositiveIntegerField(default=0)
+    last_screening_sequence = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["trial", "code"], name="site_code_unique_in_trial")]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.name}"
+
+
+class DoseBand(models.Model):
+    """Weight band to ruxolitinib dose (protocol section 6); the upper bound is inclusive."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="dose_bands")
+    max_weight_kg = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="Inclusive; blank = no upper bound."
+    )
+    dose_mg = models.DecimalField(max_digits=5, decimal_places=2)
+    label = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = [F("max_weight_kg").asc(nulls_last=True)]
+        constraints = [
+            models.CheckConstraint(condition=Q(dose_mg__gt=0), name="dose_band_dose_positive"),
+            models.UniqueConstraint(fields=["trial", "max_weight_kg"], name="dose_band_unique_bound"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.dose_mg} mg BID"
+
+
+class ReferenceRange(models.Model):
+    """Normal range of one analyte; a site's own range (optionally by age) wins over the trial default."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="reference_ranges")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="reference_ranges")
+    analyte = models.CharField(max_length=30)
+    unit = models.CharField(max_length=20)
+    lower = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    upper = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    age_min_days = models.PositiveIntegerField(null=True, blank=True)
+    age_max_days = models.PositiveIntegerField(null=True, blank=True, help_text="Exclusive.")
+
+    class Meta:
+        ordering = ["analyte", "site_id", "age_min_days"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lower__isnull=True) | Q(upper__isnull=True) | Q(lower__lte=F("upper")),
+                name="reference_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(lower__isnull=False) | Q(upper__isnull=False), name="reference_range_has_a_bound"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.site.code if self.site_id else "default"
+        return f"{self.analyte} {self.lower}–{self.upper} {self.unit} ({where})"
+
+
+class VisitDefinition(models.Model):
+    """One row of the schedule of assessments (protocol section 7); day 0 is the first dose."""
+
+    class Kind(models.TextChoices):
+        BASELINE = "baseline", "Screening / baseline"
+        DAILY = "daily", "Daily (week 1)"
+        EFFICACY = "efficacy", "Efficacy assessment"
+        WEEKLY = "weekly", "Weekly"
+        END_OF_TREATMENT = "eot", "End of treatment"
+        FOLLOW_UP = "follow_up", "Follow-up"
+
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="visit_definitions")
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    day = models.IntegerField()
+    window_before = models.PositiveSmallIntegerField(default=0)
+    window_after = models.PositiveSmallIntegerField(default=0)
+    response_assessment = models.BooleanField(default=False)
+    full_hlh_panel = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["trial", "order", "day"]
+        constraints = [models.UniqueConstraint(fields=["trial", "code"], name="visit_code_unique_in_trial")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (day {self.day})"
+
+    @property
+    def window_label(self) -> str:
+        if self.window_before == self.window_after == 0:
+            return f"day {self.day}"
+        if self.window_before == self.window_after:
+            return f"day {self.day} ±{self.window_before}"
+        return f"day {self.day - self.window_before} to {self.day + self.window_after}"
+
+
+class Role(models.TextChoices):
+    """The four roles of protocol section 2, each a Django group of the same name."""
+
+    CLINICIAN = "clinician", "Clinician / investigator"
+    COORDINATOR = "coordinator", "Study coordinator"
+    MONITOR = "monitor", "Monitor"
+    DATA_MANAGER = "data_manager", "Data manager"
+
+
+class SiteMembership(models.Model):
+    """A user sees the patients of the sites they belong to, and only those."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_memberships")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "site"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.site.code}"

@@ -1,0 +1,1 @@
+"""Pure-Python clinical rules shared by the whole trial (no Django imports)."""

@@ -1,0 +1,45 @@
+"""Age arithmetic for eligibility (protocol section 3) and risk (section 5).
+
+Ages are birthday-based completed years, as a clinician states them. A child born on
+29 February has its birthday on 1 March in non-leap years (the day after 28 February is
+the first day on which the full number of years has passed). The reference date is
+always an argument, never today's date.
+"""
+
+from datetime import date, timedelta
+
+
+def anniversary(date_of_birth: date, years: int) -> date:
+    """The date of the `years`-th birthday (29 February -> 1 March in non-leap years)."""
+    try:
+        return date_of_birth.replace(year=date_of_birth.year + years)
+    except ValueError:
+        # Only 29 February can fail: that birthday falls on 1 March in a common year.
+        return date(date_of_birth.year + years, 2, 28) + timedelta(days=1)
+
+
+def age_in_years(date_of_birth: date, on: date) -> int:
+    """Completed years of age on `on`; the birthday itself counts as the new year."""
+    _check_order(date_of_birth, on)
+    years = on.year - date_of_birth.year
+    if on < anniversary(date_of_birth, years):
+        years -= 1
+    return years
+
+
+def age_in_days(date_of_birth: date, on: date) -> int:
+    """Days of life on `on` (0 on the day of birth)."""
+    _check_order(date_of_birth, on)
+    return (on - date_of_birth).days
+
+
+def has_reached_age(date_of_birth: date, on: date, years: int) -> bool:
+    """True on and after the `years`-th birthday."""
+    _check_order(date_of_birth, on)
+    return on >= anniversary(date_of_birth, years)
+
+
+def _check_order(date_of_birth: date, on: date) -> None:
+    # A birth after the reference date is a data-entry error, not an age.
+    if on < date_of_birth:
+        raise ValueError(f"Date of birth {date_of_birth.isoformat()} is after {on.isoformat()}.")

@@ -1,0 +1,82 @@
+"""Reads of the trial configuration: reference ranges, dose bands, schedule, users' sites."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from trial.models import DoseBand, ReferenceRange, Role, Site, Trial, VisitDefinition
+
+
+@dataclass(frozen=True)
+class Range:
+    analyte: str
+    unit: str
+    lower: float | None
+    upper: float | None
+
+    @property
+    def label(self) -> str:
+        if self.lower is not None and self.upper is not None:
+            return f"{self.lower:g}–{self.upper:g} {self.unit}"
+        if self.upper is not None:
+            return f"≤ {self.upper:g} {self.unit}"
+        return f"≥ {self.lower:g} {self.unit}"
+
+
+def trial_current() -> Trial:
+    return Trial.objects.order_by("id").first()
+
+
+def reference_ranges_for(*, site: Site, age_days: int | None) -> dict[str, Range]:
+    """The normal range of every analyte for a child of this age at this site.
+
+    A site's own range beats the trial default; an age-specific range beats one for all ages.
+    """
+    rows = ReferenceRange.objects.filter(Q(site=site) | Q(site__isnull=True), trial_id=site.trial_id)
+    best: dict[str, tuple[tuple[int, int], ReferenceRange]] = {}
+    for row in rows:
+        if age_days is not None:
+            if row.age_min_days is not None and age_days < row.age_min_days:
+                continue
+            if row.age_max_days is not None and age_days >= row.age_max_days:
+                continue
+        elif row.age_min_days is not None or row.age_max_days is not None:
+            continue
+        age_specific = int(row.age_min_days is not None or row.age_max_days is not None)
+        rank = (int(row.site_id is not None), age_specific)
+        if row.analyte not in best or rank > best[row.analyte][0]:
+            best[row.analyte] = (rank, row)
+    return {
+        analyte: Range(
+            analyte=analyte,
+            unit=row.unit,
+            lower=float(row.lower) if row.lower is not None else None,
+            upper=float(row.upper) if row.upper is not None else None,
+        )
+        for analyte, (_, row) in best.items()
+    }
+
+
+def dose_bands_for(*, trial: Trial) -> QuerySet[DoseBand]:
+    return DoseBand.objects.filter(trial=trial)
+
+
+def visit_definitions_for(*, trial: Trial) -> QuerySet[VisitDefinition]:
+    return VisitDefinition.objects.filter(trial=trial)
+
+
+def user_site_ids(user) -> set[int]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    if user.is_superuser:
+        return set(Site.objects.values_list("id", flat=True))
+    return set(user.site_memberships.values_list("site_id", flat=True))
+
+
+def user_sites(user) -> QuerySet[Site]:
+    return Site.objects.filter(id__in=user_site_ids(user)).order_by("code")
+
+
+def user_roles(user) -> list[str]:
+    names = set(user.groups.values_list("name", flat=True))
+    return [role.label for role in Role if role.value in names]
