@@ -80,8 +80,11 @@ class CRFForm(forms.ModelForm):
     def __init__(self, *args, site: Site | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.site = site
+        model_fields = {f.name: f for f in self._meta.model._meta.get_fields()}
         for name, field in list(self.fields.items()):
-            model_field = self._meta.model._meta.get_field(name)
+            model_field = model_fields.get(name)
+            if model_field is None:
+                continue
             if model_field.get_internal_type() == "BooleanField" and model_field.null:
                 self.fields[name] = tri_state_field(model_field)
             elif model_field.get_internal_type() == "DateField":
@@ -103,7 +106,7 @@ class CRFForm(forms.ModelForm):
             if name in self.fields:
                 self.analyte_check(name, ANALYTES[code])
         today = site_today(self.site)
-        for name, value in cleaned.items():
+        for name, value in list(cleaned.items()):
             if isinstance(value, date) and value > today:
                 self.add_error(name, f"{self.fields[name].label} cannot be in the future (after {today.isoformat()}).")
         return cleaned

@@ -185,6 +185,7 @@ class Patient(VersionedRecord):
         EBV = "ebv", "EBV-HLH"
         AID = "aid", "AID-HLH"
         UNKNOWN = "unknown", "Unknown etiology"
+        UNDETERMINED = "undetermined", "Undetermined: data missing"
 
     class EBVSubtype(models.TextChoices):
         FIRST_INFECTION = "first_infection", "First infection"
@@ -211,7 +212,7 @@ class Patient(VersionedRecord):
     expected_dose_mg = models.DecimalField(max_digits=5, decimal_places=2)
     dose_band_label = models.CharField(max_length=60)
     dose_deviation = models.BooleanField(default=False)
-    etiology = models.CharField(max_length=10, choices=Etiology.choices)
+    etiology = models.CharField(max_length=14, choices=Etiology.choices)
     ebv_subtype = models.CharField(max_length=16, choices=EBVSubtype.choices)
     risk_group = models.CharField(max_length=14, choices=RiskGroup.choices)
     derived_detail = models.JSONField(default=dict, blank=True)

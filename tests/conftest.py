@@ -136,3 +136,9 @@ def form_payload(data: dict) -> dict:
         else:
             out[key] = str(value)
     return out
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Logins are frequent in the page tests; the production hasher is deliberately slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

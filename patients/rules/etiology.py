@@ -98,9 +98,7 @@ def etiology_classify(data: EtiologyInput, thresholds: EtiologyThresholds = Etio
     if ebv is True:
         subtype = _ebv_subtype(caebv.met, first_infection.met, reactivation.met)
         if subtype is EBVSubtype.UNDETERMINED:
-            warnings.append(
-                "EBV sub-type undetermined: record the CAEBV diagnosis and the EBNA-IgG, VCA-IgG and VCA-IgM serology."
-            )
+            warnings.append(_undetermined_subtype_warning(data))
         return EtiologyResult(Etiology.EBV, subtype, criteria, tuple(warnings))
     if ebv is None:
         warnings.append(
@@ -194,6 +192,13 @@ def _ebv_subtype(caebv: bool | None, first_infection: bool | None, reactivation:
     if reactivation:
         return EBVSubtype.REACTIVATION
     return EBVSubtype.UNDETERMINED
+
+
+def _undetermined_subtype_warning(data: EtiologyInput) -> str:
+    recorded = (data.caebv_diagnosis, data.ebna_igg_positive, data.vca_igg_positive, data.vca_igm_positive)
+    if None in recorded:
+        return "EBV sub-type undetermined: record the CAEBV diagnosis and the EBNA-IgG, VCA-IgG and VCA-IgM serology."
+    return "EBV sub-type undetermined: the serology fits neither a first infection nor a reactivation."
 
 
 def _serology(data: EtiologyInput) -> str:

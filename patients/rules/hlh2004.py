@@ -91,14 +91,7 @@ def hlh2004_evaluate(data: HLH2004Input, thresholds: HLH2004Thresholds = HLH2004
             data.hemophagocytosis,
         ),
         _nk_activity(data.nk_activity_pct, t),
-        threshold_criterion(
-            "hlh2004.ferritin",
-            "Ferritin",
-            data.ferritin_ug_l,
-            ">=",
-            t.ferritin_ug_l,
-            "µg/L",
-        ),
+        threshold_criterion("hlh2004.ferritin", "Ferritin", data.ferritin_ug_l, ">=", t.ferritin_ug_l, "µg/L"),
         _scd25(data.scd25_value, data.scd25_unit, t),
     )
     n_met = sum(c.met is True for c in clinical)

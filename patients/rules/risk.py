@@ -74,14 +74,7 @@ def risk_stratify(data: RiskInput, thresholds: RiskThresholds = RiskThresholds()
         ),
         threshold_criterion("risk.anc", "ANC", data.anc_10e9_l, "<", t.anc, PER_NL),
         _scd25(data.scd25_value, data.scd25_unit, t),
-        threshold_criterion(
-            "risk.ferritin",
-            "Ferritin",
-            data.ferritin_ug_l,
-            ">",
-            t.ferritin_ug_l,
-            "µg/L",
-        ),
+        threshold_criterion("risk.ferritin", "Ferritin", data.ferritin_ug_l, ">", t.ferritin_ug_l, "µg/L"),
         threshold_criterion(
             "risk.ifn_gamma",
             "IFN-gamma",

@@ -1,0 +1,79 @@
+"""The recompute task crosses the queue: a real Celery worker on the Redis at 127.0.0.1."""
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+
+from config.celery import app
+from patients.models import Patient
+from patients.services import patient_enroll, screening_create, screening_update
+from patients.tasks import patient_derived_recompute_task
+from tests.conftest import SCREENING_DAY, eligible_data
+
+# serialized_rollback restores the seeded trial that the flush after a transactional test removes.
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.worker]
+
+
+@pytest.fixture
+def worker():
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "make test sets REDIS_URL"
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as running:
+            yield running
+    finally:
+        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+def wait_for(predicate, seconds=20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_baseline_correction_is_recomputed_by_the_worker_after_commit(worker, site_a, clinician):
+    screening = screening_create(site=site_a, data=eligible_data(), user=clinician)
+    patient = patient_enroll(
+        screening_id=screening.pk,
+        enrollment_date=SCREENING_DAY,
+        first_dose_date=SCREENING_DAY + timedelta(days=1),
+        weight_kg=Decimal("15"),
+        prescribed_dose_mg=Decimal("5"),
+        user=clinician,
+    )
+    assert patient.risk_group == "high"
+    screening.refresh_from_db()  # enrollment moved the screening to its next version
+    screening_update(
+        screening_id=screening.pk,
+        data={"scd25_value": Decimal("9000"), "ferritin_ug_l": Decimal("1500"), "ifn_gamma_pg_ml": Decimal("20")},
+        expected_version=screening.version,
+        user=clinician,
+        reason="Lab report corrected",
+    )
+    assert wait_for(lambda: Patient.objects.get(pk=patient.pk).risk_group == "low")
+    patient.refresh_from_db()
+    assert patient.history.order_by("-history_date").first().history_change_reason.startswith("Recomputed")
+
+
+def test_running_the_task_twice_stores_one_result(worker, site_a, clinician):
+    screening = screening_create(site=site_a, data=eligible_data(), user=clinician)
+    patient = patient_enroll(
+        screening_id=screening.pk,
+        enrollment_date=SCREENING_DAY,
+        first_dose_date=SCREENING_DAY + timedelta(days=1),
+        weight_kg=Decimal("15"),
+        prescribed_dose_mg=Decimal("5"),
+        user=clinician,
+    )
+    rows = patient.history.count()
+    first = patient_derived_recompute_task.delay(patient.pk).get(timeout=20)
+    second = patient_derived_recompute_task.delay(patient.pk).get(timeout=20)
+    assert (first, second) == (False, False)
+    assert Patient.objects.get(pk=patient.pk).history.count() == rows
