@@ -13,8 +13,11 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(live_server):
+    # Started per test, after the database fixture: once Playwright's loop runs in this
+    # thread, Django resolves a fresh context-local connection, which would miss the
+    # serialized seed data that a transactional test restores at its start.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
