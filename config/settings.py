@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "trial",
     "patients",
     "assessments",
+    "notifications",
 ]
 
 MIDDLEWARE = [

@@ -9,4 +9,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("patients.urls")),
+    path("", include("assessments.urls")),
+    # PROJECT-URLS: other apps add their include here
 ]

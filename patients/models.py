@@ -232,3 +232,155 @@ class Patient(VersionedRecord):
 
     def __str__(self) -> str:
         return self.subject_number
+
+
+class DoseAdministration(VersionedRecord):
+    """One scheduled ruxolitinib dose (protocol section 6): twice daily on treatment days 1-28.
+
+    Treatment day 1 is day 0 of the schedule (the first dose).
+    """
+
+    class Slot(models.TextChoices):
+        MORNING = "am", "Morning"
+        EVENING = "pm", "Evening"
+
+    class Status(models.TextChoices):
+        GIVEN = "given", "Given"
+        MISSED = "missed", "Missed"
+        HELD = "held", "Held"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="doses")
+    treatment_day = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(60)])
+    slot = models.CharField(max_length=2, choices=Slot.choices)
+    status = models.CharField(max_length=6, choices=Status.choices)
+    administered_at = models.DateTimeField(null=True, blank=True)
+    amount_mg = models.DecimalField("Amount (mg)", max_digits=5, decimal_places=2, null=True, blank=True)
+    expected_mg = models.DecimalField(max_digits=5, decimal_places=2)
+    deviation = models.BooleanField(default=False)
+    reason = models.CharField("Reason (missed, held or different dose)", max_length=200, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["patient", "treatment_day", "slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "treatment_day", "slot"], name="dose_once_per_slot"),
+            models.CheckConstraint(
+                condition=~Q(status="given") | (Q(administered_at__isnull=False) & Q(amount_mg__gt=0)),
+                name="dose_given_has_time_and_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} day {self.treatment_day} {self.slot}: {self.status}"
+
+
+class TreatmentEnd(VersionedRecord):
+    """End of ruxolitinib: completed 28 days, or discontinued with its reason (section 6)."""
+
+    class Outcome(models.TextChoices):
+        COMPLETED = "completed", "Completed 28 days"
+        DISCONTINUED = "discontinued", "Discontinued"
+
+    class Reason(models.TextChoices):
+        NONE = "", "—"
+        NO_RESPONSE_DAY3 = "no_response_day3", "No response by day 3"
+        PROGRESSION = "progression", "Progression"
+        RELAPSE = "relapse", "Relapse"
+        TOXICITY = "toxicity", "Toxicity requiring discontinuation"
+        CRITICALLY_ILL = "critically_ill", "Critically ill (clinician's judgement)"
+        CONSENT_WITHDRAWN = "consent_withdrawn", "Consent withdrawn"
+        DEATH = "death", "Death"
+        OTHER = "other", "Other"
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="treatment_end")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    reason_detail = models.CharField(max_length=300, blank=True)
+    last_dose_date = models.DateField()
+    study_day = models.PositiveSmallIntegerField(help_text="Day of the last dose, day 0 being the first.")
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome="completed", reason="") | (Q(outcome="discontinued") & ~Q(reason="")),
+                name="treatment_end_reason_when_discontinued",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient}: {self.get_outcome_display()}"
+
+
+class SubsequentTherapy(VersionedRecord):
+    """Therapy after ruxolitinib stops, usually HLH-1994 (etoposide + dexamethasone +/- CsA)."""
+
+    class Regimen(models.TextChoices):
+        HLH_1994 = "hlh1994", "HLH-1994"
+        OTHER = "other", "Other"
+
+    class Response(models.TextChoices):
+        NONE = "", "Not yet assessed"
+        CR = "cr", "Complete response"
+        PR = "pr", "Partial response"
+        IMPROVEMENT = "improvement", "HLH improvement"
+        NR = "nr", "No response"
+        NOT_EVALUABLE = "not_evaluable", "Not evaluable"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="subsequent_therapies")
+    regimen = models.CharField(max_length=8, choices=Regimen.choices)
+    etoposide = models.BooleanField(default=False)
+    dexamethasone = models.BooleanField(default=False)
+    cyclosporine = models.BooleanField("Cyclosporine A", default=False)
+    other_drugs = models.CharField(max_length=200, blank=True)
+    start_date = models.DateField()
+    response = models.CharField(max_length=14, choices=Response.choices, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["patient", "start_date"]
+
+    def __str__(self) -> str:
+        return f"{self.patient}: {self.get_regimen_display()} from {self.start_date}"
+
+
+class FollowUp(VersionedRecord):
+    """Status at a follow-up contact: alive, dead or lost, and whether HLH relapsed."""
+
+    class VitalStatus(models.TextChoices):
+        ALIVE = "alive", "Alive"
+        DEAD = "dead", "Dead"
+        LOST = "lost", "Lost to follow-up"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="follow_ups")
+    visit = models.OneToOneField(
+        "assessments.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_up"
+    )
+    assessed_on = models.DateField()
+    vital_status = models.CharField(max_length=6, choices=VitalStatus.choices)
+    hlh_relapse = models.BooleanField("HLH relapse", null=True, blank=True)
+    notes = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["patient", "assessed_on"]
+
+    def __str__(self) -> str:
+        return f"{self.patient} {self.assessed_on}: {self.get_vital_status_display()}"
+
+
+class Death(VersionedRecord):
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="death")
+    date_of_death = models.DateField()
+    cause = models.CharField(max_length=300)
+    hlh_related = models.BooleanField("Related to HLH", null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    def __str__(self) -> str:
+        return f"{self.patient} died {self.date_of_death}"

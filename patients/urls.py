@@ -1,6 +1,8 @@
+"""URLs of the patients pages; each view module lists its own."""
+
 from django.urls import path
 
-from patients import views
+from patients.views import screening as views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,4 +13,5 @@ urlpatterns = [
     path("screening/<int:pk>/", views.screening_detail, name="screening_detail"),
     path("screening/<int:pk>/edit/", views.screening_edit, name="screening_edit"),
     path("screening/<int:pk>/enroll/", views.screening_enroll, name="screening_enroll"),
+    # PATIENTS-URLS: other view modules add their patterns here
 ]

@@ -8,7 +8,20 @@ from django.contrib.auth.models import Group, Permission
 
 from trial.models import Role
 
-CLINICAL_MODELS = ("patients.screening", "patients.patient", "assessments.visit")
+CLINICAL_MODELS = (
+    "patients.screening",
+    "patients.patient",
+    "patients.doseadministration",
+    "patients.treatmentend",
+    "patients.subsequenttherapy",
+    "patients.followup",
+    "patients.death",
+    "assessments.visit",
+    "assessments.labpanel",
+    "assessments.supportivecare",
+    "assessments.adverseevent",
+    "assessments.labaesuggestion",
+)
 
 
 def _perms(actions: tuple[str, ...], models: tuple[str, ...]) -> set[str]:

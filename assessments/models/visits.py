@@ -23,6 +23,12 @@ class Visit(VersionedRecord):
     window_end = models.DateField(null=True, blank=True)
     visit_date = models.DateField("Date of visit", null=True, blank=True)
     unscheduled = models.BooleanField(default=False)
+    reason = models.CharField("Reason (unscheduled visit)", max_length=200, blank=True)
+    # Set from assessments.rules.schedule when the visit date is saved: a flagged deviation.
+    out_of_window = models.BooleanField(default=False)
+    window_note = models.CharField(max_length=120, blank=True)
+    not_done = models.BooleanField("Visit not done", default=False)
+    not_done_reason = models.CharField(max_length=200, blank=True)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 

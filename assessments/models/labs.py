@@ -1,0 +1,110 @@
+"""Lab and vital entry (protocol section 8): one panel per visit, one row per measured value.
+
+Each value is stored as reported, with its unit and sampling time; the reference range
+used to flag it is kept beside it so that the flag can always be explained.
+"""
+
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from assessments.models.visits import Visit
+from patients.models import Patient
+from trial.versioning import VersionedRecord
+
+RESULT_CHOICES = [("", "Not done"), ("negative", "Negative"), ("positive", "Positive")]
+EXAM_CHOICES = [("", "Not done"), ("normal", "Normal"), ("abnormal", "Abnormal")]
+
+
+class LabPanel(VersionedRecord):
+    """The lab CRF page of one visit: values, qualitative findings and when they were sampled."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_panels")
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="lab_panel")
+    sampled_at = models.DateTimeField("Sampled at", help_text="Default sampling time of the values below.")
+
+    cns_symptoms = models.BooleanField("CNS symptoms", null=True, blank=True)
+    csf_result = models.CharField("CSF", max_length=10, choices=EXAM_CHOICES, blank=True)
+    mri_result = models.CharField("Brain MRI", max_length=10, choices=EXAM_CHOICES, blank=True)
+    ecg_result = models.CharField("ECG", max_length=10, choices=EXAM_CHOICES, blank=True)
+    echo_result = models.CharField("Echocardiogram", max_length=10, choices=EXAM_CHOICES, blank=True)
+    cmv = models.CharField("CMV", max_length=10, choices=RESULT_CHOICES, blank=True)
+    adenovirus = models.CharField("Adenovirus", max_length=10, choices=RESULT_CHOICES, blank=True)
+    tuberculosis = models.CharField("Tuberculosis", max_length=10, choices=RESULT_CHOICES, blank=True)
+    herpes_zoster = models.CharField("Herpes zoster", max_length=10, choices=RESULT_CHOICES, blank=True)
+    pneumocystis = models.CharField("Pneumocystis", max_length=10, choices=RESULT_CHOICES, blank=True)
+    fungal = models.CharField("Fungal infection", max_length=10, choices=RESULT_CHOICES, blank=True)
+    notes = models.TextField("Notes (CSF, MRI, ECG, echo findings)", blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["patient", "sampled_at"]
+
+    def __str__(self) -> str:
+        return f"Labs {self.visit}"
+
+
+class LabResult(models.Model):
+    """One measured value: analyte code (trial.analytes), the value as reported and its unit."""
+
+    class Flag(models.TextChoices):
+        NORMAL = "N", "Normal"
+        HIGH = "H", "High"
+        LOW = "L", "Low"
+        NO_RANGE = "", "No reference range"
+
+    panel = models.ForeignKey(LabPanel, on_delete=models.CASCADE, related_name="results")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_results")
+    analyte = models.CharField(max_length=12)
+    value = models.DecimalField(max_digits=16, decimal_places=4)
+    unit = models.CharField(max_length=20)
+    sampled_at = models.DateTimeField()
+    flag = models.CharField(max_length=1, choices=Flag.choices, blank=True)
+    reference_low = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    reference_high = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["panel", "analyte"]
+        constraints = [models.UniqueConstraint(fields=["panel", "analyte"], name="lab_result_once_per_panel")]
+        indexes = [models.Index(fields=["patient", "analyte", "sampled_at"], name="lab_result_trend")]
+
+    def __str__(self) -> str:
+        return f"{self.analyte} {self.value} {self.unit}"
+
+
+class SupportiveCare(VersionedRecord):
+    """G-CSF and transfusions: the response rule ignores counts supported in the 4 days before."""
+
+    class Kind(models.TextChoices):
+        GCSF = "gcsf", "G-CSF"
+        TRANSFUSION = "transfusion", "Transfusion"
+
+    class Product(models.TextChoices):
+        NONE = "", "—"
+        RED_CELLS = "red_cells", "Red cells"
+        PLATELETS = "platelets", "Platelets"
+        PLASMA = "plasma", "Plasma"
+        CRYOPRECIPITATE = "cryo", "Cryoprecipitate"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="supportive_care")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    product = models.CharField(max_length=10, choices=Product.choices, blank=True)
+    given_on = models.DateField()
+    detail = models.CharField("Dose / volume", max_length=100, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["patient", "given_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="gcsf", product="") | (Q(kind="transfusion") & ~Q(product="")),
+                name="supportive_care_product_for_transfusion",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.given_on}"

@@ -1,0 +1,3 @@
+"""Lab panel entry and supportive care."""
+
+urlpatterns = []

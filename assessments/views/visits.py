@@ -1,0 +1,3 @@
+"""Visit calendar, visit page, unscheduled visits and the worklist."""
+
+urlpatterns = []

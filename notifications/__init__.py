@@ -1,0 +1,1 @@
+"""In-app notifications and their e-mails: serious adverse events, response alerts."""

@@ -1,0 +1,81 @@
+"""Shared pieces of the CRF forms: dates judged in the site's time zone, yes/no/not-known
+radios, physiological limits named on error, and the reason for change of saved data."""
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from crispy_forms.bootstrap import InlineRadios
+from crispy_forms.layout import Div
+from django import forms
+from django.utils import timezone
+
+from trial.analytes import ANALYTES, Analyte, limit_message
+from trial.models import Site
+from trial.widgets import tri_state_field
+
+
+def site_today(site: Site | None) -> date:
+    """Today where the site is: a date entered at the bedside is judged in the site's time zone."""
+    zone = ZoneInfo(site.time_zone) if site is not None else timezone.get_current_timezone()
+    return timezone.localdate(timezone=zone)
+
+
+def date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def row(*fields: str, width: int = 4) -> Div:
+    return Div(*[Div(f, css_class=f"col-md-{width}") for f in fields], css_class="row")
+
+
+def radios(*fields: str) -> Div:
+    return Div(*[Div(InlineRadios(f), css_class="col-md-6") for f in fields], css_class="row")
+
+
+class CRFForm(forms.ModelForm):
+    """A model form whose yes/no/not-known questions are radios and whose numbers obey limits."""
+
+    field_analytes: dict[str, str] = {}
+
+    def __init__(self, *args, site: Site | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.site = site
+        model_fields = {f.name: f for f in self._meta.model._meta.get_fields()}
+        for name, field in list(self.fields.items()):
+            model_field = model_fields.get(name)
+            if model_field is None:
+                continue
+            if model_field.get_internal_type() == "BooleanField" and model_field.null:
+                self.fields[name] = tri_state_field(model_field)
+            elif model_field.get_internal_type() == "DateField":
+                field.widget = date_input()
+            elif isinstance(field, forms.DecimalField):
+                field.widget.attrs.update({"inputmode": "decimal", "step": "any"})
+
+    def analyte_check(self, name: str, analyte: Analyte) -> None:
+        value = self.cleaned_data.get(name)
+        if value is None:
+            return
+        message = limit_message(analyte, float(value))
+        if message:
+            self.add_error(name, message)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, code in self.field_analytes.items():
+            if name in self.fields:
+                self.analyte_check(name, ANALYTES[code])
+        today = site_today(self.site)
+        for name, value in list(cleaned.items()):
+            if isinstance(value, date) and value > today:
+                self.add_error(name, f"{self.fields[name].label} cannot be in the future (after {today.isoformat()}).")
+        return cleaned
+
+
+class ReasonForChangeMixin(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason_for_change = forms.CharField(
+        label="Reason for change",
+        max_length=200,
+        help_text="Required for any change to saved data; it is kept in the audit trail.",
+    )
