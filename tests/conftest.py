@@ -142,3 +142,26 @@ def form_payload(data: dict) -> dict:
 def _fast_password_hashing(settings):
     # Logins are frequent in the page tests; the production hasher is deliberately slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+DAY0 = SCREENING_DAY + timedelta(days=1)
+
+
+def enroll_child(site: Site, user: User, *, weight: str = "15.0", dose: str = "5", **overrides):
+    """Screen and enroll an eligible child; day 0 is the day after screening."""
+    from patients.services import patient_enroll, screening_create
+
+    screening = screening_create(site=site, data=eligible_data(weight_kg=Decimal(weight), **overrides), user=user)
+    return patient_enroll(
+        screening_id=screening.pk,
+        enrollment_date=SCREENING_DAY,
+        first_dose_date=DAY0,
+        weight_kg=Decimal(weight),
+        prescribed_dose_mg=Decimal(dose),
+        user=user,
+    )
+
+
+@pytest.fixture
+def patient(site_a, clinician):
+    return enroll_child(site_a, clinician)

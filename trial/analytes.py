@@ -26,6 +26,8 @@ KIDNEY = "Kidney"
 VITALS = "Vital signs"
 COAGULATION = "Coagulation"
 INFECTION = "Infection / EBV"
+HEART = "Heart"
+CNS = "Spleen and CNS"
 
 ANALYTES: dict[str, Analyte] = {
     a.code: a
@@ -60,8 +62,11 @@ ANALYTES: dict[str, Analyte] = {
         Analyte("CRCL", "Creatinine clearance", "mL/min", 0.0, 300.0, KIDNEY),
         Analyte("GFR", "Glomerular filtration rate", "mL/min/1.73m²", 0.0, 300.0, KIDNEY),
         Analyte("INR", "INR", "ratio", 0.5, 20.0, COAGULATION),
-        Analyte("SPLEEN", "Spleen below costal margin", "cm", 0.0, 30.0, HLH_MARKERS),
-        Analyte("LIVER", "Liver below costal margin", "cm", 0.0, 30.0, HLH_MARKERS),
+        Analyte("SPLEEN", "Spleen below costal margin (ultrasound)", "cm", 0.0, 30.0, CNS),
+        Analyte("LIVER", "Liver below costal margin", "cm", 0.0, 30.0, CNS),
+        Analyte("CKMB", "CK-MB (myocardial enzyme)", "U/L", 0.0, 10_000.0, HEART),
+        Analyte("CSFCELL", "CSF cells", "10^6/L", 0.0, 100_000.0, CNS),
+        Analyte("CSFPROT", "CSF protein", "g/L", 0.0, 50.0, CNS),
         Analyte("EBVWB", "EBV DNA, whole blood", "copies/mL", 0.0, 1e12, INFECTION),
         Analyte("EBVPL", "EBV DNA, plasma", "copies/mL", 0.0, 1e12, INFECTION),
     )
@@ -69,6 +74,46 @@ ANALYTES: dict[str, Analyte] = {
 
 # sCD25 is reported in either unit; U/mL labs have their own plausible range (protocol 12.1).
 SCD25_U_PER_ML_MAXIMUM = 1_000_000.0
+
+# Units a lab may report instead of the catalogue's; trial.rules.units converts where a factor exists.
+ALTERNATIVE_UNITS: dict[str, tuple[str, ...]] = {
+    "HGB": ("g/dL",),
+    "CREAT": ("mg/dL",),
+    "BILI": ("mg/dL",),
+    "BILIND": ("mg/dL",),
+    "BILDIR": ("mg/dL",),
+    "SCD25": ("U/mL",),
+}
+
+# The order of the groups on the lab CRF page, as on the paper form.
+GROUP_ORDER = (VITALS, BLOOD_COUNT, HLH_MARKERS, CYTOKINES, LIVER, KIDNEY, COAGULATION, HEART, CNS, INFECTION)
+
+
+def units_for(code: str) -> tuple[str, ...]:
+    return (ANALYTES[code].unit, *ALTERNATIVE_UNITS.get(code, ()))
+
+
+def plausibility_message(code: str, value: float, unit: str) -> str | None:
+    """The rejection message for an impossible value in the unit it was reported in."""
+    from trial.rules.units import UnitConversionError, convert
+
+    analyte = ANALYTES[code]
+    if unit == analyte.unit:
+        return limit_message(analyte, value)
+    if code == "SCD25" and unit == "U/mL":
+        if value < 0 or value > SCD25_U_PER_ML_MAXIMUM:
+            return f"{analyte.label} must be between 0 and {SCD25_U_PER_ML_MAXIMUM:g} U/mL (entered {value:g})."
+        return None
+    try:
+        canonical = convert(code, value, unit, analyte.unit)
+    except UnitConversionError:
+        return f"{analyte.label}: unit {unit} is not accepted; use {' or '.join(units_for(code))}."
+    message = limit_message(analyte, canonical)
+    if message is None:
+        return None
+    low = convert(code, analyte.minimum, analyte.unit, unit)
+    high = convert(code, analyte.maximum, analyte.unit, unit)
+    return f"{analyte.label} must be between {low:g} and {high:g} {unit} (entered {value:g})."
 
 
 def limit_message(analyte: Analyte, value: float) -> str | None:

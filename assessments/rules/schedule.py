@@ -70,3 +70,40 @@ def visit_window_check(*, visit_date: date, window_start: date, window_end: date
         days = (visit_date - window_end).days
         return WindowCheck(WindowStatus.LATE, days, f"{days} day(s) after the window {window}.")
     return WindowCheck(WindowStatus.IN_WINDOW, 0, f"Inside the window {window}.")
+
+
+class VisitStatus(str, Enum):
+    DONE = "done"
+    NOT_DONE = "not_done"
+    UPCOMING = "upcoming"
+    DUE = "due"
+    OVERDUE = "overdue"
+    MISSED = "missed"
+
+
+def visit_status(
+    *,
+    today: date,
+    window_start: date | None,
+    window_end: date | None,
+    planned_date: date | None,
+    visit_date: date | None,
+    not_done: bool = False,
+) -> VisitStatus:
+    """Where a visit stands on `today` (protocol section 7).
+
+    Done once it has a date; not done when the site recorded so. Otherwise: upcoming
+    before its window, due inside the window up to the planned day, overdue inside the
+    window after the planned day, missed once the window has closed.
+    """
+    if visit_date is not None:
+        return VisitStatus.DONE
+    if not_done:
+        return VisitStatus.NOT_DONE
+    if window_start is None or window_end is None or planned_date is None:
+        return VisitStatus.UPCOMING
+    if today < window_start:
+        return VisitStatus.UPCOMING
+    if today > window_end:
+        return VisitStatus.MISSED
+    return VisitStatus.DUE if today <= planned_date else VisitStatus.OVERDUE

@@ -1,10 +1,16 @@
-"""Writes for visits."""
+"""Writes for visits: planned at enrollment, dated when done, unscheduled when needed."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 
 from assessments.models import Visit
-from assessments.rules.schedule import ScheduledVisit, visits_plan
+from assessments.rules.schedule import ScheduledVisit, visit_window_check, visits_plan
 from patients.models import Patient
 from trial.selectors import visit_definitions_for
-from trial.versioning import record_save
+from trial.versioning import record_lock_for_update, record_save
 
 
 def visits_plan_for_patient(*, patient: Patient, user) -> list[Visit]:
@@ -28,3 +34,54 @@ def visits_plan_for_patient(*, patient: Patient, user) -> list[Visit]:
         record_save(record=visit, user=user, reason="Planned at enrollment", created=True)
         visits.append(visit)
     return visits
+
+
+def visit_date_apply(*, visit: Visit, visit_date: date, user, reason: str | None) -> Visit:
+    """Set the date a visit took place; outside its window it is saved and flagged (section 7)."""
+    visit.visit_date = visit_date
+    visit.not_done = False
+    if visit.window_start is not None and visit.window_end is not None:
+        check = visit_window_check(visit_date=visit_date, window_start=visit.window_start, window_end=visit.window_end)
+        visit.out_of_window = check.deviation
+        visit.window_note = check.explanation if check.deviation else ""
+    record_save(record=visit, user=user, reason=reason or "Visit date recorded")
+    return visit
+
+
+def visit_unscheduled_add(*, patient: Patient, visit_date: date, reason: str, user, today: date | None = None) -> Visit:
+    """An unscheduled visit on any day after enrollment (section 7: any form)."""
+    today = today or timezone.localdate()
+    errors = {}
+    if visit_date > today:
+        errors["visit_date"] = f"Visit date cannot be in the future (after {today.isoformat()})."
+    elif visit_date < patient.enrollment_date:
+        errors["visit_date"] = f"Visit date cannot be before enrollment ({patient.enrollment_date.isoformat()})."
+    if not reason.strip():
+        errors["reason"] = "Give the reason for the unscheduled visit."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        day = (visit_date - patient.first_dose_date).days
+        visit = Visit(
+            patient=patient,
+            name=f"Unscheduled (day {day})",
+            planned_day=day,
+            visit_date=visit_date,
+            unscheduled=True,
+            reason=reason.strip(),
+        )
+        record_save(record=visit, user=user, reason="Unscheduled visit added", created=True)
+    return visit
+
+
+def visit_not_done_record(*, visit_id: int, reason: str, expected_version: int, user) -> Visit:
+    if not reason.strip():
+        raise ValidationError({"not_done_reason": "Give the reason the visit was not done."})
+    with transaction.atomic():
+        visit = record_lock_for_update(model=Visit, pk=visit_id, expected_version=expected_version)
+        if visit.visit_date is not None:
+            raise ValidationError({"not_done_reason": "This visit already has a date; it was done."})
+        visit.not_done = True
+        visit.not_done_reason = reason.strip()
+        record_save(record=visit, user=user, reason="Visit recorded as not done")
+    return visit

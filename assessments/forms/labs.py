@@ -1,0 +1,189 @@
+"""The lab CRF page of a visit: every variable of protocol section 8, grouped as on paper."""
+
+from datetime import datetime, time
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from assessments.models import LabPanel, SupportiveCare
+from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
+from assessments.services.labs import Measurement
+from trial.analytes import ANALYTES, GROUP_ORDER, plausibility_message, units_for
+from trial.forms import date_input, site_today
+
+# Height is a screening value; the rest of the catalogue is on the lab page.
+LAB_PAGE_ANALYTES = [code for code in ANALYTES if code != "HEIGHT"]
+
+QUALITATIVE = {
+    "Spleen and CNS": [("cns_symptoms", "CNS symptoms"), ("csf_result", "CSF"), ("mri_result", "Brain MRI")],
+    "Heart": [("ecg_result", "ECG"), ("echo_result", "Echocardiogram")],
+    "Infection / EBV": [
+        ("cmv", "CMV"),
+        ("adenovirus", "Adenovirus"),
+        ("tuberculosis", "Tuberculosis"),
+        ("herpes_zoster", "Herpes zoster"),
+        ("pneumocystis", "Pneumocystis"),
+        ("fungal", "Fungal infection"),
+    ],
+}
+
+
+def datetime_input() -> forms.DateTimeInput:
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def group_slug(group: str) -> str:
+    return "".join(ch for ch in group.lower() if ch.isalnum())
+
+
+class LabPanelForm(forms.Form):
+    """Values with their units; impossible values name the field and the limit."""
+
+    visit_date = forms.DateField(label="Date of visit", widget=date_input())
+    sampled_at = forms.DateTimeField(label="Sampled at", widget=datetime_input())
+    notes = forms.CharField(
+        label="Notes (CSF, MRI, ECG, echo findings)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    reason_for_change = forms.CharField(label="Reason for change", max_length=200, required=False)
+
+    def __init__(self, *args, visit, panel: LabPanel | None = None, expected: tuple[str, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.visit, self.panel, self.expected = visit, panel, expected
+        self.groups: list[tuple[str, list[str]]] = []
+        for group in GROUP_ORDER:
+            codes = [c for c in LAB_PAGE_ANALYTES if ANALYTES[c].group == group]
+            if codes or group in QUALITATIVE:
+                self.groups.append((group, codes))
+            self.fields[f"sampled_{group_slug(group)}"] = forms.DateTimeField(
+                label=f"{group} sampled at",
+                required=False,
+                widget=datetime_input(),
+                help_text="Leave blank when sampled with the rest of the panel.",
+            )
+            for code in codes:
+                analyte = ANALYTES[code]
+                self.fields[f"v_{code}"] = forms.DecimalField(
+                    label=analyte.label,
+                    required=False,
+                    max_digits=16,
+                    decimal_places=4,
+                    widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+                )
+                units = units_for(code)
+                if len(units) > 1:
+                    self.fields[f"u_{code}"] = forms.ChoiceField(
+                        label=f"{analyte.label} unit", choices=[(u, u) for u in units], initial=units[0]
+                    )
+        for name, label in QUALITATIVE["Spleen and CNS"][:1]:
+            self.fields[name] = forms.NullBooleanField(label=label, required=False, widget=forms.NullBooleanSelect)
+        for items in QUALITATIVE.values():
+            for name, label in items:
+                if name == "cns_symptoms":
+                    continue
+                choices = EXAM_CHOICES if name.endswith("_result") else RESULT_CHOICES
+                self.fields[name] = forms.ChoiceField(label=label, choices=choices, required=False)
+        for fld in self.fields.values():
+            css = (
+                "form-select form-select-sm" if isinstance(fld.widget, forms.Select) else "form-control form-control-sm"
+            )
+            fld.widget.attrs.setdefault("class", css)
+        if panel is not None and not self.is_bound:
+            self.initial.update(self._initial_from(panel))
+
+    def _initial_from(self, panel: LabPanel) -> dict:
+        initial = {
+            "visit_date": self.visit.visit_date,
+            "sampled_at": timezone.localtime(panel.sampled_at).strftime("%Y-%m-%dT%H:%M"),
+            "version": panel.version,
+        }
+        for name in (
+            "cns_symptoms",
+            "csf_result",
+            "mri_result",
+            "ecg_result",
+            "echo_result",
+            "cmv",
+            "adenovirus",
+            "tuberculosis",
+            "herpes_zoster",
+            "pneumocystis",
+            "fungal",
+            "notes",
+        ):
+            initial[name] = getattr(panel, name)
+        for result in panel.results.all():
+            initial[f"v_{result.analyte}"] = result.value.normalize()
+            initial[f"u_{result.analyte}"] = result.unit
+            if result.sampled_at != panel.sampled_at:
+                group = ANALYTES[result.analyte].group
+                initial[f"sampled_{group_slug(group)}"] = timezone.localtime(result.sampled_at).strftime(
+                    "%Y-%m-%dT%H:%M"
+                )
+        return initial
+
+    def clean(self):
+        cleaned = super().clean()
+        today = site_today(self.visit.patient.site)
+        if (day := cleaned.get("visit_date")) and day > today:
+            self.add_error("visit_date", f"Date of visit cannot be in the future (after {today.isoformat()}).")
+        for _group, codes in self.groups:
+            for code in codes:
+                value = cleaned.get(f"v_{code}")
+                if value is None:
+                    continue
+                unit = cleaned.get(f"u_{code}") or ANALYTES[code].unit
+                if message := plausibility_message(code, float(value), unit):
+                    self.add_error(f"v_{code}", message)
+        if self.panel is not None and not (cleaned.get("reason_for_change") or "").strip():
+            self.add_error("reason_for_change", "A reason is required to change saved lab data.")
+        return cleaned
+
+    def measurements(self) -> dict[str, Measurement]:
+        cleaned = self.cleaned_data
+        out = {}
+        for group, codes in self.groups:
+            when = cleaned.get(f"sampled_{group_slug(group)}") or cleaned["sampled_at"]
+            for code in codes:
+                value = cleaned.get(f"v_{code}")
+                if value is not None:
+                    unit = cleaned.get(f"u_{code}") or ANALYTES[code].unit
+                    out[code] = Measurement(value=Decimal(value), unit=unit, sampled_at=when)
+        return out
+
+    def panel_data(self) -> dict:
+        cleaned = self.cleaned_data
+        names = [n for items in QUALITATIVE.values() for n, _ in items] + ["notes"]
+        return {name: cleaned.get(name) if name == "cns_symptoms" else (cleaned.get(name) or "") for name in names}
+
+    def rows(self):
+        """The grid the template draws: group -> (field, unit field, analyte code) rows."""
+        for group, codes in self.groups:
+            yield {
+                "group": group,
+                "expected": group in self.expected,
+                "sampled": self[f"sampled_{group_slug(group)}"],
+                "items": [
+                    {
+                        "code": code,
+                        "field": self[f"v_{code}"],
+                        "unit": self[f"u_{code}"] if f"u_{code}" in self.fields else None,
+                        "canonical_unit": ANALYTES[code].unit,
+                    }
+                    for code in codes
+                ],
+                "qualitative": [self[name] for name, _ in QUALITATIVE.get(group, [])],
+            }
+
+
+def default_sampled_at(visit) -> str:
+    day = visit.visit_date or visit.planned_date or timezone.localdate()
+    return timezone.make_aware(datetime.combine(day, time(8, 0))).strftime("%Y-%m-%dT%H:%M")
+
+
+class SupportiveCareForm(forms.ModelForm):
+    class Meta:
+        model = SupportiveCare
+        fields = ["kind", "product", "given_on", "detail"]
+        widgets = {"given_on": date_input()}

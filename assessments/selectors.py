@@ -1,0 +1,94 @@
+"""Reads for visits and labs: statuses, trends and the clinician's worklist."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Prefetch
+
+from assessments.models import LabPanel, LabResult, Visit
+from assessments.rules.expectations import expected_groups, missing_expected
+from assessments.rules.schedule import VisitStatus, visit_status
+from patients.models import Patient
+from trial.analytes import ANALYTES
+from trial.selectors import user_site_ids
+
+TREND_LENGTH = 3
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    visit: Visit
+    status: VisitStatus
+    expected: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def missing_labels(self) -> list[str]:
+        return [ANALYTES[code].label for code in self.missing]
+
+
+def visit_expected_groups(visit: Visit) -> tuple[str, ...]:
+    definition = visit.definition
+    if definition is None:
+        return ()
+    return expected_groups(
+        kind=definition.kind,
+        full_hlh_panel=definition.full_hlh_panel,
+        response_assessment=definition.response_assessment,
+    )
+
+
+def _row(visit: Visit, today: date) -> VisitRow:
+    status = visit_status(
+        today=today,
+        window_start=visit.window_start,
+        window_end=visit.window_end,
+        planned_date=visit.planned_date,
+        visit_date=visit.visit_date,
+        not_done=visit.not_done,
+    )
+    expected = visit_expected_groups(visit)
+    panel = getattr(visit, "lab_panel", None) if hasattr(visit, "lab_panel") else None
+    entered = {r.analyte for r in panel.results.all()} if panel is not None else set()
+    return VisitRow(
+        visit=visit, status=status, expected=expected, missing=missing_expected(groups=expected, entered=entered)
+    )
+
+
+def _visits_query():
+    return Visit.objects.select_related(
+        "definition", "lab_panel", "patient__site", "patient__screening"
+    ).prefetch_related(Prefetch("lab_panel__results", queryset=LabResult.objects.only("id", "panel_id", "analyte")))
+
+
+def visit_rows(*, patient: Patient, today: date) -> list[VisitRow]:
+    return [_row(v, today) for v in _visits_query().filter(patient=patient)]
+
+
+def lab_trends(*, patient: Patient, before: datetime | None, exclude_panel: LabPanel | None = None) -> dict[str, list]:
+    """The last values of each analyte sampled before a moment, newest first."""
+    rows = LabResult.objects.filter(patient=patient).order_by("analyte", "-sampled_at")
+    if before is not None:
+        rows = rows.filter(sampled_at__lte=before)
+    if exclude_panel is not None:
+        rows = rows.exclude(panel=exclude_panel)
+    trends: dict[str, list] = defaultdict(list)
+    for result in rows.only("analyte", "value", "unit", "flag", "sampled_at"):
+        if len(trends[result.analyte]) < TREND_LENGTH:
+            trends[result.analyte].append(result)
+    return dict(trends)
+
+
+def worklist(*, user, today: date) -> list[VisitRow]:
+    """Visits of the user's patients whose window is open today and are not done yet."""
+    visits = _visits_query().filter(
+        patient__site_id__in=user_site_ids(user),
+        patient__status__in=[Patient.Status.ON_TREATMENT, Patient.Status.FOLLOW_UP],
+        window_start__lte=today,
+        window_end__gte=today,
+        visit_date__isnull=True,
+        not_done=False,
+    )
+    rows = [_row(v, today) for v in visits.order_by("planned_date", "patient__subject_number")]
+    return [row for row in rows if row.status in (VisitStatus.DUE, VisitStatus.OVERDUE)]

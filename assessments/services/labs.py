@@ -1,0 +1,187 @@
+"""Writes for lab panels and supportive care: one transaction, each value flagged and kept with its history."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from assessments.models import LabPanel, LabResult, SupportiveCare, Visit
+from assessments.rules.flags import range_in_unit, value_flag
+from assessments.services.visits import visit_date_apply
+from patients.models import Patient
+from trial.analytes import ANALYTES, plausibility_message, units_for
+from trial.rules.age import age_in_days
+from trial.selectors import reference_ranges_for
+from trial.versioning import record_lock_for_update, record_save
+
+PANEL_FIELDS = (
+    "cns_symptoms",
+    "csf_result",
+    "mri_result",
+    "ecg_result",
+    "echo_result",
+    "cmv",
+    "adenovirus",
+    "tuberculosis",
+    "herpes_zoster",
+    "pneumocystis",
+    "fungal",
+    "notes",
+)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    value: Decimal
+    unit: str
+    sampled_at: datetime
+
+
+@dataclass
+class LabPanelOutcome:
+    panel: LabPanel
+    flagged: list[LabResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _check_dates(*, patient: Patient, visit: Visit, sampled: list[datetime], today: date) -> None:
+    errors: dict[str, str] = {}
+    earliest = patient.screening.screening_date if visit.planned_day == 0 else patient.enrollment_date
+    for moment in sampled:
+        day = timezone.localtime(moment).date()
+        if day > today:
+            errors["sampled_at"] = f"Sampling time cannot be in the future (after {today.isoformat()})."
+        elif day < earliest:
+            errors["sampled_at"] = f"Sampling date cannot be before {earliest.isoformat()} (screening or enrollment)."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_values(values: dict[str, Measurement]) -> None:
+    errors: dict[str, str] = {}
+    for code, measurement in values.items():
+        if code not in ANALYTES:
+            errors[code] = f"Unknown analyte {code}."
+        elif measurement.unit not in units_for(code):
+            errors[code] = f"{ANALYTES[code].label}: unit {measurement.unit} is not accepted."
+        elif message := plausibility_message(code, float(measurement.value), measurement.unit):
+            errors[code] = message
+    if errors:
+        raise ValidationError(errors)
+
+
+def lab_panel_save(
+    *,
+    visit: Visit,
+    sampled_at: datetime,
+    values: dict[str, Measurement],
+    panel_data: dict,
+    user,
+    visit_date: date | None = None,
+    expected_version: int | None = None,
+    reason: str | None = None,
+    today: date | None = None,
+) -> LabPanelOutcome:
+    """Record or correct the lab panel of a visit (protocol section 8).
+
+    Impossible values are refused naming the field and the limit; values outside the
+    reference range are saved and flagged. A correction of a saved panel needs the version
+    the user loaded and a reason; each changed value keeps its own history row.
+    """
+    today = today or timezone.localdate()
+    _check_values(values)
+    with transaction.atomic():
+        visit = Visit.objects.select_for_update().select_related("patient__screening", "patient__site").get(pk=visit.pk)
+        patient = visit.patient
+        _check_dates(
+            patient=patient, visit=visit, sampled=[sampled_at, *(m.sampled_at for m in values.values())], today=today
+        )
+        existing = LabPanel.objects.filter(visit=visit).values_list("pk", flat=True).first()
+        if existing is not None:
+            if not reason:
+                raise ValidationError({"reason_for_change": "A reason is required to change saved lab data."})
+            panel = record_lock_for_update(model=LabPanel, pk=existing, expected_version=expected_version)
+            created = False
+        else:
+            panel = LabPanel(patient=patient, visit=visit)
+            created = True
+        panel.sampled_at = sampled_at
+        for name in PANEL_FIELDS:
+            if name in panel_data:
+                setattr(panel, name, panel_data[name])
+        record_save(record=panel, user=user, reason=reason if not created else "Lab panel entered", created=created)
+
+        outcome = LabPanelOutcome(panel=panel)
+        age = age_in_days(patient.screening.date_of_birth, timezone.localtime(sampled_at).date())
+        ranges = reference_ranges_for(site=patient.site, age_days=age)
+        current = {r.analyte: r for r in panel.results.all()}
+        history_reason = "Lab value entered" if created else reason
+        for code, measurement in values.items():
+            result = current.pop(code, None) or LabResult(panel=panel, patient=patient, analyte=code)
+            changed = (
+                result.pk is None
+                or result.value != measurement.value
+                or result.unit != measurement.unit
+                or result.sampled_at != measurement.sampled_at
+            )
+            reference = None
+            if (rng := ranges.get(code)) is not None:
+                reference = range_in_unit(
+                    analyte=code, lower=rng.lower, upper=rng.upper, range_unit=rng.unit, value_unit=measurement.unit
+                )
+            flag = value_flag(value=float(measurement.value), reference=reference)
+            result.value, result.unit, result.sampled_at = measurement.value, measurement.unit, measurement.sampled_at
+            result.flag = flag.flag.value
+            result.reference_low = _decimal(reference.lower if reference else None)
+            result.reference_high = _decimal(reference.upper if reference else None)
+            if changed or result.pk is None:
+                result._change_reason = history_reason
+                if getattr(user, "is_authenticated", False):
+                    result._history_user = user
+                result.save()
+            if result.flag in {"H", "L"}:
+                outcome.flagged.append(result)
+        for removed in current.values():
+            removed._change_reason = reason or "Value removed"
+            removed.delete()
+
+        if visit.visit_date is None or (visit_date is not None and visit_date != visit.visit_date):
+            visit_date_apply(
+                visit=visit, visit_date=visit_date or timezone.localtime(sampled_at).date(), user=user, reason=None
+            )
+        outcome.warnings.extend(_after_save_checks(panel=panel, values=values))
+    return outcome
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(round(value, 3)))
+
+
+def _after_save_checks(*, panel: LabPanel, values: dict[str, Measurement]) -> list[str]:
+    """Checks other parts of the CRF hang on a saved panel (weight band, lab-based AE grades)."""
+    return []
+
+
+def supportive_care_record(
+    *, patient: Patient, kind: str, product: str, given_on: date, detail: str, user, today: date | None = None
+) -> SupportiveCare:
+    """G-CSF or a transfusion, which the response rule must know of (protocol section 9)."""
+    today = today or timezone.localdate()
+    errors = {}
+    if given_on > today:
+        errors["given_on"] = f"Date cannot be in the future (after {today.isoformat()})."
+    elif given_on < patient.screening.screening_date:
+        errors["given_on"] = f"Date cannot be before screening ({patient.screening.screening_date.isoformat()})."
+    if kind == SupportiveCare.Kind.TRANSFUSION and not product:
+        errors["product"] = "Choose the transfused product."
+    if kind == SupportiveCare.Kind.GCSF and product:
+        errors["product"] = "A product is recorded for transfusions only."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        record = SupportiveCare(patient=patient, kind=kind, product=product, given_on=given_on, detail=detail)
+        record_save(record=record, user=user, reason="Supportive care entered", created=True)
+    return record

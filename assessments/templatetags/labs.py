@@ -1,0 +1,19 @@
+"""Template lookups for the lab grid (templates display; they decide nothing)."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def plain(value):
+    """A Decimal without trailing zeros: 3.5000 -> 3.5, 120.0000 -> 120."""
+    if value is None:
+        return ""
+    text = f"{value.normalize():f}" if hasattr(value, "normalize") else str(value)
+    return text

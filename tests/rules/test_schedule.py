@@ -1,0 +1,74 @@
+"""Visit windows and statuses (protocol section 7): both ends of each window are inside."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from assessments.rules.schedule import (
+    ScheduledVisit,
+    VisitStatus,
+    WindowStatus,
+    visit_status,
+    visit_window_check,
+    visits_plan,
+)
+
+DAY0 = date(2026, 3, 10)
+
+
+def d(n: int) -> date:
+    return DAY0 + timedelta(days=n)
+
+
+def test_plan_gives_dates_and_windows_from_day_0():
+    # "Efficacy day 7 | 7 (+/-1)"; "Follow-up ... day 182 (+/-7)"
+    plan = visits_plan(
+        day0=DAY0,
+        schedule=(ScheduledVisit("FU182", "Follow-up day 182", 182, 7, 7), ScheduledVisit("D7", "Day 7", 7, 1, 1)),
+    )
+    assert [p.code for p in plan] == ["D7", "FU182"]
+    assert (plan[0].planned_date, plan[0].window_start, plan[0].window_end) == (d(7), d(6), d(8))
+    assert (plan[1].window_start, plan[1].window_end) == (d(175), d(189))
+
+
+@pytest.mark.parametrize(
+    ("visit_day", "status", "days_outside"),
+    [
+        (5, WindowStatus.EARLY, 1),  # day 7 (+/-1): day 5 is one day early
+        (6, WindowStatus.IN_WINDOW, 0),  # first day of the window is inside
+        (7, WindowStatus.IN_WINDOW, 0),
+        (8, WindowStatus.IN_WINDOW, 0),  # last day of the window is inside
+        (9, WindowStatus.LATE, 1),  # "A visit outside its window is a protocol deviation"
+    ],
+)
+def test_window_check_on_both_sides_of_each_end(visit_day, status, days_outside):
+    check = visit_window_check(visit_date=d(visit_day), window_start=d(6), window_end=d(8))
+    assert check.status is status
+    assert check.days_outside == days_outside
+    assert check.deviation is (status is not WindowStatus.IN_WINDOW)
+
+
+def test_exact_day_visit_has_a_one_day_window():
+    # "Daily, week 1 | 1 to 7 (exact day)"
+    assert visit_window_check(visit_date=d(3), window_start=d(3), window_end=d(3)).status is WindowStatus.IN_WINDOW
+    assert visit_window_check(visit_date=d(4), window_start=d(3), window_end=d(3)).status is WindowStatus.LATE
+
+
+@pytest.mark.parametrize(
+    ("today", "visit_date", "not_done", "expected"),
+    [
+        (d(5), None, False, VisitStatus.UPCOMING),  # before the window of day 7 (+/-1)
+        (d(6), None, False, VisitStatus.DUE),  # window open
+        (d(7), None, False, VisitStatus.DUE),  # the planned day
+        (d(8), None, False, VisitStatus.OVERDUE),  # past the planned day, window still open
+        (d(9), None, False, VisitStatus.MISSED),  # window closed
+        (d(9), d(8), False, VisitStatus.DONE),
+        (d(20), d(12), False, VisitStatus.DONE),  # done late is still done (and flagged elsewhere)
+        (d(9), None, True, VisitStatus.NOT_DONE),
+    ],
+)
+def test_visit_status(today, visit_date, not_done, expected):
+    status = visit_status(
+        today=today, window_start=d(6), window_end=d(8), planned_date=d(7), visit_date=visit_date, not_done=not_done
+    )
+    assert status is expected

@@ -1,0 +1,117 @@
+"""Lab entry pages: flags shown, limits named, nothing lost, concurrent edits refused, roles."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from assessments.models import LabPanel, LabResult, Visit
+from tests.conftest import DAY0, PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def day7(patient):
+    return Visit.objects.get(patient=patient, definition__code="D7")
+
+
+def payload(**values):
+    data = {
+        "visit_date": (DAY0 + timedelta(days=7)).isoformat(),
+        "sampled_at": f"{(DAY0 + timedelta(days=7)).isoformat()}T08:30",
+        "u_HGB": "g/L",
+        "u_CREAT": "µmol/L",
+        "u_BILI": "µmol/L",
+        "u_BILIND": "µmol/L",
+        "u_BILDIR": "µmol/L",
+        "u_SCD25": "pg/mL",
+    }
+    data.update({f"v_{k}" if k.isupper() else k: v for k, v in values.items()})
+    return data
+
+
+def test_clinician_records_day7_labs_and_sees_flags(client, clinician, patient):
+    login(client, clinician)
+    url = reverse("lab_panel_edit", args=[day7(patient).pk])
+    response = client.post(url, payload(TEMP="38.9", FERRITIN="2400", PLAT="160", ALT="250"))
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert "Flagged: Ferritin 2400 µg/L (high), ALT 250 U/L (high)" in page
+    assert 'data-flag="H"' in page
+    assert LabResult.objects.filter(patient=patient).count() == 4
+
+
+def test_impossible_value_is_named_and_nothing_is_lost(client, clinician, patient):
+    login(client, clinician)
+    url = reverse("lab_panel_edit", args=[day7(patient).pk])
+    response = client.post(url, payload(TEMP="60", FERRITIN="2400"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Maximum temperature must be at most 45 °C (entered 60)" in page
+    assert 'value="2400"' in page  # what the user typed is still in the form
+    assert not LabPanel.objects.exists()
+
+
+def test_edit_needs_reason_and_concurrent_edit_is_refused(client, clinician, coordinator, patient):
+    login(client, clinician)
+    url = reverse("lab_panel_edit", args=[day7(patient).pk])
+    client.post(url, payload(FERRITIN="2400"))
+    response = client.post(url, payload(FERRITIN="2300", version="1"))
+    assert "A reason is required to change saved lab data." in response.content.decode()
+    other = client.__class__()
+    login(other, coordinator)
+    assert other.post(url, payload(FERRITIN="2300", version="1", reason_for_change="Re-read report")).status_code == 302
+    response = client.post(url, payload(FERRITIN="2200", version="1", reason_for_change="My correction"))
+    assert response.status_code == 409
+    assert "your changes were not saved" in response.content.decode()
+    assert LabResult.objects.get(analyte="FERRITIN").value == 2300
+
+
+def test_monitor_can_view_but_not_save_labs(client, monitor, clinician, patient):
+    login(client, clinician)
+    url = reverse("lab_panel_edit", args=[day7(patient).pk])
+    client.post(url, payload(FERRITIN="2400"))
+    client.logout()
+    login(client, monitor)
+    assert client.get(url).status_code == 200
+    assert client.post(url, payload(FERRITIN="100", version="1", reason_for_change="x")).status_code == 403
+    assert LabResult.objects.get(analyte="FERRITIN").value == 2400
+
+
+def test_other_site_gets_404_on_visit_labs_and_calendar(client, clinician_b, patient):
+    login(client, clinician_b)
+    assert client.get(reverse("lab_panel_edit", args=[day7(patient).pk])).status_code == 404
+    assert client.get(reverse("visit_calendar", args=[patient.pk])).status_code == 404
+
+
+def test_calendar_shows_statuses_and_worklist_lists_due_visits(client, clinician, patient, monkeypatch):
+    from django.utils import timezone
+
+    today = DAY0 + timedelta(days=7)
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: today)
+    login(client, clinician)
+    page = client.get(reverse("visit_calendar", args=[patient.pk])).content.decode()
+    assert 'class="badge status-missed"' in page  # day 1-5 windows have closed
+    assert 'class="badge status-due"' in page  # day 7 window is open
+    work = client.get(reverse("worklist")).content.decode()
+    assert patient.subject_number in work and "Day 7 (efficacy)" in work
+    assert "Ferritin" in work  # what is still missing from it
+
+
+def test_unscheduled_visit_added_from_the_calendar(client, clinician, patient):
+    login(client, clinician)
+    response = client.post(
+        reverse("visit_unscheduled_add", args=[patient.pk]),
+        {"visit_date": (DAY0 + timedelta(days=4)).isoformat(), "reason": "New fever"},
+    )
+    visit = Visit.objects.get(patient=patient, unscheduled=True)
+    assert response["Location"] == reverse("lab_panel_edit", args=[visit.pk])
+    response = client.post(
+        reverse("visit_unscheduled_add", args=[patient.pk]), {"visit_date": "2020-01-01", "reason": "x"}, follow=True
+    )
+    assert "cannot be before enrollment" in response.content.decode()
