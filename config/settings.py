@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "patients",
     "assessments",
     "notifications",
+    "queries",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "trial.middleware.SiteTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -126,6 +129,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
+# The nightly response sweep (protocol section 9); the hour is a setting, in UTC.
+RESPONSE_SWEEP_HOUR = int(os.environ.get("RESPONSE_SWEEP_HOUR", "2"))
+CELERY_BEAT_SCHEDULE = {
+    "response-sweep": {
+        "task": "assessments.response_sweep",
+        "schedule": crontab(hour=RESPONSE_SWEEP_HOUR, minute=0),
+    },
+}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ecrf@localhost")

@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("patients.urls")),
     path("", include("assessments.urls")),
+    path("", include("notifications.urls")),
     # PROJECT-URLS: other apps add their include here
 ]

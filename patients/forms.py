@@ -1,16 +1,21 @@
-"""Screening and enrollment forms: a paper CRF's sections, with the limits named on error."""
+"""Screening, enrollment, study drug and outcome forms: a paper CRF's sections, with the limits named on error."""
 
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Fieldset, Layout, Submit
+from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
 
-from patients.models import Screening
+from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
+from patients.rules.treatment import ScheduledDose, administration_time_check, dose_amount_problem
 from trial.analytes import ANALYTES, SCD25_U_PER_ML_MAXIMUM
 from trial.forms import CRFForm, ReasonForChangeMixin, date_input, radios, row, site_today
 from trial.models import Site
 from trial.rules.age import age_in_years
+from trial.widgets import YesNoUnknownRadio
 
 # Which catalogue entry (and so which physiological limit) each numeric field obeys.
 FIELD_ANALYTE = {
@@ -222,3 +227,231 @@ class EnrollmentForm(forms.Form):
         if dose is not None and (dose <= 0 or dose > Decimal("50")):
             self.add_error("prescribed_dose_mg", "Prescribed dose must be more than 0 and at most 50 mg.")
         return cleaned
+
+
+# Study drug, end of treatment, subsequent therapy, follow-up and death (protocol sections 6 and 11).
+# The forms check what a user can correct on the spot; the services check everything again
+# and their ValidationError is shown on the same form.
+
+
+class DoseForm(forms.Form):
+    """One scheduled dose: given (time and amount), missed or held (reason)."""
+
+    status = forms.ChoiceField(choices=DoseAdministration.Status.choices, widget=forms.RadioSelect)
+    administered_date = forms.DateField(label="Date given", required=False, widget=date_input())
+    administered_time = forms.TimeField(
+        label="Time given (site time)",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    amount_mg = forms.DecimalField(label="Amount (mg)", max_digits=5, decimal_places=2, required=False)
+    reason = forms.CharField(
+        label="Reason (missed, held or a different dose)",
+        max_length=200,
+        required=False,
+        help_text="Required for a missed or held dose.",
+    )
+
+    def __init__(self, *args, patient: Patient, scheduled: ScheduledDose, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.scheduled = scheduled
+        self.fields["amount_mg"].widget.attrs.update({"inputmode": "decimal", "step": "any"})
+        self.fields["amount_mg"].help_text = (
+            f"The weight band's dose is {patient.expected_dose_mg.normalize():f} mg; any other amount is saved "
+            "and flagged as a protocol deviation."
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Div(InlineRadios("status"), css_class="mb-2"),
+            Div(row("administered_date", "administered_time", "amount_mg"), css_id="given-fields"),
+            row("reason", width=12),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        status = cleaned.get("status")
+        zone = ZoneInfo(self.patient.site.time_zone)
+        day, at, amount = cleaned.get("administered_date"), cleaned.get("administered_time"), cleaned.get("amount_mg")
+        cleaned["administered_at"] = None
+        if status == DoseAdministration.Status.GIVEN:
+            if day is None:
+                self.add_error("administered_date", "Enter the date the dose was given.")
+            if at is None:
+                self.add_error("administered_time", "Enter the time the dose was given.")
+            problem = dose_amount_problem(None if amount is None else float(amount))
+            if problem and "amount_mg" not in self.errors:
+                self.add_error("amount_mg", problem)
+            if day is not None and at is not None:
+                local = datetime.combine(day, at)
+                timing = administration_time_check(scheduled=self.scheduled, administered_local=local)
+                if not timing.on_schedule:
+                    self.add_error("administered_time", timing.explanation)
+                else:
+                    cleaned["administered_at"] = local.replace(tzinfo=zone)
+        elif status:
+            if not (cleaned.get("reason") or "").strip():
+                self.add_error("reason", f"A {status} dose needs its reason.")
+            for name in ("administered_time", "amount_mg"):
+                if cleaned.get(name) is not None:
+                    self.add_error(name, f"A {status} dose has no {self.fields[name].label.lower()}; leave it empty.")
+        return cleaned
+
+
+class DoseEditForm(DoseForm, ReasonForChangeMixin):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper.layout.append(Fieldset("Reason for change", row("reason_for_change", width=12), "version"))
+
+
+class TreatmentEndForm(CRFForm):
+    class Meta:
+        model = TreatmentEnd
+        fields = ["outcome", "last_dose_date", "reason", "reason_detail"]
+        widgets = {"outcome": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = TreatmentEnd.Outcome.choices  # no blank radio
+        self.fields["reason"].label = "Reason for discontinuation"
+        self.fields["reason"].help_text = "Protocol section 6; only for a discontinuation."
+        self.fields["reason_detail"].label = "Detail"
+        self.fields["reason_detail"].help_text = "Required when the reason is 'Other'."
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Div(InlineRadios("outcome"), css_class="mb-2"),
+            row("last_dose_date", "reason", "reason_detail"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        outcome, reason = cleaned.get("outcome"), cleaned.get("reason")
+        if outcome == TreatmentEnd.Outcome.COMPLETED and reason:
+            self.add_error("reason", "A completed course has no discontinuation reason; leave it empty.")
+        if outcome == TreatmentEnd.Outcome.DISCONTINUED and not reason:
+            self.add_error("reason", "A discontinuation needs its reason (protocol section 6).")
+        return cleaned
+
+
+class TreatmentEndEditForm(TreatmentEndForm, ReasonForChangeMixin):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["version"] = self.instance.version
+        self.helper.layout.append(Fieldset("Reason for change", row("reason_for_change", width=12), "version"))
+
+
+class SubsequentTherapyForm(CRFForm):
+    class Meta:
+        model = SubsequentTherapy
+        fields = [
+            "regimen",
+            "start_date",
+            "etoposide",
+            "dexamethasone",
+            "cyclosporine",
+            "other_drugs",
+            "response",
+            "outcome",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["regimen"].help_text = "HLH-1994: etoposide + dexamethasone (+/- cyclosporine A)."
+        self.fields["outcome"].widget = forms.Textarea(attrs={"rows": 2})
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            row("regimen", "start_date"),
+            Div(
+                Div("etoposide", css_class="col-md-3"),
+                Div("dexamethasone", css_class="col-md-3"),
+                Div("cyclosporine", css_class="col-md-3"),
+                css_class="row",
+            ),
+            row("other_drugs", width=12),
+            row("response", width=6),
+            row("outcome", width=12),
+        )
+
+
+class SubsequentTherapyEditForm(SubsequentTherapyForm, ReasonForChangeMixin):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["version"] = self.instance.version
+        self.helper.layout.append(Fieldset("Reason for change", row("reason_for_change", width=12), "version"))
+
+
+class FollowUpForm(CRFForm):
+    """A follow-up contact; for a death not yet recorded, its date and cause are entered here."""
+
+    date_of_death = forms.DateField(label="Date of death", required=False, widget=date_input())
+    death_cause = forms.CharField(label="Cause of death", max_length=300, required=False)
+    death_hlh_related = forms.NullBooleanField(label="Death related to HLH", required=False, widget=YesNoUnknownRadio)
+
+    class Meta:
+        model = FollowUp
+        fields = ["assessed_on", "vital_status", "visit", "hlh_relapse", "notes"]
+        widgets = {"vital_status": forms.RadioSelect}
+
+    def __init__(self, *args, patient: Patient, **kwargs):
+        super().__init__(*args, site=patient.site, **kwargs)
+        self.patient = patient
+        self.death_known = hasattr(patient, "death")
+        self.fields["assessed_on"].label = "Date of contact"
+        self.fields["vital_status"].choices = FollowUp.VitalStatus.choices  # no blank radio
+        self.fields["visit"].queryset = patient.visits.filter(follow_up__isnull=True)
+        self.fields["visit"].required = False
+        self.fields["visit"].help_text = "The scheduled follow-up visit this contact belongs to, if any."
+        death_fields = (
+            HTML(f'<p class="small text-muted mb-1">Death already recorded on {patient.death.date_of_death}.</p>')
+            if self.death_known
+            else Div(
+                row("date_of_death", "death_cause"),
+                Div(InlineRadios("death_hlh_related"), css_class="mb-2"),
+            )
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            row("assessed_on", "visit"),
+            Div(InlineRadios("vital_status"), css_class="mb-2"),
+            Fieldset("If dead", death_fields, css_id="death-fields"),
+            radios("hlh_relapse"),
+            row("notes", width=12),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        dead = cleaned.get("vital_status") == FollowUp.VitalStatus.DEAD
+        if dead and not self.death_known:
+            if cleaned.get("date_of_death") is None and "date_of_death" not in self.errors:
+                self.add_error("date_of_death", "Enter the date of death.")
+            if not (cleaned.get("death_cause") or "").strip():
+                self.add_error("death_cause", "Enter the cause of death.")
+        if not dead and (cleaned.get("date_of_death") or (cleaned.get("death_cause") or "").strip()):
+            self.add_error("date_of_death", "Date and cause of death go with the vital status 'Dead'.")
+        return cleaned
+
+
+class DeathForm(CRFForm):
+    class Meta:
+        model = Death
+        fields = ["date_of_death", "cause", "hlh_related"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(row("date_of_death", "cause", width=6), radios("hlh_related"))
+
+
+class DeathEditForm(DeathForm, ReasonForChangeMixin):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["version"] = self.instance.version
+        self.helper.layout.append(Fieldset("Reason for change", row("reason_for_change", width=12), "version"))

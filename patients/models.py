@@ -163,10 +163,6 @@ class Screening(VersionedRecord):
                 condition=Q(weight_kg__isnull=True) | (Q(weight_kg__gt=0) & Q(weight_kg__lte=150)),
                 name="screening_weight_plausible",
             ),
-            models.CheckConstraint(
-                condition=Q(status="screening") | Q(status="screen_failure") | Q(eligibility="eligible"),
-                name="screening_enrolled_only_if_eligible",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -257,6 +253,8 @@ class DoseAdministration(VersionedRecord):
     amount_mg = models.DecimalField("Amount (mg)", max_digits=5, decimal_places=2, null=True, blank=True)
     expected_mg = models.DecimalField(max_digits=5, decimal_places=2)
     deviation = models.BooleanField(default=False)
+    # The rule's explanation (patients.rules.treatment.dose_check), kept for pages and audit.
+    deviation_note = models.CharField(max_length=200, blank=True)
     reason = models.CharField("Reason (missed, held or different dose)", max_length=200, blank=True)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -269,6 +267,11 @@ class DoseAdministration(VersionedRecord):
                 condition=~Q(status="given") | (Q(administered_at__isnull=False) & Q(amount_mg__gt=0)),
                 name="dose_given_has_time_and_amount",
             ),
+            models.CheckConstraint(
+                condition=Q(status="given") | (~Q(reason="") & Q(amount_mg__isnull=True)),
+                name="dose_not_given_has_reason_no_amount",
+            ),
+            models.CheckConstraint(condition=Q(treatment_day__gte=1), name="dose_treatment_day_positive"),
         ]
 
     def __str__(self) -> str:
@@ -343,6 +346,11 @@ class SubsequentTherapy(VersionedRecord):
 
     class Meta:
         ordering = ["patient", "start_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "regimen", "start_date"], name="subsequent_therapy_once_per_start"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient}: {self.get_regimen_display()} from {self.start_date}"
@@ -369,6 +377,7 @@ class FollowUp(VersionedRecord):
 
     class Meta:
         ordering = ["patient", "assessed_on"]
+        constraints = [models.UniqueConstraint(fields=["patient", "assessed_on"], name="follow_up_once_per_day")]
 
     def __str__(self) -> str:
         return f"{self.patient} {self.assessed_on}: {self.get_vital_status_display()}"

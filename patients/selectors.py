@@ -1,17 +1,28 @@
 """Reads for screening and patients: rule inputs from the models, and site-scoped lists."""
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from patients.models import Patient, Screening
+from patients.models import Death, DoseAdministration, Patient, Screening, TreatmentEnd
 from patients.rules.dosing import DoseBand
 from patients.rules.eligibility import EligibilityInput, EligibilityThresholds
 from patients.rules.etiology import EtiologyInput
 from patients.rules.hlh2004 import HLH2004Input, HLH2004Thresholds, SCD25Unit
 from patients.rules.risk import RiskInput, RiskThresholds
+from patients.rules.treatment import (
+    SLOT_LABELS,
+    CompletionCheck,
+    DoseCounts,
+    administration_time_check,
+    completion_check,
+    dose_counts,
+    dose_schedule,
+)
 from trial.models import Site
 from trial.rules.age import age_in_days
 from trial.selectors import dose_bands_for, reference_ranges_for, user_site_ids
@@ -170,3 +181,125 @@ def subject_list(*, user, query: str = "", status: str = "") -> QuerySet[Screeni
     elif status in Patient.Status.values:
         rows = rows.filter(patient__status=status)
     return rows.order_by("-screening_date", "-id")
+
+
+# Study drug and outcome (protocol sections 6 and 11)
+
+
+@dataclass(frozen=True)
+class DoseCell:
+    treatment_day: int
+    slot: str
+    slot_label: str
+    date: date
+    record: DoseAdministration | None
+    time_local: datetime | None  # in the site's time zone
+    given_now: bool  # "Given now" would be on schedule at this moment
+
+
+@dataclass(frozen=True)
+class DoseRow:
+    treatment_day: int
+    study_day: int
+    date: date
+    expected_mg: Decimal
+    is_today: bool
+    is_future: bool
+    after_end: bool  # after the recorded last dose or death: nothing to record
+    cells: tuple[DoseCell, ...]
+
+
+@dataclass(frozen=True)
+class DoseGrid:
+    rows: tuple[DoseRow, ...]
+    counts: DoseCounts
+    current: DoseCell | None  # the slot the "Given now" button at the top records
+    today: date
+    time_zone: str
+
+
+def _treatment_stop(patient: Patient) -> date | None:
+    """The last date a dose can be recorded for: the recorded last dose or the date of death."""
+    stops = [
+        d
+        for d in (
+            TreatmentEnd.objects.filter(patient=patient).values_list("last_dose_date", flat=True).first(),
+            Death.objects.filter(patient=patient).values_list("date_of_death", flat=True).first(),
+        )
+        if d is not None
+    ]
+    return min(stops) if stops else None
+
+
+def patient_dose_counts(patient: Patient) -> DoseCounts:
+    trial = patient.site.trial
+    return dose_counts(
+        DoseAdministration.objects.filter(patient=patient).values_list("status", "deviation"),
+        treatment_days=trial.treatment_days,
+        doses_per_day=trial.doses_per_day,
+    )
+
+
+def dose_grid(*, patient: Patient, now: datetime) -> DoseGrid:
+    """The 28 x 2 grid of scheduled doses with what was recorded, seen from the site's clock."""
+    trial = patient.site.trial
+    zone = ZoneInfo(patient.site.time_zone)
+    now_local = now.astimezone(zone)
+    today = now_local.date()
+    stop = _treatment_stop(patient)
+    records = {(r.treatment_day, r.slot): r for r in DoseAdministration.objects.filter(patient=patient)}
+    by_day: dict[int, list[DoseCell]] = {}
+    dates: dict[int, date] = {}
+    for scheduled in dose_schedule(patient.first_dose_date, trial.treatment_days, trial.doses_per_day):
+        record = records.get((scheduled.treatment_day, scheduled.slot))
+        open_slot = record is None and (stop is None or scheduled.date <= stop)
+        given_now = (
+            open_slot
+            and administration_time_check(
+                scheduled=scheduled, administered_local=now_local.replace(tzinfo=None)
+            ).on_schedule
+        )
+        by_day.setdefault(scheduled.treatment_day, []).append(
+            DoseCell(
+                treatment_day=scheduled.treatment_day,
+                slot=scheduled.slot,
+                slot_label=SLOT_LABELS[scheduled.slot].capitalize(),
+                date=scheduled.date,
+                record=record,
+                time_local=record.administered_at.astimezone(zone) if record and record.administered_at else None,
+                given_now=given_now,
+            )
+        )
+        dates[scheduled.treatment_day] = scheduled.date
+    rows = tuple(
+        DoseRow(
+            treatment_day=day,
+            study_day=day - 1,
+            date=dates[day],
+            expected_mg=next((c.record.expected_mg for c in cells if c.record), patient.expected_dose_mg),
+            is_today=dates[day] == today,
+            is_future=dates[day] > today,
+            after_end=stop is not None and dates[day] > stop,
+            cells=tuple(cells),
+        )
+        for day, cells in by_day.items()
+    )
+    current = next((c for row in rows for c in row.cells if c.given_now), None)
+    return DoseGrid(
+        rows=rows,
+        counts=dose_counts(
+            ((r.status, r.deviation) for r in records.values()),
+            treatment_days=trial.treatment_days,
+            doses_per_day=trial.doses_per_day,
+        ),
+        current=current,
+        today=today,
+        time_zone=patient.site.time_zone,
+    )
+
+
+def treatment_completion(patient: Patient) -> CompletionCheck | None:
+    end = TreatmentEnd.objects.filter(patient=patient).first()
+    if end is None:
+        return None
+    return completion_check(patient.first_dose_date, end.last_dose_date, patient.site.trial.treatment_days)

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from patients.views import screening as views
+from patients.views import treatment
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,5 +14,6 @@ urlpatterns = [
     path("screening/<int:pk>/", views.screening_detail, name="screening_detail"),
     path("screening/<int:pk>/edit/", views.screening_edit, name="screening_edit"),
     path("screening/<int:pk>/enroll/", views.screening_enroll, name="screening_enroll"),
+    *treatment.urlpatterns,
     # PATIENTS-URLS: other view modules add their patterns here
 ]

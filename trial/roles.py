@@ -21,6 +21,7 @@ CLINICAL_MODELS = (
     "assessments.supportivecare",
     "assessments.adverseevent",
     "assessments.labaesuggestion",
+    "assessments.responseassessment",
 )
 
 

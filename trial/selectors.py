@@ -80,3 +80,12 @@ def user_sites(user) -> QuerySet[Site]:
 def user_roles(user) -> list[str]:
     names = set(user.groups.values_list("name", flat=True))
     return [role.label for role in Role if role.value in names]
+
+
+def site_users_with_roles(*, site: Site, roles: tuple[str, ...]):
+    """Active users holding one of the roles who belong to the site (alert recipients)."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model().objects.filter(is_active=True, groups__name__in=roles, site_memberships__site=site).distinct()
+    )

@@ -3,15 +3,21 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import LabPanel, LabResult, SupportiveCare, Visit
 from assessments.rules.flags import range_in_unit, value_flag
+from assessments.services.adverse_events import lab_ae_suggestions_create
+from assessments.services.responses import response_queue_after_lab_save, response_queue_for_patient
 from assessments.services.visits import visit_date_apply
 from patients.models import Patient
+from patients.services.treatment import weight_band_check
+from queries.services import auto_query_sync
 from trial.analytes import ANALYTES, plausibility_message, units_for
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for
@@ -153,6 +159,7 @@ def lab_panel_save(
                 visit=visit, visit_date=visit_date or timezone.localtime(sampled_at).date(), user=user, reason=None
             )
         outcome.warnings.extend(_after_save_checks(panel=panel, values=values))
+        response_queue_after_lab_save(visit=visit)
     return outcome
 
 
@@ -161,8 +168,31 @@ def _decimal(value: float | None) -> Decimal | None:
 
 
 def _after_save_checks(*, panel: LabPanel, values: dict[str, Measurement]) -> list[str]:
-    """Checks other parts of the CRF hang on a saved panel (weight band, lab-based AE grades)."""
-    return []
+    """Checks other parts of the CRF hang on a saved panel: lab-based AE grades (section 10)."""
+    warnings = []
+    if "WEIGHT" in values:
+        weight = values["WEIGHT"]
+        patient = panel.patient
+        measured_on = timezone.localtime(weight.sampled_at, ZoneInfo(patient.site.time_zone)).date()
+        warning = weight_band_check(patient=patient, weight_kg=weight.value, measured_on=measured_on)
+        auto_query_sync(
+            patient=patient,
+            record=panel,
+            check_code="weight.band_change",
+            failing=warning is not None,
+            text=(warning or "") + " A weight in another band during treatment needs the dose reviewed (section 6).",
+            link=reverse("lab_panel_edit", args=[panel.visit_id]),
+            field="WEIGHT",
+        )
+        if warning:
+            warnings.append(warning)
+    suggestions = lab_ae_suggestions_create(panel=panel)
+    for suggestion in suggestions:
+        warnings.append(
+            f"Suggested adverse event: {suggestion.term.term} grade {suggestion.grade} ({suggestion.explanation}). "
+            "Accept or dismiss it on the Adverse events page."
+        )
+    return warnings
 
 
 def supportive_care_record(
@@ -184,4 +214,5 @@ def supportive_care_record(
     with transaction.atomic():
         record = SupportiveCare(patient=patient, kind=kind, product=product, given_on=given_on, detail=detail)
         record_save(record=record, user=user, reason="Supportive care entered", created=True)
+        response_queue_for_patient(patient_id=patient.pk)
     return record

@@ -4,11 +4,13 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import Visit
 from assessments.rules.schedule import ScheduledVisit, visit_window_check, visits_plan
 from patients.models import Patient
+from queries.services import auto_query_sync
 from trial.selectors import visit_definitions_for
 from trial.versioning import record_lock_for_update, record_save
 
@@ -45,6 +47,16 @@ def visit_date_apply(*, visit: Visit, visit_date: date, user, reason: str | None
         visit.out_of_window = check.deviation
         visit.window_note = check.explanation if check.deviation else ""
     record_save(record=visit, user=user, reason=reason or "Visit date recorded")
+    auto_query_sync(
+        patient=visit.patient,
+        record=visit,
+        check_code="visit.out_of_window",
+        failing=visit.out_of_window,
+        text=f"{visit.name} done on {visit_date.isoformat()}: {visit.window_note} "
+        "A visit outside its window is a protocol deviation (section 7); confirm the date or correct it.",
+        link=reverse("lab_panel_edit", args=[visit.pk]),
+        field="visit_date",
+    )
     return visit
 
 

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from assessments.services import visits_plan_for_patient
@@ -15,6 +16,7 @@ from patients.rules.eligibility import Eligibility as EligibilityStatus
 from patients.rules.eligibility import EligibilityResult, eligibility_evaluate
 from patients.rules.etiology import etiology_classify
 from patients.rules.risk import risk_stratify
+from queries.services import auto_query_sync
 from trial.models import Site
 from trial.reasons import criteria_json
 from trial.rules.age import age_in_days
@@ -91,8 +93,18 @@ def screening_update(*, screening_id: int, data: dict, expected_version: int, us
             setattr(screening, field, value)
         _apply_eligibility(screening)
         record_save(record=screening, user=user, reason=reason)
-        patient_id = Patient.objects.filter(screening=screening).values_list("id", flat=True).first()
-        if patient_id is not None:
+        patient = Patient.objects.filter(screening=screening).first()
+        patient_id = patient.pk if patient is not None else None
+        if patient is not None:
+            auto_query_sync(
+                patient=patient,
+                record=screening,
+                check_code="screening.eligibility_after_enrollment",
+                failing=screening.eligibility != Eligibility.ELIGIBLE,
+                text=f"Screening data changed after enrollment and eligibility is now "
+                f"'{screening.get_eligibility_display()}'. Check the change against the source documents.",
+                link=reverse("screening_detail", args=[screening.pk]),
+            )
             from patients.tasks import patient_derived_recompute_task
 
             transaction.on_commit(lambda: patient_derived_recompute_task.delay(patient_id))
@@ -145,6 +157,21 @@ def derived_values_compute(*, screening: Screening, weight_kg: Decimal, prescrib
                 "band_explanation": band.explanation,
             },
         },
+    )
+
+
+def _dose_query_sync(patient: Patient) -> None:
+    """A prescribed dose other than the band's is saved, flagged and queried (section 6)."""
+    auto_query_sync(
+        patient=patient,
+        record=patient,
+        check_code="patient.dose_off_band",
+        failing=patient.dose_deviation,
+        text=f"Prescribed {patient.prescribed_dose_mg.normalize():f} mg twice daily differs from the weight band's "
+        f"{patient.expected_dose_mg.normalize():f} mg ({patient.dose_band_label}); protocol section 6. "
+        "Confirm the prescription or correct it.",
+        link=reverse("patient_overview", args=[patient.pk]),
+        field="prescribed_dose_mg",
     )
 
 
@@ -207,6 +234,7 @@ def patient_enroll(
         )
         _apply_derived(patient, derived)
         record_save(record=patient, user=user, reason="Enrolled", created=True)
+        _dose_query_sync(patient)
         screening.status = Screening.Status.ENROLLED
         record_save(record=screening, user=user, reason=f"Enrolled as {patient.subject_number}")
         visits_plan_for_patient(patient=patient, user=user)
@@ -230,4 +258,5 @@ def patient_derived_recompute(*, patient_id: int) -> bool:
             return False
         patient.computed_at = timezone.now()
         record_save(record=patient, user=None, reason="Recomputed after a change of baseline data")
+        _dose_query_sync(patient)
         return True

@@ -80,12 +80,25 @@ def test_incomplete_screening_cannot_be_enrolled(site_a, clinician):
         enroll(screening, clinician)
 
 
-def test_database_refuses_an_enrolled_status_on_an_ineligible_screening(site_a, clinician):
+def test_database_refuses_a_patient_row_for_an_ineligible_screening(site_a, clinician):
     from django.db import IntegrityError, transaction
 
     screening = screening_create(site=site_a, data=eligible_data(malignancy=True), user=clinician)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Screening.objects.filter(pk=screening.pk).update(status=Screening.Status.ENROLLED)
+    with pytest.raises(IntegrityError, match="ineligible child cannot be enrolled"), transaction.atomic():
+        Patient.objects.create(
+            screening=screening,
+            site=site_a,
+            subject_number="BCH-999",
+            enrollment_date=SCREENING_DAY,
+            first_dose_date=SCREENING_DAY,
+            enrollment_weight_kg=Decimal("15"),
+            prescribed_dose_mg=Decimal("5"),
+            expected_dose_mg=Decimal("5"),
+            dose_band_label="x",
+            etiology="ebv",
+            ebv_subtype="first_infection",
+            risk_group="high",
+        )
 
 
 def test_subject_numbers_are_never_reused(site_a, clinician):

@@ -18,8 +18,9 @@ from tests.conftest import SCREENING_DAY, eligible_data
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.worker]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def worker():
+    # One worker thread for the module: starting and stopping one costs seconds.
     assert settings.CELERY_BROKER_URL.startswith("redis://"), "make test sets REDIS_URL"
     app.conf.task_always_eager = False
     try:
@@ -77,3 +78,21 @@ def test_running_the_task_twice_stores_one_result(worker, site_a, clinician):
     second = patient_derived_recompute_task.delay(patient.pk).get(timeout=20)
     assert (first, second) == (False, False)
     assert Patient.objects.get(pk=patient.pk).history.count() == rows
+
+
+def test_beat_sweep_assesses_patients_through_the_worker(worker, site_a, clinician):
+    """The beat task queues one assessment per patient; the worker stores the results."""
+    from assessments.models import ResponseAssessment
+    from assessments.tasks import response_sweep_task
+    from tests.conftest import DAY0, enroll_child
+
+    first = enroll_child(site_a, clinician, initials="AA")
+    second = enroll_child(site_a, clinician, initials="BB")
+    # Both children reached day 3 long ago (day 0 is in March 2026): every assessment day is due.
+    queued = response_sweep_task.delay().get(timeout=30)
+    assert queued == 2
+    assert wait_for(
+        lambda: ResponseAssessment.objects.filter(patient__in=[first, second]).count() == 2 * 10, 60
+    )  # days 3, 7, 14, 28 and six follow-ups
+    assert set(ResponseAssessment.objects.values_list("computed_status", flat=True)) == {"not_assessable"}
+    assert DAY0 < ResponseAssessment.objects.order_by("-study_day").first().assessment_date

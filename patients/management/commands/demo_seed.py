@@ -3,7 +3,7 @@
 Idempotent: running it again changes nothing. Used by `make run`; never run on a real study.
 """
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
@@ -11,6 +11,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from assessments.models import Visit
+from assessments.services.labs import Measurement, lab_panel_save
+from assessments.services.responses import response_assess_patient
 from patients.models import Screening
 from patients.services import patient_enroll, screening_create
 from trial.models import Role, Site, SiteMembership
@@ -124,6 +127,34 @@ DEMO_CHILDREN = [
 ]
 
 
+# Marker values at days 3, 7, 14 (TEMP, NEUT, PLAT, FIBRINO, SCD25, FERRITIN, TRIG, SPLEEN, CNS abnormal):
+# the first child reaches CR by day 7, the second improves, the third does not respond.
+DEMO_COURSES = [
+    {
+        3: ("37.9", "0.9", "70", "1.6", "15000", "2100", "2.4", "2", False),
+        7: ("36.8", "1.6", "160", "2.3", "5200", "420", "1.5", "0", False),
+        14: ("36.6", "2.4", "240", "2.6", "3900", "210", "1.2", "0", False),
+    },
+    {
+        3: ("38.6", "1.2", "80", "1.5", "11000", "1100", "2.0", "2", False),
+        7: ("37.2", "1.8", "140", "1.9", "5600", "560", "1.9", "1", False),
+    },
+    {
+        3: ("39.4", "0.4", "25", "0.9", "46000", "13000", "4.4", "4.5", False),
+    },
+]
+MARKER_CODES = (
+    ("TEMP", "°C"),
+    ("NEUT", "10^9/L"),
+    ("PLAT", "10^9/L"),
+    ("FIBRINO", "g/L"),
+    ("SCD25", "pg/mL"),
+    ("FERRITIN", "µg/L"),
+    ("TRIG", "mmol/L"),
+    ("SPLEEN", "cm"),
+)
+
+
 class Command(BaseCommand):
     help = "Create demo users (one per role) and demo patients; safe to run twice."
 
@@ -161,7 +192,7 @@ class Command(BaseCommand):
             }
             screening = screening_create(site=site, data=data, user=clinician)
             band = {"10.0": "2.5", "14.5": "5", "24.0": "10"}[weight]
-            patient_enroll(
+            patient = patient_enroll(
                 screening_id=screening.pk,
                 enrollment_date=screened + timedelta(days=1),
                 first_dose_date=screened + timedelta(days=2),
@@ -169,6 +200,7 @@ class Command(BaseCommand):
                 prescribed_dose_mg=Decimal(band),
                 user=clinician,
             )
+            self._labs(patient, DEMO_COURSES[index], clinician, today)
         # A screen failure (prior etoposide) and a screening still missing data.
         failed = {
             **ELIGIBLE_BASE,
@@ -202,3 +234,23 @@ class Command(BaseCommand):
             user=clinician,
         )
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+
+    def _labs(self, patient, course, user, today):
+        for day, row in course.items():
+            visit = Visit.objects.get(patient=patient, definition__code=f"D{day}")
+            when = timezone.make_aware(datetime.combine(patient.first_dose_date + timedelta(days=day), time(8)))
+            if when.date() > today:
+                continue
+            values = {
+                code: Measurement(value=Decimal(value), unit=unit, sampled_at=when)
+                for (code, unit), value in zip(MARKER_CODES, row[:-1], strict=True)
+            }
+            lab_panel_save(
+                visit=visit,
+                sampled_at=when,
+                values=values,
+                panel_data={"cns_symptoms": row[-1]},
+                user=user,
+                today=today,
+            )
+        response_assess_patient(patient_id=patient.pk, today=today)

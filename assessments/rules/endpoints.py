@@ -1,0 +1,124 @@
+"""Each patient's endpoints (protocol section 11): best response up to day 28, durability of
+CR and event-free survival (EFS), from the assessments and outcome records."""
+
+from dataclasses import dataclass
+from datetime import date
+
+# Best first: the order in which a response is "better" than another.
+RESPONSE_RANK = ("cr", "pr", "improvement", "nr", "progression")
+OVERALL_RESPONSE = ("cr", "pr", "improvement")
+
+
+@dataclass(frozen=True)
+class EndpointThresholds:
+    best_response_last_day: int = 28  # 1: "best response during RUX up to day 28"
+    non_responder_efs_days: int = 1  # 11: "A patient who never responds (NR and therapy changed) has EFS = 1 day"
+
+
+@dataclass(frozen=True)
+class AssessedStatus:
+    study_day: int
+    assessment_date: date
+    status: str  # cr, pr, improvement, progression, relapse, nr, not_assessable
+
+
+@dataclass(frozen=True)
+class EndpointInput:
+    day0: date
+    assessments: tuple[AssessedStatus, ...]
+    treatment_end_date: date | None  # last dose, when RUX stopped
+    therapy_changed: bool  # RUX discontinued or a subsequent therapy started
+    death_date: date | None
+    relapse_dates: tuple[date, ...]  # relapses recorded at follow-up contacts
+    last_contact: date | None  # last follow-up contact or visit
+    data_cutoff: date | None
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    best_response: str | None
+    best_response_day: int | None
+    overall_response: bool
+    efs_event: str  # "" when censored
+    efs_event_date: date | None
+    efs_days: int | None
+    censored_on: date | None
+    cr_first_day: int | None
+    cr_duration_days: int | None
+    explanation: str
+
+
+def best_response(assessments: tuple[AssessedStatus, ...], *, last_day: int, stopped_on: date | None):
+    """The best response during ruxolitinib up to day 28 (section 1 and 11)."""
+    eligible = [
+        a
+        for a in assessments
+        if a.status in RESPONSE_RANK
+        and a.study_day <= last_day
+        and (stopped_on is None or a.assessment_date <= stopped_on)
+    ]
+    if not eligible:
+        return None
+    return min(eligible, key=lambda a: (RESPONSE_RANK.index(a.status), a.study_day))
+
+
+def endpoints_compute(data: EndpointInput, t: EndpointThresholds = EndpointThresholds()) -> Endpoints:
+    """Best response, CR durability and EFS of one patient (section 11).
+
+    EFS runs from the first dose (day 0) to the first progression, relapse or death. A patient
+    who never responds and whose therapy changed has EFS = 1 day. Without an event it is
+    censored at the last contact, or at the data cutoff when that comes first.
+    """
+    best = best_response(data.assessments, last_day=t.best_response_last_day, stopped_on=data.treatment_end_date)
+    events: list[tuple[date, str]] = [
+        (a.assessment_date, a.status) for a in data.assessments if a.status in ("progression", "relapse")
+    ]
+    events += [(d, "relapse") for d in data.relapse_dates]
+    if data.death_date is not None:
+        events.append((data.death_date, "death"))
+    if data.data_cutoff is not None:
+        events = [e for e in events if e[0] <= data.data_cutoff]
+    ever_responded = any(a.status in OVERALL_RESPONSE for a in data.assessments)
+    non_responder = data.therapy_changed and not ever_responded and (best is None or best.status == "nr")
+
+    cr_days = sorted(a.study_day for a in data.assessments if a.status == "cr")
+    cr_first = cr_days[0] if cr_days else None
+    event_date, event, efs_days, censored_on = None, "", None, None
+    if non_responder:
+        event, efs_days = "no_response", t.non_responder_efs_days
+        why = f"Never responded and therapy changed: EFS = {efs_days} day (section 11)."
+    elif events:
+        event_date, event = min(events)
+        efs_days = (event_date - data.day0).days
+        why = f"First event: {event} on {event_date.isoformat()}, day {efs_days}."
+    else:
+        candidates = [d for d in (data.last_contact, data.data_cutoff) if d is not None]
+        censored_on = min(candidates) if candidates else None
+        efs_days = (censored_on - data.day0).days if censored_on else None
+        why = f"No event: censored on {censored_on.isoformat()}." if censored_on else "No event and no follow-up yet."
+
+    cr_duration = None
+    if cr_first is not None:
+        cr_start = data.day0.toordinal() + cr_first
+        end = None
+        relapse_after = sorted(d for d, kind in events if kind in ("relapse", "progression", "death"))
+        relapse_after = [d for d in relapse_after if d.toordinal() >= cr_start]
+        if relapse_after:
+            end = relapse_after[0]
+        else:
+            ends = [d for d in (data.last_contact, data.data_cutoff) if d is not None]
+            end = min(ends) if ends else None
+        if end is not None:
+            cr_duration = max(0, end.toordinal() - cr_start)
+    return Endpoints(
+        best_response=best.status if best else None,
+        best_response_day=best.study_day if best else None,
+        overall_response=bool(best and best.status in OVERALL_RESPONSE),
+        efs_event=event,
+        efs_event_date=event_date,
+        efs_days=efs_days,
+        censored_on=censored_on,
+        cr_first_day=cr_first,
+        cr_duration_days=cr_duration,
+        explanation=why,
+    )

@@ -1,0 +1,457 @@
+"""Writes for adverse events (protocol section 10): entry, correction, lab-based suggestions and
+the at-once notification of a serious adverse event.
+
+The checks a database or an API must never let through live here, in `adverse_event_errors`;
+the form calls the same function, so a page and a service refuse the same things with the
+same words.
+"""
+
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
+from assessments.rules.ctcae import GRADED_ANALYTES, LabGrade, lab_grade, suggestion_decide, suggestion_explain
+from notifications.models import Notification
+from notifications.services import notifications_send
+from patients.models import Death, Patient
+from trial.forms import site_today
+from trial.models import Role
+from trial.rules.age import age_in_days
+from trial.rules.units import UnitConversionError, convert
+from trial.selectors import reference_ranges_for
+from trial.versioning import record_lock_for_update, record_save
+
+# Everything a user enters on the adverse event CRF.
+AE_FIELDS = (
+    "term",
+    "other_specify",
+    "grade",
+    "onset_date",
+    "resolution_date",
+    "serious",
+    "sae_death",
+    "sae_life_threatening",
+    "sae_hospitalisation",
+    "sae_disability",
+    "sae_congenital_anomaly",
+    "sae_other_important",
+    "relationship",
+    "action_taken",
+    "outcome",
+    "description",
+)
+# Section 10: "serious (yes/no with criteria: death, life-threatening, hospitalisation,
+# disability, congenital anomaly, other important)".
+SAE_CRITERIA = (
+    "sae_death",
+    "sae_life_threatening",
+    "sae_hospitalisation",
+    "sae_disability",
+    "sae_congenital_anomaly",
+    "sae_other_important",
+)
+# What the clinician judges when accepting a lab-based suggestion; term, grade and onset come from the lab value.
+ACCEPT_FIELDS = tuple(f for f in AE_FIELDS if f not in {"term", "other_specify", "grade", "onset_date"})
+
+# The screening (baseline) value each graded analyte is compared with, in the catalogue unit.
+BASELINE_FIELDS = {
+    "HGB": "hemoglobin_g_l",
+    "NEUT": "anc_10e9_l",
+    "PLAT": "platelets_10e9_l",
+    "ALT": "alt_u_l",
+}
+
+MIN_GRADE, MAX_GRADE = AdverseEvent.Grade.MILD, AdverseEvent.Grade.DEATH
+OTHER_SPECIFY_MAX = AdverseEvent._meta.get_field("other_specify").max_length
+
+
+def _label(name: str) -> str:
+    field = AdverseEvent._meta.get_field(name)
+    return str(field.verbose_name)[:1].upper() + str(field.verbose_name)[1:]
+
+
+def adverse_event_errors(*, patient: Patient, data: dict, today: date) -> dict[str, list[str]]:
+    """Every reason this adverse event cannot be saved for this patient, by field.
+
+    `data` holds the full record (AE_FIELDS), `term` a CtcaeTerm or None. Grades, dates and the
+    death and seriousness rules follow protocol section 10 (CTCAE v3.0).
+    """
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    grade = data.get("grade")
+    if isinstance(grade, bool) or not isinstance(grade, int) or not MIN_GRADE <= grade <= MAX_GRADE:
+        add("grade", f"Grade must be {MIN_GRADE} to {MAX_GRADE} (CTCAE v3.0: 1 mild to 5 death); entered {grade}.")
+        grade = None
+
+    onset, resolution = data.get("onset_date"), data.get("resolution_date")
+    if not isinstance(onset, date):
+        add("onset_date", "Onset date is required.")
+        onset = None
+    else:
+        if onset < patient.enrollment_date:
+            add("onset_date", f"Onset date cannot be before enrollment ({patient.enrollment_date.isoformat()}).")
+        if onset > today:
+            add("onset_date", f"Onset date cannot be in the future (after {today.isoformat()}).")
+    if resolution is not None:
+        if onset is not None and resolution < onset:
+            add("resolution_date", f"Resolution date cannot be before the onset date ({onset.isoformat()}).")
+        if resolution > today:
+            add("resolution_date", f"Resolution date cannot be in the future (after {today.isoformat()}).")
+
+    term, other = data.get("term"), (data.get("other_specify") or "").strip()
+    if term is None and not other:
+        add("term", "Choose a CTCAE v3.0 term, or describe the event under 'Other, specify'.")
+    elif term is not None and term.is_other and not other:
+        add("other_specify", f"'{term.term}' ({term.code}) needs the event specified in 'Other, specify'.")
+    elif len(other) > OTHER_SPECIFY_MAX:
+        add("other_specify", f"'Other, specify' must be at most {OTHER_SPECIFY_MAX} characters (entered {len(other)}).")
+    elif term is not None and not term.is_other and other:
+        add(
+            "other_specify",
+            f"'Other, specify' is for a CTCAE '-other' term; '{term.term}' ({term.code}) is specific. "
+            "Put further detail in the description.",
+        )
+
+    for name, choices in (
+        ("relationship", AdverseEvent.Relationship),
+        ("action_taken", AdverseEvent.Action),
+        ("outcome", AdverseEvent.Outcome),
+    ):
+        if data.get(name) not in choices.values:
+            add(name, f"{_label(name)}: choose one of {', '.join(str(label) for label in choices.labels)}.")
+
+    serious = bool(data.get("serious"))
+    ticked = [name for name in SAE_CRITERIA if data.get(name)]
+    if serious and not ticked:
+        add(
+            "serious",
+            "A serious adverse event needs at least one seriousness criterion (death, life-threatening, "
+            "hospitalisation, disability, congenital anomaly, other important medical event).",
+        )
+    if not serious and ticked:
+        add("serious", f"Seriousness criteria are ticked ({', '.join(_label(n) for n in ticked)}) but 'Serious' is No.")
+
+    outcome = data.get("outcome")
+    if grade == AdverseEvent.Grade.DEATH:
+        if not Death.objects.filter(patient=patient).exists():
+            add("grade", "Grade 5 (death) needs the patient's death recorded first (date and cause of death).")
+        if outcome != AdverseEvent.Outcome.FATAL:
+            add("outcome", "A grade 5 event has the outcome 'Fatal'.")
+        if not (serious and data.get("sae_death")):
+            add("sae_death", "A grade 5 event is serious with the criterion 'Results in death'.")
+    elif grade is not None:
+        if outcome == AdverseEvent.Outcome.FATAL:
+            add("outcome", f"Outcome 'Fatal' is a grade 5 event (death); the grade entered is {grade}.")
+        if data.get("sae_death"):
+            add("sae_death", f"'Results in death' is a grade 5 event; the grade entered is {grade}.")
+    return errors
+
+
+def _check(*, patient: Patient, data: dict) -> None:
+    errors = adverse_event_errors(patient=patient, data=data, today=site_today(patient.site))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _clean_data(data: dict, fields: tuple[str, ...]) -> dict:
+    """The AE fields of `data`; a term may come as a CtcaeTerm or its id, dates and grade as text (an API)."""
+    out = {name: data[name] for name in fields if name in data}
+    term = out.get("term")
+    if term == "":
+        out["term"] = None
+    elif term is not None and not isinstance(term, CtcaeTerm):
+        found = CtcaeTerm.objects.filter(pk=term).first() if str(term).isdigit() else None
+        if found is None:
+            raise ValidationError({"term": f"Unknown CTCAE term {term}."})
+        out["term"] = found
+    if isinstance(out.get("grade"), str) and out["grade"].strip().isdigit():
+        out["grade"] = int(out["grade"])
+    for name in ("onset_date", "resolution_date"):
+        if isinstance(out.get(name), str):
+            try:
+                out[name] = date.fromisoformat(out[name]) if out[name] else None
+            except ValueError as exc:
+                raise ValidationError({name: f"{_label(name)}: enter a date as YYYY-MM-DD."}) from exc
+    for name in ("serious", *SAE_CRITERIA):
+        if isinstance(out.get(name), str):
+            out[name] = out[name].strip().lower() in {"true", "1", "yes", "on"}
+    if "other_specify" in out:
+        out["other_specify"] = (out["other_specify"] or "").strip()
+    if "description" in out:
+        out["description"] = out["description"] or ""
+    return out
+
+
+def _blank_record() -> dict:
+    return {
+        "term": None,
+        "other_specify": "",
+        "resolution_date": None,
+        "serious": False,
+        **dict.fromkeys(SAE_CRITERIA, False),
+        "description": "",
+    }
+
+
+def sae_recipients(*, patient: Patient) -> QuerySet:
+    """Section 10: a serious AE notifies the coordinators of the patient's site and the trial's monitors."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(groups__name=Role.COORDINATOR.value, site_memberships__site=patient.site)
+            | Q(groups__name=Role.MONITOR.value, site_memberships__site__trial_id=patient.site.trial_id)
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+def _sae_notify(ae: AdverseEvent, *, user) -> list[Notification]:
+    patient = ae.patient
+    criteria = ", ".join(_label(name) for name in SAE_CRITERIA if getattr(ae, name))
+    who = (user.get_full_name() or user.username) if getattr(user, "is_authenticated", False) else "the system"
+    body = (
+        f"Patient {patient.subject_number} (site {patient.site.code}): {ae.term_label}, "
+        f"CTCAE grade {ae.grade}, onset {ae.onset_date.isoformat()}.\n"
+        f"Seriousness: {criteria}.\n"
+        f"Relationship to ruxolitinib: {ae.get_relationship_display()}; action taken: "
+        f"{ae.get_action_taken_display()}; outcome: {ae.get_outcome_display()}.\n"
+        f"Reported by {who}."
+    )
+    return notifications_send(
+        recipients=sae_recipients(patient=patient),
+        kind=Notification.Kind.SAE,
+        title=f"Serious adverse event: {patient.subject_number}, {ae.term_label} grade {ae.grade}",
+        body=body,
+        link=f"{reverse('ae_list', args=[patient.pk])}#ae-{ae.pk}",
+        source_key=f"sae:{ae.pk}",
+    )
+
+
+def _create(*, patient: Patient, data: dict, user, source: str, reason: str) -> AdverseEvent:
+    record = {**_blank_record(), **data}
+    _check(patient=patient, data=record)
+    ae = AdverseEvent(patient=patient, source=source, **record)
+    record_save(record=ae, user=user, reason=reason, created=True)
+    if ae.serious:
+        _sae_notify(ae, user=user)
+    return ae
+
+
+def adverse_event_record(*, patient: Patient, data: dict, user) -> AdverseEvent:
+    """Enter an adverse event (section 10); a serious one notifies coordinators and monitors at once."""
+    with transaction.atomic():
+        patient = Patient.objects.select_related("site").get(pk=patient.pk)
+        return _create(
+            patient=patient,
+            data=_clean_data(data, AE_FIELDS),
+            user=user,
+            source=AdverseEvent.Source.MANUAL,
+            reason="Adverse event entered",
+        )
+
+
+def adverse_event_update(*, ae_id: int, data: dict, expected_version: int, user, reason: str) -> AdverseEvent:
+    """Correct a saved adverse event: the version the user loaded and a reason are required.
+
+    An event that becomes serious notifies as a new serious event does (once per event).
+    """
+    if not (reason or "").strip():
+        raise ValidationError({"reason_for_change": "A reason is required to change a saved adverse event."})
+    with transaction.atomic():
+        ae = record_lock_for_update(model=AdverseEvent, pk=ae_id, expected_version=expected_version)
+        patient = Patient.objects.select_related("site").get(pk=ae.patient_id)
+        was_serious = ae.serious
+        changes = _clean_data(data, AE_FIELDS)
+        record = {name: getattr(ae, name) for name in AE_FIELDS} | changes
+        _check(patient=patient, data=record)
+        for name, value in changes.items():
+            setattr(ae, name, value)
+        ae.patient = patient
+        record_save(record=ae, user=user, reason=reason.strip())
+        if ae.serious and not was_serious:
+            _sae_notify(ae, user=user)
+    return ae
+
+
+# Lab-based suggestions (section 10: "Lab-based grading suggested automatically").
+
+
+def _site_date(moment, patient: Patient) -> date:
+    return timezone.localtime(moment, ZoneInfo(patient.site.time_zone)).date()
+
+
+def _canonical(code: str, value: Decimal | float | None, unit: str) -> Decimal | None:
+    """A value in the catalogue unit the CTCAE limits are written in; None if it cannot be converted."""
+    if value is None:
+        return None
+    target = GRADED_ANALYTES[code].unit
+    if unit == target:
+        return Decimal(str(value))
+    try:
+        return Decimal(str(convert(code, float(value), unit, target)))
+    except UnitConversionError:
+        return None
+
+
+def _limits(result: LabResult, patient: Patient) -> tuple[Decimal | None, Decimal | None]:
+    """LLN and ULN in the catalogue unit: those stored with the value, else the site's range for the age."""
+    low = _canonical(result.analyte, result.reference_low, result.unit)
+    high = _canonical(result.analyte, result.reference_high, result.unit)
+    if low is None or high is None:
+        age = age_in_days(patient.screening.date_of_birth, _site_date(result.sampled_at, patient))
+        site_range = reference_ranges_for(site=patient.site, age_days=age).get(result.analyte)
+        if site_range is not None:
+            low = low if low is not None else _canonical(result.analyte, site_range.lower, site_range.unit)
+            high = high if high is not None else _canonical(result.analyte, site_range.upper, site_range.unit)
+    return low, high
+
+
+def _grades(result: LabResult, patient: Patient) -> tuple[LabGrade, LabGrade | None] | None:
+    """The grade of a lab value and of the screening value with the same limits; None if ungraded."""
+    value = _canonical(result.analyte, result.value, result.unit)
+    if value is None:
+        return None
+    low, high = _limits(result, patient)
+    current = lab_grade(result.analyte, value, low, high)
+    if current is None:
+        return None
+    baseline_value = getattr(patient.screening, BASELINE_FIELDS[result.analyte])
+    baseline = None if baseline_value is None else lab_grade(result.analyte, baseline_value, low, high)
+    return current, baseline
+
+
+def lab_ae_suggestions_create(*, panel: LabPanel) -> list[LabAESuggestion]:
+    """Offer a CTCAE grade reached by the panel's values as adverse events to accept or dismiss.
+
+    Called by the lab-panel service after a panel is saved, in its transaction. For each HGB,
+    NEUT, PLAT and ALT value sampled on or after enrollment, the value is graded with its
+    reference limits and compared with the screening value graded with the same limits
+    (assessments/rules/ctcae.py). One suggestion per lab value: created, updated while pending,
+    or deleted while pending when a corrected value no longer reaches a worse grade. Accepted
+    and dismissed suggestions are never touched. Safe to run twice: nothing is written when
+    nothing changed. Returns the panel's pending suggestions.
+    """
+    with transaction.atomic():
+        panel = LabPanel.objects.select_related("patient__site", "patient__screening").get(pk=panel.pk)
+        patient = panel.patient
+        results = list(
+            LabResult.objects.select_for_update().filter(panel=panel, analyte__in=GRADED_ANALYTES).order_by("analyte")
+        )
+        existing = {
+            s.lab_result_id: s
+            for s in LabAESuggestion.objects.select_for_update().filter(lab_result__in=[r.pk for r in results])
+        }
+        terms = {t.code: t for t in CtcaeTerm.objects.filter(code__in=[a.ctcae_code for a in GRADED_ANALYTES.values()])}
+        pending: list[LabAESuggestion] = []
+        for result in results:
+            suggestion = existing.get(result.pk)
+            if suggestion is not None and suggestion.status != LabAESuggestion.Status.PENDING:
+                continue
+            graded = None
+            if _site_date(result.sampled_at, patient) >= patient.enrollment_date:
+                graded = _grades(result, patient)
+            if graded is None or not suggestion_decide(graded[0], graded[1].grade if graded[1] else None):
+                if suggestion is not None:
+                    suggestion._change_reason = "Lab value corrected: no worse grade than baseline is reached"
+                    suggestion.delete()
+                continue
+            current, baseline = graded
+            wanted = {
+                "term": terms[current.ctcae_code],
+                "grade": current.grade,
+                "explanation": suggestion_explain(current, baseline)[:300],
+            }
+            if suggestion is None:
+                suggestion = LabAESuggestion(patient=patient, lab_result=result, **wanted)
+                suggestion._change_reason = "Suggested from a lab value"
+                suggestion.save()
+            elif any(getattr(suggestion, k) != v for k, v in wanted.items()):
+                for key, value in wanted.items():
+                    setattr(suggestion, key, value)
+                suggestion._change_reason = "Lab value corrected"
+                suggestion.save()
+            pending.append(suggestion)
+    return pending
+
+
+def suggestion_onset_date(suggestion: LabAESuggestion) -> date:
+    """The onset of an accepted lab-based event: the sampling date of the value, where the site is."""
+    return _site_date(suggestion.lab_result.sampled_at, suggestion.patient)
+
+
+def _pending_suggestion(suggestion_id: int) -> LabAESuggestion:
+    suggestion = (
+        LabAESuggestion.objects.select_for_update()
+        .select_related("lab_result", "term", "patient__site")
+        .get(pk=suggestion_id)
+    )
+    if suggestion.status != LabAESuggestion.Status.PENDING:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: f"This suggestion was already {suggestion.get_status_display().lower()}."}
+        )
+    return suggestion
+
+
+def _decide(suggestion: LabAESuggestion, *, status: str, user, reason: str) -> None:
+    suggestion.status = status
+    suggestion.decided_by = user if getattr(user, "is_authenticated", False) else None
+    suggestion.decided_at = timezone.now()
+    if getattr(user, "is_authenticated", False):
+        suggestion._history_user = user
+    suggestion._change_reason = reason
+    suggestion.save()
+
+
+def lab_ae_suggestion_accept(*, suggestion_id: int, user, data: dict) -> AdverseEvent:
+    """Record the suggested lab adverse event: term and grade as suggested, onset the sampling date.
+
+    `data` holds the clinician's judgement (relationship, action taken, outcome, seriousness,
+    resolution date, description); it goes through the same checks as any adverse event.
+    """
+    with transaction.atomic():
+        suggestion = _pending_suggestion(suggestion_id)
+        patient = suggestion.patient
+        record = _clean_data(data, ACCEPT_FIELDS) | {
+            "term": suggestion.term,
+            "other_specify": "",
+            "grade": suggestion.grade,
+            "onset_date": suggestion_onset_date(suggestion),
+        }
+        ae = _create(
+            patient=patient,
+            data=record,
+            user=user,
+            source=AdverseEvent.Source.LAB,
+            reason=f"Accepted lab-based suggestion: {suggestion.explanation}"[:100],
+        )
+        suggestion.adverse_event = ae
+        _decide(suggestion, status=LabAESuggestion.Status.ACCEPTED, user=user, reason="Accepted as adverse event")
+    return ae
+
+
+def lab_ae_suggestion_dismiss(*, suggestion_id: int, user, reason: str) -> LabAESuggestion:
+    """Dismiss a suggestion with the clinician's reason (e.g. cytopenia of HLH, not a new event)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for dismissing this suggestion."})
+    max_length = LabAESuggestion._meta.get_field("dismissed_reason").max_length
+    if len(reason) > max_length:
+        raise ValidationError({"reason": f"Reason must be at most {max_length} characters (entered {len(reason)})."})
+    with transaction.atomic():
+        suggestion = _pending_suggestion(suggestion_id)
+        suggestion.dismissed_reason = reason
+        _decide(suggestion, status=LabAESuggestion.Status.DISMISSED, user=user, reason=f"Dismissed: {reason}"[:100])
+    return suggestion

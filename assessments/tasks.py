@@ -1,0 +1,27 @@
+"""Celery tasks of the assessments app: each takes ids and calls one service."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from assessments.services.responses import response_assess_patient, response_sweep_due
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    name="assessments.response_assess_patient",
+)
+def response_assess_patient_task(patient_id: int) -> int:
+    """Assess one patient's reached assessment days; returns how many results changed."""
+    return len(response_assess_patient(patient_id=patient_id))
+
+
+@shared_task(acks_late=True, name="assessments.response_sweep")
+def response_sweep_task() -> int:
+    """The daily sweep (celery beat): queue one assessment task per patient with a day reached."""
+    patient_ids = response_sweep_due()
+    for patient_id in patient_ids:
+        response_assess_patient_task.delay(patient_id)
+    return len(patient_ids)

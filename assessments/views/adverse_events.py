@@ -1,0 +1,203 @@
+"""Adverse event pages (protocol section 10): the patient's events and pending lab-based
+suggestions, entry and correction, accepting or dismissing a suggestion, the CTCAE term search.
+
+Each view validates with a form, calls one service and renders; a patient of another site
+is a 404 through patients.selectors, a monitor's attempt to change anything a 403.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from assessments.forms.adverse_events import AdverseEventEditForm, AdverseEventForm, SuggestionAcceptForm
+from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion
+from assessments.services import adverse_events as services
+from patients.selectors import patient_get_for_user
+from trial.versioning import ConcurrentEditError
+
+TERM_SEARCH_LIMIT = 30
+FORM_TEMPLATE = "assessments/adverse_events/ae_form.html"
+
+
+def _service_errors_to_form(form, exc: ValidationError) -> None:
+    """A refusal of the service (e.g. a race the form could not see) shown on the form's fields."""
+    for field, errors in exc.message_dict.items():
+        target = "term_search" if field == "term" else field
+        form.add_error(target if target in form.fields else None, errors)
+
+
+@login_required
+@permission_required("assessments.view_adverseevent", raise_exception=True)
+def ae_list(request, pk: int):
+    patient = patient_get_for_user(user=request.user, pk=pk)
+    suggestions = (
+        LabAESuggestion.objects.filter(patient=patient)
+        .select_related("term", "lab_result", "decided_by", "adverse_event")
+        .order_by("lab_result__sampled_at", "id")
+    )
+    return render(
+        request,
+        "assessments/adverse_events/ae_list.html",
+        {
+            "patient": patient,
+            "adverse_events": patient.adverse_events.select_related("term").order_by("-onset_date", "-id"),
+            "pending": [s for s in suggestions if s.status == LabAESuggestion.Status.PENDING],
+            "decided": [s for s in suggestions if s.status != LabAESuggestion.Status.PENDING],
+            "can_add": request.user.has_perm("assessments.add_adverseevent"),
+            "can_edit": request.user.has_perm("assessments.change_adverseevent"),
+        },
+    )
+
+
+@login_required
+@permission_required("assessments.add_adverseevent", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def ae_create(request, pk: int):
+    patient = patient_get_for_user(user=request.user, pk=pk)
+    form = AdverseEventForm(request.POST or None, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ae = services.adverse_event_record(patient=patient, data=form.ae_data(), user=request.user)
+        except ValidationError as exc:
+            _service_errors_to_form(form, exc)
+        else:
+            messages.success(request, _saved_message(ae, "saved"))
+            return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
+    return render(request, FORM_TEMPLATE, {"form": form, "patient": patient, "mode": "create"})
+
+
+@login_required
+@permission_required("assessments.change_adverseevent", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def ae_edit(request, pk: int):
+    ae = get_object_or_404(AdverseEvent.objects.select_related("term"), pk=pk)
+    patient = patient_get_for_user(user=request.user, pk=ae.patient_id)
+    form = AdverseEventEditForm(request.POST or None, instance=ae, patient=patient)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            ae = services.adverse_event_update(
+                ae_id=ae.pk,
+                data=form.ae_data(),
+                expected_version=form.cleaned_data["version"],
+                user=request.user,
+                reason=form.cleaned_data["reason_for_change"],
+            )
+        except ConcurrentEditError as exc:
+            conflict = exc
+        except ValidationError as exc:
+            _service_errors_to_form(form, exc)
+        else:
+            messages.success(request, _saved_message(ae, "updated"))
+            return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
+    return render(
+        request,
+        FORM_TEMPLATE,
+        {"form": form, "patient": patient, "ae": ae, "conflict": conflict, "mode": "edit"},
+        status=409 if conflict else 200,
+    )
+
+
+def _suggestion_for_user(request, pk: int) -> LabAESuggestion:
+    suggestion = get_object_or_404(LabAESuggestion.objects.select_related("term", "lab_result"), pk=pk)
+    patient_get_for_user(user=request.user, pk=suggestion.patient_id)
+    return suggestion
+
+
+@login_required
+@permission_required("assessments.add_adverseevent", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def ae_suggestion_accept(request, pk: int):
+    """GET shows the event as it will be recorded; POST records it with the clinician's judgement."""
+    suggestion = _suggestion_for_user(request, pk)
+    patient = patient_get_for_user(user=request.user, pk=suggestion.patient_id)
+    if suggestion.status != LabAESuggestion.Status.PENDING:
+        messages.info(request, f"This suggestion was already {suggestion.get_status_display().lower()}.")
+        return redirect(_list_url(patient))
+    onset = services.suggestion_onset_date(suggestion)
+    form = SuggestionAcceptForm(request.POST or None, patient=patient, suggestion=suggestion, onset_date=onset)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data.get(name) for name in services.ACCEPT_FIELDS}
+        try:
+            ae = services.lab_ae_suggestion_accept(suggestion_id=suggestion.pk, user=request.user, data=data)
+        except ValidationError as exc:
+            _service_errors_to_form(form, exc)
+        else:
+            messages.success(request, _saved_message(ae, "recorded from the lab value"))
+            return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
+    return render(
+        request, FORM_TEMPLATE, {"form": form, "patient": patient, "suggestion": suggestion, "mode": "accept"}
+    )
+
+
+@login_required
+@permission_required("assessments.change_adverseevent", raise_exception=True)
+@require_POST
+def ae_suggestion_dismiss(request, pk: int):
+    suggestion = _suggestion_for_user(request, pk)
+    try:
+        services.lab_ae_suggestion_dismiss(
+            suggestion_id=suggestion.pk, user=request.user, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        text = " ".join(m for errors in exc.message_dict.values() for m in errors)
+        messages.error(request, f"Not dismissed: {text}")
+    else:
+        messages.success(request, f"Suggestion {suggestion.term.term} grade {suggestion.grade} dismissed.")
+    return redirect(f"{_list_url_for(suggestion.patient_id)}#suggestions")
+
+
+@login_required
+@permission_required("assessments.view_adverseevent", raise_exception=True)
+@require_GET
+def ctcae_term_search(request):
+    """CTCAE v3.0 terms whose name, category or code contains the query; names starting with it first."""
+    query = request.GET.get("q", "").strip()[:60]
+    if not query:
+        return JsonResponse([], safe=False)
+    terms = (
+        CtcaeTerm.objects.filter(Q(term__icontains=query) | Q(category__icontains=query) | Q(code__iexact=query))
+        .annotate(
+            rank=Case(
+                When(code__iexact=query, then=Value(0)),
+                When(term__istartswith=query, then=Value(1)),
+                When(term__icontains=query, then=Value(2)),
+                default=Value(3),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("rank", "term", "code")[:TERM_SEARCH_LIMIT]
+    )
+    return JsonResponse(
+        [{"id": t.pk, "code": t.code, "term": t.term, "category": t.category} for t in terms], safe=False
+    )
+
+
+def _list_url_for(patient_id: int) -> str:
+    return reverse("ae_list", args=[patient_id])
+
+
+def _list_url(patient) -> str:
+    return _list_url_for(patient.pk)
+
+
+def _saved_message(ae: AdverseEvent, verb: str) -> str:
+    text = f"Adverse event {ae.term_label} grade {ae.grade} {verb}."
+    if ae.serious:
+        text += " Serious: the site's coordinators and the trial's monitors have been notified."
+    return text
+
+
+urlpatterns = [
+    path("patients/<int:pk>/adverse-events/", ae_list, name="ae_list"),
+    path("patients/<int:pk>/adverse-events/new/", ae_create, name="ae_create"),
+    path("adverse-events/<int:pk>/edit/", ae_edit, name="ae_edit"),
+    path("adverse-events/suggestions/<int:pk>/accept/", ae_suggestion_accept, name="ae_suggestion_accept"),
+    path("adverse-events/suggestions/<int:pk>/dismiss/", ae_suggestion_dismiss, name="ae_suggestion_dismiss"),
+    path("ctcae-terms/", ctcae_term_search, name="ctcae_term_search"),
+]

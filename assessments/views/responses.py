@@ -1,0 +1,67 @@
+"""The response timeline of a patient and the investigator's confirmation."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from assessments.models import PatientEndpoints, ResponseAssessment
+from assessments.models.responses import RESPONSE_CHOICES
+from assessments.services.responses import response_confirm
+from patients.selectors import patient_get_for_user
+from trial.selectors import user_site_ids
+from trial.versioning import ConcurrentEditError
+
+CONFIRMABLE = [(value, label) for value, label in RESPONSE_CHOICES if value != "not_assessable"]
+
+
+@login_required
+@permission_required("assessments.view_responseassessment", raise_exception=True)
+def patient_responses(request, pk: int):
+    patient = patient_get_for_user(user=request.user, pk=pk)
+    assessments = ResponseAssessment.objects.filter(patient=patient).select_related("visit", "confirmed_by")
+    endpoints = PatientEndpoints.objects.filter(patient=patient).first()
+    return render(
+        request,
+        "assessments/responses.html",
+        {
+            "patient": patient,
+            "assessments": assessments,
+            "endpoints": endpoints,
+            "choices": CONFIRMABLE,
+            "active": "responses",
+            "can_confirm": request.user.has_perm("assessments.change_responseassessment"),
+        },
+    )
+
+
+@login_required
+@permission_required("assessments.change_responseassessment", raise_exception=True)
+@require_POST
+def response_confirm_view(request, pk: int):
+    assessment = get_object_or_404(
+        ResponseAssessment.objects.select_related("patient"), pk=pk, patient__site_id__in=user_site_ids(request.user)
+    )
+    try:
+        response_confirm(
+            assessment_id=assessment.pk,
+            status=request.POST.get("status", ""),
+            reason=request.POST.get("reason", ""),
+            expected_version=int(request.POST.get("version") or 0),
+            user=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except ConcurrentEditError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Day {assessment.study_day} response confirmed.")
+    return redirect("patient_responses", pk=assessment.patient_id)
+
+
+urlpatterns = [
+    path("patients/<int:pk>/responses/", patient_responses, name="patient_responses"),
+    path("responses/<int:pk>/confirm/", response_confirm_view, name="response_confirm"),
+]

@@ -1,0 +1,71 @@
+"""Writes for notifications: in-app rows at once, e-mail queued after the commit.
+
+One notification per recipient and source (the event that raised it), however often the
+event is saved: `source_key` names the event, e.g. "sae:17".
+"""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import Notification
+
+
+def notifications_send(*, recipients: Iterable, kind: str, title: str, body: str, link: str, source_key: str):
+    """Notify each recipient once per source; e-mail the new ones after the transaction commits.
+
+    Returns the notifications created by this call (none for a recipient already notified).
+    """
+    created: list[Notification] = []
+    with transaction.atomic():
+        for recipient in {user.pk: user for user in recipients}.values():
+            notification, is_new = Notification.objects.get_or_create(
+                recipient=recipient,
+                source_key=source_key,
+                defaults={"kind": kind, "title": title[:200], "body": body, "link": link[:200]},
+            )
+            if is_new:
+                created.append(notification)
+        if created:
+            from notifications.tasks import notification_email_send
+
+            ids = [n.pk for n in created]
+            transaction.on_commit(lambda: [notification_email_send.delay(pk) for pk in ids])
+    return created
+
+
+def notification_email_deliver(*, notification_id: int) -> bool:
+    """E-mail one notification to its recipient; safe to run twice (skips one already e-mailed).
+
+    The row stays locked while the mail is handed over, so two workers never send it twice.
+    Returns whether a mail was sent.
+    """
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update().select_related("recipient").filter(pk=notification_id).first()
+        )
+        if notification is None or notification.emailed_at is not None or not notification.recipient.email:
+            return False
+        body = notification.body
+        if notification.link:
+            body = f"{body}\n\nOpen in the eCRF: {notification.link}".strip()
+        send_mail(
+            subject=notification.title,
+            message=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[notification.recipient.email],
+        )
+        notification.emailed_at = timezone.now()
+        notification.save(update_fields=["emailed_at"])
+    return True
+
+
+def notifications_mark_read(*, user, notification_id: int | None = None) -> int:
+    """Mark one of the user's notifications read, or all of them; returns how many changed."""
+    rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_id is not None:
+        rows = rows.filter(pk=notification_id)
+    return rows.update(read_at=timezone.now())

@@ -1,0 +1,399 @@
+"""Study drug, end of treatment and the course afterwards: protocol sections 6, 7 and 11.
+
+Day 0 is the first ruxolitinib dose (section 7). Ruxolitinib is given twice daily for 28
+consecutive days, 56 doses (section 6). Treatment day N (1..28) is the calendar date
+day 0 + (N - 1) days, so treatment day 1 is study day 0 and treatment day 28 is study day 27.
+
+Decisions taken here where the protocol leaves room:
+- A dose belongs to its scheduled treatment day. It must be given on that day's date in the
+  site's time zone; the evening dose may also be given in the early hours of the next day,
+  up to `evening_grace_hours` (default 6, i.e. before 06:00) after midnight: a late
+  bedtime dose is still that evening's dose. The morning dose is never given the day before.
+- Missed and held doses carry a reason and no time or amount: their date is the scheduled
+  date and their time the slot. They are counted, but only a *given* dose whose amount
+  differs from the band's dose is a dose deviation.
+- "Completed 28 days" means the last dose was taken on treatment day 28 (study day 27) or
+  later; a last dose on treatment day 27 (study day 26) or earlier is a discontinuation
+  and needs its reason. Doses missed or held on the way do not change the outcome: they
+  show in the dose counts.
+- The last dose cannot fall after treatment day 28: the protocol gives one 28-day cycle.
+- The patient's status follows from the recorded facts, never from the order they were
+  entered: off study after death, loss to follow-up (the latest follow-up) or a treatment
+  end for death or withdrawn consent; follow-up after any other treatment end; otherwise
+  on treatment.
+"""
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+
+from patients.rules.dosing import PROTOCOL_BANDS, DoseBand, DoseBandResult, dose_band_for_weight, weight_band_changed
+from trial.rules.criteria import fmt
+
+TREATMENT_DAYS = 28  # section 6: "Duration: 28 consecutive days (56 doses)"
+DOSES_PER_DAY = 2  # section 1: "oral ruxolitinib (RUX), twice daily (BID)"
+EVENING_GRACE_HOURS = 6  # decision above: an evening dose may be given until 06:00 the next day
+MAX_SINGLE_DOSE_MG = 50.0  # an impossible amount for this trial (the largest band gives 10 mg)
+
+SLOTS = ("am", "pm")
+SLOT_LABELS = {"am": "morning", "pm": "evening"}
+
+
+class DoseStatus(str, Enum):
+    GIVEN = "given"
+    MISSED = "missed"
+    HELD = "held"
+
+
+class TreatmentOutcome(str, Enum):
+    COMPLETED = "completed"
+    DISCONTINUED = "discontinued"
+
+
+class PatientStatus(str, Enum):
+    ON_TREATMENT = "on_treatment"
+    FOLLOW_UP = "follow_up"
+    OFF_STUDY = "off_study"
+
+
+# Section 6 reasons to stop ruxolitinib, plus the two that also end the study for the child.
+OFF_STUDY_END_REASONS = frozenset({"death", "consent_withdrawn"})
+
+
+@dataclass(frozen=True)
+class ScheduledDose:
+    treatment_day: int  # 1..28
+    slot: str  # "am" or "pm"
+    date: date
+
+    @property
+    def study_day(self) -> int:
+        return self.treatment_day - 1
+
+
+@dataclass(frozen=True)
+class DoseCheck:
+    status: DoseStatus
+    amount_mg: float | None
+    expected_mg: float
+    deviation: bool
+    explanation: str
+
+
+@dataclass(frozen=True)
+class TimingCheck:
+    on_schedule: bool
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason an entry cannot be saved: the field it concerns and a message naming the limit."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CompletionCheck:
+    study_day: int  # of the last dose, day 0 being the first dose
+    treatment_day: int  # study_day + 1
+    completed: bool  # the last dose was on treatment day 28 or later
+    explanation: str
+
+
+@dataclass(frozen=True)
+class StatusDecision:
+    status: PatientStatus
+    explanation: str
+
+
+@dataclass(frozen=True)
+class WeightBandChange:
+    changed: bool
+    enrollment: DoseBandResult
+    current: DoseBandResult
+    explanation: str
+
+
+@dataclass(frozen=True)
+class DoseCounts:
+    planned: int
+    given: int
+    missed: int
+    held: int
+    not_recorded: int
+    deviations: int
+
+
+def slots_for(doses_per_day: int = DOSES_PER_DAY) -> tuple[str, ...]:
+    """The named slots of a treatment day: morning, then evening (section 1: twice daily)."""
+    if not 1 <= doses_per_day <= len(SLOTS):
+        raise ValueError(f"Doses per day must be between 1 and {len(SLOTS)}, not {doses_per_day}.")
+    return SLOTS[:doses_per_day]
+
+
+def treatment_day_date(day0: date, treatment_day: int) -> date:
+    """The calendar date of treatment day N: day 0 + (N - 1) days (sections 6 and 7)."""
+    return day0 + timedelta(days=treatment_day - 1)
+
+
+def study_day(day0: date, on: date) -> int:
+    """Days since the first dose: day 0 is the first dose (section 7)."""
+    return (on - day0).days
+
+
+def dose_schedule(
+    day0: date, treatment_days: int = TREATMENT_DAYS, doses_per_day: int = DOSES_PER_DAY
+) -> tuple[ScheduledDose, ...]:
+    """Every scheduled dose, in order (section 6: twice daily for 28 consecutive days, 56 doses)."""
+    if treatment_days < 1:
+        raise ValueError(f"Treatment days must be at least 1, not {treatment_days}.")
+    return tuple(
+        ScheduledDose(treatment_day=day, slot=slot, date=treatment_day_date(day0, day))
+        for day in range(1, treatment_days + 1)
+        for slot in slots_for(doses_per_day)
+    )
+
+
+def dose_check(status: DoseStatus | str, amount_mg: float | None, expected_mg: float) -> DoseCheck:
+    """Whether a recorded dose deviates from the weight band's dose (section 6).
+
+    "A prescribed dose that differs from the band is a protocol deviation: allowed to save
+    but flagged." A given dose of any other amount, by however little, is a deviation; a
+    missed or held dose is counted but is not a dose deviation.
+    """
+    status = DoseStatus(status)
+    if status is not DoseStatus.GIVEN:
+        return DoseCheck(
+            status=status,
+            amount_mg=None,
+            expected_mg=expected_mg,
+            deviation=False,
+            explanation=f"Dose {status.value}: counted as {status.value}; no amount was given.",
+        )
+    if amount_mg is None:
+        raise ValueError("A given dose needs its amount.")
+    # The tolerance absorbs binary noise from decimal entry only; 0.01 mg off is a deviation.
+    matches = math.isclose(amount_mg, expected_mg, rel_tol=0, abs_tol=1e-9)
+    if matches:
+        why = f"Given {fmt(amount_mg, 'mg')}, the weight band's dose."
+    else:
+        why = (
+            f"Protocol deviation: given {fmt(amount_mg, 'mg')}, but the weight band's dose is "
+            f"{fmt(expected_mg, 'mg')} (protocol section 6)."
+        )
+    return DoseCheck(
+        status=status, amount_mg=amount_mg, expected_mg=expected_mg, deviation=not matches, explanation=why
+    )
+
+
+def dose_amount_problem(amount_mg: float | None, maximum_mg: float = MAX_SINGLE_DOSE_MG) -> str | None:
+    """The amount of a given dose must be more than 0 and at most an impossible ceiling."""
+    if amount_mg is None:
+        return "Amount (mg): enter the amount given."
+    if not amount_mg > 0:
+        return f"Amount must be more than 0 mg, not {fmt(amount_mg, 'mg')}."
+    if amount_mg > maximum_mg:
+        return f"Amount must be at most {fmt(maximum_mg, 'mg')} for one dose, not {fmt(amount_mg, 'mg')}."
+    return None
+
+
+def administration_time_check(
+    *,
+    scheduled: ScheduledDose,
+    administered_local: datetime,
+    evening_grace_hours: int = EVENING_GRACE_HOURS,
+) -> TimingCheck:
+    """Whether a dose was given on its scheduled date, in the site's local time (sections 6 and 7).
+
+    The evening dose may also be given up to `evening_grace_hours` after midnight; the
+    morning dose only on its date (see the module's decisions).
+    """
+    local_date = administered_local.date()
+    label = f"The {SLOT_LABELS.get(scheduled.slot, scheduled.slot)} dose of treatment day {scheduled.treatment_day}"
+    given = administered_local.strftime("%Y-%m-%d %H:%M")
+    if local_date == scheduled.date:
+        return TimingCheck(True, f"{label} was given on its date ({given}).")
+    next_day = scheduled.date + timedelta(days=1)
+    grace_end = time(evening_grace_hours)
+    if scheduled.slot == "pm" and evening_grace_hours > 0:
+        if local_date == next_day and administered_local.time() < grace_end:
+            return TimingCheck(True, f"{label} was given after midnight ({given}), within the evening's grace.")
+        allowed = f"on {scheduled.date.isoformat()} or before {grace_end.strftime('%H:%M')} on {next_day.isoformat()}"
+    else:
+        allowed = f"on {scheduled.date.isoformat()}"
+    return TimingCheck(False, f"{label} must be given {allowed} (site time), not {given}.")
+
+
+def completion_check(day0: date, last_dose_date: date, treatment_days: int = TREATMENT_DAYS) -> CompletionCheck:
+    """Whether the last dose completes the 28-day cycle (section 6: "28 consecutive days").
+
+    Completed = the last dose on treatment day 28 (study day 27) or later. Study day 26
+    (treatment day 27) is one day short: a discontinuation.
+    """
+    day = study_day(day0, last_dose_date)
+    needed = treatment_days - 1
+    completed = day >= needed
+    last_day = treatment_day_date(day0, treatment_days)
+    if completed:
+        why = (
+            f"Last dose on {last_dose_date.isoformat()}: study day {day} (treatment day {day + 1}), "
+            f"on or after treatment day {treatment_days} ({last_day.isoformat()})."
+        )
+    else:
+        why = (
+            f"Last dose on {last_dose_date.isoformat()}: study day {day} (treatment day {day + 1}), before "
+            f"treatment day {treatment_days} ({last_day.isoformat()}, study day {needed}): not a completed "
+            f"{treatment_days}-day course."
+        )
+    return CompletionCheck(study_day=day, treatment_day=day + 1, completed=completed, explanation=why)
+
+
+def treatment_end_problems(
+    *,
+    day0: date,
+    outcome: TreatmentOutcome | str,
+    reason: str,
+    reason_detail: str,
+    last_dose_date: date,
+    today: date,
+    treatment_days: int = TREATMENT_DAYS,
+    latest_given_dose_date: date | None = None,
+    date_of_death: date | None = None,
+) -> tuple[Problem, ...]:
+    """What stops an end of treatment from being saved (sections 6 and 7).
+
+    The last dose lies between day 0 and treatment day 28, not in the future, not before a
+    dose already recorded as given, not after death. "Completed" needs the last dose on
+    treatment day 28 or later and no reason; "discontinued" needs one of section 6's reasons
+    ("Record the reason, the day, and the subsequent therapy"), with a detail for "other".
+    """
+    outcome = TreatmentOutcome(outcome)
+    problems: list[Problem] = []
+    last_scheduled = treatment_day_date(day0, treatment_days)
+    if last_dose_date < day0:
+        problems.append(
+            Problem("last_dose_date", f"Last dose date cannot be before day 0, the first dose ({day0.isoformat()}).")
+        )
+    elif last_dose_date > last_scheduled:
+        problems.append(
+            Problem(
+                "last_dose_date",
+                f"Last dose date cannot be after treatment day {treatment_days} ({last_scheduled.isoformat()}): "
+                f"the protocol gives one {treatment_days}-day course.",
+            )
+        )
+    if last_dose_date > today:
+        problems.append(
+            Problem("last_dose_date", f"Last dose date cannot be in the future (after {today.isoformat()}).")
+        )
+    if latest_given_dose_date is not None and last_dose_date < latest_given_dose_date:
+        problems.append(
+            Problem(
+                "last_dose_date",
+                f"Last dose date cannot be before a dose recorded as given on {latest_given_dose_date.isoformat()}.",
+            )
+        )
+    if date_of_death is not None and last_dose_date > date_of_death:
+        problems.append(
+            Problem(
+                "last_dose_date", f"Last dose date cannot be after the date of death ({date_of_death.isoformat()})."
+            )
+        )
+    if outcome is TreatmentOutcome.COMPLETED:
+        if reason:
+            problems.append(Problem("reason", "A completed course has no discontinuation reason; leave it empty."))
+        check = completion_check(day0, last_dose_date, treatment_days)
+        if last_dose_date >= day0 and not check.completed:
+            problems.append(
+                Problem(
+                    "outcome",
+                    f"Completed needs the last dose on treatment day {treatment_days} (study day "
+                    f"{treatment_days - 1}, {last_scheduled.isoformat()}) or later; the last dose on "
+                    f"{last_dose_date.isoformat()} is treatment day {check.treatment_day}. "
+                    "Record it as discontinued with its reason.",
+                )
+            )
+    else:
+        if not reason:
+            problems.append(Problem("reason", "A discontinuation needs its reason (protocol section 6)."))
+        elif reason == "other" and not reason_detail.strip():
+            problems.append(Problem("reason_detail", "Describe the reason when it is 'Other'."))
+    return tuple(problems)
+
+
+def patient_status_derive(
+    *,
+    treatment_end_reason: str | None,
+    dead: bool,
+    lost_to_follow_up: bool,
+    off_study_reasons: frozenset[str] = OFF_STUDY_END_REASONS,
+) -> StatusDecision:
+    """The patient's status from the recorded facts (sections 6 and 11).
+
+    `treatment_end_reason` is None while no treatment end is recorded, "" for a completed
+    course. `lost_to_follow_up` is the latest follow-up's answer.
+    """
+    if dead:
+        return StatusDecision(PatientStatus.OFF_STUDY, "Off study: death recorded.")
+    if lost_to_follow_up:
+        return StatusDecision(PatientStatus.OFF_STUDY, "Off study: lost to follow-up at the latest contact.")
+    if treatment_end_reason is None:
+        return StatusDecision(PatientStatus.ON_TREATMENT, "On treatment: no end of treatment recorded.")
+    if treatment_end_reason in off_study_reasons:
+        return StatusDecision(
+            PatientStatus.OFF_STUDY, f"Off study: treatment ended ({treatment_end_reason.replace('_', ' ')})."
+        )
+    return StatusDecision(PatientStatus.FOLLOW_UP, "Follow-up: treatment ended.")
+
+
+def weight_band_change(
+    enrollment_weight_kg: float, new_weight_kg: float, bands: tuple[DoseBand, ...] = PROTOCOL_BANDS
+) -> WeightBandChange:
+    """Whether a weight re-measured during treatment falls in another dose band (section 6).
+
+    "A weight re-measured during treatment that falls in another band raises a query." The
+    dose itself is not changed: the investigator decides.
+    """
+    enrollment = dose_band_for_weight(enrollment_weight_kg, bands)
+    current = dose_band_for_weight(new_weight_kg, bands)
+    changed = weight_band_changed(enrollment, new_weight_kg, bands)
+    if changed:
+        why = (
+            f"Weight {fmt(new_weight_kg, 'kg')} is in the band {current.band.label} "
+            f"({fmt(current.dose_mg, 'mg')} twice daily); at enrollment {fmt(enrollment_weight_kg, 'kg')} was in "
+            f"{enrollment.band.label} ({fmt(enrollment.dose_mg, 'mg')}). Protocol section 6: a weight in another "
+            "band raises a query; the dose is not changed automatically."
+        )
+    else:
+        why = f"Weight {fmt(new_weight_kg, 'kg')} stays in the enrollment band {enrollment.band.label}."
+    return WeightBandChange(changed=changed, enrollment=enrollment, current=current, explanation=why)
+
+
+def dose_counts(
+    records: Iterable[tuple[str, bool]],
+    treatment_days: int = TREATMENT_DAYS,
+    doses_per_day: int = DOSES_PER_DAY,
+) -> DoseCounts:
+    """Given, missed and held doses of the 56 planned, and dose deviations (sections 6 and 11).
+
+    `records` are (status, deviation) pairs, one per recorded dose.
+    """
+    planned = treatment_days * doses_per_day
+    tally = {s: 0 for s in DoseStatus}
+    deviations = 0
+    for status, deviation in records:
+        tally[DoseStatus(status)] += 1
+        deviations += bool(deviation)
+    recorded = sum(tally.values())
+    return DoseCounts(
+        planned=planned,
+        given=tally[DoseStatus.GIVEN],
+        missed=tally[DoseStatus.MISSED],
+        held=tally[DoseStatus.HELD],
+        not_recorded=max(planned - recorded, 0),
+        deviations=deviations,
+    )

@@ -1,0 +1,763 @@
+"""Writes for the study drug, the end of treatment, subsequent therapy, follow-up and death.
+
+Each write runs in one transaction that first locks the patient's row, so two users (or a
+double click) on the same patient are serialised; each keeps its history with a reason;
+an update names the version it was loaded with (optimistic locking, trial.versioning).
+Input that cannot be saved raises django.core.exceptions.ValidationError as
+{field: message}, the message naming the limit. The patient's status is derived from the
+recorded facts after every write (patients.rules.treatment.patient_status_derive).
+"""
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from patients import selectors
+from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
+from patients.rules.treatment import (
+    SLOT_LABELS,
+    DoseStatus,
+    ScheduledDose,
+    administration_time_check,
+    dose_amount_problem,
+    dose_check,
+    patient_status_derive,
+    slots_for,
+    study_day,
+    treatment_day_date,
+    treatment_end_problems,
+    weight_band_change,
+)
+from queries.services import auto_query_sync
+from trial.models import Site
+from trial.versioning import record_lock_for_update, record_save
+
+CENT = Decimal("0.01")
+
+
+# Shared pieces
+
+
+def site_zone(site: Site) -> ZoneInfo:
+    return ZoneInfo(site.time_zone)
+
+
+def site_today(site: Site) -> date:
+    """Today where the site is: dates entered at the bedside are judged in the site's time zone."""
+    return timezone.localdate(timezone=site_zone(site))
+
+
+def _lock_patient(patient: Patient) -> Patient:
+    return Patient.objects.select_for_update().select_related("site__trial").get(pk=patient.pk)
+
+
+def _raise(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def _require_change_reason(change_reason: str | None) -> str:
+    reason = (change_reason or "").strip()
+    if not reason:
+        raise ValidationError({"change_reason": "A reason for change is required to change saved data."})
+    return reason
+
+
+def _same(record, values: dict) -> bool:
+    return all(getattr(record, field) == value for field, value in values.items())
+
+
+def _apply(record, values: dict) -> None:
+    for field, value in values.items():
+        setattr(record, field, value)
+
+
+def _save_or_update(
+    *,
+    model,
+    existing,
+    values: dict,
+    create: dict,
+    user,
+    created_reason: str,
+    expected_version: int | None,
+    change_reason: str | None,
+    duplicate_message: tuple[str, str],
+):
+    """Create the record, or update it under optimistic locking.
+
+    Without an expected version an identical record is returned as it is (a repeated
+    submit is harmless) and a different one is refused: changing saved data needs the
+    version the user saw and a reason.
+    """
+    if existing is None:
+        record = model(**create, **values)
+        record_save(record=record, user=user, reason=created_reason, created=True)
+        return record
+    if expected_version is None:
+        if _same(existing, values):
+            return existing
+        raise ValidationError({duplicate_message[0]: duplicate_message[1]})
+    reason = _require_change_reason(change_reason)
+    record = record_lock_for_update(model=model, pk=existing.pk, expected_version=expected_version)
+    if _same(record, values):
+        return record
+    _apply(record, values)
+    record_save(record=record, user=user, reason=reason)
+    return record
+
+
+def _endpoints_refresh_after_commit(patient: Patient) -> None:
+    """Outcome records feed best response and EFS (section 11): re-run the patient's assessments."""
+    from assessments.services.responses import response_queue_for_patient
+
+    response_queue_for_patient(patient_id=patient.pk)
+
+
+def _status_refresh(*, patient: Patient, user, why: str) -> None:
+    """Set the status that the recorded facts give (sections 6 and 11); no write when unchanged."""
+    _endpoints_refresh_after_commit(patient)
+    end = TreatmentEnd.objects.filter(patient=patient).first()
+    latest = FollowUp.objects.filter(patient=patient).order_by("-assessed_on").first()
+    decision = patient_status_derive(
+        treatment_end_reason=None if end is None else end.reason,
+        dead=Death.objects.filter(patient=patient).exists(),
+        lost_to_follow_up=latest is not None and latest.vital_status == FollowUp.VitalStatus.LOST,
+    )
+    if patient.status != decision.status.value:
+        patient.status = decision.status.value
+        record_save(record=patient, user=user, reason=f"{why}. {decision.explanation}")
+
+
+def _as_decimal(value, field: str, errors: dict) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        _add(errors, field, f"Enter a number, not {value!r}.")
+        return None
+    if not amount.is_finite():
+        _add(errors, field, "Enter a finite number.")
+        return None
+    if amount != amount.quantize(CENT):
+        _add(errors, field, "Enter at most 2 decimal places (0.01 mg).")
+        return None
+    return amount
+
+
+def _latest_dose_date(patient: Patient, *, given_only: bool) -> date | None:
+    doses = DoseAdministration.objects.filter(patient=patient)
+    if given_only:
+        doses = doses.filter(status=DoseAdministration.Status.GIVEN)
+    day = doses.order_by("-treatment_day").values_list("treatment_day", flat=True).first()
+    return None if day is None else treatment_day_date(patient.first_dose_date, day)
+
+
+# Study drug (section 6)
+
+
+def dose_record(
+    *,
+    patient: Patient,
+    treatment_day: int,
+    slot: str,
+    status: str,
+    administered_at: datetime | None,
+    amount_mg: Decimal | None,
+    reason: str,
+    user,
+    expected_version: int | None = None,
+    change_reason: str | None = None,
+) -> DoseAdministration:
+    """Record one scheduled dose as given, missed or held (protocol section 6).
+
+    A given dose needs its time and amount; the time falls on the scheduled date in the
+    site's time zone (the evening dose also until 06:00 the next day), not in the future.
+    A missed or held dose needs a reason and has no time or amount. No dose is recorded for
+    a date after a recorded end of treatment or death. The band's dose at the time of the
+    first entry is kept on the row; an amount that differs from it is saved and flagged.
+    """
+    with transaction.atomic():
+        patient = _lock_patient(patient)
+        trial = patient.site.trial
+        errors: dict[str, list[str]] = {}
+        if not isinstance(treatment_day, int) or not 1 <= treatment_day <= trial.treatment_days:
+            _add(errors, "treatment_day", f"Treatment day must be between 1 and {trial.treatment_days}.")
+        if slot not in slots_for(trial.doses_per_day):
+            _add(errors, "slot", f"Slot must be one of {', '.join(slots_for(trial.doses_per_day))}.")
+        if status not in {s.value for s in DoseStatus}:
+            _add(errors, "status", "Status must be given, missed or held.")
+        _raise(errors)
+
+        scheduled = ScheduledDose(treatment_day, slot, treatment_day_date(patient.first_dose_date, treatment_day))
+        label = f"The {SLOT_LABELS[slot]} dose of treatment day {treatment_day} ({scheduled.date.isoformat()})"
+        zone = site_zone(patient.site)
+        reason = (reason or "").strip()
+        amount = _as_decimal(amount_mg, "amount_mg", errors)
+        if status == DoseStatus.GIVEN:
+            if administered_at is None:
+                _add(errors, "administered_at", "Time given: enter the date and time the dose was given.")
+            else:
+                if timezone.is_naive(administered_at):
+                    administered_at = timezone.make_aware(administered_at, zone)
+                now = timezone.now()
+                local = timezone.localtime(administered_at, zone)
+                if administered_at > now:
+                    _add(
+                        errors,
+                        "administered_at",
+                        "Time given cannot be in the future "
+                        f"(after {timezone.localtime(now, zone).strftime('%Y-%m-%d %H:%M')} site time).",
+                    )
+                timing = administration_time_check(scheduled=scheduled, administered_local=local.replace(tzinfo=None))
+                if not timing.on_schedule:
+                    _add(errors, "administered_at", timing.explanation)
+            if "amount_mg" not in errors:
+                problem = dose_amount_problem(None if amount is None else float(amount))
+                if problem:
+                    _add(errors, "amount_mg", problem)
+        else:
+            if not reason:
+                _add(errors, "reason", f"A {status} dose needs its reason.")
+            if administered_at is not None:
+                _add(errors, "administered_at", f"A {status} dose has no time given; leave it empty.")
+            if amount is not None:
+                _add(errors, "amount_mg", f"A {status} dose has no amount; leave it empty.")
+            if scheduled.date > site_today(patient.site):
+                _add(errors, "treatment_day", f"{label} is in the future; it cannot be recorded as {status} yet.")
+        end = TreatmentEnd.objects.filter(patient=patient).first()
+        if end is not None and scheduled.date > end.last_dose_date:
+            _add(
+                errors,
+                "treatment_day",
+                f"{label} is after the end of treatment (last dose {end.last_dose_date.isoformat()}); "
+                "change the end of treatment first.",
+            )
+        death = Death.objects.filter(patient=patient).first()
+        if death is not None and scheduled.date > death.date_of_death:
+            _add(errors, "treatment_day", f"{label} is after the date of death ({death.date_of_death.isoformat()}).")
+        _raise(errors)
+
+        values = {
+            "status": status,
+            "administered_at": administered_at if status == DoseStatus.GIVEN else None,
+            "amount_mg": amount if status == DoseStatus.GIVEN else None,
+            "reason": reason,
+        }
+        existing = DoseAdministration.objects.filter(patient=patient, treatment_day=treatment_day, slot=slot).first()
+        expected_mg = patient.expected_dose_mg if existing is None else existing.expected_mg
+        check = dose_check(
+            status, None if values["amount_mg"] is None else float(values["amount_mg"]), float(expected_mg)
+        )
+        values["deviation"] = check.deviation
+        values["deviation_note"] = check.explanation if check.deviation else ""
+        if existing is not None:
+            shown = existing.get_status_display().lower()
+            if existing.administered_at:
+                shown += f" at {timezone.localtime(existing.administered_at, zone).strftime('%H:%M')}"
+            duplicate = f"{label} is already recorded as {shown}; open it to change it with a reason for change."
+        else:
+            duplicate = ""
+        dose = _save_or_update(
+            model=DoseAdministration,
+            existing=existing,
+            values=values,
+            create={"patient": patient, "treatment_day": treatment_day, "slot": slot, "expected_mg": expected_mg},
+            user=user,
+            created_reason=f"Dose recorded: day {treatment_day} {slot} {status}",
+            expected_version=expected_version,
+            change_reason=change_reason,
+            duplicate_message=("slot", duplicate),
+        )
+        auto_query_sync(
+            patient=patient,
+            record=dose,
+            check_code="dose.off_band",
+            failing=dose.deviation,
+            text=f"Treatment day {dose.treatment_day} ({dose.get_slot_display().lower()}): {dose.deviation_note} "
+            "Protocol deviation (section 6): confirm the amount given or correct it.",
+            link=reverse("dose_log", args=[patient.pk]),
+            field="amount_mg",
+        )
+        return dose
+
+
+def dose_given_now(*, patient: Patient, treatment_day: int, slot: str, user) -> DoseAdministration:
+    """The bedside shortcut: the prescribed dose given now (protocol section 6).
+
+    The amount is the prescribed dose, what the nurse gives; when it differs from the
+    band's dose every such dose is flagged as a deviation, as the prescription was.
+    """
+    return dose_record(
+        patient=patient,
+        treatment_day=treatment_day,
+        slot=slot,
+        status=DoseStatus.GIVEN.value,
+        administered_at=timezone.now().replace(second=0, microsecond=0),
+        amount_mg=patient.prescribed_dose_mg,
+        reason="",
+        user=user,
+    )
+
+
+def weight_band_check(*, patient: Patient, weight_kg: Decimal | float, measured_on: date | None = None) -> str | None:
+    """A warning when a weight re-measured during treatment falls in another dose band (section 6).
+
+    Returns the explanation to raise as a query, or None when the weight stays in the
+    enrollment band or was measured outside the treatment period (before day 0, or after
+    the last dose / treatment day 28) when `measured_on` is given. The dose is not changed.
+    Raises ValidationError({"weight_kg": ...}) for a weight no band covers (<= 0 kg).
+    """
+    if measured_on is not None:
+        end = TreatmentEnd.objects.filter(patient=patient).values_list("last_dose_date", flat=True).first()
+        last = end or treatment_day_date(patient.first_dose_date, patient.site.trial.treatment_days)
+        if not patient.first_dose_date <= measured_on <= last:
+            return None
+    try:
+        change = weight_band_change(
+            float(patient.enrollment_weight_kg), float(weight_kg), selectors.dose_bands(patient.site)
+        )
+    except ValueError as exc:
+        raise ValidationError({"weight_kg": str(exc)}) from exc
+    return change.explanation if change.changed else None
+
+
+# End of treatment (section 6)
+
+
+def treatment_end_record(
+    *,
+    patient: Patient,
+    outcome: str,
+    reason: str,
+    last_dose_date: date,
+    user,
+    reason_detail: str = "",
+    expected_version: int | None = None,
+    change_reason: str | None = None,
+) -> TreatmentEnd:
+    """Record (or correct) the end of ruxolitinib: completed 28 days, or discontinued with its reason.
+
+    Sets the patient's status: follow-up, or off study after death or withdrawn consent.
+    """
+    with transaction.atomic():
+        patient = _lock_patient(patient)
+        errors: dict[str, list[str]] = {}
+        reason = reason or ""
+        if outcome not in TreatmentEnd.Outcome.values:
+            _add(errors, "outcome", "Outcome must be completed or discontinued.")
+        if reason not in TreatmentEnd.Reason.values:
+            _add(errors, "reason", f"Unknown reason {reason!r}.")
+        if last_dose_date is None:
+            _add(errors, "last_dose_date", "Enter the date of the last dose.")
+        _raise(errors)
+        death = Death.objects.filter(patient=patient).first()
+        problems = treatment_end_problems(
+            day0=patient.first_dose_date,
+            outcome=outcome,
+            reason=reason,
+            reason_detail=reason_detail or "",
+            last_dose_date=last_dose_date,
+            today=site_today(patient.site),
+            treatment_days=patient.site.trial.treatment_days,
+            latest_given_dose_date=_latest_dose_date(patient, given_only=True),
+            date_of_death=None if death is None else death.date_of_death,
+        )
+        for problem in problems:
+            _add(errors, problem.field, problem.message)
+        _raise(errors)
+        values = {
+            "outcome": outcome,
+            "reason": reason,
+            "reason_detail": (reason_detail or "").strip(),
+            "last_dose_date": last_dose_date,
+            "study_day": study_day(patient.first_dose_date, last_dose_date),
+        }
+        record = _save_or_update(
+            model=TreatmentEnd,
+            existing=TreatmentEnd.objects.filter(patient=patient).first(),
+            values=values,
+            create={"patient": patient},
+            user=user,
+            created_reason="Treatment end recorded",
+            expected_version=expected_version,
+            change_reason=change_reason,
+            duplicate_message=(
+                "outcome",
+                "The end of treatment is already recorded; edit it with a reason for change.",
+            ),
+        )
+        _status_refresh(patient=patient, user=user, why=f"Treatment end: {record.get_outcome_display()}")
+        return record
+
+
+# Subsequent therapy (section 6: "usually HLH-1994: etoposide + dexamethasone +/- cyclosporine A")
+
+
+def _therapy_values(
+    *,
+    patient: Patient,
+    regimen: str,
+    start_date: date,
+    etoposide: bool,
+    dexamethasone: bool,
+    cyclosporine: bool,
+    other_drugs: str,
+    response: str,
+    outcome: str,
+) -> dict:
+    errors: dict[str, list[str]] = {}
+    if regimen not in SubsequentTherapy.Regimen.values:
+        _add(errors, "regimen", "Regimen must be HLH-1994 or other.")
+    if (response or "") not in SubsequentTherapy.Response.values:
+        _add(errors, "response", f"Unknown response {response!r}.")
+    other_drugs = (other_drugs or "").strip()
+    if regimen == SubsequentTherapy.Regimen.HLH_1994 and not (etoposide and dexamethasone):
+        _add(errors, "regimen", "HLH-1994 is etoposide + dexamethasone (+/- cyclosporine A): tick both.")
+    if regimen == SubsequentTherapy.Regimen.OTHER and not (etoposide or dexamethasone or cyclosporine or other_drugs):
+        _add(errors, "other_drugs", "Name the drugs of the other regimen.")
+    end = TreatmentEnd.objects.filter(patient=patient).first()
+    if start_date is None:
+        _add(errors, "start_date", "Enter the start date.")
+    elif end is None:
+        _add(
+            errors,
+            "start_date",
+            "Subsequent therapy follows ruxolitinib (protocol section 6): record the end of treatment first.",
+        )
+    else:
+        if start_date < end.last_dose_date:
+            _add(
+                errors,
+                "start_date",
+                f"Start date cannot be before the last ruxolitinib dose ({end.last_dose_date.isoformat()}).",
+            )
+        today = site_today(patient.site)
+        if start_date > today:
+            _add(errors, "start_date", f"Start date cannot be in the future (after {today.isoformat()}).")
+        death = Death.objects.filter(patient=patient).first()
+        if death is not None and start_date > death.date_of_death:
+            _add(errors, "start_date", f"Start date cannot be after the date of death ({death.date_of_death}).")
+    _raise(errors)
+    return {
+        "regimen": regimen,
+        "start_date": start_date,
+        "etoposide": bool(etoposide),
+        "dexamethasone": bool(dexamethasone),
+        "cyclosporine": bool(cyclosporine),
+        "other_drugs": other_drugs,
+        "response": response or "",
+        "outcome": (outcome or "").strip(),
+    }
+
+
+def subsequent_therapy_record(
+    *,
+    patient: Patient,
+    regimen: str,
+    start_date: date,
+    user,
+    etoposide: bool = False,
+    dexamethasone: bool = False,
+    cyclosporine: bool = False,
+    other_drugs: str = "",
+    response: str = "",
+    outcome: str = "",
+) -> SubsequentTherapy:
+    """Record the therapy that followed ruxolitinib, with its start date and outcome (section 6).
+
+    The same regimen with the same start date is one therapy: submitting it twice returns
+    the first when nothing differs, and is refused otherwise (edit it instead).
+    """
+    with transaction.atomic():
+        patient = _lock_patient(patient)
+        values = _therapy_values(
+            patient=patient,
+            regimen=regimen,
+            start_date=start_date,
+            etoposide=etoposide,
+            dexamethasone=dexamethasone,
+            cyclosporine=cyclosporine,
+            other_drugs=other_drugs,
+            response=response,
+            outcome=outcome,
+        )
+        existing = SubsequentTherapy.objects.filter(patient=patient, regimen=regimen, start_date=start_date).first()
+        return _save_or_update(
+            model=SubsequentTherapy,
+            existing=existing,
+            values=values,
+            create={"patient": patient},
+            user=user,
+            created_reason="Subsequent therapy recorded",
+            expected_version=None,
+            change_reason=None,
+            duplicate_message=(
+                "start_date",
+                f"This regimen starting on {start_date} is already recorded; edit it with a reason for change.",
+            ),
+        )
+
+
+def subsequent_therapy_update(
+    *,
+    therapy: SubsequentTherapy,
+    regimen: str,
+    start_date: date,
+    user,
+    expected_version: int,
+    change_reason: str,
+    etoposide: bool = False,
+    dexamethasone: bool = False,
+    cyclosporine: bool = False,
+    other_drugs: str = "",
+    response: str = "",
+    outcome: str = "",
+) -> SubsequentTherapy:
+    """Correct a subsequent therapy or add its response and outcome (with a reason for change)."""
+    with transaction.atomic():
+        patient = _lock_patient(therapy.patient)
+        reason = _require_change_reason(change_reason)
+        values = _therapy_values(
+            patient=patient,
+            regimen=regimen,
+            start_date=start_date,
+            etoposide=etoposide,
+            dexamethasone=dexamethasone,
+            cyclosporine=cyclosporine,
+            other_drugs=other_drugs,
+            response=response,
+            outcome=outcome,
+        )
+        clash = (
+            SubsequentTherapy.objects.filter(patient=patient, regimen=regimen, start_date=start_date)
+            .exclude(pk=therapy.pk)
+            .exists()
+        )
+        if clash:
+            raise ValidationError({"start_date": f"Another therapy of this regimen starts on {start_date}."})
+        record = record_lock_for_update(model=SubsequentTherapy, pk=therapy.pk, expected_version=expected_version)
+        if _same(record, values):
+            return record
+        _apply(record, values)
+        record_save(record=record, user=user, reason=reason)
+        return record
+
+
+# Death (section 11: death is an event of event-free survival)
+
+
+def _death_problems(
+    *, patient: Patient, date_of_death: date | None, cause: str, errors: dict, field: str, cause_field: str
+) -> None:
+    if date_of_death is None:
+        _add(errors, field, "Enter the date of death.")
+    else:
+        today = site_today(patient.site)
+        if date_of_death < patient.enrollment_date:
+            _add(
+                errors,
+                field,
+                f"Date of death cannot be before enrollment ({patient.enrollment_date.isoformat()}).",
+            )
+        if date_of_death > today:
+            _add(errors, field, f"Date of death cannot be in the future (after {today.isoformat()}).")
+        last_dose = _latest_dose_date(patient, given_only=False)
+        if last_dose is not None and last_dose > date_of_death:
+            _add(errors, field, f"Date of death cannot be before a dose recorded for {last_dose.isoformat()}.")
+        end = TreatmentEnd.objects.filter(patient=patient).first()
+        if end is not None and end.last_dose_date > date_of_death:
+            _add(
+                errors,
+                field,
+                f"Date of death cannot be before the last ruxolitinib dose ({end.last_dose_date.isoformat()}).",
+            )
+        seen_alive = (
+            FollowUp.objects.filter(patient=patient, assessed_on__gte=date_of_death)
+            .exclude(vital_status=FollowUp.VitalStatus.DEAD)
+            .order_by("-assessed_on")
+            .first()
+        )
+        if seen_alive is not None:
+            _add(
+                errors,
+                field,
+                f"Date of death cannot be before the follow-up of {seen_alive.assessed_on.isoformat()} "
+                f"({seen_alive.get_vital_status_display().lower()}).",
+            )
+        reported_earlier = FollowUp.objects.filter(
+            patient=patient, vital_status=FollowUp.VitalStatus.DEAD, assessed_on__lt=date_of_death
+        ).first()
+        if reported_earlier is not None:
+            _add(
+                errors,
+                field,
+                f"Date of death cannot be after the follow-up of {reported_earlier.assessed_on.isoformat()} "
+                "that reported it.",
+            )
+    if not (cause or "").strip():
+        _add(errors, cause_field, "Enter the cause of death.")
+
+
+def death_record(
+    *,
+    patient: Patient,
+    date_of_death: date,
+    cause: str,
+    user,
+    hlh_related: bool | None = None,
+    expected_version: int | None = None,
+    change_reason: str | None = None,
+) -> Death:
+    """Record (or correct) a death; the patient goes off study (sections 6 and 11)."""
+    with transaction.atomic():
+        patient = _lock_patient(patient)
+        errors: dict[str, list[str]] = {}
+        _death_problems(
+            patient=patient,
+            date_of_death=date_of_death,
+            cause=cause,
+            errors=errors,
+            field="date_of_death",
+            cause_field="cause",
+        )
+        _raise(errors)
+        record = _save_or_update(
+            model=Death,
+            existing=Death.objects.filter(patient=patient).first(),
+            values={"date_of_death": date_of_death, "cause": cause.strip(), "hlh_related": hlh_related},
+            create={"patient": patient},
+            user=user,
+            created_reason="Death recorded",
+            expected_version=expected_version,
+            change_reason=change_reason,
+            duplicate_message=("date_of_death", "A death is already recorded; edit it with a reason for change."),
+        )
+        _status_refresh(patient=patient, user=user, why="Death recorded")
+        return record
+
+
+# Follow-up (sections 7 and 11: relapse check and survival)
+
+
+def follow_up_record(
+    *,
+    patient: Patient,
+    assessed_on: date,
+    vital_status: str,
+    user,
+    hlh_relapse: bool | None = None,
+    notes: str = "",
+    visit=None,
+    date_of_death: date | None = None,
+    death_cause: str = "",
+    death_hlh_related: bool | None = None,
+) -> FollowUp:
+    """Record the patient's status at a follow-up contact: alive, dead or lost.
+
+    "Dead" needs the death: the recorded one, or one created here from `date_of_death` and
+    `death_cause`. Dead or lost puts the patient off study; a later contact alive brings a
+    patient once lost back to follow-up. One follow-up per date: a repeated identical
+    submit returns the first.
+    """
+    with transaction.atomic():
+        patient = _lock_patient(patient)
+        errors: dict[str, list[str]] = {}
+        if vital_status not in FollowUp.VitalStatus.values:
+            _add(errors, "vital_status", "Vital status must be alive, dead or lost to follow-up.")
+        _raise(errors)
+        if assessed_on is None:
+            _add(errors, "assessed_on", "Enter the date of the follow-up.")
+            _raise(errors)
+        today = site_today(patient.site)
+        if assessed_on < patient.first_dose_date:
+            _add(
+                errors,
+                "assessed_on",
+                f"Follow-up date cannot be before day 0, the first dose ({patient.first_dose_date.isoformat()}).",
+            )
+        if assessed_on > today:
+            _add(errors, "assessed_on", f"Follow-up date cannot be in the future (after {today.isoformat()}).")
+        if visit is not None and visit.patient_id != patient.pk:
+            _add(errors, "visit", "The visit belongs to another patient.")
+        death = Death.objects.filter(patient=patient).first()
+        death_given = date_of_death is not None or bool((death_cause or "").strip())
+        create_death = False
+        if vital_status == FollowUp.VitalStatus.DEAD:
+            if death is None:
+                _death_problems(
+                    patient=patient,
+                    date_of_death=date_of_death,
+                    cause=death_cause,
+                    errors=errors,
+                    field="date_of_death",
+                    cause_field="death_cause",
+                )
+                create_death = True
+                died_on = date_of_death
+            else:
+                if date_of_death is not None and date_of_death != death.date_of_death:
+                    _add(
+                        errors,
+                        "date_of_death",
+                        f"A death on {death.date_of_death.isoformat()} is already recorded; correct it on the "
+                        "death page.",
+                    )
+                died_on = death.date_of_death
+            if died_on is not None and assessed_on < died_on:
+                _add(
+                    errors,
+                    "assessed_on",
+                    f"A follow-up on {assessed_on.isoformat()} cannot report a death on {died_on.isoformat()}.",
+                )
+        else:
+            if death_given:
+                _add(errors, "date_of_death", "Date and cause of death go with the vital status 'Dead'.")
+            if death is not None and assessed_on >= death.date_of_death:
+                _add(
+                    errors,
+                    "vital_status",
+                    f"The patient's death on {death.date_of_death.isoformat()} is recorded; a contact on "
+                    f"{assessed_on.isoformat()} cannot find the patient {vital_status}.",
+                )
+        _raise(errors)
+        if create_death:
+            dead = Death(
+                patient=patient,
+                date_of_death=date_of_death,
+                cause=death_cause.strip(),
+                hlh_related=death_hlh_related,
+            )
+            record_save(
+                record=dead, user=user, reason=f"Death reported at the follow-up of {assessed_on}", created=True
+            )
+        record = _save_or_update(
+            model=FollowUp,
+            existing=FollowUp.objects.filter(patient=patient, assessed_on=assessed_on).first(),
+            values={
+                "vital_status": vital_status,
+                "hlh_relapse": hlh_relapse,
+                "notes": (notes or "").strip(),
+                "visit": visit,
+            },
+            create={"patient": patient, "assessed_on": assessed_on},
+            user=user,
+            created_reason="Follow-up recorded",
+            expected_version=None,
+            change_reason=None,
+            duplicate_message=("assessed_on", f"A follow-up on {assessed_on.isoformat()} is already recorded."),
+        )
+        _status_refresh(
+            patient=patient, user=user, why=f"Follow-up of {assessed_on}: {record.get_vital_status_display()}"
+        )
+        return record

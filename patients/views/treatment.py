@@ -1,0 +1,416 @@
+"""Pages for the study drug, the end of treatment, subsequent therapy, follow-up and death.
+
+Each validates with a form, calls one service and renders. A service's ValidationError is
+shown on the form it came from; a concurrent edit answers 409 with what changed.
+"""
+
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from patients import selectors, services
+from patients.forms import (
+    DeathEditForm,
+    DeathForm,
+    DoseEditForm,
+    DoseForm,
+    FollowUpForm,
+    SubsequentTherapyEditForm,
+    SubsequentTherapyForm,
+    TreatmentEndEditForm,
+    TreatmentEndForm,
+)
+from patients.models import Death, DoseAdministration, Patient, SubsequentTherapy, TreatmentEnd
+from patients.rules.treatment import SLOT_LABELS, ScheduledDose, slots_for, treatment_day_date
+from trial.versioning import ConcurrentEditError
+
+DOSE_PERMS = ("patients.add_doseadministration", "patients.change_doseadministration")
+END_PERMS = ("patients.add_treatmentend", "patients.change_treatmentend")
+THERAPY_PERMS = ("patients.add_subsequenttherapy", "patients.change_subsequenttherapy")
+FOLLOW_UP_PERMS = ("patients.add_followup",)
+DEATH_PERMS = ("patients.add_death", "patients.change_death")
+OUTCOME_VIEW_PERMS = (
+    "patients.view_doseadministration",
+    "patients.view_treatmentend",
+    "patients.view_subsequenttherapy",
+    "patients.view_followup",
+    "patients.view_death",
+)
+
+
+def service_errors_to_form(form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's {field: message} errors on the form's fields (unknown fields at the top)."""
+    aliases = aliases or {}
+    if not hasattr(exc, "error_dict"):
+        for message in exc.messages:
+            form.add_error(None, message)
+        return
+    for field, errors in exc.message_dict.items():
+        name = aliases.get(field, field)
+        for message in errors:
+            form.add_error(name if name in form.fields else None, message)
+
+
+def _without_edit_fields(cleaned: dict) -> dict:
+    return {k: v for k, v in cleaned.items() if k not in {"version", "reason_for_change"}}
+
+
+# The dose grid
+
+
+@login_required
+@permission_required("patients.view_doseadministration", raise_exception=True)
+def dose_log(request, pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    grid = selectors.dose_grid(patient=patient, now=timezone.now())
+    return render(
+        request,
+        "patients/treatment/dose_log.html",
+        {
+            "patient": patient,
+            "grid": grid,
+            "treatment_end": TreatmentEnd.objects.filter(patient=patient).first(),
+            "can_record": request.user.has_perms(DOSE_PERMS),
+        },
+    )
+
+
+def _scheduled_or_404(patient: Patient, day: int, slot: str) -> ScheduledDose:
+    trial = patient.site.trial
+    if not 1 <= day <= trial.treatment_days or slot not in slots_for(trial.doses_per_day):
+        raise Http404("No such scheduled dose.")
+    return ScheduledDose(day, slot, treatment_day_date(patient.first_dose_date, day))
+
+
+def _dose_log_url(patient: Patient, day: int) -> str:
+    return f"{reverse('dose_log', args=[patient.pk])}#day-{day}"
+
+
+@login_required
+@permission_required(DOSE_PERMS, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def dose_record(request, pk: int, day: int, slot: str):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    scheduled = _scheduled_or_404(patient, day, slot)
+    label = f"{SLOT_LABELS[slot]} dose of treatment day {day}"
+    if request.method == "POST" and "given_now" in request.POST:
+        # The bedside shortcut: one click on the grid records the prescribed dose given now.
+        try:
+            dose = services.dose_given_now(patient=patient, treatment_day=day, slot=slot, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            local = timezone.localtime(dose.administered_at, ZoneInfo(patient.site.time_zone))
+            note = f" Protocol deviation: {dose.deviation_note}" if dose.deviation else ""
+            messages.success(
+                request,
+                f"The {label} was recorded as given at {local:%H:%M}, {dose.amount_mg.normalize():f} mg.{note}",
+            )
+        return redirect(_dose_log_url(patient, day))
+
+    record = DoseAdministration.objects.filter(patient=patient, treatment_day=day, slot=slot).first()
+    form_class = DoseEditForm if record else DoseForm
+    zone = ZoneInfo(patient.site.time_zone)
+    if record:
+        local = timezone.localtime(record.administered_at, zone) if record.administered_at else None
+        initial = {
+            "status": record.status,
+            "administered_date": local.date() if local else scheduled.date,
+            "administered_time": local.strftime("%H:%M") if local else None,
+            "amount_mg": record.amount_mg if record.amount_mg is not None else patient.prescribed_dose_mg,
+            "reason": record.reason,
+            "version": record.version,
+        }
+    else:
+        now_local = timezone.localtime(timezone.now(), zone)
+        initial = {
+            "status": DoseAdministration.Status.GIVEN,
+            "administered_date": scheduled.date,
+            "administered_time": now_local.strftime("%H:%M") if now_local.date() == scheduled.date else None,
+            "amount_mg": patient.prescribed_dose_mg,
+        }
+    form = form_class(request.POST or None, patient=patient, scheduled=scheduled, initial=initial)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.dose_record(
+                patient=patient,
+                treatment_day=day,
+                slot=slot,
+                status=data["status"],
+                administered_at=data["administered_at"],
+                amount_mg=data["amount_mg"] if data["status"] == DoseAdministration.Status.GIVEN else None,
+                reason=data["reason"],
+                user=request.user,
+                expected_version=data.get("version") if record else None,
+                change_reason=data.get("reason_for_change"),
+            )
+        except ConcurrentEditError as exc:
+            conflict = exc
+        except ValidationError as exc:
+            service_errors_to_form(
+                form,
+                exc,
+                {"administered_at": "administered_time", "change_reason": "reason_for_change", "slot": "status"},
+            )
+        else:
+            messages.success(request, f"The {label} was saved.")
+            return redirect(_dose_log_url(patient, day))
+    return render(
+        request,
+        "patients/treatment/dose_form.html",
+        {
+            "patient": patient,
+            "form": form,
+            "record": record,
+            "scheduled": scheduled,
+            "label": label,
+            "conflict": conflict,
+        },
+        status=409 if conflict else 200,
+    )
+
+
+# End of treatment, subsequent therapy, follow-up, death
+
+
+@login_required
+@permission_required(OUTCOME_VIEW_PERMS, raise_exception=True)
+def treatment_summary(request, pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    return render(
+        request,
+        "patients/treatment/summary.html",
+        {
+            "patient": patient,
+            "counts": selectors.patient_dose_counts(patient),
+            "treatment_end": TreatmentEnd.objects.filter(patient=patient).first(),
+            "completion": selectors.treatment_completion(patient),
+            "therapies": patient.subsequent_therapies.all(),
+            "follow_ups": patient.follow_ups.select_related("visit").order_by("assessed_on"),
+            "death": Death.objects.filter(patient=patient).first(),
+            "last_day": treatment_day_date(patient.first_dose_date, patient.site.trial.treatment_days),
+        },
+    )
+
+
+def _edit_page(request, *, template: str, context: dict, conflict) -> object:
+    return render(request, template, {**context, "conflict": conflict}, status=409 if conflict else 200)
+
+
+@login_required
+@permission_required(END_PERMS, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def treatment_end(request, pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    record = TreatmentEnd.objects.filter(patient=patient).first()
+    form_class = TreatmentEndEditForm if record else TreatmentEndForm
+    form = form_class(request.POST or None, instance=record, site=patient.site)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.treatment_end_record(
+                patient=patient,
+                outcome=data["outcome"],
+                reason=data["reason"],
+                reason_detail=data["reason_detail"],
+                last_dose_date=data["last_dose_date"],
+                user=request.user,
+                expected_version=data.get("version") if record else None,
+                change_reason=data.get("reason_for_change"),
+            )
+        except ConcurrentEditError as exc:
+            conflict = exc
+        except ValidationError as exc:
+            service_errors_to_form(form, exc, {"change_reason": "reason_for_change"})
+        else:
+            patient.refresh_from_db()
+            messages.success(request, f"End of treatment saved; the patient is now {patient.get_status_display()}.")
+            return redirect("treatment_summary", pk=patient.pk)
+    trial = patient.site.trial
+    return _edit_page(
+        request,
+        template="patients/treatment/treatment_end.html",
+        context={
+            "patient": patient,
+            "form": form,
+            "record": record,
+            "counts": selectors.patient_dose_counts(patient),
+            "last_day": treatment_day_date(patient.first_dose_date, trial.treatment_days),
+            "treatment_days": trial.treatment_days,
+        },
+        conflict=conflict,
+    )
+
+
+def _therapy_data(cleaned: dict) -> dict:
+    fields = (
+        "regimen",
+        "start_date",
+        "etoposide",
+        "dexamethasone",
+        "cyclosporine",
+        "other_drugs",
+        "response",
+        "outcome",
+    )
+    return {name: cleaned[name] for name in fields}
+
+
+@login_required
+@permission_required(THERAPY_PERMS, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def subsequent_therapy_add(request, pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    end = TreatmentEnd.objects.filter(patient=patient).first()
+    initial = {"regimen": SubsequentTherapy.Regimen.HLH_1994, "etoposide": True, "dexamethasone": True}
+    if end:
+        initial["start_date"] = end.last_dose_date
+    form = SubsequentTherapyForm(request.POST or None, site=patient.site, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.subsequent_therapy_record(patient=patient, user=request.user, **_therapy_data(form.cleaned_data))
+        except ValidationError as exc:
+            service_errors_to_form(form, exc)
+        else:
+            messages.success(request, "Subsequent therapy saved.")
+            return redirect("treatment_summary", pk=patient.pk)
+    return _edit_page(
+        request,
+        template="patients/treatment/therapy_form.html",
+        context={"patient": patient, "form": form, "therapy": None, "treatment_end": end},
+        conflict=None,
+    )
+
+
+@login_required
+@permission_required(THERAPY_PERMS, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def subsequent_therapy_edit(request, pk: int, therapy_pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    therapy = get_object_or_404(SubsequentTherapy, pk=therapy_pk, patient=patient)
+    form = SubsequentTherapyEditForm(request.POST or None, instance=therapy, site=patient.site)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.subsequent_therapy_update(
+                therapy=therapy,
+                user=request.user,
+                expected_version=form.cleaned_data["version"],
+                change_reason=form.cleaned_data["reason_for_change"],
+                **_therapy_data(form.cleaned_data),
+            )
+        except ConcurrentEditError as exc:
+            conflict = exc
+        except ValidationError as exc:
+            service_errors_to_form(form, exc, {"change_reason": "reason_for_change"})
+        else:
+            messages.success(request, "Subsequent therapy updated.")
+            return redirect("treatment_summary", pk=patient.pk)
+    return _edit_page(
+        request,
+        template="patients/treatment/therapy_form.html",
+        context={
+            "patient": patient,
+            "form": form,
+            "therapy": therapy,
+            "treatment_end": TreatmentEnd.objects.filter(patient=patient).first(),
+        },
+        conflict=conflict,
+    )
+
+
+@login_required
+@permission_required(FOLLOW_UP_PERMS, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def follow_up_add(request, pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    form = FollowUpForm(request.POST or None, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.follow_up_record(
+                patient=patient,
+                assessed_on=data["assessed_on"],
+                vital_status=data["vital_status"],
+                hlh_relapse=data["hlh_relapse"],
+                notes=data["notes"],
+                visit=data["visit"],
+                date_of_death=data["date_of_death"] if not form.death_known else None,
+                death_cause=data["death_cause"] if not form.death_known else "",
+                death_hlh_related=data["death_hlh_related"],
+                user=request.user,
+            )
+        except ValidationError as exc:
+            service_errors_to_form(form, exc)
+        else:
+            patient.refresh_from_db()
+            messages.success(request, f"Follow-up saved; the patient is {patient.get_status_display()}.")
+            return redirect("treatment_summary", pk=patient.pk)
+    return _edit_page(
+        request,
+        template="patients/treatment/follow_up_form.html",
+        context={"patient": patient, "form": form},
+        conflict=None,
+    )
+
+
+@login_required
+@permission_required(DEATH_PERMS, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def death_record(request, pk: int):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    record = Death.objects.filter(patient=patient).first()
+    form_class = DeathEditForm if record else DeathForm
+    form = form_class(request.POST or None, instance=record, site=patient.site)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.death_record(
+                patient=patient,
+                date_of_death=data["date_of_death"],
+                cause=data["cause"],
+                hlh_related=data["hlh_related"],
+                user=request.user,
+                expected_version=data.get("version") if record else None,
+                change_reason=data.get("reason_for_change"),
+            )
+        except ConcurrentEditError as exc:
+            conflict = exc
+        except ValidationError as exc:
+            service_errors_to_form(form, exc, {"change_reason": "reason_for_change"})
+        else:
+            messages.success(request, "Death recorded; the patient is off study.")
+            return redirect("treatment_summary", pk=patient.pk)
+    return _edit_page(
+        request,
+        template="patients/treatment/death_form.html",
+        context={"patient": patient, "form": form, "record": record},
+        conflict=conflict,
+    )
+
+
+urlpatterns = [
+    path("patients/<int:pk>/doses/", dose_log, name="dose_log"),
+    path("patients/<int:pk>/doses/<int:day>/<str:slot>/", dose_record, name="dose_record"),
+    path("patients/<int:pk>/treatment/", treatment_summary, name="treatment_summary"),
+    path("patients/<int:pk>/treatment-end/", treatment_end, name="treatment_end"),
+    path("patients/<int:pk>/subsequent-therapy/new/", subsequent_therapy_add, name="subsequent_therapy_add"),
+    path(
+        "patients/<int:pk>/subsequent-therapy/<int:therapy_pk>/edit/",
+        subsequent_therapy_edit,
+        name="subsequent_therapy_edit",
+    ),
+    path("patients/<int:pk>/follow-up/new/", follow_up_add, name="follow_up_add"),
+    path("patients/<int:pk>/death/", death_record, name="death_record"),
+]

@@ -1,0 +1,57 @@
+"""Writes for data queries. Edit checks call `auto_query_sync` with their verdict: a failing
+check opens one query on its record, a passing check closes it ("fixed in the data")."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from patients.models import Patient
+from queries.models import DataQuery, QueryMessage
+from trial.versioning import record_save
+
+
+def target_of(record) -> str:
+    return f"{record._meta.label_lower}:{record.pk}"
+
+
+def auto_query_sync(
+    *, patient: Patient, record, check_code: str, failing: bool, text: str, link: str = "", field: str = ""
+) -> DataQuery | None:
+    """Open the edit check's query while it fails; close it once the data pass the check."""
+    target = target_of(record)
+    with transaction.atomic():
+        live = (
+            DataQuery.objects.select_for_update()
+            .filter(target=target, check_code=check_code, origin=DataQuery.Origin.AUTOMATIC)
+            .exclude(status=DataQuery.Status.CLOSED)
+            .first()
+        )
+        if failing and live is None:
+            query = DataQuery(
+                patient=patient,
+                target=target,
+                field=field,
+                check_code=check_code,
+                origin=DataQuery.Origin.AUTOMATIC,
+                text=text,
+                link=link,
+            )
+            try:
+                with transaction.atomic():
+                    record_save(record=query, user=None, reason="Raised by edit check", created=True)
+            except IntegrityError:
+                return None  # raised concurrently by another worker
+            QueryMessage.objects.create(query=query, action=QueryMessage.Action.RAISE, text=text)
+            return query
+        if failing and live is not None and live.text != text:
+            live.text = text
+            record_save(record=live, user=None, reason="Edit check still failing; text updated")
+            return live
+        if not failing and live is not None:
+            live.status = DataQuery.Status.CLOSED
+            live.closed_at = timezone.now()
+            record_save(record=live, user=None, reason="Closed automatically: the data now pass the check")
+            QueryMessage.objects.create(
+                query=live, action=QueryMessage.Action.CLOSE, text="Closed automatically: the data were corrected."
+            )
+            return live
+        return live

@@ -1,0 +1,75 @@
+"""Endpoints of one patient (protocol section 11)."""
+
+from datetime import date, timedelta
+
+from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute
+
+DAY0 = date(2026, 1, 5)
+
+
+def a(day: int, status: str) -> AssessedStatus:
+    return AssessedStatus(study_day=day, assessment_date=DAY0 + timedelta(days=day), status=status)
+
+
+def compute(assessments, **kwargs):
+    data = dict(
+        day0=DAY0,
+        assessments=tuple(assessments),
+        treatment_end_date=None,
+        therapy_changed=False,
+        death_date=None,
+        relapse_dates=(),
+        last_contact=None,
+        data_cutoff=None,
+    )
+    data.update(kwargs)
+    return endpoints_compute(EndpointInput(**data))
+
+
+def test_best_response_up_to_day_28_counts_the_best_one():
+    # "Primary endpoint: ... reported as best response during RUX up to day 28"
+    result = compute([a(3, "nr"), a(7, "improvement"), a(14, "pr"), a(28, "pr"), a(56, "cr")])
+    assert (result.best_response, result.best_response_day, result.overall_response) == ("pr", 14, True)
+
+
+def test_not_assessable_is_never_a_best_response():
+    assert compute([a(3, "not_assessable")]).best_response is None
+
+
+def test_response_after_ruxolitinib_stopped_does_not_count():
+    result = compute([a(3, "nr"), a(7, "cr")], treatment_end_date=DAY0 + timedelta(days=4), therapy_changed=True)
+    assert result.best_response == "nr"
+
+
+def test_non_responder_with_therapy_changed_has_efs_one_day():
+    # "A patient who never responds (NR and therapy changed) has EFS = 1 day."
+    result = compute([a(3, "nr")], treatment_end_date=DAY0 + timedelta(days=3), therapy_changed=True)
+    assert (result.efs_event, result.efs_days) == ("no_response", 1)
+
+
+def test_first_event_is_progression_relapse_or_death():
+    result = compute(
+        [a(3, "pr"), a(7, "cr"), a(84, "relapse")],
+        death_date=DAY0 + timedelta(days=120),
+        last_contact=DAY0 + timedelta(days=120),
+    )
+    assert (result.efs_event, result.efs_days) == ("relapse", 84)
+    assert (result.cr_first_day, result.cr_duration_days) == (7, 77)
+
+
+def test_without_event_censored_at_last_contact_or_cutoff_whichever_first():
+    # "Without an event: censored at last follow-up or the data cutoff date"
+    result = compute([a(7, "cr")], last_contact=DAY0 + timedelta(days=190), data_cutoff=DAY0 + timedelta(days=150))
+    assert (result.efs_event, result.censored_on, result.efs_days) == ("", DAY0 + timedelta(days=150), 150)
+    result = compute([a(7, "cr")], last_contact=DAY0 + timedelta(days=100), data_cutoff=DAY0 + timedelta(days=150))
+    assert result.efs_days == 100
+
+
+def test_events_after_the_data_cutoff_are_not_counted():
+    result = compute(
+        [a(7, "cr")],
+        death_date=DAY0 + timedelta(days=200),
+        last_contact=DAY0 + timedelta(days=200),
+        data_cutoff=DAY0 + timedelta(days=183),
+    )
+    assert (result.efs_event, result.efs_days) == ("", 183)
