@@ -46,8 +46,18 @@ run: install
 	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-dev system-packages services
+	createdb -h 127.0.0.1 -U postgres ecrf 2>/dev/null || true
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run -v0
 	$(TEST_ENV) $(PY) -m pytest
+
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ecrf_bench
+
+# Benchmarks on a fresh PostgreSQL database; results go to docs/benchmarks.md.
+bench: install-dev services
+	dropdb -h 127.0.0.1 -U postgres --if-exists ecrf_bench
+	createdb -h 127.0.0.1 -U postgres ecrf_bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=0 $(PY) -m bench.run
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -11,6 +11,7 @@ from assessments.services.responses import response_assess_patient, response_swe
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
+    ignore_result=True,
     name="assessments.response_assess_patient",
 )
 def response_assess_patient_task(patient_id: int) -> int:

@@ -13,18 +13,44 @@ def target_of(record) -> str:
     return f"{record._meta.label_lower}:{record.pk}"
 
 
+def auto_queries_live(*, patient: Patient, check_code: str) -> dict[str, DataQuery]:
+    """The patient's open automatic queries of one check, by target (for a batch of syncs)."""
+    rows = DataQuery.objects.filter(
+        patient_id=patient.pk, check_code=check_code, origin=DataQuery.Origin.AUTOMATIC
+    ).exclude(status=DataQuery.Status.CLOSED)
+    return {q.target: q for q in rows.order_by()}
+
+
+_UNKNOWN = object()
+
+
 def auto_query_sync(
-    *, patient: Patient, record, check_code: str, failing: bool, text: str, link: str = "", field: str = ""
+    *,
+    patient: Patient,
+    record,
+    check_code: str,
+    failing: bool,
+    text: str,
+    link: str = "",
+    field: str = "",
+    live=_UNKNOWN,
 ) -> DataQuery | None:
-    """Open the edit check's query while it fails; close it once the data pass the check."""
+    """Open the edit check's query while it fails; close it once the data pass the check.
+
+    `live` may pass the open query already loaded (None when there is none), as a caller
+    syncing many records of one patient does with `auto_queries_live`.
+    """
     target = target_of(record)
-    with transaction.atomic():
+    if live is _UNKNOWN:
         live = (
             DataQuery.objects.select_for_update()
             .filter(target=target, check_code=check_code, origin=DataQuery.Origin.AUTOMATIC)
             .exclude(status=DataQuery.Status.CLOSED)
             .first()
         )
+    if (live is None and not failing) or (live is not None and failing and live.text == text):
+        return live
+    with transaction.atomic():
         if failing and live is None:
             query = DataQuery(
                 patient=patient,

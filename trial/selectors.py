@@ -27,12 +27,18 @@ def trial_current() -> Trial:
     return Trial.objects.order_by("id").first()
 
 
-def reference_ranges_for(*, site: Site, age_days: int | None) -> dict[str, Range]:
-    """The normal range of every analyte for a child of this age at this site.
+def reference_rows(*, site: Site) -> list[ReferenceRange]:
+    """Every range that may apply at a site: its own and the trial defaults (one query)."""
+    return list(
+        ReferenceRange.objects.filter(Q(site_id=site.pk) | Q(site__isnull=True), trial_id=site.trial_id).order_by()
+    )
+
+
+def reference_ranges_pick(rows: list[ReferenceRange], *, age_days: int | None) -> dict[str, Range]:
+    """The normal range of every analyte for a child of this age among the rows.
 
     A site's own range beats the trial default; an age-specific range beats one for all ages.
     """
-    rows = ReferenceRange.objects.filter(Q(site=site) | Q(site__isnull=True), trial_id=site.trial_id)
     best: dict[str, tuple[tuple[int, int], ReferenceRange]] = {}
     for row in rows:
         if age_days is not None:
@@ -55,6 +61,11 @@ def reference_ranges_for(*, site: Site, age_days: int | None) -> dict[str, Range
         )
         for analyte, (_, row) in best.items()
     }
+
+
+def reference_ranges_for(*, site: Site, age_days: int | None) -> dict[str, Range]:
+    """The normal range of every analyte for a child of this age at this site."""
+    return reference_ranges_pick(reference_rows(site=site), age_days=age_days)
 
 
 def dose_bands_for(*, trial: Trial) -> QuerySet[DoseBand]:

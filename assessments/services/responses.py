@@ -8,9 +8,11 @@ from dataclasses import asdict
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from assessments.models import LabPanel, LabResult, PatientEndpoints, ResponseAssessment, SupportiveCare, Visit
 from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute
@@ -20,14 +22,15 @@ from assessments.rules.response import (
     Observation,
     Response,
     ResponseInput,
+    ResponseThresholds,
     UpperLimits,
     response_assess,
     value_for_assessment,
 )
 from patients.models import Patient
-from queries.services import auto_query_sync
+from queries.services import auto_queries_live, auto_query_sync, target_of
 from trial.rules.age import age_in_days
-from trial.selectors import reference_ranges_for
+from trial.selectors import reference_ranges_pick, reference_rows
 from trial.versioning import record_save
 
 # Lab analyte code behind each numeric marker.
@@ -54,6 +57,56 @@ SCREENING_FIELDS = {
 }
 
 
+def _union_sql() -> str:
+    """One round trip for the patient's time series: marker values, CNS findings, G-CSF and
+    transfusions, follow-up contacts, subsequent therapies, treatment end and death
+    (kind, code, value, text, at, on, flag)."""
+    from patients.models import Death, FollowUp, SubsequentTherapy, TreatmentEnd
+
+    lab, panel, care = LabResult._meta.db_table, LabPanel._meta.db_table, SupportiveCare._meta.db_table
+    follow, therapy = FollowUp._meta.db_table, SubsequentTherapy._meta.db_table
+    end, death = TreatmentEnd._meta.db_table, Death._meta.db_table
+    return f"""
+        SELECT 'lab', analyte, value, unit, sampled_at, NULL::date, NULL::boolean
+          FROM {lab} WHERE patient_id = %(p)s AND analyte = ANY(%(analytes)s)
+        UNION ALL
+        SELECT 'cns', NULL, NULL, NULL, sampled_at, NULL, cns_symptoms
+          FROM {panel} WHERE patient_id = %(p)s AND cns_symptoms IS NOT NULL
+        UNION ALL
+        SELECT 'care', kind, NULL, product, NULL, given_on, NULL FROM {care} WHERE patient_id = %(p)s
+        UNION ALL
+        SELECT 'follow_up', NULL, NULL, NULL, NULL, assessed_on, hlh_relapse FROM {follow} WHERE patient_id = %(p)s
+        UNION ALL
+        SELECT 'therapy', NULL, NULL, NULL, NULL, start_date, NULL FROM {therapy} WHERE patient_id = %(p)s
+        UNION ALL
+        SELECT 'end', outcome, NULL, NULL, NULL, last_dose_date, NULL FROM {end} WHERE patient_id = %(p)s
+        UNION ALL
+        SELECT 'death', NULL, NULL, NULL, NULL, date_of_death, NULL FROM {death} WHERE patient_id = %(p)s
+    """  # noqa: S608 - table names come from the models, values are parameters
+
+
+# What an assessment reads of the patient and the records hanging on it (fewer columns, less work).
+PATIENT_FIELDS = (
+    "id",
+    "subject_number",
+    "first_dose_date",
+    "status",
+    "site__id",
+    "site__code",
+    "site__time_zone",
+    "site__trial_id",
+    "site__trial__data_cutoff_date",
+    "screening__id",
+    "screening__date_of_birth",
+    "screening__screening_date",
+    "screening__splenomegaly",
+    "screening__cns_involvement",
+    "screening__scd25_unit",
+    *(f"screening__{field}" for field in SCREENING_FIELDS.values()),
+    *(f"endpoints__{f.name}" for f in PatientEndpoints._meta.concrete_fields if f.name != "patient"),
+)
+
+
 class PatientData:
     """Everything the rule reads for one patient, loaded in a constant number of queries."""
 
@@ -61,27 +114,56 @@ class PatientData:
         self.patient = patient
         self.zone = ZoneInfo(patient.site.time_zone)
         self.results: dict[str, list[tuple[Observation, str]]] = defaultdict(list)
-        for analyte, value, unit, sampled_at in LabResult.objects.filter(
-            patient=patient, analyte__in=MARKER_ANALYTES.values()
-        ).values_list("analyte", "value", "unit", "sampled_at"):
-            self.results[analyte].append(
-                (Observation(sampled_at.astimezone(self.zone).replace(tzinfo=None), float(value)), unit)
-            )
-        self.cns: list[tuple[Observation, bool]] = [
-            (Observation(sampled_at.astimezone(self.zone).replace(tzinfo=None), 0.0), abnormal)
-            for sampled_at, abnormal in LabPanel.objects.filter(
-                patient=patient, cns_symptoms__isnull=False
-            ).values_list("sampled_at", "cns_symptoms")
-        ]
-        support = list(SupportiveCare.objects.filter(patient=patient).values_list("kind", "product", "given_on"))
-        self.gcsf = tuple(d for kind, _, d in support if kind == SupportiveCare.Kind.GCSF)
-        self.platelet_transfusions = tuple(
-            d for kind, product, d in support if kind == SupportiveCare.Kind.TRANSFUSION and product == "platelets"
-        )
+        self.cns: list[tuple[Observation, bool]] = []
+        self.gcsf: tuple[date, ...] = ()
+        self.platelet_transfusions: tuple[date, ...] = ()
+        self.follow_ups: list[tuple[date, bool | None]] = []
+        self.therapy_started = False
+        self.treatment_end: tuple[str, date] | None = None  # (outcome, last dose date)
+        self.death_date: date | None = None
+        with connection.cursor() as cursor:
+            cursor.execute(_union_sql(), {"p": patient.pk, "analytes": list(MARKER_ANALYTES.values())})
+            rows = cursor.fetchall()
+        gcsf, platelets = [], []
+        for kind, code, value, text, at, on, flag in rows:
+            if kind == "lab":
+                local = at.astimezone(self.zone).replace(tzinfo=None)
+                self.results[code].append((Observation(local, float(value)), text))
+            elif kind == "cns":
+                self.cns.append((Observation(at.astimezone(self.zone).replace(tzinfo=None), 0.0), flag))
+            elif kind == "care" and code == SupportiveCare.Kind.GCSF:
+                gcsf.append(on)
+            elif kind == "care" and text == SupportiveCare.Product.PLATELETS:
+                platelets.append(on)
+            elif kind == "follow_up":
+                self.follow_ups.append((on, flag))
+            elif kind == "therapy":
+                self.therapy_started = True
+            elif kind == "end":
+                self.treatment_end = (code, on)
+            elif kind == "death":
+                self.death_date = on
+        self.gcsf, self.platelet_transfusions = tuple(gcsf), tuple(platelets)
         self.visits = list(
-            Visit.objects.filter(patient=patient).select_related("definition").order_by("planned_date", "id")
+            Visit.objects.filter(patient=patient)
+            .select_related("definition")
+            .only(
+                "id",
+                "patient_id",
+                "name",
+                "planned_date",
+                "planned_day",
+                "window_start",
+                "visit_date",
+                "not_done",
+                "unscheduled",
+                "definition__response_assessment",
+            )
+            .order_by("planned_date", "id")
         )
-        self.assessments = {a.visit_id: a for a in ResponseAssessment.objects.filter(patient=patient)}
+        self.assessments = {a.visit_id: a for a in ResponseAssessment.objects.filter(patient=patient).order_by()}
+        self.reference_rows = reference_rows(site=patient.site)
+        self.missing_queries = auto_queries_live(patient=patient, check_code="response.missing_markers")
 
     def _pick(self, series, *, on: date, window_start: date):
         chosen = value_for_assessment([obs for obs, _ in series], assessment_date=on, window_start=window_start)
@@ -121,8 +203,8 @@ class PatientData:
         return MarkerValues(**merged)
 
     def limits(self, on: date) -> UpperLimits:
-        ranges = reference_ranges_for(
-            site=self.patient.site, age_days=age_in_days(self.patient.screening.date_of_birth, on)
+        ranges = reference_ranges_pick(
+            self.reference_rows, age_days=age_in_days(self.patient.screening.date_of_birth, on)
         )
         scd25 = ranges.get("SCD25")
         return UpperLimits(
@@ -187,12 +269,19 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
     overwritten: a different computation is stored beside it and flagged for review.
     """
     with transaction.atomic():
-        patient = Patient.objects.select_for_update().select_related("site", "screening").get(pk=patient_id)
+        patient = (
+            Patient.objects.select_for_update(of=("self",))
+            .select_related("site__trial", "screening", "endpoints")
+            .only(*PATIENT_FIELDS)
+            .get(pk=patient_id)
+        )
         today = today or timezone.localdate(timezone=ZoneInfo(patient.site.time_zone))
         data = PatientData(patient)
         baseline = data.baseline()
         changed: list[ResponseAssessment] = []
+        new: list[ResponseAssessment] = []
         previous_cr, fever_resolved = False, False
+        afebrile_below = ResponseThresholds().afebrile_below_c
         for visit in assessment_visits_reached(data, today):
             on = visit.visit_date or visit.planned_date
             current, sources = data.markers_at(on=on, window_start=visit.window_start or on)
@@ -216,19 +305,30 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
             if stored is not None:
                 changed.append(stored)
                 data.assessments[visit.pk] = stored
-            _missing_markers_query(patient=patient, visit=visit, result=result, on=on, today=today)
+                if stored.pk is None:
+                    new.append(stored)
+            _missing_markers_query(
+                patient=patient,
+                visit=visit,
+                result=result,
+                on=on,
+                today=today,
+                live=data.missing_queries.get(target_of(visit)),
+            )
             counted = data.assessments[visit.pk].status
             previous_cr = previous_cr or counted == Response.CR.value
             fever_resolved = fever_resolved or bool(
-                current.max_temperature_c is not None and current.max_temperature_c < 37.5
+                current.max_temperature_c is not None and current.max_temperature_c < afebrile_below
             )
+        if new:
+            bulk_create_with_history(new, ResponseAssessment, default_change_reason="Computed")
         patient_endpoints_refresh(patient=patient, data=data)
         for assessment in changed:
             _alert(patient=patient, assessment=assessment, today=today)
     return changed
 
 
-def _missing_markers_query(*, patient: Patient, visit: Visit, result, on: date, today: date) -> None:
+def _missing_markers_query(*, patient: Patient, visit: Visit, result, on: date, today: date, live) -> None:
     """An assessment day passed with markers missing raises a query on the visit; it closes itself
     once the markers are entered."""
     failing = bool(result.missing) and result.status is Response.NOT_ASSESSABLE and today > on
@@ -241,6 +341,7 @@ def _missing_markers_query(*, patient: Patient, visit: Visit, result, on: date, 
         text=f"Response at {visit.name} ({on.isoformat()}) cannot be assessed: missing {names}. "
         "Enter the values sampled that day or earlier in the visit window (protocol 12.4), or mark them not done.",
         link=reverse("lab_panel_edit", args=[visit.pk]),
+        live=live,
     )
 
 
@@ -258,8 +359,7 @@ def _store(*, patient, visit, on, result, detail, digest, existing):
             inputs_digest=digest,
             computed_at=now,
         )
-        record_save(record=assessment, user=None, reason="Computed", created=True)
-        return assessment
+        return assessment  # inserted with the patient's other new results, in one statement
     if existing.inputs_digest == digest:
         return None
     existing.inputs_digest = digest
@@ -276,23 +376,40 @@ def _store(*, patient, visit, on, result, detail, digest, existing):
     return existing
 
 
+def _related(patient: Patient, name: str):
+    try:
+        return getattr(patient, name)
+    except ObjectDoesNotExist:
+        return None
+
+
 def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = None) -> PatientEndpoints:
     """Best response, CR durability and EFS (section 11) from the current records."""
-    assessments = ResponseAssessment.objects.filter(patient=patient).order_by("study_day")
-    treatment_end = getattr(patient, "treatment_end", None) if hasattr(patient, "treatment_end") else None
-    death = patient.death if hasattr(patient, "death") else None
-    follow_ups = list(patient.follow_ups.values_list("assessed_on", "hlh_relapse"))
-    visit_dates = [v.visit_date for v in (data.visits if data else patient.visits.all()) if v.visit_date]
-    contacts = [d for d, _ in follow_ups] + visit_dates + ([death.date_of_death] if death else [])
+    if data is not None:
+        assessments = sorted(data.assessments.values(), key=lambda a: a.study_day)
+        visits = data.visits
+    else:
+        assessments = list(ResponseAssessment.objects.filter(patient=patient).order_by("study_day"))
+        visits = list(patient.visits.all())
+    if data is not None:
+        follow_ups, therapy_started = data.follow_ups, data.therapy_started
+        end, death_date = data.treatment_end, data.death_date
+    else:
+        follow_ups = list(patient.follow_ups.values_list("assessed_on", "hlh_relapse"))
+        therapy_started = patient.subsequent_therapies.exists()
+        record = _related(patient, "treatment_end")
+        end = (record.outcome, record.last_dose_date) if record else None
+        death = _related(patient, "death")
+        death_date = death.date_of_death if death else None
+    visit_dates = [v.visit_date for v in visits if v.visit_date]
+    contacts = [d for d, _ in follow_ups] + visit_dates + ([death_date] if death_date else [])
     result = endpoints_compute(
         EndpointInput(
             day0=patient.first_dose_date,
             assessments=tuple(AssessedStatus(a.study_day, a.assessment_date, a.status) for a in assessments),
-            treatment_end_date=treatment_end.last_dose_date if treatment_end else None,
-            therapy_changed=bool(
-                (treatment_end and treatment_end.outcome == "discontinued") or patient.subsequent_therapies.exists()
-            ),
-            death_date=death.date_of_death if death else None,
+            treatment_end_date=end[1] if end else None,
+            therapy_changed=bool((end and end[0] == "discontinued") or therapy_started),
+            death_date=death_date,
             relapse_dates=tuple(d for d, relapse in follow_ups if relapse),
             last_contact=max(contacts) if contacts else None,
             data_cutoff=patient.site.trial.data_cutoff_date,
@@ -309,9 +426,15 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
         "cr_first_day": result.cr_first_day,
         "cr_duration_days": result.cr_duration_days,
         "detail": {"efs": result.explanation},
-        "computed_at": timezone.now(),
     }
-    endpoints, _ = PatientEndpoints.objects.update_or_create(patient=patient, defaults=values)
+    endpoints = _related(patient, "endpoints")
+    if endpoints is None:
+        endpoints = PatientEndpoints.objects.create(patient=patient, computed_at=timezone.now(), **values)
+    elif any(getattr(endpoints, k) != v for k, v in values.items()):
+        for key, value in values.items():
+            setattr(endpoints, key, value)
+        endpoints.computed_at = timezone.now()
+        endpoints.save()
     return endpoints
 
 
