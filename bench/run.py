@@ -14,7 +14,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from bench import responses  # noqa: E402
+from bench import api, exports, report, responses  # noqa: E402
 from bench.cohort import cohort_create  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +71,9 @@ def main() -> None:
         f"| {', '.join(str(q) for q in result['queries'])} |",
         "",
     ]
+    lines += report.run()
+    lines += exports.run()
+    lines += api.run()
     out = ROOT / "docs" / "benchmarks.md"
     out.write_text("\n".join(lines))
     sys.stdout.write("\n".join(lines) + "\n")

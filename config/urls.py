@@ -11,5 +11,10 @@ urlpatterns = [
     path("", include("patients.urls")),
     path("", include("assessments.urls")),
     path("", include("notifications.urls")),
+    path("", include("exports.urls")),
+    path("api/v1/", include("api.urls")),
+    path("", include("audit.urls")),
+    path("", include("queries.urls")),
+    path("", include("review.urls")),
     # PROJECT-URLS: other apps add their include here
 ]

@@ -81,3 +81,112 @@ def auto_query_sync(
             )
             return live
         return live
+
+
+class QueryNotAllowed(Exception):
+    """The user's role may not take this step of the query's lifecycle."""
+
+
+RAISING_ROLES = {"monitor", "data_manager"}
+ANSWERING_ROLES = {"clinician", "coordinator"}
+
+
+def _roles_of(user) -> set[str]:
+    return set(user.groups.values_list("name", flat=True))
+
+
+def _role_label(user) -> str:
+    roles = _roles_of(user)
+    return next((r for r in ("data_manager", "monitor", "coordinator", "clinician") if r in roles), "")
+
+
+def _message(query: DataQuery, user, action: str, text: str) -> None:
+    QueryMessage.objects.create(query=query, author=user, action=action, text=text.strip())
+
+
+def query_raise(*, patient: Patient, target: str, field: str, text: str, user, link: str = "") -> DataQuery:
+    """A monitor or data manager asks the site about one record (and optionally one field)."""
+    from django.core.exceptions import ValidationError
+
+    if not _roles_of(user) & RAISING_ROLES:
+        raise QueryNotAllowed("Only monitors and data managers raise queries.")
+    if not text.strip():
+        raise ValidationError({"text": "Write the question for the site."})
+    with transaction.atomic():
+        query = DataQuery(
+            patient=patient,
+            target=target,
+            field=field,
+            origin=DataQuery.Origin.MANUAL,
+            text=text.strip(),
+            link=link,
+            raised_by=user,
+            raised_by_role=_role_label(user),
+        )
+        record_save(record=query, user=user, reason="Query raised", created=True)
+        _message(query, user, QueryMessage.Action.RAISE, text)
+    return query
+
+
+def _step(*, query_id: int, user, text: str, allowed_from: set[str], to: str, action: str, roles: set[str], why: str):
+    from django.core.exceptions import ValidationError
+
+    with transaction.atomic():
+        query = DataQuery.objects.select_for_update().get(pk=query_id)
+        if not _roles_of(user) & roles:
+            raise QueryNotAllowed(why)
+        if query.status not in allowed_from:
+            raise ValidationError(
+                {"status": f"The query is {query.get_status_display().lower()}; it cannot be {action}."}
+            )
+        if not text.strip():
+            raise ValidationError({"text": "Write a message."})
+        query.status = to
+        if to == DataQuery.Status.CLOSED:
+            query.closed_at, query.closed_by = timezone.now(), user
+        else:
+            query.closed_at, query.closed_by = None, None
+        record_save(record=query, user=user, reason=f"Query {action}")
+        _message(query, user, action, text)
+    return query
+
+
+def query_answer(*, query_id: int, user, text: str) -> DataQuery:
+    """The site answers (open or re-opened -> answered)."""
+    return _step(
+        query_id=query_id,
+        user=user,
+        text=text,
+        allowed_from={DataQuery.Status.OPEN},
+        to=DataQuery.Status.ANSWERED,
+        action=QueryMessage.Action.ANSWER,
+        roles=ANSWERING_ROLES,
+        why="Only the site (clinicians, coordinators) answers.",
+    )
+
+
+def query_close(*, query_id: int, user, text: str) -> DataQuery:
+    """Only the raiser's roles (monitor, data manager) close a manual query."""
+    return _step(
+        query_id=query_id,
+        user=user,
+        text=text,
+        allowed_from={DataQuery.Status.OPEN, DataQuery.Status.ANSWERED},
+        to=DataQuery.Status.CLOSED,
+        action=QueryMessage.Action.CLOSE,
+        roles=RAISING_ROLES,
+        why="Only monitors and data managers close queries.",
+    )
+
+
+def query_reopen(*, query_id: int, user, text: str) -> DataQuery:
+    return _step(
+        query_id=query_id,
+        user=user,
+        text=text,
+        allowed_from={DataQuery.Status.ANSWERED, DataQuery.Status.CLOSED},
+        to=DataQuery.Status.OPEN,
+        action=QueryMessage.Action.REOPEN,
+        roles=RAISING_ROLES,
+        why="Only monitors and data managers re-open queries.",
+    )

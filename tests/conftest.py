@@ -165,3 +165,10 @@ def enroll_child(site: Site, user: User, *, weight: str = "15.0", dose: str = "5
 @pytest.fixture
 def patient(site_a, clinician):
     return enroll_child(site_a, clinician)
+
+
+@pytest.fixture(autouse=True)
+def _no_sign_in_lockout(settings):
+    # The test client signs in without a request object, which django-axes needs; the
+    # lockout itself is tested through the sign-in page (tests/audit/test_security.py).
+    settings.AXES_ENABLED = False

@@ -32,8 +32,8 @@ def _perms(actions: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.CLINICIAN: _perms(("view", "add", "change"), CLINICAL_MODELS) | {"patients.enroll_patient"},
     Role.COORDINATOR: _perms(("view", "add", "change"), CLINICAL_MODELS) | {"patients.enroll_patient"},
-    Role.MONITOR: _perms(("view",), CLINICAL_MODELS),
-    Role.DATA_MANAGER: _perms(("view",), CLINICAL_MODELS),
+    Role.MONITOR: _perms(("view",), CLINICAL_MODELS) | {"audit.view_study_audit"},
+    Role.DATA_MANAGER: _perms(("view",), CLINICAL_MODELS) | {"audit.view_study_audit"},
 }
 
 

@@ -67,7 +67,13 @@ def record_lock_for_update(*, model: type[models.Model], pk: int, expected_versi
 
 
 def record_save(*, record: VersionedRecord, user, reason: str | None, created: bool = False) -> None:
-    """Save with the next version, the user and the reason recorded in the record's history."""
+    """Save with the next version, the user and the reason recorded in the record's history.
+
+    Frozen or locked data are refused here, so no service, page, API or import can change them.
+    """
+    from review.services import lock_check
+
+    lock_check(record)
     if not created:
         record.version += 1
     else:

@@ -73,8 +73,9 @@ class LabPanelForm(forms.Form):
                 )
                 units = units_for(code)
                 if len(units) > 1:
+                    # Not required: without a unit the catalogue's unit is meant.
                     self.fields[f"u_{code}"] = forms.ChoiceField(
-                        label=f"{analyte.label} unit", choices=[(u, u) for u in units], initial=units[0]
+                        label=f"{analyte.label} unit", choices=[(u, u) for u in units], initial=units[0], required=False
                     )
         for name, label in QUALITATIVE["Spleen and CNS"][:1]:
             self.fields[name] = forms.NullBooleanField(label=label, required=False, widget=forms.NullBooleanSelect)

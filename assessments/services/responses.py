@@ -5,13 +5,14 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from assessments.models import LabPanel, LabResult, PatientEndpoints, ResponseAssessment, SupportiveCare, Visit
@@ -29,6 +30,7 @@ from assessments.rules.response import (
 )
 from patients.models import Patient
 from queries.services import auto_queries_live, auto_query_sync, target_of
+from review.services import RecordLocked, lock_check
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_pick, reference_rows
 from trial.versioning import record_save
@@ -66,9 +68,10 @@ def _union_sql() -> str:
     lab, panel, care = LabResult._meta.db_table, LabPanel._meta.db_table, SupportiveCare._meta.db_table
     follow, therapy = FollowUp._meta.db_table, SubsequentTherapy._meta.db_table
     end, death = TreatmentEnd._meta.db_table, Death._meta.db_table
+    analytes = ", ".join(f"'{code}'" for code in MARKER_ANALYTES.values())  # our own constants
     return f"""
-        SELECT 'lab', analyte, value, unit, sampled_at, NULL::date, NULL::boolean
-          FROM {lab} WHERE patient_id = %(p)s AND analyte = ANY(%(analytes)s)
+        SELECT 'lab', analyte, value, unit, sampled_at, CAST(NULL AS date), CAST(NULL AS boolean)
+          FROM {lab} WHERE patient_id = %(p)s AND analyte IN ({analytes})
         UNION ALL
         SELECT 'cns', NULL, NULL, NULL, sampled_at, NULL, cns_symptoms
           FROM {panel} WHERE patient_id = %(p)s AND cns_symptoms IS NOT NULL
@@ -107,6 +110,20 @@ PATIENT_FIELDS = (
 )
 
 
+def _typed(row: tuple) -> tuple:
+    """Raw rows come typed from PostgreSQL and as text from SQLite (the embedded default)."""
+    kind, code, value, text, at, on, flag = row
+    if isinstance(at, str):
+        at = parse_datetime(at)
+        if at is not None and timezone.is_naive(at):
+            at = timezone.make_aware(at, UTC)
+    if isinstance(on, str):
+        on = parse_date(on)
+    if flag is not None:
+        flag = bool(flag)
+    return kind, code, value, text, at, on, flag
+
+
 class PatientData:
     """Everything the rule reads for one patient, loaded in a constant number of queries."""
 
@@ -122,8 +139,8 @@ class PatientData:
         self.treatment_end: tuple[str, date] | None = None  # (outcome, last dose date)
         self.death_date: date | None = None
         with connection.cursor() as cursor:
-            cursor.execute(_union_sql(), {"p": patient.pk, "analytes": list(MARKER_ANALYTES.values())})
-            rows = cursor.fetchall()
+            cursor.execute(_union_sql(), {"p": patient.pk})
+            rows = [_typed(row) for row in cursor.fetchall()]
         gcsf, platelets = [], []
         for kind, code, value, text, at, on, flag in rows:
             if kind == "lab":
@@ -276,6 +293,10 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
             .get(pk=patient_id)
         )
         today = today or timezone.localdate(timezone=ZoneInfo(patient.site.time_zone))
+        try:
+            lock_check(patient)
+        except RecordLocked:
+            return []  # frozen or locked data keep the results they were locked with
         data = PatientData(patient)
         baseline = data.baseline()
         changed: list[ResponseAssessment] = []

@@ -1,0 +1,51 @@
+"""Every error as JSON naming the field: service ValidationErrors, stale versions (409), refusals."""
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from patients.services import EnrollmentRefused
+from trial.versioning import ConcurrentEditError
+
+
+class FieldErrors(APIException):
+    """400 with {field: [messages]}, as a form shows them."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, errors: dict):
+        self.detail = errors
+
+
+def validation_error_dict(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {("non_field_errors" if k == "__all__" else k): list(v) for k, v in exc.message_dict.items()}
+    return {"non_field_errors": list(exc.messages)}
+
+
+def conflict_body(exc: ConcurrentEditError) -> dict:
+    return {
+        "detail": str(exc),
+        "current_version": exc.record.version,
+        "expected_version": exc.expected_version,
+        "changes": {field: {"from": old, "to": new} for field, (old, new) in exc.changes.items()},
+    }
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        return Response(validation_error_dict(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ConcurrentEditError):
+        return Response(conflict_body(exc), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, EnrollmentRefused):
+        return Response({"non_field_errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ObjectDoesNotExist):
+        exc = Http404()
+    if isinstance(exc, DjangoPermissionDenied):
+        return Response({"detail": "You do not have permission to perform this action."}, status=403)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,419 @@
+"""Bulk import of a trial's existing data from one JSON bundle (format: docs/import.md).
+
+Everything is validated, and written through the same services as the pages, inside one
+transaction: if any record fails, the transaction is rolled back and nothing is written,
+and the error list names every failing record by its path in the bundle
+("patients[3].labs[2].values[0].value") with the form's or the service's message.
+
+Importing the same bundle again creates nothing: each record is found by its natural key
+(site code + source screening number, the visit code, the dose's day and slot, ...) first.
+After a successful import the response assessments of the imported patients are computed.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from api import inputs
+from api.models import ImportKey
+from assessments.models import AdverseEvent, CtcaeTerm, LabPanel, Visit
+from assessments.services.adverse_events import adverse_event_record
+from assessments.services.labs import lab_panel_save
+from assessments.services.responses import response_assess_patient
+from patients.models import DoseAdministration, FollowUp, Patient, Screening, TreatmentEnd
+from patients.services import (
+    EnrollmentRefused,
+    dose_record,
+    follow_up_record,
+    patient_enroll,
+    screening_create,
+    treatment_end_record,
+)
+from trial.forms import site_today
+from trial.models import Site
+from trial.selectors import user_site_ids
+from trial.versioning import ConcurrentEditError
+
+FORMAT = "rux-hlh-bundle/1"
+PATIENT_PARTS = ("labs", "doses", "adverse_events", "follow_ups")
+PATIENT_KEYS = {"site", "screening_number", "screening", "enrollment", "treatment_end", *PATIENT_PARTS}
+SCREENING_KEYS = {"site", "screening_number", "screening"}
+
+
+class ImportFailed(Exception):
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} error(s); nothing was imported.")
+
+
+class _Rollback(Exception):
+    pass
+
+
+@dataclass
+class ImportResult:
+    created: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    patient_ids: list[int] = field(default_factory=list)
+    subject_numbers: dict[str, str] = field(default_factory=dict)
+
+    def count(self, kind: str, created: bool) -> None:
+        target = self.created if created else self.skipped
+        target[kind] = target.get(kind, 0) + 1
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "skipped_existing": self.skipped,
+            "patients": len(self.patient_ids),
+            "subject_numbers": self.subject_numbers,
+        }
+
+
+def bundle_size(bundle) -> int:
+    """The number of records, for progress: each screening, enrollment and patient part."""
+    if not isinstance(bundle, dict):
+        return 0
+    total = len(bundle.get("screenings") or []) if isinstance(bundle.get("screenings"), list) else 0
+    for patient in bundle.get("patients") or [] if isinstance(bundle.get("patients"), list) else []:
+        total += 2
+        if isinstance(patient, dict):
+            total += sum(len(patient.get(p) or []) for p in PATIENT_PARTS if isinstance(patient.get(p), list))
+            total += 1 if patient.get("treatment_end") else 0
+    return total
+
+
+class Importer:
+    def __init__(self, *, user, progress: Callable[[int, int], None] | None = None, today: date | None = None):
+        self.user = user
+        self.progress = progress or (lambda done, total: None)
+        self.today = today
+        self.errors: list[dict] = []
+        self.result = ImportResult()
+        self.done = 0
+        self.total = 0
+        self.sites: dict[str, Site] = {}
+
+    # Errors and progress
+
+    def error(self, row: str, exc_or_messages, field_name: str | None = None) -> None:
+        if isinstance(exc_or_messages, ValidationError):
+            if hasattr(exc_or_messages, "error_dict"):
+                for name, messages in exc_or_messages.message_dict.items():
+                    name = None if name in ("__all__", "non_field_errors") else name
+                    for message in messages:
+                        self.errors.append({"row": row, "field": name, "message": message})
+            else:
+                for message in exc_or_messages.messages:
+                    self.errors.append({"row": row, "field": field_name, "message": message})
+            return
+        self.errors.append({"row": row, "field": field_name, "message": str(exc_or_messages)})
+
+    def step(self) -> None:
+        self.done += 1
+        self.progress(self.done, self.total)
+
+    def attempt(self, row: str, func, *args, **kwargs):
+        """Run one write in a savepoint; an error is recorded with its row and the write undone."""
+        try:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        except ValidationError as exc:
+            self.error(row, exc)
+        except (EnrollmentRefused, ConcurrentEditError) as exc:
+            self.error(row, str(exc))
+        return None
+
+    # Entry point
+
+    def run(self, bundle) -> ImportResult:
+        if not isinstance(bundle, dict):
+            raise ImportFailed([{"row": "", "field": None, "message": "The bundle is a JSON object."}])
+        if bundle.get("format") != FORMAT:
+            raise ImportFailed(
+                [{"row": "", "field": "format", "message": f"Unknown bundle format; expected '{FORMAT}'."}]
+            )
+        extra = set(bundle) - {"format", "screenings", "patients", "description"}
+        for name in sorted(extra):
+            self.errors.append({"row": "", "field": name, "message": f"Unknown key '{name}'."})
+        for name in ("screenings", "patients"):
+            if not isinstance(bundle.get(name, []), list):
+                self.errors.append({"row": name, "field": None, "message": "A list of records."})
+        if self.errors:
+            raise ImportFailed(self.errors)
+        self.total = bundle_size(bundle)
+        allowed = user_site_ids(self.user)
+        self.sites = {s.code: s for s in Site.objects.filter(id__in=allowed)}
+        try:
+            with transaction.atomic():
+                for index, record in enumerate(bundle.get("screenings") or []):
+                    self.screening_import(f"screenings[{index}]", record, SCREENING_KEYS)
+                    self.step()
+                for index, record in enumerate(bundle.get("patients") or []):
+                    self.patient_import(f"patients[{index}]", record)
+                if self.errors:
+                    raise _Rollback
+        except _Rollback:
+            raise ImportFailed(self.errors) from None
+        for patient_id in self.result.patient_ids:
+            response_assess_patient(patient_id=patient_id, today=self.today)
+        return self.result
+
+    # Records
+
+    def screening_import(self, row: str, record, keys: set[str]) -> Screening | None:
+        if not isinstance(record, dict):
+            self.error(row, "Each record is a JSON object.")
+            return None
+        for name in sorted(set(record) - keys):
+            self.error(row, f"Unknown key '{name}'.", name)
+        code, number = record.get("site"), record.get("screening_number")
+        site = self.sites.get(code) if isinstance(code, str) else None
+        if site is None:
+            self.error(row, f"Unknown site {code!r} or not one of your sites.", "site")
+            return None
+        if not isinstance(number, str) or not number.strip():
+            self.error(row, "Give the source screening number (the natural key of the record).", "screening_number")
+            return None
+        natural = f"{site.code}/{number.strip()}"
+        existing = ImportKey.objects.filter(kind="screening", key=natural).first()
+        if existing is not None:
+            self.result.count("screenings", created=False)
+            return Screening.objects.select_related("site").get(pk=existing.object_id)
+        data = record.get("screening")
+        if not isinstance(data, dict):
+            self.error(row, "The screening CRF fields as an object.", "screening")
+            return None
+        try:
+            cleaned = inputs.screening_clean(site=site, payload=data)
+        except ValidationError as exc:
+            self.error(f"{row}.screening", exc)
+            return None
+        screening = self.attempt(row, screening_create, site=site, data=cleaned, user=self.user)
+        if screening is not None:
+            ImportKey.objects.create(kind="screening", key=natural, object_id=screening.pk)
+            self.result.count("screenings", created=True)
+        return screening
+
+    def patient_import(self, row: str, record) -> None:
+        screening = self.screening_import(row, record, PATIENT_KEYS)
+        self.step()
+        patient = None
+        if screening is not None:
+            patient = Patient.objects.filter(screening=screening).select_related("site", "screening").first()
+            if patient is not None:
+                self.result.count("enrollments", created=False)
+            else:
+                patient = self.enroll(f"{row}.enrollment", screening, record.get("enrollment"))
+        self.step()
+        if patient is None:
+            # The parts cannot be written without the patient; they are still checked where possible.
+            for part in PATIENT_PARTS:
+                for _ in record.get(part) or [] if isinstance(record, dict) else []:
+                    self.step()
+            return
+        self.result.patient_ids.append(patient.pk)
+        self.result.subject_numbers[f"{screening.site.code}/{record['screening_number']}"] = patient.subject_number
+        zone = ZoneInfo(patient.site.time_zone)
+        for part, handler in (
+            ("labs", self.lab_import),
+            ("doses", self.dose_import),
+            ("adverse_events", self.ae_import),
+        ):
+            items = record.get(part) or []
+            if not isinstance(items, list):
+                self.error(f"{row}.{part}", "A list of records.")
+                continue
+            for index, item in enumerate(items):
+                path = f"{row}.{part}[{index}]"
+                if not isinstance(item, dict):
+                    self.error(path, "Each record is a JSON object.")
+                else:
+                    handler(path, patient, item, zone)
+                self.step()
+        if record.get("treatment_end"):
+            self.treatment_end_import(f"{row}.treatment_end", patient, record["treatment_end"])
+            self.step()
+        items = record.get("follow_ups") or []
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            self.follow_up_import(f"{row}.follow_ups[{index}]", patient, item)
+            self.step()
+
+    def enroll(self, row: str, screening: Screening, data) -> Patient | None:
+        if not isinstance(data, dict):
+            self.error(row, "The enrollment (enrollment_date, first_dose_date, weight_kg, prescribed_dose_mg).")
+            return None
+        try:
+            cleaned = inputs.enrollment_clean(screening=screening, payload=data)
+        except ValidationError as exc:
+            self.error(row, exc)
+            return None
+        patient = self.attempt(row, patient_enroll, screening_id=screening.pk, user=self.user, **cleaned)
+        if patient is not None:
+            self.result.count("enrollments", created=True)
+        return patient
+
+    def lab_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
+        code = item.get("visit")
+        visit = Visit.objects.filter(patient=patient, definition__code=code).first() if isinstance(code, str) else None
+        if visit is None:
+            self.error(row, f"Unknown visit code {code!r}; use BASE, D1-D7, D14, D21, D28 or FU56-FU182.", "visit")
+            return
+        payload = {k: v for k, v in item.items() if k != "visit"}
+        try:
+            cleaned = inputs.lab_panel_clean(payload, zone=zone)
+        except ValidationError as exc:
+            self.error(row, exc)
+            return
+        if LabPanel.objects.filter(visit=visit).exists():
+            self.result.count("lab_panels", created=False)
+            return
+        outcome = self.attempt(
+            row,
+            lab_panel_save,
+            visit=visit,
+            sampled_at=cleaned["sampled_at"],
+            values=cleaned["values"],
+            panel_data=cleaned["panel_data"],
+            visit_date=cleaned["visit_date"],
+            user=self.user,
+            today=self.today or site_today(patient.site),
+        )
+        if outcome is not None:
+            self.result.count("lab_panels", created=True)
+
+    def dose_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
+        try:
+            inputs.unknown_fields(item, {"treatment_day", "slot", "status", "administered_at", "amount_mg", "reason"})
+            administered_at = (
+                inputs.parse_moment(item["administered_at"], zone=zone, field="administered_at")
+                if item.get("administered_at")
+                else None
+            )
+        except ValidationError as exc:
+            self.error(row, exc)
+            return
+        day, slot = item.get("treatment_day"), item.get("slot")
+        if DoseAdministration.objects.filter(patient=patient, treatment_day=day, slot=slot).exists():
+            self.result.count("doses", created=False)
+            return
+        dose = self.attempt(
+            row,
+            dose_record,
+            patient=patient,
+            treatment_day=day,
+            slot=slot,
+            status=item.get("status"),
+            administered_at=administered_at,
+            amount_mg=item.get("amount_mg"),
+            reason=item.get("reason") or "",
+            user=self.user,
+        )
+        if dose is not None:
+            self.result.count("doses", created=True)
+
+    def ae_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
+        data = dict(item)
+        code = data.pop("term_code", None)
+        if code is not None:
+            term = CtcaeTerm.objects.filter(code=code).first() if isinstance(code, str) else None
+            if term is None:
+                self.error(row, f"Unknown CTCAE v3.0 code {code!r}.", "term_code")
+                return
+            data["term"] = term
+        try:
+            from api.views import AE_INPUT
+
+            inputs.unknown_fields(data, AE_INPUT)
+        except ValidationError as exc:
+            self.error(row, exc)
+            return
+        same = AdverseEvent.objects.filter(
+            patient=patient,
+            term=data.get("term"),
+            onset_date=data.get("onset_date") if isinstance(data.get("onset_date"), str) else None,
+            grade=data.get("grade") if isinstance(data.get("grade"), int) else -1,
+        )
+        if not data.get("term"):
+            same = same.filter(other_specify=(data.get("other_specify") or "").strip())
+        try:
+            if same.exists():
+                self.result.count("adverse_events", created=False)
+                return
+        except (ValueError, ValidationError):
+            pass
+        ae = self.attempt(row, adverse_event_record, patient=patient, data=data, user=self.user)
+        if ae is not None:
+            self.result.count("adverse_events", created=True)
+
+    def treatment_end_import(self, row: str, patient: Patient, item) -> None:
+        if TreatmentEnd.objects.filter(patient=patient).exists():
+            self.result.count("treatment_ends", created=False)
+            return
+        try:
+            inputs.unknown_fields(item, {"outcome", "reason", "reason_detail", "last_dose_date"})
+            last = inputs.parse_day(item.get("last_dose_date"), field="last_dose_date")
+        except ValidationError as exc:
+            self.error(row, exc)
+            return
+        end = self.attempt(
+            row,
+            treatment_end_record,
+            patient=patient,
+            outcome=item.get("outcome"),
+            reason=item.get("reason") or "",
+            reason_detail=item.get("reason_detail") or "",
+            last_dose_date=last,
+            user=self.user,
+        )
+        if end is not None:
+            self.result.count("treatment_ends", created=True)
+
+    def follow_up_import(self, row: str, patient: Patient, item) -> None:
+        try:
+            inputs.unknown_fields(
+                item,
+                {
+                    "assessed_on",
+                    "vital_status",
+                    "hlh_relapse",
+                    "notes",
+                    "date_of_death",
+                    "death_cause",
+                    "death_hlh_related",
+                },
+            )
+            assessed = inputs.parse_day(item.get("assessed_on"), field="assessed_on")
+            death = (
+                inputs.parse_day(item["date_of_death"], field="date_of_death") if item.get("date_of_death") else None
+            )
+        except ValidationError as exc:
+            self.error(row, exc)
+            return
+        if FollowUp.objects.filter(patient=patient, assessed_on=assessed).exists():
+            self.result.count("follow_ups", created=False)
+            return
+        follow_up = self.attempt(
+            row,
+            follow_up_record,
+            patient=patient,
+            assessed_on=assessed,
+            vital_status=item.get("vital_status"),
+            hlh_relapse=item.get("hlh_relapse"),
+            notes=item.get("notes") or "",
+            date_of_death=death,
+            death_cause=item.get("death_cause") or "",
+            death_hlh_related=item.get("death_hlh_related"),
+            user=self.user,
+        )
+        if follow_up is not None:
+            self.result.count("follow_ups", created=True)
+
+
+def bundle_import(*, bundle, user, progress=None, today: date | None = None) -> ImportResult:
+    """Validate and write a whole bundle, or raise ImportFailed with every error and write nothing."""
+    return Importer(user=user, progress=progress, today=today).run(bundle)

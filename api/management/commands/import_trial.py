@@ -1,0 +1,57 @@
+"""Import a trial's existing data from a JSON bundle (docs/import.md); all or nothing."""
+
+import json
+import sys
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from api.importing import ImportFailed, bundle_import
+
+
+def progress_bar(stream):
+    def show(done: int, total: int) -> None:
+        width = 40
+        filled = int(width * done / total) if total else width
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+class Command(BaseCommand):
+    help = "Import screenings, enrollments, visits with labs, doses, AEs, treatment end and follow-up from a bundle."
+
+    def add_arguments(self, parser):
+        parser.add_argument("bundle", help="Path of the JSON bundle, or - for standard input.")
+        parser.add_argument("--user", required=True, help="Username the records are entered as (history).")
+        parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, bundle, user, quiet=False, **options):
+        try:
+            account = get_user_model().objects.get(username=user)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user {user}.") from None
+        try:
+            if bundle == "-":
+                data = json.load(sys.stdin)
+            else:
+                with open(bundle, encoding="utf-8") as handle:
+                    data = json.load(handle)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CommandError(f"Cannot read the bundle: {exc}") from None
+        try:
+            result = bundle_import(bundle=data, user=account, progress=None if quiet else progress_bar(self.stderr))
+        except ImportFailed as exc:
+            for error in exc.errors:
+                field = f" {error['field']}:" if error["field"] else ""
+                self.stderr.write(f"{error['row'] or '(bundle)'}{field} {error['message']}")
+            raise CommandError(str(exc)) from None
+        summary = result.as_dict()
+        created = ", ".join(f"{n} {k}" for k, n in summary["created"].items()) or "nothing new"
+        skipped = ", ".join(f"{n} {k}" for k, n in summary["skipped_existing"].items())
+        self.stdout.write(
+            self.style.SUCCESS(f"Imported: {created}." + (f" Already there: {skipped}." if skipped else ""))
+        )

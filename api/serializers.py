@@ -1,0 +1,326 @@
+"""What the API returns (and, for the schema, the shape of what it accepts).
+
+Input is validated by the pages' forms and the services (api/inputs.py); these serializers
+describe it for the OpenAPI schema and render the records.
+"""
+
+from rest_framework import serializers
+
+from api.models import ImportJob
+from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, Visit
+from assessments.services.adverse_events import AE_FIELDS
+from patients.forms import SCREENING_FIELDS
+from patients.models import DoseAdministration, FollowUp, Patient, Screening, TreatmentEnd
+from trial.models import Site
+
+AUDIT = ("version", "created_at", "updated_at")
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = ("id", "code", "name", "time_zone")
+
+
+class ScreeningSerializer(serializers.ModelSerializer):
+    site = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    patient_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Screening
+        fields = (
+            "id",
+            "site",
+            "screening_number",
+            "status",
+            *SCREENING_FIELDS,
+            "eligibility",
+            "eligibility_detail",
+            "computed_at",
+            "patient_id",
+            *AUDIT,
+        )
+        read_only_fields = fields
+
+    def get_patient_id(self, obj) -> int | None:
+        patient = getattr(obj, "patient", None) if hasattr(obj, "patient") else None
+        return patient.pk if patient is not None else None
+
+
+class ScreeningWriteSerializer(serializers.ModelSerializer):
+    """Body of POST /screenings/ (site required) and PATCH /screenings/{id}/ (version and reason required)."""
+
+    site = serializers.CharField(required=False, help_text="Site code, e.g. BCH (POST only).")
+    version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded (or If-Match).")
+    reason_for_change = serializers.CharField(required=False, help_text="PATCH: kept in the audit trail.")
+
+    class Meta:
+        model = Screening
+        fields = ("site", *SCREENING_FIELDS, "version", "reason_for_change")
+        extra_kwargs = {name: {"required": False} for name in SCREENING_FIELDS}
+
+
+class EnrollSerializer(serializers.Serializer):
+    enrollment_date = serializers.DateField()
+    first_dose_date = serializers.DateField(help_text="Day 0: the first ruxolitinib dose.")
+    weight_kg = serializers.DecimalField(max_digits=5, decimal_places=2)
+    prescribed_dose_mg = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="mg twice daily.")
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    site = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    screening_number = serializers.CharField(source="screening.screening_number", read_only=True)
+    initials = serializers.CharField(source="screening.initials", read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = (
+            "id",
+            "site",
+            "subject_number",
+            "screening",
+            "screening_number",
+            "initials",
+            "status",
+            "enrollment_date",
+            "first_dose_date",
+            "enrollment_weight_kg",
+            "prescribed_dose_mg",
+            "expected_dose_mg",
+            "dose_band_label",
+            "dose_deviation",
+            "etiology",
+            "ebv_subtype",
+            "risk_group",
+            "derived_detail",
+            "computed_at",
+            *AUDIT,
+        )
+        read_only_fields = fields
+
+
+class VisitSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="definition.code", read_only=True, default=None)
+    has_lab_panel = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Visit
+        fields = (
+            "id",
+            "patient",
+            "code",
+            "name",
+            "planned_day",
+            "planned_date",
+            "window_start",
+            "window_end",
+            "visit_date",
+            "unscheduled",
+            "reason",
+            "out_of_window",
+            "window_note",
+            "not_done",
+            "not_done_reason",
+            "has_lab_panel",
+            *AUDIT,
+        )
+        read_only_fields = fields
+
+    def get_has_lab_panel(self, obj) -> bool:
+        return hasattr(obj, "lab_panel")
+
+
+class LabResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LabResult
+        fields = ("analyte", "value", "unit", "sampled_at", "flag", "reference_low", "reference_high")
+        read_only_fields = fields
+
+
+class LabPanelSerializer(serializers.ModelSerializer):
+    results = LabResultSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = LabPanel
+        fields = (
+            "id",
+            "patient",
+            "visit",
+            "sampled_at",
+            "cns_symptoms",
+            "csf_result",
+            "mri_result",
+            "ecg_result",
+            "echo_result",
+            "cmv",
+            "adenovirus",
+            "tuberculosis",
+            "herpes_zoster",
+            "pneumocystis",
+            "fungal",
+            "notes",
+            "results",
+            *AUDIT,
+        )
+        read_only_fields = fields
+
+
+class LabValueInputSerializer(serializers.Serializer):
+    analyte = serializers.CharField(help_text="Code from GET /analytes/, e.g. TEMP, NEUT, PLAT, FERRITIN.")
+    value = serializers.DecimalField(max_digits=16, decimal_places=4)
+    unit = serializers.CharField(required=False, help_text="Defaults to the analyte's unit.")
+    sampled_at = serializers.DateTimeField(required=False, help_text="Defaults to the panel's sampled_at.")
+
+
+class LabPanelWriteSerializer(serializers.Serializer):
+    visit = serializers.IntegerField(help_text="Visit id (POST only).")
+    visit_date = serializers.DateField(required=False)
+    sampled_at = serializers.DateTimeField(help_text="ISO 8601; without an offset it is the site's local time.")
+    values = LabValueInputSerializer(many=True, required=False)
+    cns_symptoms = serializers.BooleanField(required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    version = serializers.IntegerField(required=False, help_text="Correction: the version you loaded.")
+    reason_for_change = serializers.CharField(required=False, help_text="Correction: required.")
+
+
+class LabPanelSaveResultSerializer(LabPanelSerializer):
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta(LabPanelSerializer.Meta):
+        fields = (*LabPanelSerializer.Meta.fields, "warnings")
+        read_only_fields = fields
+
+
+class ResponseAssessmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ResponseAssessment
+        fields = (
+            "id",
+            "patient",
+            "visit",
+            "study_day",
+            "assessment_date",
+            "computed_status",
+            "computed_detail",
+            "computed_at",
+            "confirmed_status",
+            "confirmation_reason",
+            "confirmed_by",
+            "confirmed_at",
+            "recomputed_status",
+            "needs_review",
+            *AUDIT,
+        )
+        read_only_fields = fields
+
+
+class ResponseConfirmSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["cr", "pr", "improvement", "progression", "relapse", "nr"])
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Required if not the computed one.")
+    version = serializers.IntegerField(required=False)
+
+
+class AdverseEventSerializer(serializers.ModelSerializer):
+    term_code = serializers.CharField(source="term.code", read_only=True, default=None)
+    term_name = serializers.CharField(source="term.term", read_only=True, default=None)
+
+    class Meta:
+        model = AdverseEvent
+        # The adverse event CRF's fields, as the service knows them (AE_FIELDS).
+        fields = ("id", "patient", "term_code", "term_name", *AE_FIELDS, "source", *AUDIT)
+        read_only_fields = fields
+
+
+class AdverseEventWriteSerializer(serializers.ModelSerializer):
+    patient = serializers.IntegerField(required=False, help_text="POST only.")
+    term_code = serializers.CharField(required=False, help_text="CTCAE v3.0 code instead of the term id.")
+    version = serializers.IntegerField(required=False)
+    reason_for_change = serializers.CharField(required=False)
+
+    class Meta:
+        model = AdverseEvent
+        fields = ("patient", "term_code", *AE_FIELDS, "version", "reason_for_change")
+        extra_kwargs = {"grade": {"required": False}, "onset_date": {"required": False}}
+
+
+class DoseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DoseAdministration
+        fields = (
+            "id",
+            "patient",
+            "treatment_day",
+            "slot",
+            "status",
+            "administered_at",
+            "amount_mg",
+            "expected_mg",
+            "deviation",
+            "deviation_note",
+            "reason",
+            *AUDIT,
+        )
+        read_only_fields = fields
+
+
+class TreatmentEndSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TreatmentEnd
+        fields = ("id", "patient", "outcome", "reason", "reason_detail", "last_dose_date", "study_day", *AUDIT)
+        read_only_fields = fields
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FollowUp
+        fields = ("id", "patient", "visit", "assessed_on", "vital_status", "hlh_relapse", "notes", *AUDIT)
+        read_only_fields = fields
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportJob
+        fields = ("id", "status", "total", "done", "errors", "summary", "created_at", "finished_at")
+        read_only_fields = fields
+
+
+class DoseWriteSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, help_text="POST only.")
+    treatment_day = serializers.IntegerField(required=False, help_text="1-28; treatment day 1 is day 0.")
+    slot = serializers.ChoiceField(choices=["am", "pm"], required=False)
+    status = serializers.ChoiceField(choices=["given", "missed", "held"])
+    administered_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Given only; site time.")
+    amount_mg = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="Missed / held: required.")
+    version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded.")
+    reason_for_change = serializers.CharField(required=False, help_text="PATCH: required.")
+
+
+class TreatmentEndWriteSerializer(serializers.Serializer):
+    patient = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=TreatmentEnd.Outcome.choices)
+    reason = serializers.ChoiceField(choices=TreatmentEnd.Reason.choices, required=False)
+    reason_detail = serializers.CharField(required=False, allow_blank=True)
+    last_dose_date = serializers.DateField()
+
+
+class FollowUpWriteSerializer(serializers.Serializer):
+    patient = serializers.IntegerField()
+    assessed_on = serializers.DateField()
+    vital_status = serializers.ChoiceField(choices=FollowUp.VitalStatus.choices)
+    hlh_relapse = serializers.BooleanField(required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    date_of_death = serializers.DateField(required=False, allow_null=True)
+    death_cause = serializers.CharField(required=False, allow_blank=True)
+    death_hlh_related = serializers.BooleanField(required=False, allow_null=True)
+
+
+class UnscheduledVisitSerializer(serializers.Serializer):
+    patient = serializers.IntegerField()
+    visit_date = serializers.DateField()
+    reason = serializers.CharField(help_text="Why the unscheduled visit took place.")
+
+
+class VisitNotDoneSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    version = serializers.IntegerField(required=False)

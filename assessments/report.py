@@ -1,0 +1,544 @@
+"""The study report (protocol section 11), read from the data at any moment and cached by a data version.
+
+Tables and statistics of the enrolled patients at the user's sites: enrollment and status,
+baseline characteristics, response outcomes, best overall response rates with exact
+intervals, Kaplan-Meier event-free survival at 6 months, the week-1 change of the markers in
+CR vs non-CR patients, adverse events. The response that counts is the investigator's
+confirmed one, else the computed one (ResponseAssessment.status), summarised per patient in
+PatientEndpoints. The statistics themselves live in assessments.rules.statistics.
+
+The assembled report is cached under a key made of a cheap data version (row counts and the
+latest history time of every table it reads), the sites and today's date, so any write, and
+the change of day, gives a new key.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import asdict
+from datetime import date
+
+from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import connection
+from django.utils import timezone
+
+from assessments.models import AdverseEvent, LabResult, PatientEndpoints, ResponseAssessment
+from assessments.models.responses import RESPONSE_CHOICES
+from assessments.rules.endpoints import OVERALL_RESPONSE
+from assessments.rules.response import ResponseThresholds
+from assessments.rules.statistics import (
+    SIX_MONTHS_DAYS,
+    day7_value,
+    logrank,
+    median_range,
+    paired_wilcoxon,
+    proportion,
+    survival_at,
+)
+from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
+from trial.models import ReferenceRange, Site
+from trial.rules.age import age_in_days
+from trial.selectors import reference_ranges_for
+
+CACHE_SECONDS = 24 * 3600
+RESPONSE_LABELS = dict(RESPONSE_CHOICES)
+
+# Markers of the week-1 comparison (section 11): lab code, screening field for the baseline, label, unit.
+WEEK1_MARKERS = (
+    ("TEMP", "max_temperature_c", "Maximum temperature", "°C"),
+    ("SCD25", "scd25_value", "Soluble CD25", "pg/mL"),
+    ("FERRITIN", "ferritin_ug_l", "Ferritin", "µg/L"),
+    ("IFNG", "ifn_gamma_pg_ml", "IFN-gamma", "pg/mL"),
+    ("NEUT", "anc_10e9_l", "ANC", "10^9/L"),
+)
+
+# The HLH markers whose trajectories are drawn (section 11): code, label, unit, log scale.
+TRAJECTORY_MARKERS = (
+    ("TEMP", "Maximum temperature", "°C", False),
+    ("NEUT", "ANC", "10^9/L", False),
+    ("PLAT", "Platelets", "10^9/L", False),
+    ("FIBRINO", "Fibrinogen", "g/L", False),
+    ("TRIG", "Triglycerides", "mmol/L", False),
+    ("FERRITIN", "Ferritin", "µg/L", True),
+    ("SCD25", "Soluble CD25", "pg/mL", True),
+    ("IFNG", "IFN-gamma", "pg/mL", True),
+    ("SPLEEN", "Spleen below costal margin", "cm", False),
+)
+TRAJECTORY_DAYS = (0, 28)
+
+# Baseline characteristics from the screening form: field, label, unit, reference-range analyte.
+BASELINE_MARKERS = (
+    ("max_temperature_c", "Maximum temperature", "°C", "TEMP"),
+    ("anc_10e9_l", "ANC", "10^9/L", "NEUT"),
+    ("hemoglobin_g_l", "Hemoglobin", "g/L", "HGB"),
+    ("platelets_10e9_l", "Platelets", "10^9/L", "PLAT"),
+    ("fibrinogen_g_l", "Fibrinogen", "g/L", "FIBRINO"),
+    ("triglycerides_mmol_l", "Triglycerides", "mmol/L", "TRIG"),
+    ("ferritin_ug_l", "Ferritin", "µg/L", "FERRITIN"),
+    ("scd25_value", "Soluble CD25", "pg/mL", "SCD25"),
+    ("ifn_gamma_pg_ml", "IFN-gamma", "pg/mL", "IFNG"),
+    ("nk_activity_pct", "NK-cell activity", "%", "NKACT"),
+    ("alt_u_l", "ALT", "U/L", "ALT"),
+    ("spleen_cm", "Spleen below costal margin", "cm", "SPLEEN"),
+)
+
+
+def protocol_normal_range(code: str) -> tuple[float | None, float | None] | None:
+    """Normal limits the response rule uses where the site has no reference range (section 9)."""
+    t = ResponseThresholds()
+    return {
+        "TEMP": (None, t.afebrile_below_c),
+        "NEUT": (t.anc_normal_at_least, None),
+        "PLAT": (t.platelets_normal_at_least, None),
+        "FIBRINO": (t.fibrinogen_normal_above, None),
+        "SPLEEN": (None, 0.0),
+    }.get(code)
+
+
+# Data version --------------------------------------------------------------------------------
+
+
+def _version_sql() -> str:
+    # Table names come from the models (S608 below); the query has no parameters.
+    counted = (Screening, Patient, ResponseAssessment, PatientEndpoints, LabResult, AdverseEvent)
+    counted += (TreatmentEnd, SubsequentTherapy, FollowUp, Death, DoseAdministration, ReferenceRange, Site)
+    parts = [f"(SELECT count(*) FROM {m._meta.db_table})" for m in counted]  # noqa: S608
+    for model in counted:
+        history = getattr(model, "history", None)
+        if history is not None:
+            parts.append(f"(SELECT max(history_date) FROM {history.model._meta.db_table})")  # noqa: S608
+    parts.append(f"(SELECT max(computed_at) FROM {PatientEndpoints._meta.db_table})")  # noqa: S608
+    parts.append(f"(SELECT max(updated_at) FROM {Patient._meta.db_table})")  # noqa: S608
+    return "SELECT " + ", ".join(parts)
+
+
+def data_version() -> str:
+    """Row counts and latest change times of every table the report reads (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_version_sql())
+        row = cursor.fetchone()
+    return "|".join(str(v) for v in row)
+
+
+def cache_key(*, site_ids: set[int], version: str, part: str, today: date) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(f"{version}|{sorted(site_ids)}|{today}".encode()).hexdigest()[:32]
+    return f"study-report:{part}:{digest}"
+
+
+# Loading -------------------------------------------------------------------------------------
+
+
+def _num(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _summary(values) -> dict:
+    return asdict(median_range(values))
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _with_display(row: dict) -> dict:
+    """Row values as printed in the table, and the median (range) of a continuous row."""
+    row["display"] = [_shown(v) for v in row["values"]]
+    summary = row.get("summary")
+    if summary and summary["median"] is not None:
+        row["summary_display"] = (
+            f"{summary['median']:g} ({summary['minimum']:g}–{summary['maximum']:g}), n = {summary['n']}"
+        )
+    else:
+        row["summary_display"] = ""
+    return row
+
+
+def _lab_rows_portable(*, site_ids, codes, first_day: int, last_day: int, patient_id=None) -> list[tuple]:
+    """The same rows without PostgreSQL's AT TIME ZONE, for the embedded SQLite default."""
+    from zoneinfo import ZoneInfo
+
+    rows = LabResult.objects.filter(patient__site_id__in=site_ids, analyte__in=codes)
+    if patient_id is not None:
+        rows = rows.filter(patient_id=patient_id)
+    out = []
+    for pid, code, value, unit, at, day0, zone in rows.order_by("patient_id", "analyte", "sampled_at").values_list(
+        "patient_id", "analyte", "value", "unit", "sampled_at", "patient__first_dose_date", "patient__site__time_zone"
+    ):
+        day = (at.astimezone(ZoneInfo(zone)).date() - day0).days
+        if first_day <= day <= last_day:
+            out.append((pid, code, value, unit, day))
+    return out
+
+
+def _lab_series(*, site_ids: set[int], codes: tuple[str, ...], first_day: int, last_day: int, patient_id=None):
+    """{patient_id: {code: [(study day, value)]}} with the study day in the site's time zone; one query."""
+    lab, patient, site = LabResult._meta.db_table, Patient._meta.db_table, Site._meta.db_table
+    sql = f"""
+        SELECT r.patient_id, r.analyte, r.value, r.unit,
+               ((r.sampled_at AT TIME ZONE s.time_zone)::date - p.first_dose_date) AS day
+          FROM {lab} r JOIN {patient} p ON p.id = r.patient_id JOIN {site} s ON s.id = p.site_id
+         WHERE p.site_id = ANY(%(sites)s) AND r.analyte = ANY(%(codes)s)
+           AND ((r.sampled_at AT TIME ZONE s.time_zone)::date - p.first_dose_date) BETWEEN %(first)s AND %(last)s
+    """  # noqa: S608 - table names come from the models, values are parameters
+    params = {"sites": sorted(site_ids), "codes": list(codes), "first": first_day, "last": last_day}
+    if patient_id is not None:
+        sql += " AND r.patient_id = %(patient)s"
+        params["patient"] = patient_id
+    sql += " ORDER BY r.patient_id, r.analyte, r.sampled_at"
+    series: dict[int, dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:
+        rows = _lab_rows_portable(
+            site_ids=site_ids, codes=codes, first_day=first_day, last_day=last_day, patient_id=patient_id
+        )
+    for pid, code, value, unit, day in rows:
+        if code == "SCD25" and unit != "pg/mL":
+            continue  # protocol 12.1: no conversion between U/mL and pg/mL
+        series[pid][code].append((day, float(value)))
+    return series
+
+
+def _patients(site_ids: set[int]) -> list[Patient]:
+    return list(
+        Patient.objects.filter(site_id__in=site_ids)
+        .select_related("site__trial", "screening", "endpoints", "treatment_end", "death")
+        .order_by("subject_number")
+    )
+
+
+def _related(obj, name):
+    try:
+        return getattr(obj, name)
+    except ObjectDoesNotExist:  # a missing reverse one-to-one
+        return None
+
+
+# Sections ------------------------------------------------------------------------------------
+
+
+def _enrollment(site_ids: set[int], patients: list[Patient]) -> dict:
+    screenings = list(Screening.objects.filter(site_id__in=site_ids).values("status", "eligibility_detail"))
+    failures = [s for s in screenings if s["status"] == Screening.Status.SCREEN_FAILURE]
+    by_criterion: Counter = Counter()
+    for s in failures:
+        for criterion in (s["eligibility_detail"] or {}).get("failed", []):
+            by_criterion[criterion.get("label", "?")] += 1
+    ends = [_related(p, "treatment_end") for p in patients]
+    reasons: Counter = Counter(
+        e.get_reason_display() if e.reason else "Not given"
+        for e in ends
+        if e is not None and e.outcome == TreatmentEnd.Outcome.DISCONTINUED
+    )
+    return {
+        "screened": len(screenings),
+        "screen_failures": len(failures),
+        "screen_failures_by_criterion": [{"criterion": k, "count": v} for k, v in by_criterion.most_common()],
+        "enrolled": len(patients),
+        "on_treatment": sum(1 for p in patients if p.status == Patient.Status.ON_TREATMENT),
+        "completed_28_days": sum(1 for e in ends if e is not None and e.outcome == TreatmentEnd.Outcome.COMPLETED),
+        "discontinued": sum(reasons.values()),
+        "discontinued_by_reason": [{"reason": k, "count": v} for k, v in reasons.most_common()],
+        "in_follow_up": sum(1 for p in patients if p.status == Patient.Status.FOLLOW_UP),
+        "deaths": sum(1 for p in patients if _related(p, "death") is not None),
+    }
+
+
+def _ranges(patients: list[Patient]) -> dict:
+    """The normal ranges shown in footnotes and shaded in plots: the first site's, for all ages."""
+    site = patients[0].site if patients else Site.objects.order_by("id").first()
+    if site is None:
+        return {}
+    found = reference_ranges_for(site=site, age_days=None)
+    out = {code: {"lower": r.lower, "upper": r.upper, "unit": r.unit, "label": r.label} for code, r in found.items()}
+    for code in ("TEMP", "NEUT", "PLAT", "FIBRINO", "SPLEEN"):
+        if code not in out and (limits := protocol_normal_range(code)):
+            lower, upper = limits
+            label = f"< {upper:g}" if code == "TEMP" else (f"≥ {lower:g}" if lower is not None else f"{upper:g}")
+            if code == "FIBRINO":
+                label = f"> {lower:g}"
+            out[code] = {"lower": lower, "upper": upper, "unit": "", "label": f"{label} (protocol section 9)"}
+    return out
+
+
+def _baseline(patients: list[Patient], ranges: dict) -> dict:
+    rows = []
+    ages = [round(age_in_days(p.screening.date_of_birth, p.screening.screening_date) / 365.25, 1) for p in patients]
+    weights = [_num(p.enrollment_weight_kg) for p in patients]
+    rows.append({"label": "Age", "unit": "years", "values": ages, "summary": _summary(ages), "footnote": ""})
+    rows.append({"label": "Weight", "unit": "kg", "values": weights, "summary": _summary(weights), "footnote": ""})
+    rows.append({"label": "Sex", "unit": "", "values": [p.screening.sex for p in patients], "summary": None})
+    rows.append(
+        {"label": "Etiology", "unit": "", "values": [p.get_etiology_display() for p in patients], "summary": None}
+    )
+    rows.append(
+        {"label": "Risk group", "unit": "", "values": [p.get_risk_group_display() for p in patients], "summary": None}
+    )
+    footnotes = []
+    for field, label, unit, code in BASELINE_MARKERS:
+        values: list = []
+        for p in patients:
+            value = _num(getattr(p.screening, field))
+            if field == "scd25_value" and value is not None and p.screening.scd25_unit != "pg/mL":
+                value = f"{value:g} {p.screening.scd25_unit}".strip()  # shown, not summarised (protocol 12.1)
+            values.append(value)
+        mark = ""
+        if code in ranges:
+            footnotes.append(f"{label}: normal {ranges[code]['label']}")
+            mark = chr(ord("a") + len(footnotes) - 1)
+        numeric = [v for v in values if isinstance(v, float)]
+        rows.append({"label": label, "unit": unit, "values": values, "summary": _summary(numeric), "footnote": mark})
+    rows = [_with_display(row) for row in rows]
+    return {"patients": [p.subject_number for p in patients], "rows": rows, "footnotes": footnotes}
+
+
+def _therapy_label(t: SubsequentTherapy, day0: date) -> str:
+    drugs = [name for name, on in (("E", t.etoposide), ("D", t.dexamethasone), ("CsA", t.cyclosporine)) if on]
+    if t.other_drugs:
+        drugs.append(t.other_drugs)
+    text = t.get_regimen_display() + (f" ({', '.join(drugs)})" if drugs else "")
+    text += f" from day {(t.start_date - day0).days}"
+    if t.response:
+        text += f": {t.get_response_display()}"
+    return text
+
+
+def _treatment_days(p: Patient, today: date) -> int:
+    end = _related(p, "treatment_end")
+    if end is not None:
+        return end.study_day + 1
+    return max(0, min(p.site.trial.treatment_days, (today - p.first_dose_date).days + 1))
+
+
+def _outcomes(patients: list[Patient], today: date) -> list[dict]:
+    therapies: dict[int, list[SubsequentTherapy]] = defaultdict(list)
+    for t in SubsequentTherapy.objects.filter(patient__in=patients).order_by("start_date"):
+        therapies[t.patient_id].append(t)
+    last_follow: dict[int, FollowUp] = {}
+    for f in FollowUp.objects.filter(patient__in=patients).order_by("assessed_on"):
+        last_follow[f.patient_id] = f
+    rows = []
+    for p in patients:
+        ep: PatientEndpoints | None = _related(p, "endpoints")
+        end = _related(p, "treatment_end")
+        death = _related(p, "death")
+        best = ep.best_response if ep else ""
+        if death is not None:
+            survival = f"Died day {(death.date_of_death - p.first_dose_date).days}: {death.cause}"
+        elif p.pk in last_follow:
+            f = last_follow[p.pk]
+            survival = f"{f.get_vital_status_display()} at day {(f.assessed_on - p.first_dose_date).days}"
+        else:
+            survival = "Alive"
+        rows.append(
+            {
+                "patient_id": p.pk,
+                "subject": p.subject_number,
+                "etiology": p.etiology,
+                "etiology_label": p.get_etiology_display(),
+                "risk_group": p.risk_group,
+                "risk_group_label": p.get_risk_group_display(),
+                "treatment_days": _treatment_days(p, today),
+                "stop_reason": (end.get_reason_display() if end.reason else end.get_outcome_display()) if end else "",
+                "best_response": best,
+                "best_response_label": RESPONSE_LABELS.get(best, "Not assessed"),
+                "best_response_day": ep.best_response_day if ep else None,
+                "response_duration_days": ep.cr_duration_days if ep else None,
+                "subsequent_therapy": "; ".join(_therapy_label(t, p.first_dose_date) for t in therapies[p.pk]),
+                "survival": survival,
+                "alive": death is None,
+                "efs_days": ep.efs_days if ep else None,
+                "efs_event": ep.efs_event if ep else "",
+                "efs_event_label": ep.get_efs_event_display() if ep else "",
+            }
+        )
+    return rows
+
+
+def _rates(outcomes: list[dict]) -> list[dict]:
+    """Best overall response up to day 28 over all enrolled patients of each group (section 11)."""
+
+    def row(group: str, label: str, members: list[dict]) -> dict:
+        n = len(members)
+        best = Counter(m["best_response"] for m in members)
+        return {
+            "group": group,
+            "label": label,
+            "n": n,
+            "cr": asdict(proportion(best["cr"], n)),
+            "pr": asdict(proportion(best["pr"], n)),
+            "improvement": asdict(proportion(best["improvement"], n)),
+            "or": asdict(proportion(sum(best[s] for s in OVERALL_RESPONSE), n)),
+        }
+
+    rows = [row("all", "All patients", outcomes)]
+    for value, label in Patient.Etiology.choices:
+        members = [o for o in outcomes if o["etiology"] == value]
+        if members:
+            rows.append(row(f"etiology:{value}", label, members))
+    for value, label in Patient.RiskGroup.choices:
+        members = [o for o in outcomes if o["risk_group"] == value]
+        if members:
+            rows.append(row(f"risk:{value}", label, members))
+    return rows
+
+
+def _efs(outcomes: list[dict]) -> dict:
+    observed = [o for o in outcomes if o["efs_days"] is not None]
+
+    def fit(members):
+        return asdict(survival_at([o["efs_days"] for o in members], [bool(o["efs_event"]) for o in members]))
+
+    groups = []
+    for value, label in Patient.RiskGroup.choices:
+        members = [o for o in observed if o["risk_group"] == value]
+        if members:
+            groups.append({"group": value, "label": label, **fit(members)})
+    high = [o for o in observed if o["risk_group"] == Patient.RiskGroup.HIGH]
+    low = [o for o in observed if o["risk_group"] == Patient.RiskGroup.LOW]
+    test = logrank(
+        [o["efs_days"] for o in high],
+        [bool(o["efs_event"]) for o in high],
+        [o["efs_days"] for o in low],
+        [bool(o["efs_event"]) for o in low],
+    )
+    return {
+        "day": SIX_MONTHS_DAYS,
+        "overall": {"group": "all", "label": "All patients", **fit(observed)},
+        "by_risk": groups,
+        "logrank_high_vs_low": asdict(test),
+        "follow_up_days": _summary([o["efs_days"] for o in observed]),
+        "without_follow_up": len(outcomes) - len(observed),
+    }
+
+
+def _week1(patients: list[Patient], outcomes: list[dict], series: dict) -> list[dict]:
+    """Baseline vs day 7 in CR and non-CR patients, paired Wilcoxon within each group (section 11)."""
+    best = {o["patient_id"]: o["best_response"] for o in outcomes}
+    rows = []
+    for code, field, label, unit in WEEK1_MARKERS:
+        pairs: dict[bool, tuple[list, list]] = {True: ([], []), False: ([], [])}
+        for p in patients:
+            points = series.get(p.pk, {}).get(code, [])
+            before = [v for d, v in points if d <= 0]
+            baseline = before[-1] if before else _num(getattr(p.screening, field))
+            if code == "SCD25" and not before and p.screening.scd25_unit != "pg/mL":
+                baseline = None
+            end = _related(p, "treatment_end")
+            after = day7_value([(d, v) for d, v in points if d > 0], stopped_day=end.study_day if end else None)
+            group = pairs[best[p.pk] == "cr"]
+            group[0].append(baseline)
+            group[1].append(after)
+        rows.append(
+            {
+                "code": code,
+                "label": label,
+                "unit": unit,
+                "cr": asdict(paired_wilcoxon(*pairs[True])),
+                "non_cr": asdict(paired_wilcoxon(*pairs[False])),
+            }
+        )
+    return rows
+
+
+def _adverse_events(patients: list[Patient], today: date) -> dict:
+    events: dict[int, list[AdverseEvent]] = defaultdict(list)
+    for ae in AdverseEvent.objects.filter(patient__in=patients).select_related("term").order_by("onset_date", "id"):
+        events[ae.patient_id].append(ae)
+    per_patient = []
+    worst: dict[str, dict[int, int]] = defaultdict(dict)  # term -> patient -> max grade
+    for p in patients:
+        mine = events.get(p.pk, [])
+        for ae in mine:
+            worst[ae.term_label][p.pk] = max(worst[ae.term_label].get(p.pk, 0), ae.grade)
+        per_patient.append(
+            {
+                "subject": p.subject_number,
+                "dose_mg": _num(p.prescribed_dose_mg),
+                "treatment_days": _treatment_days(p, today),
+                "events": [{"term": ae.term_label, "grade": ae.grade, "serious": ae.serious} for ae in mine],
+                "discontinued": [
+                    {"term": ae.term_label, "grade": ae.grade}
+                    for ae in mine
+                    if ae.action_taken == AdverseEvent.Action.DISCONTINUED
+                ],
+            }
+        )
+    summary = []
+    for term, by_patient in sorted(worst.items(), key=lambda item: (-len(item[1]), item[0])):
+        grades = Counter(by_patient.values())
+        summary.append(
+            {"term": term, "patients": len(by_patient), "by_max_grade": [grades.get(g, 0) for g in range(1, 6)]}
+        )
+    return {
+        "patients": per_patient,
+        "summary": summary,
+        "total_events": sum(len(v) for v in events.values()),
+        "serious": sum(1 for v in events.values() for ae in v if ae.serious),
+    }
+
+
+# Assembly ------------------------------------------------------------------------------------
+
+
+def report_build(*, site_ids: set[int], today: date) -> dict:
+    """Every table and statistic of the report, as plain numbers and strings (JSON-ready)."""
+    patients = _patients(site_ids)
+    outcomes = _outcomes(patients, today)
+    ranges = _ranges(patients)
+    series = _lab_series(site_ids=site_ids, codes=tuple(m[0] for m in WEEK1_MARKERS), first_day=-7, last_day=8)
+    return {
+        "generated_at": timezone.now().isoformat(timespec="seconds"),
+        "today": today.isoformat(),
+        "sites": list(Site.objects.filter(id__in=site_ids).order_by("code").values_list("code", flat=True)),
+        "enrollment": _enrollment(site_ids, patients),
+        "baseline": _baseline(patients, ranges),
+        "outcomes": outcomes,
+        "response_rates": _rates(outcomes),
+        "efs": _efs(outcomes),
+        "week1": _week1(patients, outcomes, series),
+        "adverse_events": _adverse_events(patients, today),
+        "normal_ranges": ranges,
+    }
+
+
+def study_report(*, site_ids: set[int], today: date | None = None) -> dict:
+    """The report for these sites, from the cache while the data are unchanged."""
+    today = today or timezone.localdate()
+    version = data_version()
+    key = cache_key(site_ids=site_ids, version=version, part="report", today=today)
+    report = cache.get(key)
+    if report is None:
+        report = report_build(site_ids=site_ids, today=today)
+        report["data_version"] = key.rsplit(":", 1)[1]
+        cache.set(key, report, CACHE_SECONDS)
+    return report
+
+
+def marker_trajectories(*, site_ids: set[int], codes: tuple[str, ...], patient_id: int | None = None) -> dict:
+    """{code: [[(day, value), ...] per patient]} over days 0-28 for the trajectory plots."""
+    first, last = TRAJECTORY_DAYS
+    series = _lab_series(
+        site_ids=site_ids,
+        codes=codes,
+        first_day=first,
+        last_day=last,
+        patient_id=patient_id,
+    )
+    return {code: [points[code] for points in series.values() if points.get(code)] for code in codes}
+
+
+def cached(*, site_ids: set[int], part: str, build, today: date | None = None):
+    """Any value derived from the report's data (a plot), cached under the same data version."""
+    today = today or timezone.localdate()
+    key = cache_key(site_ids=site_ids, version=data_version(), part=part, today=today)
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, CACHE_SECONDS)
+    return value

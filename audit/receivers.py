@@ -1,0 +1,52 @@
+"""Sign-ins, failures and role changes go to the security log (no patient data is written)."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
+
+from audit.models import AuthEvent
+
+
+def _ip(request) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@receiver(user_logged_in, dispatch_uid="audit.login")
+def _logged_in(sender, request, user, **kwargs) -> None:
+    AuthEvent.objects.create(
+        kind=AuthEvent.Kind.LOGIN, user=user, username=user.get_username(), ip_address=_ip(request)
+    )
+
+
+@receiver(user_logged_out, dispatch_uid="audit.logout")
+def _logged_out(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        AuthEvent.objects.create(
+            kind=AuthEvent.Kind.LOGOUT, user=user, username=user.get_username(), ip_address=_ip(request)
+        )
+
+
+@receiver(user_login_failed, dispatch_uid="audit.login_failed")
+def _login_failed(sender, credentials, request=None, **kwargs) -> None:
+    AuthEvent.objects.create(
+        kind=AuthEvent.Kind.LOGIN_FAILED, username=str(credentials.get("username", ""))[:150], ip_address=_ip(request)
+    )
+
+
+@receiver(m2m_changed, sender=get_user_model().groups.through, dispatch_uid="audit.role_change")
+def _roles_changed(sender, instance, action, pk_set, **kwargs) -> None:
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    from django.contrib.auth.models import Group
+
+    names = sorted(Group.objects.filter(pk__in=pk_set or []).values_list("name", flat=True))
+    verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
+    AuthEvent.objects.create(
+        kind=AuthEvent.Kind.ROLE_CHANGE,
+        user=instance if isinstance(instance, get_user_model()) else None,
+        username=getattr(instance, "username", ""),
+        detail=f"Roles {verb}: {', '.join(names) or 'all'}",
+    )

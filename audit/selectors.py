@@ -1,0 +1,164 @@
+"""Reading the audit trail back: per record, per patient and study-wide, each change with who,
+their role, when (UTC), the old and new value of every field and the reason."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.apps import apps
+from django.db import models
+from simple_history.models import registered_models
+
+from trial.models import Role
+
+# Bookkeeping columns that change on every save and say nothing to a reader.
+SILENT_FIELDS = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}
+ACTIONS = {"+": "Created", "~": "Changed", "-": "Deleted"}
+
+
+@dataclass
+class Change:
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class TrailEntry:
+    when: datetime
+    user: str
+    roles: str
+    model: str
+    model_label: str
+    object_id: int
+    record: str
+    action: str
+    reason: str
+    changes: list[Change] = field(default_factory=list)
+
+
+def tracked_models() -> list[type[models.Model]]:
+    return sorted(registered_models.values(), key=lambda m: m._meta.label)
+
+
+def model_by_label(label: str) -> type[models.Model] | None:
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return None
+    return model if model in registered_models.values() else None
+
+
+def _fields(model) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if f.attname not in SILENT_FIELDS and f.name not in SILENT_FIELDS]
+
+
+def _show(row, f: models.Field) -> str:
+    value = getattr(row, f.attname)
+    if value is None or value == "":
+        return "—"
+    if f.choices:
+        return str(dict(f.flatchoices).get(value, value))
+    return str(value)
+
+
+def _roles(user) -> str:
+    if user is None:
+        return "system"
+    names = {g.name for g in user.groups.all()}
+    return ", ".join(str(r.label) for r in Role if r.value in names) or ("administrator" if user.is_superuser else "")
+
+
+def _entries(model, rows) -> list[TrailEntry]:
+    """Turn ordered history rows into entries with the fields each version changed."""
+    out, previous = [], {}
+    fields = _fields(model)
+    for row in rows:
+        before = previous.get(row.id)
+        changes = []
+        if row.history_type != "-":
+            for f in fields:
+                new = _show(row, f)
+                old = _show(before, f) if before is not None else "—"
+                if before is None and new == "—":
+                    continue
+                if before is None or old != new:
+                    changes.append(Change(field=f.name, label=str(f.verbose_name).capitalize(), old=old, new=new))
+        previous[row.id] = row
+        user = row.history_user
+        out.append(
+            TrailEntry(
+                when=row.history_date,
+                user=user.get_username() if user is not None else "system",
+                roles=_roles(user),
+                model=model._meta.label_lower,
+                model_label=str(model._meta.verbose_name).capitalize(),
+                object_id=row.id,
+                record=str(row.instance) if row.history_type != "-" else f"#{row.id}",
+                action=ACTIONS.get(row.history_type, row.history_type),
+                reason=row.history_change_reason or "",
+                changes=changes,
+            )
+        )
+    return out
+
+
+def _history_rows(model, **filters):
+    return (
+        model.history.filter(**filters)
+        .select_related("history_user")
+        .prefetch_related("history_user__groups")
+        .order_by("history_date", "history_id")
+    )
+
+
+def record_trail(*, model, pk: int) -> list[TrailEntry]:
+    return list(reversed(_entries(model, _history_rows(model, id=pk))))
+
+
+def _patient_filter(model, patient) -> dict | None:
+    names = {f.name for f in model._meta.concrete_fields}
+    if model._meta.label_lower == "patients.patient":
+        return {"id": patient.pk}
+    if model._meta.label_lower == "patients.screening":
+        return {"id": patient.screening_id}
+    if "patient" in names:
+        return {"patient_id": patient.pk}
+    return None
+
+
+def patient_trail(*, patient, limit: int = 1000) -> list[TrailEntry]:
+    entries: list[TrailEntry] = []
+    for model in tracked_models():
+        filters = _patient_filter(model, patient)
+        if filters is not None:
+            entries.extend(_entries(model, _history_rows(model, **filters)))
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return entries[:limit]
+
+
+def study_trail(*, site_ids: set[int], model_label: str = "", username: str = "", limit: int = 500) -> list[TrailEntry]:
+    """The study-wide log for data managers and monitors, newest first, scoped to their sites."""
+    entries: list[TrailEntry] = []
+    for model in tracked_models():
+        if model_label and model._meta.label_lower != model_label:
+            continue
+        names = {f.name for f in model._meta.concrete_fields}
+        if "site" in names:
+            filters = {"site_id__in": site_ids}
+        elif "patient" in names:
+            filters = {"patient_id__in": _patient_ids(site_ids)}
+        else:
+            continue
+        rows = _history_rows(model, **filters)
+        if username:
+            rows = rows.filter(history_user__username__icontains=username)
+        entries.extend(_entries(model, rows))
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return entries[:limit]
+
+
+def _patient_ids(site_ids: set[int]) -> list[int]:
+    from patients.models import Patient
+
+    return list(Patient.objects.filter(site_id__in=site_ids).values_list("id", flat=True))

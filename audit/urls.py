@@ -1,0 +1,3 @@
+from audit.views import urlpatterns
+
+__all__ = ["urlpatterns"]

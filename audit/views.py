@@ -1,0 +1,71 @@
+"""Audit trail pages: a record's history, a patient's trail, and the study-wide log."""
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import path
+
+from audit import selectors
+from audit.models import AuthEvent
+from patients.selectors import patient_get_for_user
+from trial.selectors import user_site_ids
+
+
+def _record_patient_site(record) -> int | None:
+    for attr in ("site_id",):
+        if hasattr(record, attr):
+            return getattr(record, attr)
+    patient = getattr(record, "patient", None)
+    return getattr(patient, "site_id", None)
+
+
+@login_required
+def audit_record(request, label: str, pk: int):
+    model = selectors.model_by_label(label)
+    if model is None:
+        raise Http404("No such record type.")
+    trail = selectors.record_trail(model=model, pk=pk)
+    if not trail:
+        raise Http404("No history for this record.")
+    current = model._default_manager.filter(pk=pk).first()
+    site_id = _record_patient_site(current) if current is not None else None
+    if site_id is not None and site_id not in user_site_ids(request.user):
+        raise Http404("No such record at your sites.")
+    if current is None and not request.user.has_perm("audit.view_study_audit"):
+        raise Http404("No such record at your sites.")
+    return render(
+        request,
+        "audit/record.html",
+        {"trail": trail, "model_name": model._meta.verbose_name, "pk": pk, "current": current},
+    )
+
+
+@login_required
+def audit_patient(request, pk: int):
+    patient = patient_get_for_user(user=request.user, pk=pk)
+    trail = selectors.patient_trail(patient=patient)
+    return render(request, "audit/patient.html", {"patient": patient, "trail": trail, "active": "audit"})
+
+
+@login_required
+@permission_required("audit.view_study_audit", raise_exception=True)
+def audit_study(request):
+    model_label = request.GET.get("model", "")
+    username = request.GET.get("user", "").strip()
+    trail = selectors.study_trail(
+        site_ids=user_site_ids(request.user), model_label=model_label, username=username, limit=200
+    )
+    security = AuthEvent.objects.select_related("user")[:200]
+    models = [(m._meta.label_lower, str(m._meta.verbose_name).capitalize()) for m in selectors.tracked_models()]
+    return render(
+        request,
+        "audit/study.html",
+        {"trail": trail, "security": security, "models": models, "model": model_label, "username": username},
+    )
+
+
+urlpatterns = [
+    path("audit/", audit_study, name="audit_study"),
+    path("audit/<str:label>/<int:pk>/", audit_record, name="audit_record"),
+    path("patients/<int:pk>/audit/", audit_patient, name="audit_patient"),
+]

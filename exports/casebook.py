@@ -1,0 +1,263 @@
+"""Reads behind the PDF CRFs: everything recorded for a patient (or one visit), ready to print."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from assessments.models import AdverseEvent, LabPanel, ResponseAssessment, SupportiveCare, Visit
+from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
+from queries.models import DataQuery
+from trial.analytes import ANALYTES
+from trial.selectors import trial_current
+
+# Screening fields printed on the screening page, in CRF order (section title, field names).
+SCREENING_SECTIONS: list[tuple[str, list[str]]] = [
+    ("Demographics", ["initials", "date_of_birth", "sex", "screening_date", "weight_kg", "height_cm"]),
+    ("Informed consent", ["consent_date", "consent_signer_initials", "consent_relation"]),
+    ("Diagnosis", ["new_diagnosis", "prior_hlh_chemotherapy", "molecular_diagnosis"]),
+    (
+        "HLH-2004 findings",
+        [
+            "max_temperature_c",
+            "splenomegaly",
+            "spleen_cm",
+            "hemoglobin_g_l",
+            "wbc_10e9_l",
+            "anc_10e9_l",
+            "platelets_10e9_l",
+            "triglycerides_mmol_l",
+            "fibrinogen_g_l",
+            "hemophagocytosis",
+            "nk_activity_pct",
+            "ferritin_ug_l",
+            "scd25_value",
+            "scd25_unit",
+        ],
+    ),
+    ("Risk items", ["cns_involvement", "serious_non_lab_manifestation", "ifn_gamma_pg_ml", "alt_u_l"]),
+    (
+        "Kidney, liver and other exclusions",
+        [
+            "creatinine_umol_l",
+            "creatinine_clearance_ml_min",
+            "gfr_ml_min",
+            "cirrhosis",
+            "bilirubin_umol_l",
+            "inr",
+            "dialysis_twice_past_week",
+            "nyha_class",
+            "malignancy",
+            "parasitic_infection",
+            "severe_allergy_history",
+        ],
+    ),
+    (
+        "Corticosteroids",
+        [
+            "corticosteroids_received",
+            "corticosteroid_drug",
+            "corticosteroid_dose",
+            "corticosteroid_start_date",
+            "corticosteroid_stop_date",
+        ],
+    ),
+    (
+        "Etiology",
+        [
+            "ebv_dna_whole_blood",
+            "ebv_dna_plasma",
+            "ebna_igg_positive",
+            "vca_igg_positive",
+            "vca_igm_positive",
+            "caebv_diagnosis",
+            "aid_diagnosis",
+            "wes_done",
+            "wes_pathogenic_variant",
+            "wes_detail",
+        ],
+    ),
+]
+
+PANEL_FIELDS = [
+    "cns_symptoms",
+    "csf_result",
+    "mri_result",
+    "ecg_result",
+    "echo_result",
+    "cmv",
+    "adenovirus",
+    "tuberculosis",
+    "herpes_zoster",
+    "pneumocystis",
+    "fungal",
+    "notes",
+]
+
+
+def field_display(record, name: str) -> str:
+    """A field's value as printed on paper: choice labels, ISO dates, blank for not entered."""
+    model_field = record._meta.get_field(name)
+    value = getattr(record, name)
+    if model_field.choices and value not in (None, ""):
+        return str(dict(model_field.flatchoices).get(value, value))
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return "Yes"
+    if value is False:
+        return "No"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def fields_rows(record, names: list[str]) -> list[tuple[str, str]]:
+    return [(label_of(record, n), field_display(record, n)) for n in names]
+
+
+def _named_rows(record, names: list[str]):
+    return [(n, (label_of(record, n), field_display(record, n))) for n in names]
+
+
+def label_of(record, name: str) -> str:
+    """The field's label with its first letter raised and the rest as written (HLH, g/L stay)."""
+    label = str(record._meta.get_field(name).verbose_name)
+    return label[:1].upper() + label[1:]
+
+
+@dataclass
+class LabRow:
+    code: str
+    label: str
+    value: str
+    unit: str
+    flag: str
+    reference: str
+    sampled_at: str
+
+
+@dataclass
+class VisitPage:
+    visit: Visit
+    panel_rows: list[tuple[str, str]] = field(default_factory=list)
+    labs: list[LabRow] = field(default_factory=list)
+    sampled_at: str = ""
+
+
+def _reference(low, high) -> str:
+    low = f"{low.normalize():f}" if low is not None else None
+    high = f"{high.normalize():f}" if high is not None else None
+    if low is not None and high is not None:
+        return f"{low}–{high}"
+    if high is not None:
+        return f"≤ {high}"
+    if low is not None:
+        return f"≥ {low}"
+    return ""
+
+
+def visit_pages(patient: Patient, *, visit_id: int | None = None) -> list[VisitPage]:
+    """Each visit with its lab panel and one row per measured value (unit, flag, reference range)."""
+    visits = Visit.objects.filter(patient=patient).select_related("definition")
+    if visit_id is not None:
+        visits = visits.filter(pk=visit_id)
+    panels = {
+        p.visit_id: p for p in LabPanel.objects.filter(patient=patient, visit__in=visits).prefetch_related("results")
+    }
+    zone = ZoneInfo(patient.site.time_zone)
+    pages = []
+    for visit in visits:
+        page = VisitPage(visit=visit)
+        panel = panels.get(visit.pk)
+        if panel is not None:
+            page.sampled_at = panel.sampled_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            page.panel_rows = [row for row in fields_rows(panel, PANEL_FIELDS) if row[1] != "—"]
+            for r in sorted(
+                panel.results.all(), key=lambda r: list(ANALYTES).index(r.analyte) if r.analyte in ANALYTES else 999
+            ):
+                analyte = ANALYTES.get(r.analyte)
+                page.labs.append(
+                    LabRow(
+                        code=r.analyte,
+                        label=analyte.label if analyte else r.analyte,
+                        value=f"{r.value.normalize():f}",
+                        unit=r.unit,
+                        flag=r.flag,
+                        reference=_reference(r.reference_low, r.reference_high),
+                        sampled_at=r.sampled_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    )
+                )
+        pages.append(page)
+    return pages
+
+
+COMPUTED_LABELS = {
+    "expected_dose_mg": "Dose of the weight band (mg)",
+    "dose_band_label": "Weight band",
+    "dose_deviation": "Prescribed dose deviates from band",
+    "ebv_subtype": "EBV sub-type",
+}
+
+
+def casebook_context(patient: Patient) -> dict:
+    """Everything the casebook prints, one dict for the template."""
+    screening = patient.screening
+    detail = screening.eligibility_detail or {}
+    return {
+        "patient": patient,
+        "screening": screening,
+        "screening_sections": [(title, fields_rows(screening, names)) for title, names in SCREENING_SECTIONS],
+        "eligibility": detail,
+        "eligibility_groups": [
+            ("HLH-2004 diagnostic criteria", (detail.get("hlh2004") or {}).get("criteria", [])),
+            ("Inclusion criteria", detail.get("inclusion", [])),
+            ("Exclusion criteria", detail.get("exclusion", [])),
+            ("Also checked", detail.get("also_checked", [])),
+        ],
+        "enrollment_rows": [
+            (COMPUTED_LABELS.get(name, label), value)
+            for name, (label, value) in _named_rows(
+                patient,
+                [
+                    "enrollment_date",
+                    "first_dose_date",
+                    "enrollment_weight_kg",
+                    "prescribed_dose_mg",
+                    "expected_dose_mg",
+                    "dose_band_label",
+                    "dose_deviation",
+                    "etiology",
+                    "ebv_subtype",
+                    "risk_group",
+                    "status",
+                ],
+            )
+        ],
+        "visit_pages": visit_pages(patient),
+        "doses": DoseAdministration.objects.filter(patient=patient),
+        "supportive_care": SupportiveCare.objects.filter(patient=patient),
+        "adverse_events": AdverseEvent.objects.filter(patient=patient).select_related("term"),
+        "responses": ResponseAssessment.objects.filter(patient=patient).select_related("visit", "confirmed_by"),
+        "treatment_end": TreatmentEnd.objects.filter(patient=patient).first(),
+        "subsequent_therapies": SubsequentTherapy.objects.filter(patient=patient),
+        "follow_ups": FollowUp.objects.filter(patient=patient),
+        "death": Death.objects.filter(patient=patient).first(),
+        "queries": DataQuery.objects.filter(patient=patient).order_by("created_at").select_related("raised_by"),
+    }
+
+
+def header_context(*, patient: Patient | None, user, now: datetime, locked: bool) -> dict:
+    """What every printed page carries in its margins."""
+    trial = trial_current()
+    site = patient.site if patient else None
+    zone = ZoneInfo(site.time_zone) if site else ZoneInfo("UTC")
+    return {
+        "trial": trial,
+        "protocol_id": f"{trial.registry_id} v{trial.protocol_version}",
+        "site_label": f"{site.code} {site.name}" if site else "All sites",
+        "subject": patient.subject_number if patient else "__________",
+        "generated_utc": now.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated_site": now.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if site else "",
+        "generated_by": (user.get_full_name() or user.username) if user else "",
+        "locked": locked,
+    }

@@ -1,0 +1,188 @@
+"""Services for the generated PDFs: request (reusing an unchanged one), render, download."""
+
+import hashlib
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Max
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
+from exports.casebook import casebook_context, header_context, visit_pages
+from exports.models import DownloadLog, GeneratedDocument
+from patients.models import (
+    Death,
+    DoseAdministration,
+    FollowUp,
+    Patient,
+    Screening,
+    SubsequentTherapy,
+    TreatmentEnd,
+)
+from queries.models import DataQuery
+
+# Bump when the templates change what a document shows, so stored PDFs are not reused.
+LAYOUT_VERSION = "1"
+DOCUMENT_DIR = "exports"
+
+PATIENT_HISTORIES = [
+    Patient,
+    Visit,
+    LabPanel,
+    LabResult,
+    SupportiveCare,
+    DoseAdministration,
+    AdverseEvent,
+    ResponseAssessment,
+    TreatmentEnd,
+    SubsequentTherapy,
+    FollowUp,
+    Death,
+    DataQuery,
+]
+
+
+def document_locked(*, patient: Patient | None) -> bool:
+    """Whether the patient's data are locked. Locks arrive with the GCP work; until then every PDF is a draft."""
+    return False
+
+
+def patient_data_version(*, patient: Patient) -> str:
+    """A digest of the patient's record history: the latest change and the row count of every history table.
+
+    Any save, correction or deletion adds a history row, so the digest moves with the data.
+    """
+    parts = [LAYOUT_VERSION]
+    screening = Screening.history.filter(id=patient.screening_id).aggregate(
+        n=Count("history_id"), m=Max("history_date")
+    )
+    parts.append(f"screening:{screening['n']}:{screening['m']}")
+    for model in PATIENT_HISTORIES:
+        key = "id" if model is Patient else "patient_id"
+        agg = model.history.filter(**{key: patient.pk}).aggregate(n=Count("history_id"), m=Max("history_date"))
+        parts.append(f"{model._meta.label_lower}:{agg['n']}:{agg['m']}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def scope_data_version(*, kind: str, patient: Patient | None) -> str:
+    if patient is None:
+        from trial.models import VisitDefinition
+
+        agg = VisitDefinition.objects.aggregate(n=Count("id"), m=Max("id"))
+        return hashlib.sha256(f"{LAYOUT_VERSION}|blank|{agg['n']}:{agg['m']}".encode()).hexdigest()
+    return patient_data_version(patient=patient)
+
+
+def document_request(
+    *, kind: str, user, patient: Patient | None = None, visit: Visit | None = None
+) -> GeneratedDocument:
+    """The document for this scope at the current data version: the stored one when the data are unchanged,
+    else a new one queued for rendering (after commit)."""
+    if visit is not None and patient is None:
+        patient = visit.patient
+    version = scope_data_version(kind=kind, patient=patient)
+    existing = (
+        GeneratedDocument.objects.filter(kind=kind, patient=patient, visit=visit, data_version=version)
+        .exclude(status=GeneratedDocument.Status.FAILED)
+        .order_by("-created_at")
+        .first()
+    )
+    if existing is not None and (existing.status != GeneratedDocument.Status.DONE or document_file_exists(existing)):
+        return existing
+    document = GeneratedDocument.objects.create(
+        kind=kind, patient=patient, visit=visit, requested_by=user, data_version=version
+    )
+    from exports.tasks import render_document
+
+    transaction.on_commit(lambda: render_document.delay(document.pk))
+    return document
+
+
+def document_file_exists(document: GeneratedDocument) -> bool:
+    return bool(document.file_path) and (Path(settings.MEDIA_ROOT) / document.file_path).is_file()
+
+
+def _progress(document: GeneratedDocument, value: int, status: str | None = None) -> None:
+    document.progress = value
+    fields = ["progress"]
+    if status:
+        document.status = status
+        fields.append("status")
+    GeneratedDocument.objects.filter(pk=document.pk).update(**{f: getattr(document, f) for f in fields})
+
+
+def document_html(document: GeneratedDocument, *, now: datetime | None = None) -> str:
+    """The HTML of a document, the input of WeasyPrint."""
+    now = now or timezone.now()
+    patient = document.patient
+    context = header_context(
+        patient=patient, user=document.requested_by, now=now, locked=document_locked(patient=patient)
+    )
+    context["document"] = document
+    if document.kind == GeneratedDocument.Kind.CASEBOOK:
+        context.update(casebook_context(patient))
+        template = "exports/casebook.html"
+    elif document.kind == GeneratedDocument.Kind.VISIT_CRF:
+        context["patient"] = patient
+        context["visit_pages"] = visit_pages(patient, visit_id=document.visit_id)
+        template = "exports/visit_crf.html"
+    elif document.kind == GeneratedDocument.Kind.BLANK_BOOK:
+        from exports.blank_book import blank_book_context
+
+        context.update(blank_book_context())
+        template = "exports/blank_book.html"
+    else:
+        raise ValueError(f"Cannot render {document.kind} here.")
+    return render_to_string(template, context)
+
+
+def document_render(*, document_id: int) -> GeneratedDocument:
+    """Render a queued document to its PDF. Safe to run twice: a done document with its file is left as it is.
+
+    The PDF is written to a temporary file beside its destination and renamed into place, so a
+    worker that dies mid-render leaves no partial file and the task can simply run again.
+    """
+    from weasyprint import HTML
+
+    document = GeneratedDocument.objects.select_related("patient__site", "patient__screening", "visit").get(
+        pk=document_id
+    )
+    if document.status == GeneratedDocument.Status.DONE and document_file_exists(document):
+        return document
+    _progress(document, 5, GeneratedDocument.Status.RENDERING)
+    try:
+        html = document_html(document)
+        _progress(document, 40)
+        relative = Path(DOCUMENT_DIR) / f"{document.kind}-{document.pk}-{document.data_version[:12]}.pdf"
+        target = Path(settings.MEDIA_ROOT) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pdf = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+        _progress(document, 90)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".render-", suffix=".pdf", delete=False) as tmp:
+            tmp.write(pdf)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp.name, target)
+    except Exception as exc:
+        GeneratedDocument.objects.filter(pk=document.pk).update(
+            status=GeneratedDocument.Status.FAILED, error=str(exc)[:300], finished_at=timezone.now()
+        )
+        raise
+    document.file_path = str(relative)
+    document.sha256 = hashlib.sha256(pdf).hexdigest()
+    document.status = GeneratedDocument.Status.DONE
+    document.progress = 100
+    document.finished_at = timezone.now()
+    document.save(update_fields=["file_path", "sha256", "status", "progress", "finished_at"])
+    return document
+
+
+def document_download(*, document: GeneratedDocument, user) -> Path:
+    """The stored file of a done document; the download is logged."""
+    DownloadLog.objects.create(user=user, document=document)
+    return Path(settings.MEDIA_ROOT) / document.file_path

@@ -1,0 +1,67 @@
+"""Generated PDF documents (CRFs, casebooks) and the log of every download."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class GeneratedDocument(models.Model):
+    """One rendered PDF for a scope (a patient, one visit, or the blank book) at one data version."""
+
+    class Kind(models.TextChoices):
+        VISIT_CRF = "visit_crf", "Visit CRF"
+        CASEBOOK = "casebook", "Patient casebook"
+        BLANK_BOOK = "blank_book", "Blank CRF book"
+        STUDY_REPORT = "study_report", "Study report"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RENDERING = "rendering", "Rendering"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+    )
+    visit = models.ForeignKey("assessments.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    file_path = models.CharField(max_length=300, blank=True, help_text="Relative to MEDIA_ROOT.")
+    sha256 = models.CharField(max_length=64, blank=True)
+    data_version = models.CharField(max_length=64)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "patient", "visit", "data_version"], name="document_scope_version")]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="document_progress_0_100"),
+            models.CheckConstraint(
+                condition=~Q(status="done") | (~Q(file_path="") & ~Q(sha256="")), name="document_done_has_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.visit or self.patient or "study"
+        return f"{self.get_kind_display()} {scope} ({self.get_status_display()})"
+
+
+class DownloadLog(models.Model):
+    """Who downloaded which document (or export) and when."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(
+        GeneratedDocument, on_delete=models.PROTECT, null=True, blank=True, related_name="downloads"
+    )
+    export = models.CharField(max_length=20, blank=True, help_text="csv_zip or odm when not a stored document.")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.document or self.export} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,216 @@
+"""CDISC ODM 1.3.2 export: study metadata (forms, item groups, items, code lists) and clinical data.
+
+The forms and items are those of the CSV export (exports.tabular.FORMS), so both exports
+name every variable the same way. Each record's item group carries an AuditRecord from its
+latest django-simple-history row (who, when, why).
+"""
+
+from collections import defaultdict
+from functools import cache
+from pathlib import Path
+
+from django.utils import timezone
+from lxml import etree
+
+from exports.tabular import FORMS, Column, form_records
+from trial.models import Site
+from trial.selectors import trial_current
+
+NS = "http://www.cdisc.org/ns/odm/v1.3"
+SCHEMA = Path(__file__).resolve().parent / "schema" / "odm-1.3.2" / "ODM1-3-2.xsd"
+ODM_TYPES = {
+    "text": "text",
+    "integer": "integer",
+    "decimal": "float",
+    "date": "date",
+    "datetime": "datetime",
+    "boolean": "boolean",
+}
+MDV = "MDV.1"
+EVENT = "SE.STUDY"
+# Forms exported under each enrolled subject; screening of children never enrolled is in the CSV only.
+SUBJECT_FORMS = [f for f in FORMS if f.name != "screening"]
+
+
+def _e(parent, tag: str, text: str | None = None, **attrs) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{NS}}}{tag}", {k: str(v) for k, v in attrs.items()})
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _translated(parent, tag: str, text: str) -> None:
+    _e(_e(parent, tag), "TranslatedText", text, **{"{http://www.w3.org/XML/1998/namespace}lang": "en"})
+
+
+def item_oid(form_name: str, column: Column) -> str:
+    return f"IT.{form_name.upper()}.{column.name}"
+
+
+def _codes(column: Column) -> list[tuple[str, str]]:
+    if not column.allowed or "=" not in column.allowed:
+        return []
+    pairs = []
+    for part in column.allowed.split("; "):
+        value, _, label = part.partition("=")
+        if value and value != "empty":
+            pairs.append((value, label))
+    return pairs
+
+
+def _metadata(study) -> None:
+    mdv = _e(study, "MetaDataVersion", OID=MDV, Name="RUX-HLH eCRF metadata")
+    protocol = _e(mdv, "Protocol")
+    _e(protocol, "StudyEventRef", StudyEventOID=EVENT, OrderNumber=1, Mandatory="Yes")
+    event = _e(mdv, "StudyEventDef", OID=EVENT, Name="Study", Repeating="No", Type="Common")
+    for n, form in enumerate(SUBJECT_FORMS, start=1):
+        _e(event, "FormRef", FormOID=f"F.{form.name.upper()}", OrderNumber=n, Mandatory="No")
+    for form in SUBJECT_FORMS:
+        form_def = _e(mdv, "FormDef", OID=f"F.{form.name.upper()}", Name=form.label, Repeating="No")
+        _e(form_def, "ItemGroupRef", ItemGroupOID=f"IG.{form.name.upper()}", Mandatory="Yes")
+    for form in SUBJECT_FORMS:
+        group = _e(mdv, "ItemGroupDef", OID=f"IG.{form.name.upper()}", Name=form.label, Repeating="Yes")
+        for n, column in enumerate(form.columns, start=1):
+            _e(group, "ItemRef", ItemOID=item_oid(form.name, column), OrderNumber=n, Mandatory="No")
+    code_lists = []
+    for form in SUBJECT_FORMS:
+        for column in form.columns:
+            oid = item_oid(form.name, column)
+            item = _e(
+                mdv, "ItemDef", OID=oid, Name=column.name, DataType=ODM_TYPES[column.type], SASFieldName=column.name[:8]
+            )
+            _translated(item, "Question", column.label + (f" ({column.unit})" if column.unit else ""))
+            codes = _codes(column)
+            if codes and column.type != "boolean":
+                _e(item, "CodeListRef", CodeListOID=f"CL.{oid[3:]}")
+                code_lists.append((f"CL.{oid[3:]}", column, codes))
+    for oid, column, codes in code_lists:
+        code_list = _e(
+            mdv, "CodeList", OID=oid, Name=column.label, DataType="integer" if column.type == "integer" else "text"
+        )
+        for value, label in codes:
+            _translated(_e(code_list, "CodeListItem", CodedValue=value), "Decode", label)
+
+
+def _admin(odm, *, site_ids: set[int], users: dict[int, str], effective) -> None:
+    admin = _e(odm, "AdminData", StudyOID=_study_oid())
+    _e(_e(admin, "User", OID="USR.system"), "LoginName", "system")
+    for user_id, name in sorted(users.items()):
+        user = _e(admin, "User", OID=f"USR.{user_id}")
+        _e(user, "LoginName", name)
+    for site in Site.objects.filter(id__in=site_ids).order_by("code"):
+        location = _e(admin, "Location", OID=f"LOC.{site.code}", Name=site.name, LocationType="Site")
+        _e(
+            location,
+            "MetaDataVersionRef",
+            StudyOID=_study_oid(),
+            MetaDataVersionOID=MDV,
+            EffectiveDate=effective.isoformat(),
+        )
+
+
+@cache
+def _study_oid() -> str:
+    return f"ST.{trial_current().registry_id}"
+
+
+def _latest_history(model, ids: list[int]) -> dict[int, tuple]:
+    """id -> (history_date, history_user_id, username, change reason) of each record's latest history row."""
+    if not hasattr(model, "history") or not ids:
+        return {}
+    out = {}
+    rows = (
+        model.history.filter(id__in=ids)
+        .order_by("id", "-history_date", "-history_id")
+        .distinct("id")
+        .values_list("id", "history_date", "history_user_id", "history_user__username", "history_change_reason")
+    )
+    for pk, when, user_id, username, reason in rows:
+        out[pk] = (when, user_id, username, reason)
+    return out
+
+
+def odm_tree(*, site_ids: set[int], now=None) -> etree._Element:
+    now = now or timezone.now()
+    trial = trial_current()
+    odm = etree.Element(
+        f"{{{NS}}}ODM",
+        {
+            "FileType": "Snapshot",
+            "FileOID": f"RUX-HLH-{now:%Y%m%dT%H%M%S}",
+            "CreationDateTime": now.isoformat(),
+            "ODMVersion": "1.3.2",
+            "Originator": "RUX-HLH eCRF",
+        },
+        nsmap={None: NS},
+    )
+    study = _e(odm, "Study", OID=_study_oid())
+    globals_ = _e(study, "GlobalVariables")
+    _e(globals_, "StudyName", trial.short_name)
+    _e(globals_, "StudyDescription", trial.title)
+    _e(globals_, "ProtocolName", f"{trial.registry_id} v{trial.protocol_version}")
+    _metadata(study)
+
+    # Clinical data grouped by subject: {subject: {form: [(record, values)]}}
+    subjects: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    subject_site: dict[str, str] = {}
+    audits: dict[str, dict[int, tuple]] = {}
+    users: dict[int, str] = {}
+    for form in SUBJECT_FORMS:
+        names = [c.name for c in form.columns]
+        records = [(pk, dict(zip(names, row, strict=True))) for pk, row in form_records(form, site_ids=site_ids)]
+        model = form.rows(site_ids).model
+        audits[form.name] = _latest_history(model, [pk for pk, _ in records])
+        for _, user_id, username, _ in audits[form.name].values():
+            if user_id:
+                users[user_id] = username
+        for pk, values in records:
+            subject = values["SUBJID"]
+            subject_site[subject] = values["SITEID"]
+            subjects[subject][form.name].append((pk, values))
+    _admin(odm, site_ids=site_ids, users=users, effective=now.date())
+
+    clinical = _e(odm, "ClinicalData", StudyOID=_study_oid(), MetaDataVersionOID=MDV)
+    for subject in sorted(subjects):
+        subject_data = _e(clinical, "SubjectData", SubjectKey=subject)
+        _e(subject_data, "SiteRef", LocationOID=f"LOC.{subject_site[subject]}")
+        event = _e(subject_data, "StudyEventData", StudyEventOID=EVENT)
+        for form in SUBJECT_FORMS:
+            rows = subjects[subject].get(form.name)
+            if not rows:
+                continue
+            form_data = _e(event, "FormData", FormOID=f"F.{form.name.upper()}")
+            for pk, values in rows:
+                group = _e(form_data, "ItemGroupData", ItemGroupOID=f"IG.{form.name.upper()}", ItemGroupRepeatKey=pk)
+                audit = audits[form.name].get(pk)
+                if audit:
+                    when, user_id, _, reason = audit
+                    record = _e(group, "AuditRecord")
+                    _e(record, "UserRef", UserOID=f"USR.{user_id}" if user_id else "USR.system")
+                    _e(record, "LocationRef", LocationOID=f"LOC.{subject_site[subject]}")
+                    _e(record, "DateTimeStamp", when.isoformat())
+                    if reason:
+                        _e(record, "ReasonForChange", reason)
+                for column in form.columns:
+                    value = values[column.name]
+                    if value != "" and column.name not in ("SUBJID", "SITEID"):
+                        if column.type == "boolean":
+                            value = "1" if value == "Y" else "0"
+                        _e(group, "ItemData", ItemOID=item_oid(form.name, column), Value=value)
+    return odm
+
+
+def odm_document(*, site_ids: set[int]) -> bytes:
+    return etree.tostring(odm_tree(site_ids=site_ids), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+@cache
+def odm_schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(SCHEMA)))
+
+
+def odm_validate(document: bytes) -> list[str]:
+    """Schema errors of an ODM document (empty when valid), checked offline against the vendored XSD."""
+    schema = odm_schema()
+    schema.validate(etree.fromstring(document))
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]

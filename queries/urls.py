@@ -1,0 +1,3 @@
+from queries.views import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -1,0 +1,3 @@
+from review.views import urlpatterns
+
+__all__ = ["urlpatterns"]

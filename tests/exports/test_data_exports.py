@@ -1,0 +1,104 @@
+"""CSV zip and CDISC ODM exports, read back and compared with the database."""
+
+import csv
+import io
+import zipfile
+
+import pytest
+from django.urls import reverse
+from lxml import etree
+
+from assessments.models import AdverseEvent, LabResult
+from exports.models import DownloadLog
+from exports.odm import NS, odm_document, odm_validate
+from exports.tabular import FORMS, csv_zip_stream
+from patients.models import DoseAdministration, Patient
+from tests.conftest import PASSWORD, enroll_child
+from tests.exports.conftest import build_patient
+
+pytestmark = pytest.mark.django_db
+
+
+def read_zip(data: bytes) -> dict[str, list[dict]]:
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    return {name: list(csv.DictReader(io.StringIO(archive.read(name).decode("utf-8")))) for name in archive.namelist()}
+
+
+@pytest.fixture
+def cohort(site_a, site_b, clinician, clinician_b):
+    mine = build_patient(site_a, clinician, through_day=14)
+    theirs = enroll_child(site_b, clinician_b)
+    return mine, theirs
+
+
+def test_csv_zip_has_every_form_and_the_dictionary_and_matches_the_database(cohort, site_a):
+    mine, theirs = cohort
+    files = read_zip(b"".join(csv_zip_stream(site_ids={site_a.pk})))
+    assert set(files) == {"data_dictionary.csv"} | {f"{form.name}.csv" for form in FORMS}
+    # Only the user's sites.
+    assert [row["SUBJID"] for row in files["patients.csv"]] == [mine.subject_number]
+    assert theirs.subject_number not in str(files)
+    labs = files["lab_results.csv"]
+    assert len(labs) == LabResult.objects.filter(patient=mine).count()
+    ferritin = next(r for r in labs if r["LBTESTCD"] == "FERRITIN" and r["VISIT"] == "Day 7 (efficacy)")
+    assert (ferritin["LBORRES"], ferritin["LBORRESU"], ferritin["LBNRIND"]) == ("320", "µg/L", "N")
+    assert ferritin["LBDTC"] == "2026-03-10T00:00:00Z"  # 08:00 Shanghai, ISO 8601 in UTC
+    assert len(files["doses.csv"]) == DoseAdministration.objects.filter(patient=mine).count() == 28
+    ae = files["adverse_events.csv"][0]
+    assert (ae["AETERMCD"], ae["AETOXGR"], ae["AESTDTC"]) == ("IN102", "3", "2026-03-06")
+    assert len(files["adverse_events.csv"]) == AdverseEvent.objects.filter(patient=mine).count()
+    # The dictionary names every variable of every file, once.
+    dictionary = {(r["form"], r["variable"]) for r in files["data_dictionary.csv"]}
+    for form in FORMS:
+        with_header = files[f"{form.name}.csv"]
+        header = list(with_header[0].keys()) if with_header else [c.name for c in form.columns]
+        assert {(form.name, v) for v in header} <= dictionary
+    lbtestcd = next(r for r in files["data_dictionary.csv"] if r["variable"] == "LBTESTCD")
+    assert "FERRITIN" in lbtestcd["allowed_values"]
+    assert not [name for name in files["screening.csv"][0] if "INITIALS" in name]
+
+
+def test_csv_zip_is_streamed_and_the_download_logged(client, cohort, data_manager, site_b):
+    client.login(username=data_manager.username, password=PASSWORD)
+    response = client.get(reverse("csv_zip_download"))
+    assert response.status_code == 200 and response.streaming
+    files = read_zip(b"".join(response.streaming_content))
+    assert [r["SUBJID"] for r in files["patients.csv"]] == [cohort[0].subject_number]
+    assert DownloadLog.objects.filter(user=data_manager, export="csv_zip").count() == 1
+
+
+def test_odm_validates_against_the_schema_and_matches_the_database(cohort, site_a, client, monitor):
+    mine, _ = cohort
+    document = odm_document(site_ids={site_a.pk})
+    assert odm_validate(document) == []
+    root = etree.fromstring(document)
+    ns = {"odm": NS}
+    assert root.get("ODMVersion") == "1.3.2"
+    assert root.xpath("//odm:FormDef/@OID", namespaces=ns)[:2] == ["F.PATIENTS", "F.VISITS"]
+    assert root.xpath("//odm:CodeList[@OID='CL.ADVERSE_EVENTS.AEREL']/odm:CodeListItem/@CodedValue", namespaces=ns)
+    subjects = root.xpath("//odm:SubjectData/@SubjectKey", namespaces=ns)
+    assert subjects == [mine.subject_number]
+    values = root.xpath(
+        "//odm:ItemGroupData[@ItemGroupOID='IG.LAB_RESULTS']/odm:ItemData[@ItemOID='IT.LAB_RESULTS.LBORRES']/@Value",
+        namespaces=ns,
+    )
+    assert sorted(values) == sorted(f"{v.normalize():f}" for v in LabResult.objects.values_list("value", flat=True))
+    audit = root.xpath("//odm:ItemGroupData[@ItemGroupOID='IG.PATIENTS']/odm:AuditRecord", namespaces=ns)[0]
+    assert audit.find(f"{{{NS}}}DateTimeStamp").text.startswith(str(Patient.history.latest().history_date.year))
+    # The page download is logged.
+    client.login(username=monitor.username, password=PASSWORD)
+    response = client.get(reverse("odm_download"))
+    assert response.status_code == 200 and odm_validate(b"".join(response.streaming_content)) == []
+    assert DownloadLog.objects.filter(user=monitor, export="odm").exists()
+
+
+def test_an_invalid_odm_is_reported():
+    bad = f'<ODM xmlns="{NS}" FileType="Snapshot"/>'.encode()
+    assert odm_validate(bad)
+
+
+def test_clinicians_do_not_download_study_wide_exports(client, clinician):
+    client.login(username=clinician.username, password=PASSWORD)
+    assert client.get(reverse("csv_zip_download")).status_code == 403
+    assert client.get(reverse("odm_download")).status_code == 403
+    assert not DownloadLog.objects.exists()

@@ -1,0 +1,153 @@
+"""PDF CRFs and casebooks: content on every page, reuse on unchanged data, an idempotent task."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from pypdf import PdfReader
+
+from exports.documents import document_render, document_request, patient_data_version
+from exports.models import GeneratedDocument
+from exports.tasks import render_document
+from tests.exports.conftest import build_patient
+
+pytestmark = pytest.mark.django_db
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def generate(django_capture_on_commit_callbacks, **kwargs) -> GeneratedDocument:
+    with django_capture_on_commit_callbacks(execute=True):
+        document = document_request(**kwargs)
+    document.refresh_from_db()
+    return document
+
+
+def pages_text(document: GeneratedDocument) -> list[str]:
+    reader = PdfReader(Path(settings.MEDIA_ROOT) / document.file_path)
+    return [page.extract_text() for page in reader.pages]
+
+
+def assert_headers(texts: list[str], subject: str) -> None:
+    total = len(texts)
+    for number, text in enumerate(texts, start=1):
+        assert "ChiCTR2000029977 v1.0" in text, f"page {number}"
+        assert f"Subject {subject}" in text, f"page {number}"
+        assert f"Page {number} of {total}" in text, f"page {number}"
+        assert "DRAFT - not locked" in text, f"page {number}"
+        assert "Site BCH Beijing Children's Hospital" in text
+        assert re.search(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC / .* site time by Clin_A", text), f"page {number}"
+
+
+def test_casebook_of_a_60_day_patient_carries_every_form_and_the_header_on_every_page(
+    site_a, clinician, monitor, django_capture_on_commit_callbacks
+):
+    patient = build_patient(site_a, clinician, through_day=60)
+    document = generate(django_capture_on_commit_callbacks, kind="casebook", user=clinician, patient=patient)
+    assert (document.status, document.progress) == ("done", 100)
+    assert len(document.sha256) == 64 and document.data_version == patient_data_version(patient=patient)
+    texts = pages_text(document)
+    assert len(texts) >= 10
+    assert_headers(texts, patient.subject_number)
+    everything = "\n".join(texts)
+    for expected in (
+        "Screening and eligibility",
+        patient.screening.screening_number,
+        "Consent signed on",
+        "Eligibility criteria",
+        "Visit CRF: Day 14 (week 2)",
+        "FERRITIN",
+        "µg/L",
+        "Study drug: dose log",
+        "Febrile neutropenia",
+        "(IN102)",
+        "Response assessments",
+        "Complete response",
+        "Completed 28 days",
+        "Follow-up",
+        "Data queries",
+        "发热",
+    ):
+        assert expected in everything, expected
+    # Every visit with labs has its values with unit and flag.
+    day7 = next(t for t in texts if "Visit CRF: Day 7 (efficacy)" in t)
+    assert re.search(r"PLAT\s*Platelets\s*210\s*10\^9/L\s*N", day7)
+    ARTIFACTS.mkdir(exist_ok=True)
+    subprocess.run(  # noqa: S603
+        [
+            "/usr/bin/pdftoppm",
+            "-png",
+            "-r",
+            "60",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(Path(settings.MEDIA_ROOT) / document.file_path),
+            str(ARTIFACTS / "casebook-page1"),
+        ],
+        check=True,
+    )
+
+
+def test_visit_crf_has_its_values_and_header(site_a, clinician, django_capture_on_commit_callbacks):
+    patient = build_patient(site_a, clinician, through_day=7, doses=False)
+    visit = patient.visits.get(definition__code="D7")
+    document = generate(django_capture_on_commit_callbacks, kind="visit_crf", user=clinician, visit=visit)
+    texts = pages_text(document)
+    assert_headers(texts, patient.subject_number)
+    assert "Visit CRF: Day 7 (efficacy)" in texts[0] and "FERRITIN" in texts[0] and "320" in texts[0]
+    assert "Day 14" not in "".join(texts)
+
+
+def test_same_request_on_unchanged_data_returns_the_stored_document(
+    site_a, clinician, monitor, django_capture_on_commit_callbacks
+):
+    patient = build_patient(site_a, clinician, through_day=3, doses=False)
+    first = generate(django_capture_on_commit_callbacks, kind="casebook", user=clinician, patient=patient)
+    again = generate(django_capture_on_commit_callbacks, kind="casebook", user=monitor, patient=patient)
+    assert again.pk == first.pk and again.sha256 == first.sha256
+    # A change to the data makes a new version.
+    from tests.exports.conftest import record_labs
+
+    record_labs(patient, patient.visits.get(definition__code="D7"), clinician)
+    changed = generate(django_capture_on_commit_callbacks, kind="casebook", user=monitor, patient=patient)
+    assert changed.pk != first.pk and changed.data_version != first.data_version and changed.status == "done"
+
+
+def test_task_is_idempotent_and_leaves_no_partial_file(site_a, clinician):
+    patient = build_patient(site_a, clinician, through_day=3, doses=False)
+    document = document_request(kind="casebook", user=clinician, patient=patient)  # on_commit not run
+    assert document.status == "queued"
+    assert render_document.apply(args=[document.pk]).get() == "done"
+    document.refresh_from_db()
+    path, checksum, finished = document.file_path, document.sha256, document.finished_at
+    assert render_document.apply(args=[document.pk]).get() == "done"
+    document.refresh_from_db()
+    assert (document.file_path, document.sha256, document.finished_at) == (path, checksum, finished)
+    folder = Path(settings.MEDIA_ROOT) / "exports"
+    assert [p.name for p in folder.iterdir()] == [Path(path).name]
+
+
+def test_a_crash_mid_render_leaves_no_file_and_the_task_runs_again(site_a, clinician, monkeypatch):
+    patient = build_patient(site_a, clinician, through_day=3, doses=False)
+    document = document_request(kind="casebook", user=clinician, patient=patient)
+
+    def boom(self, *args, **kwargs):
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr("weasyprint.HTML.write_pdf", boom)
+    with pytest.raises(RuntimeError):
+        document_render(document_id=document.pk)
+    folder = Path(settings.MEDIA_ROOT) / "exports"
+    assert not folder.exists() or not any(folder.iterdir())
+    monkeypatch.undo()
+    assert document_render(document_id=document.pk).status == "done"
+
+
+def test_blank_book_lists_every_visit(clinician, django_capture_on_commit_callbacks):
+    document = generate(django_capture_on_commit_callbacks, kind="blank_book", user=clinician)
+    texts = pages_text(document)
+    assert all("DRAFT - not locked" in t and f"of {len(texts)}" in t for t in texts)
+    assert "Visit CRF: Follow-up day 182" in "".join(texts)

@@ -1,0 +1,192 @@
+"""Study report (protocol section 11) from a small cohort built with the services."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from scipy.stats import binomtest
+
+from assessments.models import CtcaeTerm, PatientEndpoints
+from assessments.report import data_version, study_report
+from assessments.services.adverse_events import adverse_event_record
+from assessments.services.responses import response_assess_patient
+from patients.services import screening_create
+from patients.services.treatment import follow_up_record, subsequent_therapy_record, treatment_end_record
+from tests.conftest import DAY0, eligible_data, enroll_child
+from tests.services.test_responses import NORMAL, UNCHANGED, record
+
+pytestmark = pytest.mark.django_db
+
+TODAY = DAY0 + timedelta(days=10)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+
+
+def ae(patient, user, *, code="IN102", grade=3, action="none", day=4):
+    return adverse_event_record(
+        patient=patient,
+        data={
+            "term": CtcaeTerm.objects.get(code=code),
+            "other_specify": "",
+            "grade": grade,
+            "onset_date": DAY0 + timedelta(days=day),
+            "resolution_date": None,
+            "serious": False,
+            "relationship": "possible",
+            "action_taken": action,
+            "outcome": "recovering",
+            "description": "",
+        },
+        user=user,
+    )
+
+
+@pytest.fixture
+def cohort(site_a, site_b, clinician, clinician_b):
+    """A high-risk responder (CR at day 7), a low-risk non-responder who stopped at day 3 and
+    went on to HLH-1994, a screen failure, and a patient of another site."""
+    responder = enroll_child(site_a, clinician, initials="CR")
+    record(responder, "D3", UNCHANGED, day=3, user=clinician)
+    record(responder, "D7", NORMAL, day=7, user=clinician)
+    response_assess_patient(patient_id=responder.pk, today=TODAY)
+    ae(responder, clinician, grade=3)
+    ae(responder, clinician, grade=2, day=5)
+    follow_up_record(patient=responder, assessed_on=DAY0 + timedelta(days=190), vital_status="alive", user=clinician)
+    response_assess_patient(patient_id=responder.pk, today=TODAY)
+
+    # Low risk: only ferritin of the risk items is met.
+    stopper = enroll_child(
+        site_a, clinician, initials="NR", scd25_value=20000, ifn_gamma_pg_ml=50, anc_10e9_l=0.8, alt_u_l=90
+    )
+    record(stopper, "D3", UNCHANGED, day=3, user=clinician)
+    treatment_end_record(
+        patient=stopper,
+        outcome="discontinued",
+        reason="no_response_day3",
+        last_dose_date=DAY0 + timedelta(days=3),
+        user=clinician,
+    )
+    subsequent_therapy_record(
+        patient=stopper,
+        regimen="hlh1994",
+        start_date=DAY0 + timedelta(days=4),
+        etoposide=True,
+        dexamethasone=True,
+        user=clinician,
+    )
+    ae(stopper, clinician, grade=2, action="discontinued", day=2)
+    response_assess_patient(patient_id=stopper.pk, today=TODAY)
+
+    screening_create(site=site_a, data=eligible_data(initials="SF", prior_hlh_chemotherapy=True), user=clinician)
+    enroll_child(site_b, clinician_b, initials="OT")
+    return responder, stopper
+
+
+def test_enrollment_counts_only_the_users_sites(cohort, site_a):
+    responder, stopper = cohort
+    assert (responder.risk_group, stopper.risk_group) == ("high", "low")
+    report = study_report(site_ids={site_a.pk}, today=TODAY)
+    e = report["enrollment"]
+    assert (e["screened"], e["screen_failures"], e["enrolled"]) == (3, 1, 2)
+    assert (e["on_treatment"], e["discontinued"], e["in_follow_up"], e["deaths"]) == (1, 1, 1, 0)
+    assert e["discontinued_by_reason"] == [{"reason": "No response by day 3", "count": 1}]
+    assert len(e["screen_failures_by_criterion"]) == 1 and e["screen_failures_by_criterion"][0]["count"] == 1
+    assert report["sites"] == ["BCH"]
+
+
+def test_response_rates_over_all_enrolled_with_exact_ci(cohort, site_a):
+    report = study_report(site_ids={site_a.pk}, today=TODAY)
+    rates = {r["group"]: r for r in report["response_rates"]}
+    overall = rates["all"]
+    ci = binomtest(1, 2).proportion_ci(method="exact")
+    assert (overall["n"], overall["cr"]["count"], overall["or"]["count"], overall["pr"]["count"]) == (2, 1, 1, 0)
+    assert overall["cr"]["percent"] == 50.0
+    assert overall["cr"]["ci_low"] == pytest.approx(100 * ci.low)
+    assert overall["cr"]["ci_high"] == pytest.approx(100 * ci.high)
+    assert rates["risk:high"]["cr"]["count"] == 1 and rates["risk:high"]["n"] == 1
+    assert rates["risk:low"]["or"]["count"] == 0 and rates["risk:low"]["n"] == 1
+    assert rates["etiology:ebv"]["n"] == 2
+
+
+def test_outcomes_table_and_efs(cohort, site_a):
+    responder, stopper = cohort
+    report = study_report(site_ids={site_a.pk}, today=TODAY)
+    rows = {o["subject"]: o for o in report["outcomes"]}
+    nr = rows[stopper.subject_number]
+    assert (nr["best_response"], nr["efs_days"], nr["efs_event"]) == ("nr", 1, "no_response")
+    assert (nr["treatment_days"], nr["stop_reason"]) == (4, "No response by day 3")
+    assert nr["subsequent_therapy"] == "HLH-1994 (E, D) from day 4"
+    cr = rows[responder.subject_number]
+    endpoints = PatientEndpoints.objects.get(patient=responder)
+    assert (cr["best_response"], cr["best_response_day"], cr["efs_event"]) == ("cr", 7, "")
+    assert cr["efs_days"] == endpoints.efs_days and cr["treatment_days"] == 11
+    efs = report["efs"]
+    # One event (day 1) among 2 at risk, the other censored at day 190: S = 50 %, SE = 0.5 * sqrt(1 / (2 * 1)).
+    assert cr["efs_days"] == 190
+    assert (efs["overall"]["patients"], efs["overall"]["events"]) == (2, 1)
+    assert round(efs["overall"]["survival"], 1) == 50.0
+    assert round(efs["overall"]["se"], 1) == 35.4
+    assert {g["group"]: g["survival"] for g in efs["by_risk"]} == {"high": 100.0, "low": 0.0}
+    assert efs["logrank_high_vs_low"]["p_value"] is not None
+
+
+def test_baseline_table_and_week1_and_adverse_events(cohort, site_a):
+    responder, stopper = cohort
+    report = study_report(site_ids={site_a.pk}, today=TODAY)
+    baseline = report["baseline"]
+    assert baseline["patients"] == sorted([responder.subject_number, stopper.subject_number])
+    ferritin = next(r for r in baseline["rows"] if r["label"] == "Ferritin")
+    assert ferritin["values"] == [3200.0, 3200.0] and ferritin["footnote"]
+    scd25 = next(r for r in baseline["rows"] if r["label"] == "Soluble CD25")
+    assert scd25["summary"]["median"] == 25000.0
+    assert any("Ferritin: normal ≤ 500" in note for note in baseline["footnotes"])
+    temp = next(m for m in report["week1"] if m["code"] == "TEMP")
+    assert (temp["cr"]["n"], temp["cr"]["baseline_median"], temp["cr"]["day7_median"]) == (1, 39.5, 36.8)
+    # Off ruxolitinib at day 3: the day-3 value is carried forward.
+    assert (temp["non_cr"]["n"], temp["non_cr"]["day7_median"]) == (1, 39.0)
+    aes = report["adverse_events"]
+    assert aes["total_events"] == 3
+    assert aes["summary"] == [{"term": "Febrile neutropenia", "patients": 2, "by_max_grade": [0, 1, 1, 0, 0]}]
+    stopped = next(p for p in aes["patients"] if p["subject"] == stopper.subject_number)
+    assert stopped["discontinued"] == [{"term": "Febrile neutropenia", "grade": 2}]
+
+
+def test_report_is_cached_until_the_data_change(cohort, site_a, clinician):
+    responder, _ = cohort
+    first = study_report(site_ids={site_a.pk}, today=TODAY)
+    version = data_version()
+    assert study_report(site_ids={site_a.pk}, today=TODAY)["data_version"] == first["data_version"]
+    ae(responder, clinician, code="IN102", grade=4, day=6)
+    assert data_version() != version
+    again = study_report(site_ids={site_a.pk}, today=TODAY)
+    assert again["data_version"] != first["data_version"]
+    assert again["adverse_events"]["total_events"] == 4
+
+
+def test_confirmed_response_counts_over_the_computed_one(cohort, site_a, clinician):
+    from assessments.models import ResponseAssessment
+    from assessments.services.responses import response_confirm
+
+    responder, _ = cohort
+    day7 = ResponseAssessment.objects.get(patient=responder, study_day=7)
+    response_confirm(
+        assessment_id=day7.pk,
+        status="pr",
+        reason="Spleen still palpable",
+        expected_version=day7.version,
+        user=clinician,
+    )
+    overall = study_report(site_ids={site_a.pk}, today=TODAY)["response_rates"][0]
+    assert (overall["cr"]["count"], overall["pr"]["count"], overall["or"]["count"]) == (0, 1, 1)
+
+
+def test_report_of_no_patients_has_empty_figures(db):
+    report = study_report(site_ids=set(), today=TODAY)
+    assert report["enrollment"]["enrolled"] == 0
+    assert report["response_rates"][0]["or"]["percent"] is None
+    assert report["efs"]["overall"]["survival"] is None
+    assert report["efs"]["logrank_high_vs_low"]["p_value"] is None
+    assert all(m["cr"]["n"] == 0 for m in report["week1"])

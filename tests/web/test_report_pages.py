@@ -1,0 +1,103 @@
+"""Study report pages: tables and real plots, the same figures as JSON, site scoping, login."""
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from tests.conftest import PASSWORD
+from tests.services.test_report import cohort  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+
+
+def login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def test_report_page_shows_the_tables_and_plots(client, clinician, cohort):  # noqa: F811
+    responder, stopper = cohort
+    page = login(client, clinician).get(reverse("study_report"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    for table in ("enrollment-table", "baseline-table", "outcomes-table", "rates-table", "efs-table"):
+        assert f'id="{table}"' in html
+    for table in ("week1-table", "ae-summary-table", "ae-patient-table"):
+        assert f'id="{table}"' in html
+    assert responder.subject_number in html and stopper.subject_number in html
+    assert "1 (50.0 %; 1.3–98.7)" in html  # CR 1/2 with its exact interval
+    assert '<img class="img-fluid bg-white border" id="km-plot" src="/report/plots/km.png"' in html
+    assert html.count('src="/report/plots/marker-') == 9
+
+
+def test_plots_are_png_images(client, clinician, cohort):  # noqa: F811
+    login(client, clinician)
+    for name in ("km", "marker-FERRITIN", "marker-TEMP"):
+        response = client.get(reverse("study_report_plot", args=[name]))
+        assert response.status_code == 200 and response["Content-Type"] == "image/png"
+        assert response.content.startswith(PNG)
+    assert client.get(reverse("study_report_plot", args=["nothing"])).status_code == 404
+
+
+def test_json_has_the_same_figures_as_the_page(client, clinician, cohort):  # noqa: F811
+    login(client, clinician)
+    data = json.loads(client.get(reverse("study_report_json")).content)
+    html = client.get(reverse("study_report")).content.decode()
+    assert data["enrollment"]["enrolled"] == 2
+    assert f'<td data-key="enrolled">{data["enrollment"]["enrolled"]}</td>' in html
+    overall = data["efs"]["overall"]
+    assert f"{overall['survival']:.1f} %" in html and f"{overall['se']:.1f} %" in html
+    assert {o["subject"] for o in data["outcomes"]} == {p.subject_number for p in cohort}
+
+
+def test_other_sites_patients_are_not_counted(client, clinician_b, cohort):  # noqa: F811
+    login(client, clinician_b)
+    data = json.loads(client.get(reverse("study_report_json")).content)
+    assert data["enrollment"]["enrolled"] == 1 and data["sites"] == ["SCH"]
+    assert not {o["subject"] for o in data["outcomes"]} & {p.subject_number for p in cohort}
+    html = client.get(reverse("study_report")).content.decode()
+    assert cohort[0].subject_number not in html
+
+
+def test_login_required(client, cohort):  # noqa: F811
+    for name in ("study_report", "study_report_json"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and "/login/" in response["Location"]
+    assert client.get(reverse("study_report_plot", args=["km"])).status_code == 302
+
+
+def test_patient_trajectories_tab_and_plot(client, clinician, clinician_b, cohort):  # noqa: F811
+    responder, _ = cohort
+    login(client, clinician)
+    page = client.get(reverse("patient_trajectories", args=[responder.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Trajectories" in html and html.count(f'src="/patients/{responder.pk}/trajectories/') == 9
+    image = client.get(reverse("patient_trajectory_plot", args=[responder.pk, "FERRITIN"]))
+    assert image.status_code == 200 and image.content.startswith(PNG)
+    overview = client.get(reverse("patient_overview", args=[responder.pk])).content.decode()
+    assert reverse("patient_trajectories", args=[responder.pk]) in overview
+    login(client, clinician_b)
+    assert client.get(reverse("patient_trajectories", args=[responder.pk])).status_code == 404
+    assert client.get(reverse("patient_trajectory_plot", args=[responder.pk, "FERRITIN"])).status_code == 404
+
+
+def test_user_without_sites_sees_an_empty_report(client, cohort):  # noqa: F811
+    from tests.conftest import make_user
+    from trial.models import Role
+
+    nobody = make_user("nobody", Role.MONITOR)
+    login(client, nobody)
+    page = client.get(reverse("study_report"))
+    assert page.status_code == 200 and "No patient enrolled at your sites." in page.content.decode()
+    assert client.get(reverse("study_report_plot", args=["km"])).content.startswith(PNG)
+    assert client.get(reverse("study_report_plot", args=["marker-SCD25"])).content.startswith(PNG)
