@@ -48,8 +48,18 @@ PATIENT_HISTORIES = [
 
 
 def document_locked(*, patient: Patient | None) -> bool:
-    """Whether the patient's data are locked. Locks arrive with the GCP work; until then every PDF is a draft."""
-    return False
+    """Whether the data a document shows are locked (review.DataLock, level "lock"): a PDF is a draft until then.
+
+    A freeze still lets queries change, so only a lock of the patient or of the whole study counts.
+    """
+    from django.db.models import Q
+
+    from review.models import DataLock
+
+    active = DataLock.objects.filter(released_at__isnull=True, level=DataLock.Level.LOCK)
+    if patient is None:
+        return active.filter(scope=DataLock.Scope.STUDY).exists()
+    return active.filter(Q(scope=DataLock.Scope.STUDY) | Q(scope=DataLock.Scope.PATIENT, patient=patient)).exists()
 
 
 def patient_data_version(*, patient: Patient) -> str:
@@ -66,6 +76,7 @@ def patient_data_version(*, patient: Patient) -> str:
         key = "id" if model is Patient else "patient_id"
         agg = model.history.filter(**{key: patient.pk}).aggregate(n=Count("history_id"), m=Max("history_date"))
         parts.append(f"{model._meta.label_lower}:{agg['n']}:{agg['m']}")
+    parts.append(f"locked:{document_locked(patient=patient)}")  # locking turns the draft into the final PDF
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 

@@ -151,3 +151,21 @@ def test_blank_book_lists_every_visit(clinician, django_capture_on_commit_callba
     texts = pages_text(document)
     assert all("DRAFT - not locked" in t and f"of {len(texts)}" in t for t in texts)
     assert "Visit CRF: Follow-up day 182" in "".join(texts)
+
+
+def test_locking_the_patient_makes_a_new_pdf_without_the_draft_mark(
+    site_a, clinician, django_capture_on_commit_callbacks
+):
+    from review.services import lock_set
+    from tests.conftest import make_user
+    from trial.models import Role
+
+    patient = build_patient(site_a, clinician, through_day=7, doses=False)
+    visit = patient.visits.get(definition__code="D7")
+    draft = generate(django_capture_on_commit_callbacks, kind="visit_crf", user=clinician, visit=visit)
+    assert all("DRAFT - not locked" in text for text in pages_text(draft))
+    manager = make_user("dm_lock", Role.DATA_MANAGER, site_a)
+    lock_set(trial=site_a.trial, scope="patient", level="lock", user=manager, reason="Database lock", patient=patient)
+    final = generate(django_capture_on_commit_callbacks, kind="visit_crf", user=clinician, visit=visit)
+    assert final.pk != draft.pk
+    assert not any("DRAFT" in text for text in pages_text(final))
