@@ -540,10 +540,22 @@ def response_sweep_due(*, today: date | None = None) -> list[int]:
 
 
 def response_queue_for_patient(*, patient_id: int) -> None:
-    """Re-run the patient's assessments after the current transaction commits (idempotent task)."""
+    """Re-run the patient's assessments after the current transaction commits (idempotent task).
+
+    Once per patient and transaction: an import or a form saving many records queues one run.
+    A rolled-back transaction drops its callbacks, so the check never skips a needed run.
+    """
     from assessments.tasks import response_assess_patient_task
 
-    transaction.on_commit(lambda: response_assess_patient_task.delay(patient_id))
+    connection = transaction.get_connection()
+    if any(getattr(callback, "response_patient_id", None) == patient_id for _, callback, _ in connection.run_on_commit):
+        return
+
+    def queue() -> None:
+        response_assess_patient_task.delay(patient_id)
+
+    queue.response_patient_id = patient_id
+    transaction.on_commit(queue)
 
 
 def response_queue_after_lab_save(*, visit: Visit) -> None:

@@ -172,3 +172,14 @@ def test_queries_per_patient_assessment_do_not_grow_with_the_data(site_a, clinic
         return len(ctx.captured_queries)
 
     assert count(small) == count(large)
+
+
+def test_a_transaction_queues_one_assessment_run_per_patient(child, clinician, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        record(child, "D3", UNCHANGED, day=3, user=clinician)
+        record(child, "D7", NORMAL, day=7, user=clinician)
+        record(child, "D14", NORMAL, day=14, user=clinician)
+    queued = [c for c in callbacks if getattr(c, "response_patient_id", None) == child.pk]
+    assert len(queued) == 1
