@@ -82,3 +82,21 @@ def test_patient_trail_and_study_log_are_scoped(client, site_a, clinician, clini
     study = client.get(reverse("audit_study"))
     assert study.status_code == 200
     assert patient.subject_number in study.content.decode()
+
+
+def test_each_saved_lab_value_links_to_its_own_history(client, clinician, patient):
+    from datetime import timedelta
+
+    from assessments.models import LabResult, Visit
+    from tests.conftest import DAY0
+
+    visit = Visit.objects.get(patient=patient, definition__code="D7")
+    login(client, clinician)
+    url = reverse("lab_panel_edit", args=[visit.pk])
+    day = DAY0 + timedelta(days=7)
+    client.post(url, {"visit_date": str(day), "sampled_at": f"{day}T08:00", "v_FERRITIN": "2400"})
+    result = LabResult.objects.get(analyte="FERRITIN")
+    page = client.get(url).content.decode()
+    history_url = reverse("audit_record", args=["assessments.labresult", result.pk])
+    assert history_url in page
+    assert "2400" in client.get(history_url).content.decode()
