@@ -17,7 +17,6 @@ from dataclasses import asdict
 from datetime import date
 
 from django.core.cache import cache
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 from django.utils import timezone
 
@@ -34,6 +33,7 @@ from assessments.rules.statistics import (
     proportion,
     survival_at,
 )
+from assessments.selectors import related_or_none
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from trial.models import ReferenceRange, Site
 from trial.rules.age import age_in_days
@@ -212,13 +212,6 @@ def _patients(site_ids: set[int]) -> list[Patient]:
     )
 
 
-def _related(obj, name):
-    try:
-        return getattr(obj, name)
-    except ObjectDoesNotExist:  # a missing reverse one-to-one
-        return None
-
-
 # Sections ------------------------------------------------------------------------------------
 
 
@@ -229,7 +222,7 @@ def _enrollment(site_ids: set[int], patients: list[Patient]) -> dict:
     for s in failures:
         for criterion in (s["eligibility_detail"] or {}).get("failed", []):
             by_criterion[criterion.get("label", "?")] += 1
-    ends = [_related(p, "treatment_end") for p in patients]
+    ends = [related_or_none(p, "treatment_end") for p in patients]
     reasons: Counter = Counter(
         e.get_reason_display() if e.reason else "Not given"
         for e in ends
@@ -245,7 +238,7 @@ def _enrollment(site_ids: set[int], patients: list[Patient]) -> dict:
         "discontinued": sum(reasons.values()),
         "discontinued_by_reason": [{"reason": k, "count": v} for k, v in reasons.most_common()],
         "in_follow_up": sum(1 for p in patients if p.status == Patient.Status.FOLLOW_UP),
-        "deaths": sum(1 for p in patients if _related(p, "death") is not None),
+        "deaths": sum(1 for p in patients if related_or_none(p, "death") is not None),
     }
 
 
@@ -309,7 +302,7 @@ def _therapy_label(t: SubsequentTherapy, day0: date) -> str:
 
 
 def _treatment_days(p: Patient, today: date) -> int:
-    end = _related(p, "treatment_end")
+    end = related_or_none(p, "treatment_end")
     if end is not None:
         return end.study_day + 1
     return max(0, min(p.site.trial.treatment_days, (today - p.first_dose_date).days + 1))
@@ -324,9 +317,9 @@ def _outcomes(patients: list[Patient], today: date) -> list[dict]:
         last_follow[f.patient_id] = f
     rows = []
     for p in patients:
-        ep: PatientEndpoints | None = _related(p, "endpoints")
-        end = _related(p, "treatment_end")
-        death = _related(p, "death")
+        ep: PatientEndpoints | None = related_or_none(p, "endpoints")
+        end = related_or_none(p, "treatment_end")
+        death = related_or_none(p, "death")
         best = ep.best_response if ep else ""
         if death is not None:
             survival = f"Died day {(death.date_of_death - p.first_dose_date).days}: {death.cause}"
@@ -429,7 +422,7 @@ def _week1(patients: list[Patient], outcomes: list[dict], series: dict) -> list[
             baseline = before[-1] if before else _num(getattr(p.screening, field))
             if code == "SCD25" and not before and p.screening.scd25_unit != "pg/mL":
                 baseline = None
-            end = _related(p, "treatment_end")
+            end = related_or_none(p, "treatment_end")
             after = day7_value([(d, v) for d, v in points if d > 0], stopped_day=end.study_day if end else None)
             group = pairs[best[p.pk] == "cr"]
             group[0].append(baseline)

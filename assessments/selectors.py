@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch
 
 from assessments.models import LabPanel, LabResult, Visit
@@ -14,6 +15,14 @@ from trial.analytes import ANALYTES
 from trial.selectors import user_site_ids
 
 TREND_LENGTH = 3
+
+
+def related_or_none(obj, name: str):
+    """A reverse one-to-one (treatment end, death, endpoints) or None when the row does not exist."""
+    try:
+        return getattr(obj, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,15 @@
 radios, physiological limits named on error, and the reason for change of saved data."""
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.layout import Div
 from django import forms
-from django.utils import timezone
 
 from trial.analytes import ANALYTES, Analyte, limit_message
 from trial.models import Site
+from trial.selectors import site_today
 from trial.widgets import tri_state_field
-
-
-def site_today(site: Site | None) -> date:
-    """Today where the site is: a date entered at the bedside is judged in the site's time zone."""
-    zone = ZoneInfo(site.time_zone) if site is not None else timezone.get_current_timezone()
-    return timezone.localdate(timezone=zone)
 
 
 def date_input() -> forms.DateInput:

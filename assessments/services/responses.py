@@ -8,7 +8,6 @@ from dataclasses import asdict
 from datetime import UTC, date
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +27,7 @@ from assessments.rules.response import (
     response_assess,
     value_for_assessment,
 )
+from assessments.selectors import related_or_none
 from patients.models import Patient
 from queries.services import auto_queries_live, auto_query_sync, target_of
 from review.services import RecordLocked, lock_check
@@ -397,13 +397,6 @@ def _store(*, patient, visit, on, result, detail, digest, existing):
     return existing
 
 
-def _related(patient: Patient, name: str):
-    try:
-        return getattr(patient, name)
-    except ObjectDoesNotExist:
-        return None
-
-
 def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = None) -> PatientEndpoints:
     """Best response, CR durability and EFS (section 11) from the current records."""
     if data is not None:
@@ -418,9 +411,9 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
     else:
         follow_ups = list(patient.follow_ups.values_list("assessed_on", "hlh_relapse"))
         therapy_started = patient.subsequent_therapies.exists()
-        record = _related(patient, "treatment_end")
+        record = related_or_none(patient, "treatment_end")
         end = (record.outcome, record.last_dose_date) if record else None
-        death = _related(patient, "death")
+        death = related_or_none(patient, "death")
         death_date = death.date_of_death if death else None
     visit_dates = [v.visit_date for v in visits if v.visit_date]
     contacts = [d for d, _ in follow_ups] + visit_dates + ([death_date] if death_date else [])
@@ -448,7 +441,7 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
         "cr_duration_days": result.cr_duration_days,
         "detail": {"efs": result.explanation},
     }
-    endpoints = _related(patient, "endpoints")
+    endpoints = related_or_none(patient, "endpoints")
     if endpoints is None:
         endpoints = PatientEndpoints.objects.create(patient=patient, computed_at=timezone.now(), **values)
     elif any(getattr(endpoints, k) != v for k, v in values.items()):

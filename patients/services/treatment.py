@@ -10,7 +10,6 @@ recorded facts after every write (patients.rules.treatment.patient_status_derive
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -34,22 +33,13 @@ from patients.rules.treatment import (
     weight_band_change,
 )
 from queries.services import auto_query_sync
-from trial.models import Site
+from trial.selectors import site_today, site_zone
 from trial.versioning import record_lock_for_update, record_save
 
 CENT = Decimal("0.01")
 
 
 # Shared pieces
-
-
-def site_zone(site: Site) -> ZoneInfo:
-    return ZoneInfo(site.time_zone)
-
-
-def site_today(site: Site) -> date:
-    """Today where the site is: dates entered at the bedside are judged in the site's time zone."""
-    return timezone.localdate(timezone=site_zone(site))
 
 
 def _lock_patient(patient: Patient) -> Patient:
