@@ -1,8 +1,10 @@
 """Bulk import of a trial's existing data from one JSON bundle (format: docs/import.md).
 
 Everything is validated, and written through the same services as the pages, inside one
-transaction: if any record fails, the transaction is rolled back and nothing is written,
-and the error list names every failing record by its path in the bundle
+transaction (a patient's doses go through the dose service's batch entry, doses_record_new,
+which applies dose_record's checks to each and writes them in one statement): if any record
+fails, the transaction is rolled back and nothing is written, and the error list names every
+failing record by its path in the bundle
 ("patients[3].labs[2].values[0].value") with the form's or the service's message.
 
 Importing the same bundle again creates nothing: each record is found by its natural key
@@ -24,10 +26,10 @@ from assessments.models import AdverseEvent, CtcaeTerm, LabPanel, Visit
 from assessments.services.adverse_events import adverse_event_record
 from assessments.services.labs import lab_panel_save
 from assessments.services.responses import response_assess_patient
-from patients.models import DoseAdministration, FollowUp, Patient, Screening, TreatmentEnd
+from patients.models import FollowUp, Patient, Screening, TreatmentEnd
 from patients.services import (
     EnrollmentRefused,
-    dose_record,
+    doses_record_new,
     follow_up_record,
     patient_enroll,
     screening_create,
@@ -97,6 +99,8 @@ class Importer:
         self.done = 0
         self.total = 0
         self.sites: dict[str, Site] = {}
+        self.pending_doses: list[tuple[str, dict]] = []
+        self.visits_of: tuple[int | None, dict[str, Visit]] = (None, {})
 
     # Errors and progress
 
@@ -235,6 +239,8 @@ class Importer:
                 else:
                     handler(path, patient, item, zone)
                 self.step()
+            if part == "doses":
+                self.doses_flush(patient)
         if record.get("treatment_end"):
             self.treatment_end_import(f"{row}.treatment_end", patient, record["treatment_end"])
             self.step()
@@ -259,7 +265,10 @@ class Importer:
 
     def lab_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
         code = item.get("visit")
-        visit = Visit.objects.filter(patient=patient, definition__code=code).first() if isinstance(code, str) else None
+        if self.visits_of[0] != patient.pk:
+            visits = Visit.objects.filter(patient=patient, definition__isnull=False).select_related("definition")
+            self.visits_of = (patient.pk, {v.definition.code: v for v in visits})
+        visit = self.visits_of[1].get(code) if isinstance(code, str) else None
         if visit is None:
             self.error(row, f"Unknown visit code {code!r}; use BASE, D1-D7, D14, D21, D28 or FU56-FU182.", "visit")
             return
@@ -287,6 +296,7 @@ class Importer:
             self.result.count("lab_panels", created=True)
 
     def dose_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
+        """Parse one dose; the patient's doses are checked and written together (doses_flush)."""
         try:
             inputs.unknown_fields(item, {"treatment_day", "slot", "status", "administered_at", "amount_mg", "reason"})
             administered_at = (
@@ -297,24 +307,24 @@ class Importer:
         except ValidationError as exc:
             self.error(row, exc)
             return
-        day, slot = item.get("treatment_day"), item.get("slot")
-        if DoseAdministration.objects.filter(patient=patient, treatment_day=day, slot=slot).exists():
-            self.result.count("doses", created=False)
+        self.pending_doses.append((row, {**item, "administered_at": administered_at}))
+
+    def doses_flush(self, patient: Patient) -> None:
+        pending, self.pending_doses = self.pending_doses, []
+        if not pending:
             return
-        dose = self.attempt(
-            row,
-            dose_record,
-            patient=patient,
-            treatment_day=day,
-            slot=slot,
-            status=item.get("status"),
-            administered_at=administered_at,
-            amount_mg=item.get("amount_mg"),
-            reason=item.get("reason") or "",
-            user=self.user,
-        )
-        if dose is not None:
+        try:
+            with transaction.atomic():
+                outcome = doses_record_new(patient=patient, doses=[item for _, item in pending], user=self.user)
+        except ValidationError as exc:  # a lock on the patient or the study
+            self.error(pending[0][0], exc)
+            return
+        for index, exc in sorted(outcome.errors.items()):
+            self.error(pending[index][0], exc)
+        for _ in outcome.created:
             self.result.count("doses", created=True)
+        for _ in range(outcome.existing):
+            self.result.count("doses", created=False)
 
     def ae_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
         data = dict(item)

@@ -306,25 +306,35 @@ def _canonical(code: str, value: Decimal | float | None, unit: str) -> Decimal |
         return None
 
 
-def _limits(result: LabResult, patient: Patient) -> tuple[Decimal | None, Decimal | None]:
-    """LLN and ULN in the catalogue unit: those stored with the value, else the site's range for the age."""
+def _limits(
+    result: LabResult, patient: Patient, ranges_by_age: dict | None = None
+) -> tuple[Decimal | None, Decimal | None]:
+    """LLN and ULN in the catalogue unit: those stored with the value, else the site's range for the age.
+
+    `ranges_by_age` memoises the site's ranges by age in days for a caller grading many values.
+    """
     low = _canonical(result.analyte, result.reference_low, result.unit)
     high = _canonical(result.analyte, result.reference_high, result.unit)
     if low is None or high is None:
         age = age_in_days(patient.screening.date_of_birth, _site_date(result.sampled_at, patient))
-        site_range = reference_ranges_for(site=patient.site, age_days=age).get(result.analyte)
+        memo = {} if ranges_by_age is None else ranges_by_age
+        if age not in memo:
+            memo[age] = reference_ranges_for(site=patient.site, age_days=age)
+        site_range = memo[age].get(result.analyte)
         if site_range is not None:
             low = low if low is not None else _canonical(result.analyte, site_range.lower, site_range.unit)
             high = high if high is not None else _canonical(result.analyte, site_range.upper, site_range.unit)
     return low, high
 
 
-def _grades(result: LabResult, patient: Patient) -> tuple[LabGrade, LabGrade | None] | None:
+def _grades(
+    result: LabResult, patient: Patient, ranges_by_age: dict | None = None
+) -> tuple[LabGrade, LabGrade | None] | None:
     """The grade of a lab value and of the screening value with the same limits; None if ungraded."""
     value = _canonical(result.analyte, result.value, result.unit)
     if value is None:
         return None
-    low, high = _limits(result, patient)
+    low, high = _limits(result, patient, ranges_by_age)
     current = lab_grade(result.analyte, value, low, high)
     if current is None:
         return None
@@ -333,7 +343,9 @@ def _grades(result: LabResult, patient: Patient) -> tuple[LabGrade, LabGrade | N
     return current, baseline
 
 
-def lab_ae_suggestions_create(*, panel: LabPanel) -> list[LabAESuggestion]:
+def lab_ae_suggestions_create(
+    *, panel: LabPanel, new_panel: bool = False, ranges_by_age: dict | None = None
+) -> list[LabAESuggestion]:
     """Offer a CTCAE grade reached by the panel's values as adverse events to accept or dismiss.
 
     Called by the lab-panel service after a panel is saved, in its transaction. For each HGB,
@@ -342,27 +354,34 @@ def lab_ae_suggestions_create(*, panel: LabPanel) -> list[LabAESuggestion]:
     (assessments/rules/ctcae.py). One suggestion per lab value: created, updated while pending,
     or deleted while pending when a corrected value no longer reaches a worse grade. Accepted
     and dismissed suggestions are never touched. Safe to run twice: nothing is written when
-    nothing changed. Returns the panel's pending suggestions.
+    nothing changed. Returns the panel's pending suggestions. `new_panel` says the panel was
+    created in the caller's transaction with its patient (site, screening) loaded;
+    `ranges_by_age` the site's reference ranges the caller already read, by age in days.
     """
-    with transaction.atomic():
-        panel = LabPanel.objects.select_related("patient__site", "patient__screening").get(pk=panel.pk)
+    with transaction.atomic(savepoint=False):
+        if not new_panel:
+            panel = LabPanel.objects.select_related("patient__site", "patient__screening").get(pk=panel.pk)
         patient = panel.patient
-        results = list(
-            LabResult.objects.select_for_update().filter(panel=panel, analyte__in=GRADED_ANALYTES).order_by("analyte")
+        results = LabResult.objects.filter(panel=panel, analyte__in=GRADED_ANALYTES).order_by("analyte")
+        results = list(results if new_panel else results.select_for_update())
+        existing = (
+            {}
+            if new_panel  # a panel created in this transaction has no suggestions yet
+            else {
+                s.lab_result_id: s
+                for s in LabAESuggestion.objects.select_for_update().filter(lab_result__in=[r.pk for r in results])
+            }
         )
-        existing = {
-            s.lab_result_id: s
-            for s in LabAESuggestion.objects.select_for_update().filter(lab_result__in=[r.pk for r in results])
-        }
         terms = {t.code: t for t in CtcaeTerm.objects.filter(code__in=[a.ctcae_code for a in GRADED_ANALYTES.values()])}
         pending: list[LabAESuggestion] = []
+        ranges_by_age = {} if ranges_by_age is None else ranges_by_age
         for result in results:
             suggestion = existing.get(result.pk)
             if suggestion is not None and suggestion.status != LabAESuggestion.Status.PENDING:
                 continue
             graded = None
             if _site_date(result.sampled_at, patient) >= patient.enrollment_date:
-                graded = _grades(result, patient)
+                graded = _grades(result, patient, ranges_by_age)
             if graded is None or not suggestion_decide(graded[0], graded[1].grade if graded[1] else None):
                 if suggestion is not None:
                     suggestion._change_reason = "Lab value corrected: no worse grade than baseline is reached"

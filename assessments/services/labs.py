@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from assessments.models import LabPanel, LabResult, SupportiveCare, Visit
 from assessments.rules.flags import range_in_unit, value_flag
@@ -123,8 +124,9 @@ def lab_panel_save(
         outcome = LabPanelOutcome(panel=panel)
         age = age_in_days(patient.screening.date_of_birth, timezone.localtime(sampled_at).date())
         ranges = reference_ranges_for(site=patient.site, age_days=age)
-        current = {r.analyte: r for r in panel.results.all()}
+        current = {} if created else {r.analyte: r for r in panel.results.all()}
         history_reason = "Lab value entered" if created else reason
+        new_results: list[LabResult] = []
         for code, measurement in values.items():
             result = current.pop(code, None) or LabResult(panel=panel, patient=patient, analyte=code)
             changed = (
@@ -143,7 +145,9 @@ def lab_panel_save(
             result.flag = flag.flag.value
             result.reference_low = _decimal(reference.lower if reference else None)
             result.reference_high = _decimal(reference.upper if reference else None)
-            if changed or result.pk is None:
+            if result.pk is None:
+                new_results.append(result)
+            elif changed:
                 result._change_reason = history_reason
                 if getattr(user, "is_authenticated", False):
                     result._history_user = user
@@ -153,12 +157,22 @@ def lab_panel_save(
         for removed in current.values():
             removed._change_reason = reason or "Value removed"
             removed.delete()
+        if new_results:
+            # One statement for the values and one for their history rows, whatever the panel's size.
+            bulk_create_with_history(
+                new_results,
+                LabResult,
+                default_user=user if getattr(user, "is_authenticated", False) else None,
+                default_change_reason=history_reason,
+            )
 
         if visit.visit_date is None or (visit_date is not None and visit_date != visit.visit_date):
             visit_date_apply(
                 visit=visit, visit_date=visit_date or timezone.localtime(sampled_at).date(), user=user, reason=None
             )
-        outcome.warnings.extend(_after_save_checks(panel=panel, values=values))
+        outcome.warnings.extend(
+            _after_save_checks(panel=panel, values=values, new_panel=created, ranges_by_age={age: ranges})
+        )
         response_queue_after_lab_save(visit=visit)
     return outcome
 
@@ -167,7 +181,9 @@ def _decimal(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(round(value, 3)))
 
 
-def _after_save_checks(*, panel: LabPanel, values: dict[str, Measurement]) -> list[str]:
+def _after_save_checks(
+    *, panel: LabPanel, values: dict[str, Measurement], new_panel: bool = False, ranges_by_age: dict | None = None
+) -> list[str]:
     """Checks other parts of the CRF hang on a saved panel: lab-based AE grades (section 10)."""
     warnings = []
     if "WEIGHT" in values:
@@ -186,7 +202,7 @@ def _after_save_checks(*, panel: LabPanel, values: dict[str, Measurement]) -> li
         )
         if warning:
             warnings.append(warning)
-    suggestions = lab_ae_suggestions_create(panel=panel)
+    suggestions = lab_ae_suggestions_create(panel=panel, new_panel=new_panel, ranges_by_age=ranges_by_age)
     for suggestion in suggestions:
         warnings.append(
             f"Suggested adverse event: {suggestion.term.term} grade {suggestion.grade} ({suggestion.explanation}). "

@@ -8,6 +8,8 @@ Input that cannot be saved raises django.core.exceptions.ValidationError as
 recorded facts after every write (patients.rules.treatment.patient_status_derive).
 """
 
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -15,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from patients import selectors
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
@@ -37,6 +40,7 @@ from trial.selectors import site_today, site_zone
 from trial.versioning import record_lock_for_update, record_save
 
 CENT = Decimal("0.01")
+_UNKNOWN_LIVE = object()
 
 
 # Shared pieces
@@ -156,6 +160,136 @@ def _latest_dose_date(patient: Patient, *, given_only: bool) -> date | None:
 # Study drug (section 6)
 
 
+@dataclass(frozen=True)
+class _DoseContext:
+    """What every dose check of one patient reads, loaded once for a batch."""
+
+    patient: Patient
+    trial: object
+    zone: object
+    today: date
+    now: datetime
+    end: TreatmentEnd | None
+    death: Death | None
+
+    @classmethod
+    def load(cls, patient: Patient) -> "_DoseContext":
+        return cls(
+            patient=patient,
+            trial=patient.site.trial,
+            zone=site_zone(patient.site),
+            today=site_today(patient.site),
+            now=timezone.now(),
+            end=TreatmentEnd.objects.filter(patient=patient).first(),
+            death=Death.objects.filter(patient=patient).first(),
+        )
+
+
+def _dose_values(
+    context: _DoseContext,
+    *,
+    treatment_day: int,
+    slot: str,
+    status: str,
+    administered_at: datetime | None,
+    amount_mg,
+    reason: str,
+) -> tuple[dict, str]:
+    """The checked values of one dose (section 6) and its label; ValidationError names each field."""
+    trial = context.trial
+    errors: dict[str, list[str]] = {}
+    if (
+        not isinstance(treatment_day, int)
+        or isinstance(treatment_day, bool)
+        or not 1 <= treatment_day <= trial.treatment_days
+    ):
+        _add(errors, "treatment_day", f"Treatment day must be between 1 and {trial.treatment_days}.")
+    if slot not in slots_for(trial.doses_per_day):
+        _add(errors, "slot", f"Slot must be one of {', '.join(slots_for(trial.doses_per_day))}.")
+    if status not in {s.value for s in DoseStatus}:
+        _add(errors, "status", "Status must be given, missed or held.")
+    _raise(errors)
+
+    patient, zone = context.patient, context.zone
+    scheduled = ScheduledDose(treatment_day, slot, treatment_day_date(patient.first_dose_date, treatment_day))
+    label = f"The {SLOT_LABELS[slot]} dose of treatment day {treatment_day} ({scheduled.date.isoformat()})"
+    reason = (reason or "").strip()
+    amount = _as_decimal(amount_mg, "amount_mg", errors)
+    if status == DoseStatus.GIVEN:
+        if administered_at is None:
+            _add(errors, "administered_at", "Time given: enter the date and time the dose was given.")
+        else:
+            if timezone.is_naive(administered_at):
+                administered_at = timezone.make_aware(administered_at, zone)
+            now = context.now
+            local = timezone.localtime(administered_at, zone)
+            if administered_at > now:
+                _add(
+                    errors,
+                    "administered_at",
+                    "Time given cannot be in the future "
+                    f"(after {timezone.localtime(now, zone).strftime('%Y-%m-%d %H:%M')} site time).",
+                )
+            timing = administration_time_check(scheduled=scheduled, administered_local=local.replace(tzinfo=None))
+            if not timing.on_schedule:
+                _add(errors, "administered_at", timing.explanation)
+        if "amount_mg" not in errors:
+            problem = dose_amount_problem(None if amount is None else float(amount))
+            if problem:
+                _add(errors, "amount_mg", problem)
+    else:
+        if not reason:
+            _add(errors, "reason", f"A {status} dose needs its reason.")
+        if administered_at is not None:
+            _add(errors, "administered_at", f"A {status} dose has no time given; leave it empty.")
+        if amount is not None:
+            _add(errors, "amount_mg", f"A {status} dose has no amount; leave it empty.")
+        if scheduled.date > context.today:
+            _add(errors, "treatment_day", f"{label} is in the future; it cannot be recorded as {status} yet.")
+    end = context.end
+    if end is not None and scheduled.date > end.last_dose_date:
+        _add(
+            errors,
+            "treatment_day",
+            f"{label} is after the end of treatment (last dose {end.last_dose_date.isoformat()}); "
+            "change the end of treatment first.",
+        )
+    death = context.death
+    if death is not None and scheduled.date > death.date_of_death:
+        _add(errors, "treatment_day", f"{label} is after the date of death ({death.date_of_death.isoformat()}).")
+    _raise(errors)
+    values = {
+        "status": status,
+        "administered_at": administered_at if status == DoseStatus.GIVEN else None,
+        "amount_mg": amount if status == DoseStatus.GIVEN else None,
+        "reason": reason,
+    }
+    return values, label
+
+
+def _dose_deviation(values: dict, expected_mg) -> None:
+    check = dose_check(
+        values["status"], None if values["amount_mg"] is None else float(values["amount_mg"]), float(expected_mg)
+    )
+    values["deviation"] = check.deviation
+    values["deviation_note"] = check.explanation if check.deviation else ""
+
+
+def _dose_query_sync(*, patient: Patient, dose: DoseAdministration, live=_UNKNOWN_LIVE) -> None:
+    kwargs = {} if live is _UNKNOWN_LIVE else {"live": live}
+    auto_query_sync(
+        patient=patient,
+        record=dose,
+        check_code="dose.off_band",
+        failing=dose.deviation,
+        text=f"Treatment day {dose.treatment_day} ({dose.get_slot_display().lower()}): {dose.deviation_note} "
+        "Protocol deviation (section 6): confirm the amount given or correct it.",
+        link=reverse("dose_log", args=[patient.pk]),
+        field="amount_mg",
+        **kwargs,
+    )
+
+
 def dose_record(
     *,
     patient: Patient,
@@ -179,82 +313,23 @@ def dose_record(
     """
     with transaction.atomic():
         patient = _lock_patient(patient)
-        trial = patient.site.trial
-        errors: dict[str, list[str]] = {}
-        if not isinstance(treatment_day, int) or not 1 <= treatment_day <= trial.treatment_days:
-            _add(errors, "treatment_day", f"Treatment day must be between 1 and {trial.treatment_days}.")
-        if slot not in slots_for(trial.doses_per_day):
-            _add(errors, "slot", f"Slot must be one of {', '.join(slots_for(trial.doses_per_day))}.")
-        if status not in {s.value for s in DoseStatus}:
-            _add(errors, "status", "Status must be given, missed or held.")
-        _raise(errors)
-
-        scheduled = ScheduledDose(treatment_day, slot, treatment_day_date(patient.first_dose_date, treatment_day))
-        label = f"The {SLOT_LABELS[slot]} dose of treatment day {treatment_day} ({scheduled.date.isoformat()})"
-        zone = site_zone(patient.site)
-        reason = (reason or "").strip()
-        amount = _as_decimal(amount_mg, "amount_mg", errors)
-        if status == DoseStatus.GIVEN:
-            if administered_at is None:
-                _add(errors, "administered_at", "Time given: enter the date and time the dose was given.")
-            else:
-                if timezone.is_naive(administered_at):
-                    administered_at = timezone.make_aware(administered_at, zone)
-                now = timezone.now()
-                local = timezone.localtime(administered_at, zone)
-                if administered_at > now:
-                    _add(
-                        errors,
-                        "administered_at",
-                        "Time given cannot be in the future "
-                        f"(after {timezone.localtime(now, zone).strftime('%Y-%m-%d %H:%M')} site time).",
-                    )
-                timing = administration_time_check(scheduled=scheduled, administered_local=local.replace(tzinfo=None))
-                if not timing.on_schedule:
-                    _add(errors, "administered_at", timing.explanation)
-            if "amount_mg" not in errors:
-                problem = dose_amount_problem(None if amount is None else float(amount))
-                if problem:
-                    _add(errors, "amount_mg", problem)
-        else:
-            if not reason:
-                _add(errors, "reason", f"A {status} dose needs its reason.")
-            if administered_at is not None:
-                _add(errors, "administered_at", f"A {status} dose has no time given; leave it empty.")
-            if amount is not None:
-                _add(errors, "amount_mg", f"A {status} dose has no amount; leave it empty.")
-            if scheduled.date > site_today(patient.site):
-                _add(errors, "treatment_day", f"{label} is in the future; it cannot be recorded as {status} yet.")
-        end = TreatmentEnd.objects.filter(patient=patient).first()
-        if end is not None and scheduled.date > end.last_dose_date:
-            _add(
-                errors,
-                "treatment_day",
-                f"{label} is after the end of treatment (last dose {end.last_dose_date.isoformat()}); "
-                "change the end of treatment first.",
-            )
-        death = Death.objects.filter(patient=patient).first()
-        if death is not None and scheduled.date > death.date_of_death:
-            _add(errors, "treatment_day", f"{label} is after the date of death ({death.date_of_death.isoformat()}).")
-        _raise(errors)
-
-        values = {
-            "status": status,
-            "administered_at": administered_at if status == DoseStatus.GIVEN else None,
-            "amount_mg": amount if status == DoseStatus.GIVEN else None,
-            "reason": reason,
-        }
+        context = _DoseContext.load(patient)
+        values, label = _dose_values(
+            context,
+            treatment_day=treatment_day,
+            slot=slot,
+            status=status,
+            administered_at=administered_at,
+            amount_mg=amount_mg,
+            reason=reason,
+        )
         existing = DoseAdministration.objects.filter(patient=patient, treatment_day=treatment_day, slot=slot).first()
         expected_mg = patient.expected_dose_mg if existing is None else existing.expected_mg
-        check = dose_check(
-            status, None if values["amount_mg"] is None else float(values["amount_mg"]), float(expected_mg)
-        )
-        values["deviation"] = check.deviation
-        values["deviation_note"] = check.explanation if check.deviation else ""
+        _dose_deviation(values, expected_mg)
         if existing is not None:
             shown = existing.get_status_display().lower()
             if existing.administered_at:
-                shown += f" at {timezone.localtime(existing.administered_at, zone).strftime('%H:%M')}"
+                shown += f" at {timezone.localtime(existing.administered_at, context.zone).strftime('%H:%M')}"
             duplicate = f"{label} is already recorded as {shown}; open it to change it with a reason for change."
         else:
             duplicate = ""
@@ -269,17 +344,81 @@ def dose_record(
             change_reason=change_reason,
             duplicate_message=("slot", duplicate),
         )
-        auto_query_sync(
-            patient=patient,
-            record=dose,
-            check_code="dose.off_band",
-            failing=dose.deviation,
-            text=f"Treatment day {dose.treatment_day} ({dose.get_slot_display().lower()}): {dose.deviation_note} "
-            "Protocol deviation (section 6): confirm the amount given or correct it.",
-            link=reverse("dose_log", args=[patient.pk]),
-            field="amount_mg",
-        )
+        _dose_query_sync(patient=patient, dose=dose)
         return dose
+
+
+@dataclass
+class DoseBatchOutcome:
+    created: list[DoseAdministration] = dataclass_field(default_factory=list)
+    existing: int = 0
+    errors: dict[int, ValidationError] = dataclass_field(default_factory=dict)
+
+
+def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchOutcome:
+    """Record many new doses of one patient at once (bulk import), with dose_record's checks.
+
+    Each item has dose_record's arguments (treatment_day, slot, status, administered_at,
+    amount_mg, reason). Every item is checked first; if any fails, nothing is written and
+    the errors are returned by the item's index. A dose already recorded for the day and slot
+    is left as it is (counted in `existing`; changing it is dose_record's, with a reason). The
+    new doses are written in one statement with their history rows.
+    """
+    outcome = DoseBatchOutcome()
+    with transaction.atomic():
+        patient = _lock_patient(patient)
+        context = _DoseContext.load(patient)
+        existing = set(DoseAdministration.objects.filter(patient=patient).values_list("treatment_day", "slot"))
+        seen: set[tuple[int, str]] = set()
+        pending: list[DoseAdministration] = []
+        for index, item in enumerate(doses):
+            try:
+                values, label = _dose_values(
+                    context,
+                    treatment_day=item.get("treatment_day"),
+                    slot=item.get("slot"),
+                    status=item.get("status"),
+                    administered_at=item.get("administered_at"),
+                    amount_mg=item.get("amount_mg"),
+                    reason=item.get("reason") or "",
+                )
+            except ValidationError as exc:
+                outcome.errors[index] = exc
+                continue
+            key = (item["treatment_day"], item["slot"])
+            if key in seen:
+                outcome.errors[index] = ValidationError({"slot": f"{label} is given twice in this batch."})
+                continue
+            seen.add(key)
+            if key in existing:
+                outcome.existing += 1
+                continue
+            _dose_deviation(values, patient.expected_dose_mg)
+            dose = DoseAdministration(
+                patient=patient,
+                treatment_day=key[0],
+                slot=key[1],
+                expected_mg=patient.expected_dose_mg,
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+                updated_by=user if getattr(user, "is_authenticated", False) else None,
+                **values,
+            )
+            pending.append(dose)
+        if outcome.errors or not pending:
+            return outcome
+        from review.services import lock_check
+
+        lock_check(pending[0])
+        outcome.created = bulk_create_with_history(
+            pending,
+            DoseAdministration,
+            default_user=user if getattr(user, "is_authenticated", False) else None,
+            default_change_reason="Dose recorded (bulk import)",
+        )
+        for dose in outcome.created:
+            if dose.deviation:
+                _dose_query_sync(patient=patient, dose=dose, live=None)
+    return outcome
 
 
 def dose_given_now(*, patient: Patient, treatment_day: int, slot: str, user) -> DoseAdministration:

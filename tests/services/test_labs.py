@@ -104,6 +104,18 @@ def test_visit_outside_its_window_is_saved_and_flagged(patient, clinician):
     assert "1 day(s) after the window" in v.window_note
 
 
+def test_each_new_value_and_the_planned_calendar_have_their_history_rows(patient, clinician):
+    outcome = save(patient, "D7", {"FERRITIN": m(1800, "µg/L"), "PLAT": m(90, "10^9/L")}, user=clinician)
+    rows = LabResult.history.filter(panel_id=outcome.panel.pk).values_list("analyte", "history_user", "history_type")
+    assert sorted(rows) == [("FERRITIN", clinician.pk, "+"), ("PLAT", clinician.pk, "+")]
+    assert {r.history_change_reason for r in LabResult.history.filter(panel_id=outcome.panel.pk)} == {
+        "Lab value entered"
+    }
+    planned = Visit.history.filter(patient_id=patient.pk, history_type="+")
+    assert planned.count() == Visit.objects.filter(patient=patient).count() == 17
+    assert {h.history_change_reason for h in planned} == {"Planned at enrollment"}
+
+
 def test_correction_needs_version_and_reason_and_keeps_value_history(patient, clinician, coordinator):
     first = save(patient, "D7", {"FERRITIN": m(1800, "µg/L")}, user=clinician)
     with pytest.raises(ValidationError, match="reason is required"):

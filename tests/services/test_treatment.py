@@ -14,6 +14,7 @@ from patients.services import (
     death_record,
     dose_given_now,
     dose_record,
+    doses_record_new,
     follow_up_record,
     patient_enroll,
     screening_create,
@@ -22,6 +23,7 @@ from patients.services import (
     treatment_end_record,
     weight_band_check,
 )
+from queries.models import DataQuery
 from tests.conftest import SCREENING_DAY, eligible_data
 from trial.versioning import ConcurrentEditError
 
@@ -770,3 +772,75 @@ def test_follow_up_links_only_this_patients_visit(site_a, patient, clinician):
         ).visit
         == own
     )
+
+
+# Many doses at once (the bulk import's path): the same checks, one statement.
+
+
+def batch_item(day, slot="am", amount="5", **overrides):
+    item = {
+        "treatment_day": day,
+        "slot": slot,
+        "status": "given",
+        "administered_at": at(day, 8 if slot == "am" else 20),
+        "amount_mg": Decimal(amount),
+        "reason": "",
+    }
+    item.update(overrides)
+    return item
+
+
+def test_a_dose_batch_is_written_with_history_and_flags(patient, clinician):
+    outcome = doses_record_new(
+        patient=patient, doses=[batch_item(1), batch_item(1, "pm"), batch_item(2, amount="7.5")], user=clinician
+    )
+    assert (len(outcome.created), outcome.existing, outcome.errors) == (3, 0, {})
+    doses = {(d.treatment_day, d.slot): d for d in DoseAdministration.objects.filter(patient=patient)}
+    assert set(doses) == {(1, "am"), (1, "pm"), (2, "am")}
+    assert doses[(2, "am")].deviation is True
+    assert doses[(2, "am")].expected_mg == Decimal("5")
+    assert doses[(1, "am")].deviation is False
+    history = doses[(1, "pm")].history.get()
+    assert (history.history_user, history.history_change_reason, history.history_type) == (
+        clinician,
+        "Dose recorded (bulk import)",
+        "+",
+    )
+    assert doses[(1, "am")].created_by == clinician
+    query = DataQuery.objects.get(patient=patient, check_code="dose.off_band")
+    assert query.target == f"patients.doseadministration:{doses[(2, 'am')].pk}"
+
+
+def test_a_dose_batch_with_one_bad_dose_writes_nothing_and_names_it(patient, clinician):
+    outcome = doses_record_new(
+        patient=patient,
+        doses=[
+            batch_item(1),
+            batch_item(2, administered_at=at(3, 8)),  # given on the wrong date
+            batch_item(3, status="missed", amount_mg=None, administered_at=None),  # no reason
+            batch_item(1),  # twice in the batch
+        ],
+        user=clinician,
+    )
+    assert outcome.created == []
+    assert sorted(outcome.errors) == [1, 2, 3]
+    assert "must be given on 2026-03-04" in " ".join(outcome.errors[1].message_dict["administered_at"])
+    assert outcome.errors[2].message_dict["reason"] == ["A missed dose needs its reason."]
+    assert "given twice in this batch" in outcome.errors[3].message_dict["slot"][0]
+    assert not DoseAdministration.objects.filter(patient=patient).exists()
+
+
+def test_a_dose_batch_leaves_recorded_doses_as_they_are(patient, clinician):
+    give(patient, clinician, day=1, slot="am", amount="5")
+    outcome = doses_record_new(patient=patient, doses=[batch_item(1, amount="10"), batch_item(2)], user=clinician)
+    assert (len(outcome.created), outcome.existing, outcome.errors) == (1, 1, {})
+    assert DoseAdministration.objects.get(patient=patient, treatment_day=1).amount_mg == Decimal("5")
+
+
+def test_a_dose_batch_after_the_end_of_treatment_is_refused(patient, clinician):
+    treatment_end_record(
+        patient=patient, outcome="discontinued", reason="toxicity", last_dose_date=DAY0 + timedelta(1), user=clinician
+    )
+    outcome = doses_record_new(patient=patient, doses=[batch_item(2), batch_item(3)], user=clinician)
+    assert sorted(outcome.errors) == [1]
+    assert "after the end of treatment" in outcome.errors[1].message_dict["treatment_day"][0]
