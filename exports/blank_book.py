@@ -1,17 +1,54 @@
-"""The blank CRF book: every form of the schedule with empty fields, for paper back-up and review."""
+"""The blank CRF book: every form of the schedule with empty fields, for paper back-up and review.
 
+Each visit's lab form lists the section 8 variables by group, as the lab page does, in two
+columns so that one visit is one page; the groups the visit expects (assessments/rules/
+expectations.py) are marked, the others are optional.
+"""
+
+from itertools import zip_longest
+
+from assessments.rules.expectations import expected_groups
 from exports.casebook import SCREENING_SECTIONS, label_of
 from patients.models import Screening
-from trial.analytes import ANALYTES
+from trial.analytes import ANALYTES, GROUP_ORDER
 from trial.models import VisitDefinition
 from trial.selectors import trial_current
+
+
+def _group_rows(groups: tuple[str, ...]) -> list[tuple[str, object]]:
+    """("group", name) and ("analyte", Analyte) rows in the order of the lab page."""
+    rows: list[tuple[str, object]] = []
+    for group in groups:
+        members = [a for a in ANALYTES.values() if a.group == group]
+        if members:
+            rows.append(("group", group))
+            rows.extend(("analyte", a) for a in members)
+    return rows
+
+
+def lab_form_columns() -> list[tuple]:
+    """The lab form's rows as (left, right) pairs: the groups split in two columns of about equal length."""
+    rows = _group_rows(GROUP_ORDER)
+    starts = [index for index, (kind, _) in enumerate(rows) if kind == "group"] or [0]
+    split = min(starts, key=lambda index: max(index, len(rows) - index))
+    return list(zip_longest(rows[:split], rows[split:], fillvalue=None))
 
 
 def blank_book_context() -> dict:
     trial = trial_current()
     sections = [(title, [label_of(Screening, n) for n in names]) for title, names in SCREENING_SECTIONS]
-    return {
-        "screening_blank": sections,
-        "visit_definitions": VisitDefinition.objects.filter(trial=trial).order_by("order", "day"),
-        "analytes": list(ANALYTES.values()),
-    }
+    visits = []
+    for definition in VisitDefinition.objects.filter(trial=trial).order_by("order", "day"):
+        visits.append(
+            {
+                "definition": definition,
+                "expected": set(
+                    expected_groups(
+                        kind=definition.kind,
+                        full_hlh_panel=definition.full_hlh_panel,
+                        response_assessment=definition.response_assessment,
+                    )
+                ),
+            }
+        )
+    return {"screening_blank": sections, "visits": visits, "lab_rows": lab_form_columns()}

@@ -12,6 +12,8 @@ from exports.documents import document_render, document_request, patient_data_ve
 from exports.models import GeneratedDocument
 from exports.tasks import render_document
 from tests.exports.conftest import build_patient
+from trial.analytes import ANALYTES
+from trial.models import VisitDefinition
 
 pytestmark = pytest.mark.django_db
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -151,6 +153,17 @@ def test_blank_book_lists_every_visit(clinician, django_capture_on_commit_callba
     texts = pages_text(document)
     assert all("DRAFT - not locked" in t and f"of {len(texts)}" in t for t in texts)
     assert "Visit CRF: Follow-up day 182" in "".join(texts)
+    # One page per visit of the schedule, each with every section 8 variable in two columns.
+    visit_pages = {t.split("Visit CRF: ", 1)[1].split("\n", 1)[0].strip(): t for t in texts if "Visit CRF: " in t}
+    assert len(visit_pages) == VisitDefinition.objects.count() == 17
+    assert len(texts) == len(visit_pages) + sum(1 for t in texts if "Visit CRF: " not in t)
+    for text in visit_pages.values():
+        assert all(code in text for code in ANALYTES), text
+    # The groups each visit expects are marked: day 1 the vital signs and blood count (section 8
+    # daily labs), day 3 also the HLH markers the response assessment reads (section 9).
+    day1, day3 = visit_pages["Day 1"], visit_pages["Day 3 (efficacy)"]
+    assert "● Vital signs" in day1 and "● Blood count" in day1 and "● HLH markers" not in day1
+    assert "● HLH markers" in day3 and "● Cytokines" not in day3
 
 
 def test_locking_the_patient_makes_a_new_pdf_without_the_draft_mark(
