@@ -73,14 +73,19 @@ def _screening(index: int, screened) -> dict:
     }
 
 
-def bench_bundle(patients: int, *, site: str = "BCH") -> dict:
-    """Patients with screening, enrollment, 11 lab panels (day 0-28) and 56 doses each."""
-    day0 = timezone.localdate() - timedelta(days=35)
+FOLLOW_UP_DAYS = {"FU56": 56, "FU84": 84, "FU112": 112, "FU140": 140, "FU168": 168, "FU182": 182}
+
+
+def bench_bundle(
+    patients: int, *, site: str = "BCH", days_ago: int = 35, lab_days: dict | None = None, prefix: str = "BENCH"
+) -> dict:
+    """Patients with screening, enrollment, lab panels (by default the 11 of days 0-28) and 56 doses each."""
+    day0 = timezone.localdate() - timedelta(days=days_ago)
     records = []
     for index in range(patients):
         labs = []
-        for code, day in LAB_DAYS.items():
-            improving = day / 28
+        for code, day in (lab_days or LAB_DAYS).items():
+            improving = min(day, 28) / 28
             when = datetime.combine(day0 + timedelta(days=day), clock(8)).isoformat()
             labs.append(
                 {
@@ -115,7 +120,7 @@ def bench_bundle(patients: int, *, site: str = "BCH") -> dict:
         records.append(
             {
                 "site": site,
-                "screening_number": f"BENCH-{index:05d}",
+                "screening_number": f"{prefix}-{index:05d}",
                 "screening": _screening(index, day0 - timedelta(days=1)),
                 "enrollment": {
                     "enrollment_date": str(day0 - timedelta(days=1)),

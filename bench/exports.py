@@ -1,72 +1,77 @@
 """Timings of the PDF documents and the CSV export against the benchmark cohort (bench.cohort).
 
-`run()` expects the cohort to exist; it completes one patient's record to day 182 (follow-up
-visits with labs, 56 doses), renders that casebook and the blank CRF book, and streams the
-CSV zip of every patient, reporting the process peak resident memory.
+`run()` expects the cohort to exist; it imports one more patient with every visit to day 182
+(labs, 56 doses) through the services, renders that casebook (audit trail included) and the
+blank CRF book, and streams the CSV zip of every patient, reporting the process peak resident
+memory.
 """
 
+import json
 import resource
+import subprocess
+import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
-from datetime import time as clock
-from zoneinfo import ZoneInfo
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from assessments.models import LabPanel, LabResult, Visit
-from exports.documents import document_render, document_request
+from assessments.models import LabPanel, LabResult
+from exports.documents import document_request
 from exports.tabular import csv_zip_stream
-from patients.models import DoseAdministration, Patient
+from patients.models import Patient
 from trial.models import Site
 
 
-def _complete_to_day_182(patient: Patient) -> None:
-    """Labs at every visit up to day 182 and the full twice-daily dose log."""
-    zone = ZoneInfo(patient.site.time_zone)
-    template = list(LabResult.objects.filter(patient=patient).order_by("-sampled_at", "analyte")[:14])
-    for visit in Visit.objects.filter(patient=patient, lab_panel__isnull=True, planned_date__isnull=False):
-        sampled = datetime.combine(visit.planned_date, clock(8), tzinfo=zone)
-        Visit.objects.filter(pk=visit.pk).update(visit_date=visit.planned_date)
-        panel = LabPanel.objects.create(patient=patient, visit=visit, sampled_at=sampled, cns_symptoms=False)
-        LabResult.objects.bulk_create(
-            LabResult(panel=panel, patient=patient, analyte=r.analyte, value=r.value, unit=r.unit, sampled_at=sampled)
-            for r in template
-        )
-    doses = []
-    for day in range(1, 29):
-        for slot, hour in (("am", 8), ("pm", 20)):
-            given = datetime.combine(patient.first_dose_date + timedelta(days=day - 1), clock(hour), tzinfo=zone)
-            doses.append(
-                DoseAdministration(
-                    patient=patient,
-                    treatment_day=day,
-                    slot=slot,
-                    status="given",
-                    administered_at=given,
-                    amount_mg=patient.prescribed_dose_mg,
-                    expected_mg=patient.prescribed_dose_mg,
-                )
-            )
-    DoseAdministration.objects.bulk_create(doses, ignore_conflicts=True)
+def _patient_through_day_182(user) -> Patient:
+    """A patient with every visit's labs to day 182 and the 56 doses, entered through the bulk
+    import (the services, so every value has its audit trail), one value corrected with a reason."""
+    from api.importing import bundle_import
+    from assessments.services.labs import Measurement, lab_panel_save
+    from bench.api import FOLLOW_UP_DAYS, LAB_DAYS, bench_bundle
+
+    bundle = bench_bundle(1, days_ago=190, lab_days={**LAB_DAYS, **FOLLOW_UP_DAYS}, prefix="CASEBOOK")
+    result = bundle_import(bundle=bundle, user=user)
+    patient = Patient.objects.select_related("site").get(pk=result.patient_ids[0])
+    panel = LabPanel.objects.select_related("visit").get(patient=patient, visit__definition__code="D7")
+    value = panel.results.get(analyte="FERRITIN")
+    lab_panel_save(
+        visit=panel.visit,
+        sampled_at=panel.sampled_at,
+        values={"FERRITIN": Measurement(value.value + 10, value.unit, value.sampled_at)},
+        panel_data={},
+        user=user,
+        expected_version=panel.version,
+        reason="Transcription error",
+    )
+    return patient
 
 
 def _render(kind: str, user, patient=None) -> tuple[float, int]:
-    started = time.perf_counter()
-    document = document_render(document_id=document_request(kind=kind, user=user, patient=patient).pk)
-    elapsed = time.perf_counter() - started
+    """Seconds and pages of one document rendered by the service the Celery task calls, in a
+    fresh process as in a worker."""
     from pypdf import PdfReader
 
-    pages = len(PdfReader(f"{settings.MEDIA_ROOT}/{document.file_path}").pages)
-    return elapsed, pages
+    document = document_request(kind=kind, user=user, patient=patient)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.render_one", str(document.pk), str(settings.MEDIA_ROOT)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["seconds"], len(PdfReader(f"{settings.MEDIA_ROOT}/{result['file']}").pages)
 
 
 def run() -> list[str]:
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="bench-exports-")
     user, _ = get_user_model().objects.get_or_create(username="bench_exports", defaults={"is_superuser": True})
-    patient = Patient.objects.select_related("site").order_by("id").first()
-    _complete_to_day_182(patient)
+    patient = _patient_through_day_182(user)
+    from audit.selectors import patient_trail
+
+    audit_entries = len(patient_trail(patient=patient, limit=100_000))
     casebook_s, casebook_pages = _render("casebook", user, patient)
     blank_s, blank_pages = _render("blank_book", user)
 
@@ -82,10 +87,11 @@ def run() -> list[str]:
         "## PDF and exports",
         "",
         f"Casebook: patient {patient.subject_number} with day 0-182 data "
-        f"({LabPanel.objects.filter(patient=patient).count()} lab panels, 56 doses); rendered directly by the "
-        "service the Celery task calls (WeasyPrint). CSV export: every patient of the cohort, streamed zip, "
-        "peak memory is the process's peak resident set (resource.getrusage), an upper bound that includes "
-        "building the cohort and rendering the PDFs in the same process.",
+        f"({LabPanel.objects.filter(patient=patient).count()} lab panels, 56 doses, entered through the bulk "
+        f"import so that its audit trail of {audit_entries} entries is printed too); rendered directly by the "
+        "service the Celery task calls (WeasyPrint), in a fresh process as in a worker. CSV export: every "
+        "patient of the cohort, streamed zip; peak memory is the process's peak resident set "
+        "(resource.getrusage), an upper bound that includes building the cohort in the same process.",
         "",
         "| measure | target | result |",
         "| --- | --- | --- |",

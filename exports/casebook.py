@@ -199,6 +199,65 @@ COMPUTED_LABELS = {
 }
 
 
+@dataclass
+class VerificationRow:
+    record: str
+    verified_by: str
+    verified_at: datetime
+    version: int
+    holds: bool
+
+
+def _verification_rows(patient: Patient) -> list[VerificationRow]:
+    """Every source data verification of the patient's forms, and whether it still holds
+    (a later change of the form clears it: its version moved on)."""
+    from django.apps import apps
+
+    from review.models import SourceVerification
+
+    rows = []
+    verifications = SourceVerification.objects.filter(patient=patient).select_related("verified_by")
+    for verification in verifications.order_by("verified_at"):
+        label, _, pk = verification.target.partition(":")
+        try:
+            model = apps.get_model(label)
+            record = model.objects.filter(pk=int(pk)).first()
+        except (LookupError, ValueError):
+            model, record = None, None
+        name = f"{model._meta.verbose_name.capitalize()} {record}" if record is not None else verification.target
+        rows.append(
+            VerificationRow(
+                record=name,
+                verified_by=verification.verified_by.get_full_name() or verification.verified_by.get_username(),
+                verified_at=verification.verified_at,
+                version=verification.record_version,
+                holds=record is not None and getattr(record, "version", None) == verification.record_version,
+            )
+        )
+    return rows
+
+
+def review_context(patient: Patient) -> dict:
+    """Signatures (valid or broken), verifications and locks, and the patient's audit trail."""
+    from audit.selectors import patient_trail
+    from review.models import DataLock, Signature
+    from review.services import signature_valid
+
+    signatures = list(Signature.objects.filter(patient=patient).select_related("visit").order_by("signed_at"))
+    return {
+        "signatures": [(s, signature_valid(s)) for s in signatures],
+        "verifications": _verification_rows(patient),
+        "locks": DataLock.objects.filter(patient=patient).select_related("locked_by", "released_by", "visit"),
+        "audit_trail": list(reversed(patient_trail(patient=patient, limit=AUDIT_LIMIT))),
+        "audit_limit": AUDIT_LIMIT,
+    }
+
+
+# The casebook prints the patient's trail up to this many entries (newest kept); the audit
+# pages and the ODM export have it all.
+AUDIT_LIMIT = 2000
+
+
 def casebook_context(patient: Patient) -> dict:
     """Everything the casebook prints, one dict for the template."""
     screening = patient.screening
@@ -243,6 +302,7 @@ def casebook_context(patient: Patient) -> dict:
         "follow_ups": FollowUp.objects.filter(patient=patient),
         "death": Death.objects.filter(patient=patient).first(),
         "queries": DataQuery.objects.filter(patient=patient).order_by("created_at").select_related("raised_by"),
+        **review_context(patient),
     }
 
 

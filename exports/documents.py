@@ -25,9 +25,10 @@ from patients.models import (
     TreatmentEnd,
 )
 from queries.models import DataQuery
+from review.models import DataLock, Signature, SourceVerification
 
 # Bump when the templates change what a document shows, so stored PDFs are not reused.
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"
 DOCUMENT_DIR = "exports"
 
 PATIENT_HISTORIES = [
@@ -44,6 +45,10 @@ PATIENT_HISTORIES = [
     FollowUp,
     Death,
     DataQuery,
+    # The review pages of the casebook: a new signature, verification or lock is a new document.
+    SourceVerification,
+    Signature,
+    DataLock,
 ]
 
 
@@ -53,8 +58,6 @@ def document_locked(*, patient: Patient | None) -> bool:
     A freeze still lets queries change, so only a lock of the patient or of the whole study counts.
     """
     from django.db.models import Q
-
-    from review.models import DataLock
 
     active = DataLock.objects.filter(released_at__isnull=True, level=DataLock.Level.LOCK)
     if patient is None:

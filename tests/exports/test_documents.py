@@ -2,16 +2,21 @@
 
 import re
 import subprocess
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from pypdf import PdfReader
 
+from assessments.models import LabPanel
+from assessments.services.labs import Measurement, lab_panel_save
 from exports.documents import document_render, document_request, patient_data_version
 from exports.models import GeneratedDocument
 from exports.tasks import render_document
-from tests.exports.conftest import build_patient
+from tests.conftest import DAY0
+from tests.exports.conftest import SHANGHAI, build_patient
 from trial.analytes import ANALYTES
 from trial.models import VisitDefinition
 
@@ -182,3 +187,41 @@ def test_locking_the_patient_makes_a_new_pdf_without_the_draft_mark(
     final = generate(django_capture_on_commit_callbacks, kind="visit_crf", user=clinician, visit=visit)
     assert final.pk != draft.pk
     assert not any("DRAFT" in text for text in pages_text(final))
+
+
+def test_casebook_prints_signatures_verifications_and_the_audit_trail(
+    site_a, clinician, monitor, django_capture_on_commit_callbacks
+):
+    from review.services import sdv_mark, signature_sign
+    from tests.conftest import PASSWORD
+
+    patient = build_patient(site_a, clinician, through_day=7, doses=False)
+    panel = LabPanel.objects.get(visit__patient=patient, visit__definition__code="D7")
+    sdv_mark(record=panel, user=monitor)
+    signature_sign(patient=patient, user=clinician, password=PASSWORD)
+    signed = generate(django_capture_on_commit_callbacks, kind="casebook", user=clinician, patient=patient)
+    text = "\n".join(pages_text(signed))
+    assert "Review: signatures, source data verification, locks" in text
+    assert "Valid" in text and "BROKEN" not in text
+    assert "Cleared: changed after verification" not in text
+    assert re.search(r"Labs? ?panel.*Day 7", text.replace("\n", " "), re.IGNORECASE)
+    assert "Audit trail" in text and "Lab value entered" in text
+
+    # A correction with a reason clears the verification, breaks the signature and joins the trail.
+    when = datetime.combine(DAY0 + timedelta(days=7), time(8), tzinfo=SHANGHAI)
+    lab_panel_save(
+        visit=panel.visit,
+        sampled_at=when,
+        values={"PLAT": Measurement(Decimal("190"), "10^9/L", when)},
+        panel_data={},
+        user=clinician,
+        expected_version=panel.version,
+        reason="Transcription error on the lab sheet",
+    )
+    changed = generate(django_capture_on_commit_callbacks, kind="casebook", user=clinician, patient=patient)
+    assert changed.pk != signed.pk
+    text = "\n".join(pages_text(changed)).replace("\n", " ")
+    assert "BROKEN: data changed after signing" in text
+    assert "Cleared: changed after verification" in text
+    assert "Transcription error on the lab sheet" in text
+    assert re.search(r"210(\.0+)? → 190", text)
