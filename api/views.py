@@ -126,6 +126,20 @@ def _day_or_none(value) -> date | None:
         return None
 
 
+def _day(value, *, field: str) -> date:
+    day = _day_or_none(value)
+    if day is None:
+        raise ValidationError({field: ["Enter a date as YYYY-MM-DD."]})
+    return day
+
+
+def _moment(value, *, zone: ZoneInfo, field: str):
+    try:
+        return inputs.parse_moment(value, zone=zone, field=field)
+    except ValueError:  # well formed but no such day or time, e.g. 2026-02-30T08:00
+        raise ValidationError({field: ["Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601)."]}) from None
+
+
 def _date_param(request, name: str) -> date | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
@@ -166,6 +180,39 @@ def expected_version(request, payload: dict) -> int:
     if isinstance(raw, bool) or value < 1:
         raise ValidationError({"version": ["Version is a whole number."]})
     return value
+
+
+HISTORY_REASON_MAX = Death.history.model._meta.get_field("history_change_reason").max_length
+
+
+def _change_reason(payload: dict) -> str:
+    """The reason for change of saved data (required by the services), within what the history keeps."""
+    reason = payload.pop("reason_for_change", None)
+    if reason is None:
+        return ""
+    if not isinstance(reason, str) or _bad_text(reason):
+        raise ValidationError({"reason_for_change": ["Enter text."]})
+    if len(reason.strip()) > HISTORY_REASON_MAX:
+        raise ValidationError(
+            {
+                "reason_for_change": [
+                    f"Reason for change must be at most {HISTORY_REASON_MAX} characters (it has {len(reason.strip())})."
+                ]
+            }
+        )
+    return reason
+
+
+@contextmanager
+def _reason_field():
+    """The services call the reason for change `change_reason`; the API (and the pages) `reason_for_change`."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not (hasattr(exc, "error_dict") and "change_reason" in exc.error_dict):
+            raise
+        errors = {("reason_for_change" if key == "change_reason" else key): v for key, v in exc.message_dict.items()}
+        raise ValidationError(errors) from exc
 
 
 class ETagMixin:
@@ -324,7 +371,7 @@ class VisitViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         inputs.unknown_fields(payload, {"visit_date", "reason"})
         visit = visit_unscheduled_add(
             patient=patient,
-            visit_date=inputs.parse_day(payload.get("visit_date"), field="visit_date"),
+            visit_date=_day(payload.get("visit_date"), field="visit_date"),
             reason=_text(payload, "reason"),
             user=request.user,
             today=site_today(patient.site),
@@ -365,7 +412,7 @@ class LabPanelViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         patient = visit.patient
         zone = ZoneInfo(patient.site.time_zone)
         version = expected_version(self.request, payload) if panel else None
-        reason = payload.pop("reason_for_change", None) if panel else None
+        reason = (_change_reason(payload) or None) if panel else None
         payload.pop("visit", None)
         if panel is not None:
             current = [
@@ -509,9 +556,7 @@ class AdverseEventViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
         ae = self.get_object()
         payload = _body(request)
         version = expected_version(request, payload)
-        reason = payload.pop("reason_for_change", "")
-        if not isinstance(reason, str):
-            raise ValidationError({"reason_for_change": ["Enter text."]})
+        reason = _change_reason(payload)
         ae = adverse_event_update(
             ae_id=ae.pk, data=_ae_data(payload), expected_version=version, user=request.user, reason=reason
         )
@@ -568,7 +613,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         inputs.unknown_fields(payload, DOSE_FIELDS)
         zone = ZoneInfo(patient.site.time_zone)
         at = payload.get("administered_at")
-        administered_at = inputs.parse_moment(at, zone=zone, field="administered_at") if at else None
+        administered_at = _moment(at, zone=zone, field="administered_at") if at else None
         amount = payload.get("amount_mg")
         if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, str))):
             raise ValidationError({"amount_mg": ["Enter a number."]})
@@ -600,8 +645,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         dose = self.get_object()
         payload = _body(request)
         version = expected_version(request, payload)
-        change_reason = _text(payload, "reason_for_change")
-        payload.pop("reason_for_change", None)
+        change_reason = _change_reason(payload)
         payload.pop("patient", None)
         current = {
             "treatment_day": dose.treatment_day,
@@ -612,12 +656,13 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
             "reason": dose.reason,
         }
         patient = Patient.objects.select_related("site", "screening").get(pk=dose.patient_id)
-        dose = self._record(
-            patient=patient,
-            payload={**current, **payload},
-            expected_version=version,
-            change_reason=change_reason,
-        )
+        with _reason_field():
+            dose = self._record(
+                patient=patient,
+                payload={**current, **payload},
+                expected_version=version,
+                change_reason=change_reason,
+            )
         return Response(DoseSerializer(dose).data)
 
 
@@ -644,7 +689,7 @@ class TreatmentEndViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
             outcome=_text(payload, "outcome"),
             reason=_text(payload, "reason"),
             reason_detail=_text(payload, "reason_detail"),
-            last_dose_date=inputs.parse_day(payload.get("last_dose_date"), field="last_dose_date"),
+            last_dose_date=_day(payload.get("last_dose_date"), field="last_dose_date"),
             user=request.user,
         )
         return Response(TreatmentEndSerializer(end).data, status=status.HTTP_201_CREATED)
@@ -680,11 +725,11 @@ class FollowUpViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         death = payload.get("date_of_death")
         follow_up = follow_up_record(
             patient=patient,
-            assessed_on=inputs.parse_day(payload.get("assessed_on"), field="assessed_on"),
+            assessed_on=_day(payload.get("assessed_on"), field="assessed_on"),
             vital_status=_text(payload, "vital_status"),
             hlh_relapse=_optional_bool(payload, "hlh_relapse"),
             notes=_text(payload, "notes"),
-            date_of_death=inputs.parse_day(death, field="date_of_death") if death else None,
+            date_of_death=_day(death, field="date_of_death") if death else None,
             death_cause=_text(payload, "death_cause"),
             death_hlh_related=_optional_bool(payload, "death_hlh_related"),
             user=request.user,
@@ -778,7 +823,6 @@ class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 # cleans the values (same messages, same length and choice limits) and the page's service writes.
 
 TEXT, BOOL, NULL_BOOL, DATE = "text", "bool", "null_bool", "date"
-HISTORY_REASON_MAX = Death.history.model._meta.get_field("history_change_reason").max_length
 
 
 def _typed(payload: dict, spec: dict[str, str]) -> None:
@@ -809,42 +853,12 @@ def _form_clean(form_class, values: dict, **kwargs) -> dict:
     return form.cleaned_data
 
 
-def _change_reason(payload: dict) -> str:
-    """The reason for change of saved data (required by the services), within what the history keeps."""
-    reason = payload.pop("reason_for_change", None)
-    if reason is None:
-        return ""
-    if not isinstance(reason, str) or _bad_text(reason):
-        raise ValidationError({"reason_for_change": ["Enter text."]})
-    if len(reason.strip()) > HISTORY_REASON_MAX:
-        raise ValidationError(
-            {
-                "reason_for_change": [
-                    f"Reason for change must be at most {HISTORY_REASON_MAX} characters (it has {len(reason.strip())})."
-                ]
-            }
-        )
-    return reason
-
-
 def _as_json(value):
     return value.isoformat() if isinstance(value, date) else value
 
 
 def _current(record, fields) -> dict:
     return {name: _as_json(getattr(record, name)) for name in fields}
-
-
-@contextmanager
-def _reason_field():
-    """The services call the reason for change `change_reason`; the API (and the pages) `reason_for_change`."""
-    try:
-        yield
-    except ValidationError as exc:
-        if not (hasattr(exc, "error_dict") and "change_reason" in exc.error_dict):
-            raise
-        errors = {("reason_for_change" if key == "change_reason" else key): v for key, v in exc.message_dict.items()}
-        raise ValidationError(errors) from exc
 
 
 def _etag(response: Response, record) -> Response:

@@ -455,3 +455,70 @@ def test_new_lists_query_count_is_constant(api, api_monitor, site_a, clinician, 
                 assert api.get(f"/api/v1/{name}/?page_size={size}").status_code == 200
             counts.append(len(captured))
         assert counts[0] == counts[1], name
+
+
+# Impossible dates, NUL characters and long reasons for change are 400s on every resource.
+
+
+def test_impossible_dates_and_nul_filters_are_400s(api, patient):
+    follow_up = api.post(
+        "/api/v1/follow-ups/",
+        {"patient": patient.pk, "assessed_on": "2026-02-30", "vital_status": "alive"},
+        format="json",
+    )
+    assert follow_up.json() == {"assessed_on": ["Enter a date as YYYY-MM-DD."]}
+    end = api.post(
+        "/api/v1/treatment-ends/",
+        {"patient": patient.pk, "outcome": "completed", "last_dose_date": "2026-02-31"},
+        format="json",
+    )
+    assert end.json() == {"last_dose_date": ["Enter a date as YYYY-MM-DD."]}
+    dose = api.post(
+        "/api/v1/doses/",
+        {
+            "patient": patient.pk,
+            "treatment_day": 1,
+            "slot": "am",
+            "status": "given",
+            "amount_mg": "5",
+            "administered_at": "2026-02-30T08:00",
+        },
+        format="json",
+    )
+    assert dose.json() == {"administered_at": ["Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601)."]}
+    assert api.get("/api/v1/doses/?site=B%00CH").json() == {"site": ["The value contains a NUL character."]}
+    assert api.get("/api/v1/adverse-events/?date_to=2026-02-30").json() == {"date_to": ["Enter a date as YYYY-MM-DD."]}
+
+
+def test_reason_for_change_is_named_and_limited_everywhere(api, patient):
+    limit = ["Reason for change must be at most 100 characters (it has 101)."]
+    given = {
+        "patient": patient.pk,
+        "treatment_day": 1,
+        "slot": "am",
+        "status": "given",
+        "administered_at": f"{DAY0}T08:00",
+        "amount_mg": "5",
+    }
+    dose = api.post("/api/v1/doses/", given, format="json").json()
+    url = f"/api/v1/doses/{dose['id']}/"
+    assert api.patch(url, {"amount_mg": "4", "version": 1}, format="json").json() == {
+        "reason_for_change": ["A reason for change is required to change saved data."]
+    }
+    assert api.patch(url, {"amount_mg": "4", "version": 1, "reason_for_change": "r" * 101}, format="json").json() == {
+        "reason_for_change": limit
+    }
+    ae = api.post("/api/v1/adverse-events/", {**_grade5(patient), "grade": 2, "outcome": "recovered"}, format="json")
+    assert ae.status_code == 400  # sae_death goes with grade 5 only
+    body = {**_grade5(patient), "grade": 2, "outcome": "recovered", "serious": False, "sae_death": False}
+    ae = api.post("/api/v1/adverse-events/", body, format="json").json()
+    response = api.patch(
+        f"/api/v1/adverse-events/{ae['id']}/", {"grade": 3, "version": 1, "reason_for_change": "r" * 101}, format="json"
+    )
+    assert response.json() == {"reason_for_change": limit}
+    screening = api.patch(
+        f"/api/v1/screenings/{patient.screening_id}/",
+        {"ferritin_ug_l": "5000", "version": 1, "reason_for_change": "r" * 101},
+        format="json",
+    )
+    assert screening.json() == {"reason_for_change": ["Ensure this value has at most 100 characters (it has 101)."]}
