@@ -1,4 +1,4 @@
-"""Every error as JSON naming the field: service ValidationErrors, stale versions (409), refusals."""
+"""Every error as JSON naming the field: service ValidationErrors, stale versions (409), refusals (403)."""
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from patients.services import EnrollmentRefused
+from queries.services import QueryNotAllowed
 from trial.versioning import ConcurrentEditError
 
 
@@ -44,6 +45,8 @@ def exception_handler(exc, context):
         return Response(conflict_body(exc), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, EnrollmentRefused):
         return Response({"non_field_errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, QueryNotAllowed):
+        return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
     if isinstance(exc, DjangoPermissionDenied):

@@ -7,10 +7,19 @@ describe it for the OpenAPI schema and render the records.
 from rest_framework import serializers
 
 from api.models import ImportJob
-from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, Visit
+from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
 from assessments.services.adverse_events import AE_FIELDS
 from patients.forms import SCREENING_FIELDS
-from patients.models import DoseAdministration, FollowUp, Patient, Screening, TreatmentEnd
+from patients.models import (
+    Death,
+    DoseAdministration,
+    FollowUp,
+    Patient,
+    Screening,
+    SubsequentTherapy,
+    TreatmentEnd,
+)
+from queries.models import DataQuery, QueryMessage
 from trial.models import Site
 
 AUDIT = ("version", "created_at", "updated_at")
@@ -324,3 +333,158 @@ class UnscheduledVisitSerializer(serializers.Serializer):
 class VisitNotDoneSerializer(serializers.Serializer):
     reason = serializers.CharField()
     version = serializers.IntegerField(required=False)
+
+
+class SupportiveCareSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SupportiveCare
+        fields = ("id", "patient", "kind", "product", "given_on", "detail", *AUDIT)
+        read_only_fields = fields
+
+
+class SupportiveCareWriteSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, help_text="POST only.")
+    kind = serializers.ChoiceField(choices=SupportiveCare.Kind.choices)
+    product = serializers.ChoiceField(
+        choices=SupportiveCare.Product.choices, required=False, help_text="Transfusions only (required for them)."
+    )
+    given_on = serializers.DateField(help_text="Not in the future, not before screening.")
+    detail = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="Dose / volume.")
+    version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded (or If-Match).")
+    reason_for_change = serializers.CharField(required=False, help_text="PATCH: required; kept in the history.")
+
+
+class SubsequentTherapySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SubsequentTherapy
+        fields = (
+            "id",
+            "patient",
+            "regimen",
+            "etoposide",
+            "dexamethasone",
+            "cyclosporine",
+            "other_drugs",
+            "start_date",
+            "response",
+            "outcome",
+            *AUDIT,
+        )
+        read_only_fields = fields
+
+
+class SubsequentTherapyWriteSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, help_text="POST only.")
+    regimen = serializers.ChoiceField(
+        choices=SubsequentTherapy.Regimen.choices, help_text="hlh1994: etoposide + dexamethasone (+/- cyclosporine A)."
+    )
+    start_date = serializers.DateField(help_text="Not before the last ruxolitinib dose, not after death.")
+    etoposide = serializers.BooleanField(required=False)
+    dexamethasone = serializers.BooleanField(required=False)
+    cyclosporine = serializers.BooleanField(required=False)
+    other_drugs = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    response = serializers.ChoiceField(choices=SubsequentTherapy.Response.choices, required=False)
+    outcome = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded (or If-Match).")
+    reason_for_change = serializers.CharField(required=False, help_text="PATCH: required; kept in the history.")
+
+
+class DeathSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Death
+        fields = ("id", "patient", "date_of_death", "cause", "hlh_related", *AUDIT)
+        read_only_fields = fields
+
+
+class DeathWriteSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, help_text="POST only.")
+    date_of_death = serializers.DateField(help_text="Not before enrollment, a dose or a follow-up alive.")
+    cause = serializers.CharField(max_length=300)
+    hlh_related = serializers.BooleanField(required=False, allow_null=True, help_text="null: not known.")
+    version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded (or If-Match).")
+    reason_for_change = serializers.CharField(required=False, help_text="PATCH: required; kept in the history.")
+
+
+class QueryMessageSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="null: the edit check."
+    )
+
+    class Meta:
+        model = QueryMessage
+        fields = ("id", "action", "text", "author", "created_at")
+        read_only_fields = fields
+
+
+class DataQuerySerializer(serializers.ModelSerializer):
+    site = serializers.CharField(source="patient.site.code", read_only=True)
+    subject_number = serializers.CharField(source="patient.subject_number", read_only=True)
+    form = serializers.SerializerMethodField(
+        help_text="The queried record's form (app.model), e.g. patients.screening."
+    )
+    record_id = serializers.SerializerMethodField(help_text="The queried record's id in that form.")
+    raised_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="null: raised by an edit check."
+    )
+    closed_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="null while not closed, or closed by its check.",
+    )
+
+    class Meta:
+        model = DataQuery
+        fields = (
+            "id",
+            "patient",
+            "subject_number",
+            "site",
+            "target",
+            "form",
+            "record_id",
+            "field",
+            "origin",
+            "check_code",
+            "status",
+            "text",
+            "link",
+            "raised_by",
+            "raised_by_role",
+            "closed_at",
+            "closed_by",
+            *AUDIT,
+        )
+        read_only_fields = fields
+
+    def get_form(self, obj) -> str:
+        return obj.target.split(":", 1)[0]
+
+    def get_record_id(self, obj) -> int | None:
+        raw = obj.target.split(":", 1)[-1]
+        return int(raw) if raw.isdigit() else None
+
+
+class DataQueryDetailSerializer(DataQuerySerializer):
+    messages = QueryMessageSerializer(many=True, read_only=True, help_text="The conversation, oldest first.")
+
+    class Meta(DataQuerySerializer.Meta):
+        fields = (*DataQuerySerializer.Meta.fields, "messages")
+        read_only_fields = fields
+
+
+class QueryRaiseSerializer(serializers.Serializer):
+    patient = serializers.IntegerField()
+    target = serializers.CharField(
+        help_text="The record queried, as app.model:id: patients.screening:<id>, patients.patient:<id>, "
+        "assessments.labpanel:<id> or assessments.adverseevent:<id> of this patient."
+    )
+    field = serializers.CharField(required=False, allow_blank=True, max_length=60, help_text="Optional field name.")
+    text = serializers.CharField(help_text="The question for the site.")
+
+
+class QueryStepSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="The message that goes with the step.")
+    version = serializers.IntegerField(
+        required=False, help_text="Optional: the version you loaded (or If-Match); 409 if it moved on."
+    )

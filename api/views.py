@@ -1,15 +1,25 @@
 """The REST API: thin views that validate with the pages' forms and write through the services."""
 
 import json
+import math
+import re
+from contextlib import contextmanager
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.dateparse import parse_date
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -21,6 +31,10 @@ from api.permissions import RolePermission
 from api.serializers import (
     AdverseEventSerializer,
     AdverseEventWriteSerializer,
+    DataQueryDetailSerializer,
+    DataQuerySerializer,
+    DeathSerializer,
+    DeathWriteSerializer,
     DoseSerializer,
     DoseWriteSerializer,
     EnrollSerializer,
@@ -31,30 +45,53 @@ from api.serializers import (
     LabPanelSerializer,
     LabPanelWriteSerializer,
     PatientSerializer,
+    QueryRaiseSerializer,
+    QueryStepSerializer,
     ResponseAssessmentSerializer,
     ResponseConfirmSerializer,
     ScreeningSerializer,
     ScreeningWriteSerializer,
     SiteSerializer,
+    SubsequentTherapySerializer,
+    SubsequentTherapyWriteSerializer,
+    SupportiveCareSerializer,
+    SupportiveCareWriteSerializer,
     TreatmentEndSerializer,
     TreatmentEndWriteSerializer,
     UnscheduledVisitSerializer,
     VisitNotDoneSerializer,
     VisitSerializer,
 )
-from assessments.models import AdverseEvent, CtcaeTerm, LabPanel, ResponseAssessment, Visit
+from assessments.forms.labs import SupportiveCareForm
+from assessments.models import AdverseEvent, CtcaeTerm, LabPanel, ResponseAssessment, SupportiveCare, Visit
+from assessments.report import study_report
 from assessments.services.adverse_events import adverse_event_record, adverse_event_update
-from assessments.services.labs import lab_panel_save
+from assessments.services.labs import lab_panel_save, supportive_care_record, supportive_care_update
 from assessments.services.responses import response_confirm
 from assessments.services.visits import visit_not_done_record, visit_unscheduled_add
-from patients.models import DoseAdministration, FollowUp, Patient, Screening, TreatmentEnd
+from patients.forms import DeathForm, SubsequentTherapyForm
+from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from patients.services import (
+    death_record,
     dose_record,
     follow_up_record,
     patient_enroll,
     screening_create,
     screening_update,
+    subsequent_therapy_record,
+    subsequent_therapy_update,
     treatment_end_record,
+)
+from queries.models import DataQuery, QueryMessage
+from queries.selectors import query_targets
+from queries.services import (
+    RAISING_ROLES,
+    QueryNotAllowed,
+    query_answer,
+    query_close,
+    query_comment,
+    query_raise,
+    query_reopen,
 )
 from trial.analytes import ANALYTES, units_for
 from trial.forms import site_today
@@ -70,11 +107,44 @@ IF_MATCH = OpenApiParameter(
 )
 
 
+def _bad_text(value: str) -> bool:
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _day_or_none(value) -> date | None:
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:  # well formed but no such day, e.g. 2026-02-30
+        return None
+
+
+def _day(value, *, field: str) -> date:
+    day = _day_or_none(value)
+    if day is None:
+        raise ValidationError({field: ["Enter a date as YYYY-MM-DD."]})
+    return day
+
+
+def _moment(value, *, zone: ZoneInfo, field: str):
+    try:
+        return inputs.parse_moment(value, zone=zone, field=field)
+    except ValueError:  # well formed but no such day or time, e.g. 2026-02-30T08:00
+        raise ValidationError({field: ["Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601)."]}) from None
+
+
 def _date_param(request, name: str) -> date | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
-    day = parse_date(raw) if len(raw) == 10 else None
+    day = _day_or_none(raw)
     if day is None:
         raise ValidationError({name: ["Enter a date as YYYY-MM-DD."]})
     return day
@@ -112,6 +182,39 @@ def expected_version(request, payload: dict) -> int:
     return value
 
 
+HISTORY_REASON_MAX = Death.history.model._meta.get_field("history_change_reason").max_length
+
+
+def _change_reason(payload: dict) -> str:
+    """The reason for change of saved data (required by the services), within what the history keeps."""
+    reason = payload.pop("reason_for_change", None)
+    if reason is None:
+        return ""
+    if not isinstance(reason, str) or _bad_text(reason):
+        raise ValidationError({"reason_for_change": ["Enter text."]})
+    if len(reason.strip()) > HISTORY_REASON_MAX:
+        raise ValidationError(
+            {
+                "reason_for_change": [
+                    f"Reason for change must be at most {HISTORY_REASON_MAX} characters (it has {len(reason.strip())})."
+                ]
+            }
+        )
+    return reason
+
+
+@contextmanager
+def _reason_field():
+    """The services call the reason for change `change_reason`; the API (and the pages) `reason_for_change`."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not (hasattr(exc, "error_dict") and "change_reason" in exc.error_dict):
+            raise
+        errors = {("reason_for_change" if key == "change_reason" else key): v for key, v in exc.message_dict.items()}
+        raise ValidationError(errors) from exc
+
+
 class ETagMixin:
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
@@ -123,6 +226,12 @@ class ETagMixin:
 class ScopedViewSet(viewsets.GenericViewSet):
     permission_classes = [RolePermission]
     site_field = "patient__site_id"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        for name, value in request.query_params.items():
+            if "\x00" in value:  # the database refuses it in any text it compares
+                raise ValidationError({name: ["The value contains a NUL character."]})
 
     def scoped(self, queryset):
         return queryset.filter(**{f"{self.site_field}__in": user_site_ids(self.request.user)})
@@ -262,7 +371,7 @@ class VisitViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         inputs.unknown_fields(payload, {"visit_date", "reason"})
         visit = visit_unscheduled_add(
             patient=patient,
-            visit_date=inputs.parse_day(payload.get("visit_date"), field="visit_date"),
+            visit_date=_day(payload.get("visit_date"), field="visit_date"),
             reason=_text(payload, "reason"),
             user=request.user,
             today=site_today(patient.site),
@@ -303,7 +412,7 @@ class LabPanelViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         patient = visit.patient
         zone = ZoneInfo(patient.site.time_zone)
         version = expected_version(self.request, payload) if panel else None
-        reason = payload.pop("reason_for_change", None) if panel else None
+        reason = (_change_reason(payload) or None) if panel else None
         payload.pop("visit", None)
         if panel is not None:
             current = [
@@ -447,9 +556,7 @@ class AdverseEventViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
         ae = self.get_object()
         payload = _body(request)
         version = expected_version(request, payload)
-        reason = payload.pop("reason_for_change", "")
-        if not isinstance(reason, str):
-            raise ValidationError({"reason_for_change": ["Enter text."]})
+        reason = _change_reason(payload)
         ae = adverse_event_update(
             ae_id=ae.pk, data=_ae_data(payload), expected_version=version, user=request.user, reason=reason
         )
@@ -506,7 +613,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         inputs.unknown_fields(payload, DOSE_FIELDS)
         zone = ZoneInfo(patient.site.time_zone)
         at = payload.get("administered_at")
-        administered_at = inputs.parse_moment(at, zone=zone, field="administered_at") if at else None
+        administered_at = _moment(at, zone=zone, field="administered_at") if at else None
         amount = payload.get("amount_mg")
         if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, str))):
             raise ValidationError({"amount_mg": ["Enter a number."]})
@@ -538,8 +645,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         dose = self.get_object()
         payload = _body(request)
         version = expected_version(request, payload)
-        change_reason = _text(payload, "reason_for_change")
-        payload.pop("reason_for_change", None)
+        change_reason = _change_reason(payload)
         payload.pop("patient", None)
         current = {
             "treatment_day": dose.treatment_day,
@@ -550,12 +656,13 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
             "reason": dose.reason,
         }
         patient = Patient.objects.select_related("site", "screening").get(pk=dose.patient_id)
-        dose = self._record(
-            patient=patient,
-            payload={**current, **payload},
-            expected_version=version,
-            change_reason=change_reason,
-        )
+        with _reason_field():
+            dose = self._record(
+                patient=patient,
+                payload={**current, **payload},
+                expected_version=version,
+                change_reason=change_reason,
+            )
         return Response(DoseSerializer(dose).data)
 
 
@@ -582,7 +689,7 @@ class TreatmentEndViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
             outcome=_text(payload, "outcome"),
             reason=_text(payload, "reason"),
             reason_detail=_text(payload, "reason_detail"),
-            last_dose_date=inputs.parse_day(payload.get("last_dose_date"), field="last_dose_date"),
+            last_dose_date=_day(payload.get("last_dose_date"), field="last_dose_date"),
             user=request.user,
         )
         return Response(TreatmentEndSerializer(end).data, status=status.HTTP_201_CREATED)
@@ -618,11 +725,11 @@ class FollowUpViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         death = payload.get("date_of_death")
         follow_up = follow_up_record(
             patient=patient,
-            assessed_on=inputs.parse_day(payload.get("assessed_on"), field="assessed_on"),
+            assessed_on=_day(payload.get("assessed_on"), field="assessed_on"),
             vital_status=_text(payload, "vital_status"),
             hlh_relapse=_optional_bool(payload, "hlh_relapse"),
             notes=_text(payload, "notes"),
-            date_of_death=inputs.parse_day(death, field="date_of_death") if death else None,
+            date_of_death=_day(death, field="date_of_death") if death else None,
             death_cause=_text(payload, "death_cause"),
             death_hlh_related=_optional_bool(payload, "death_hlh_related"),
             user=request.user,
@@ -710,3 +817,436 @@ class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def retrieve(self, request, *args, **kwargs):
         job = self.get_object()
         return Response(ImportJobSerializer(job).data)
+
+
+# Supportive care, subsequent therapy, death: JSON types checked here, then the page's own form
+# cleans the values (same messages, same length and choice limits) and the page's service writes.
+
+TEXT, BOOL, NULL_BOOL, DATE = "text", "bool", "null_bool", "date"
+
+
+def _typed(payload: dict, spec: dict[str, str]) -> None:
+    """Refuse unknown fields and values of the wrong JSON type, each error under its field."""
+    inputs.unknown_fields(payload, spec)
+    errors: dict[str, list[str]] = {}
+    for name, value in payload.items():
+        kind = spec[name]
+        if kind == TEXT and value is not None and not isinstance(value, str):
+            errors[name] = ["Enter text."]
+        elif kind == TEXT and isinstance(value, str) and _bad_text(value):
+            errors[name] = ["Text cannot contain NUL or unpaired surrogate characters."]
+        elif kind == BOOL and not isinstance(value, bool):
+            errors[name] = ["true or false."]
+        elif kind == NULL_BOOL and value is not None and not isinstance(value, bool):
+            errors[name] = ["true, false or null (not known)."]
+        elif kind == DATE and value is not None and _day_or_none(value) is None:
+            errors[name] = ["Enter a date as YYYY-MM-DD."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _form_clean(form_class, values: dict, **kwargs) -> dict:
+    """The values as the page's form cleans them (its errors by field, as on the page)."""
+    form = form_class(data=inputs.form_data(values), **kwargs)
+    if not form.is_valid():
+        raise ValidationError(inputs.form_errors(form))
+    return form.cleaned_data
+
+
+def _as_json(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _current(record, fields) -> dict:
+    return {name: _as_json(getattr(record, name)) for name in fields}
+
+
+def _etag(response: Response, record) -> Response:
+    response["ETag"] = f'"{record.version}"'
+    return response
+
+
+CARE_FIELDS = {"kind": TEXT, "product": TEXT, "given_on": DATE, "detail": TEXT}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            SITE,
+            PATIENT,
+            DATE_FROM,
+            DATE_TO,
+            OpenApiParameter("kind", str, enum=[c.value for c in SupportiveCare.Kind]),
+        ]
+    )
+)
+class SupportiveCareViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """G-CSF and transfusions (section 9): counts supported in the 4 days before do not count for a response."""
+
+    perm_model = "assessments.supportivecare"
+    serializer_class = SupportiveCareSerializer
+
+    def get_queryset(self):
+        queryset = self.scoped(SupportiveCare.objects.order_by("id"))
+        if self.action != "list":
+            return queryset
+        queryset = self.filter_common(queryset, date_field="given_on")
+        if kind := self.request.query_params.get("kind"):
+            if kind not in SupportiveCare.Kind.values:
+                raise ValidationError({"kind": [f"Kind must be one of {', '.join(SupportiveCare.Kind.values)}."]})
+            queryset = queryset.filter(kind=kind)
+        return queryset
+
+    @extend_schema(request=SupportiveCareWriteSerializer, responses={201: SupportiveCareSerializer})
+    def create(self, request):
+        payload = _body(request)
+        patient = _patient_for(request, payload)
+        _typed(payload, CARE_FIELDS)
+        data = _form_clean(SupportiveCareForm, payload)
+        care = supportive_care_record(patient=patient, **data, user=request.user, today=site_today(patient.site))
+        return Response(SupportiveCareSerializer(care).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=SupportiveCareWriteSerializer, responses={200: SupportiveCareSerializer}, parameters=[IF_MATCH]
+    )
+    def partial_update(self, request, pk=None):
+        care = self.get_object()
+        payload = _body(request)
+        version = expected_version(request, payload)
+        reason = _change_reason(payload)
+        payload.pop("patient", None)
+        _typed(payload, CARE_FIELDS)
+        data = _form_clean(SupportiveCareForm, {**_current(care, CARE_FIELDS), **payload})
+        patient = Patient.objects.select_related("site").get(pk=care.patient_id)
+        care = supportive_care_update(
+            care_id=care.pk,
+            **data,
+            user=request.user,
+            expected_version=version,
+            reason=reason,
+            today=site_today(patient.site),
+        )
+        return _etag(Response(SupportiveCareSerializer(care).data), care)
+
+
+THERAPY_FIELDS = {
+    "regimen": TEXT,
+    "start_date": DATE,
+    "etoposide": BOOL,
+    "dexamethasone": BOOL,
+    "cyclosporine": BOOL,
+    "other_drugs": TEXT,
+    "response": TEXT,
+    "outcome": TEXT,
+}
+
+
+@extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))
+class SubsequentTherapyViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Therapy after ruxolitinib (section 6), usually HLH-1994: etoposide + dexamethasone +/- cyclosporine A."""
+
+    perm_model = "patients.subsequenttherapy"
+    serializer_class = SubsequentTherapySerializer
+
+    def get_queryset(self):
+        queryset = self.scoped(SubsequentTherapy.objects.order_by("id"))
+        return self.filter_common(queryset, date_field="start_date") if self.action == "list" else queryset
+
+    @extend_schema(request=SubsequentTherapyWriteSerializer, responses={201: SubsequentTherapySerializer})
+    def create(self, request):
+        payload = _body(request)
+        patient = _patient_for(request, payload)
+        _typed(payload, THERAPY_FIELDS)
+        data = _form_clean(SubsequentTherapyForm, payload, site=patient.site)
+        existing = SubsequentTherapy.objects.filter(
+            patient=patient, regimen=data["regimen"], start_date=data["start_date"]
+        ).first()
+        if existing is not None:
+            raise ValidationError(
+                {
+                    "start_date": [
+                        f"This regimen starting on {data['start_date']} is recorded; "
+                        f"correct it with PATCH /subsequent-therapies/{existing.pk}/."
+                    ]
+                }
+            )
+        therapy = subsequent_therapy_record(patient=patient, user=request.user, **data)
+        return Response(SubsequentTherapySerializer(therapy).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=SubsequentTherapyWriteSerializer, responses={200: SubsequentTherapySerializer}, parameters=[IF_MATCH]
+    )
+    def partial_update(self, request, pk=None):
+        therapy = self.get_object()
+        payload = _body(request)
+        version = expected_version(request, payload)
+        reason = _change_reason(payload)
+        payload.pop("patient", None)
+        _typed(payload, THERAPY_FIELDS)
+        patient = Patient.objects.select_related("site").get(pk=therapy.patient_id)
+        data = _form_clean(SubsequentTherapyForm, {**_current(therapy, THERAPY_FIELDS), **payload}, site=patient.site)
+        with _reason_field():
+            therapy = subsequent_therapy_update(
+                therapy=therapy, user=request.user, expected_version=version, change_reason=reason, **data
+            )
+        return _etag(Response(SubsequentTherapySerializer(therapy).data), therapy)
+
+
+DEATH_FIELDS = {"date_of_death": DATE, "cause": TEXT, "hlh_related": NULL_BOOL}
+
+
+@extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))
+class DeathViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """A patient's death (sections 6 and 11): off study, an event of event-free survival; a grade 5 AE needs it."""
+
+    perm_model = "patients.death"
+    serializer_class = DeathSerializer
+
+    def get_queryset(self):
+        queryset = self.scoped(Death.objects.order_by("id"))
+        return self.filter_common(queryset, date_field="date_of_death") if self.action == "list" else queryset
+
+    @extend_schema(request=DeathWriteSerializer, responses={201: DeathSerializer})
+    def create(self, request):
+        payload = _body(request)
+        patient = _patient_for(request, payload)
+        _typed(payload, DEATH_FIELDS)
+        recorded = Death.objects.filter(patient=patient).first()
+        if recorded is not None:
+            raise ValidationError(
+                {"non_field_errors": [f"The death is recorded; correct it with PATCH /deaths/{recorded.pk}/."]}
+            )
+        data = _form_clean(DeathForm, payload, site=patient.site)
+        death = death_record(patient=patient, user=request.user, **data)
+        return Response(DeathSerializer(death).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DeathWriteSerializer, responses={200: DeathSerializer}, parameters=[IF_MATCH])
+    def partial_update(self, request, pk=None):
+        death = self.get_object()
+        payload = _body(request)
+        version = expected_version(request, payload)
+        reason = _change_reason(payload)
+        payload.pop("patient", None)
+        _typed(payload, DEATH_FIELDS)
+        patient = Patient.objects.select_related("site", "screening").get(pk=death.patient_id)
+        data = _form_clean(DeathForm, {**_current(death, DEATH_FIELDS), **payload}, site=patient.site)
+        with _reason_field():
+            death = death_record(
+                patient=patient, user=request.user, expected_version=version, change_reason=reason, **data
+            )
+        return _etag(Response(DeathSerializer(death).data), death)
+
+
+# Data queries: each step through the queries services, with the pages' lifecycle and role rules.
+
+QUERY_FORM = OpenApiParameter(
+    "form", str, description="The queried record's form (app.model), e.g. patients.screening, assessments.labpanel."
+)
+QUERY_FORM_PATTERN = re.compile(r"[a-z_]+\.[a-z_]+")
+QUERY_STEPS = {"answer": query_answer, "close": query_close, "reopen": query_reopen}
+
+
+def _message_text(payload: dict) -> str:
+    text = payload.get("text")
+    if not isinstance(text, str) or _bad_text(text):
+        raise ValidationError({"text": ["Write the message as text."]})
+    return text
+
+
+def _optional_version(request, payload: dict) -> int | None:
+    """Query steps may name the version they were made against (409 if it moved on); the pages do not."""
+    if "version" in payload or request.headers.get("If-Match"):
+        return expected_version(request, payload)
+    return None
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            SITE,
+            PATIENT,
+            QUERY_FORM,
+            DATE_FROM,
+            DATE_TO,
+            OpenApiParameter("status", str, enum=[c.value for c in DataQuery.Status]),
+            OpenApiParameter("origin", str, enum=[c.value for c in DataQuery.Origin]),
+        ]
+    )
+)
+class DataQueryViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Data queries on a patient's records: open -> answered (site) -> closed or re-opened (monitor, data manager).
+
+    Automatic ones come from the edit checks and close themselves once the data pass.
+    """
+
+    serializer_class = DataQuerySerializer
+
+    def get_serializer_class(self):
+        return DataQueryDetailSerializer if self.action != "list" else DataQuerySerializer
+
+    def get_queryset(self):
+        queryset = self.scoped(
+            DataQuery.objects.select_related("patient__site", "raised_by", "closed_by").order_by("id")
+        )
+        if self.action != "list":
+            return queryset.prefetch_related(Prefetch("messages", QueryMessage.objects.select_related("author")))
+        queryset = self.filter_common(queryset, date_field="created_at__date")
+        for name, choices in (("status", DataQuery.Status), ("origin", DataQuery.Origin)):
+            if value := self.request.query_params.get(name):
+                if value not in choices.values:
+                    raise ValidationError({name: [f"{name.title()} must be one of {', '.join(choices.values)}."]})
+                queryset = queryset.filter(**{name: value})
+        if form := self.request.query_params.get("form"):
+            if not QUERY_FORM_PATTERN.fullmatch(form):
+                raise ValidationError({"form": ["Give the form as app.model, e.g. assessments.labpanel."]})
+            queryset = queryset.filter(target__startswith=f"{form}:")
+        return queryset
+
+    def _detail(self, query: DataQuery, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=query.pk)
+        return _etag(Response(DataQueryDetailSerializer(fresh).data, status=code), fresh)
+
+    @extend_schema(request=QueryRaiseSerializer, responses={201: DataQueryDetailSerializer})
+    def create(self, request):
+        if not set(request.user.groups.values_list("name", flat=True)) & RAISING_ROLES:
+            raise QueryNotAllowed("Only monitors and data managers raise queries.")
+        payload = _body(request)
+        patient = _patient_for(request, payload)
+        _typed(payload, {"target": TEXT, "field": TEXT, "text": TEXT})
+        target = payload.get("target")
+        targets = dict(query_targets(patient))
+        if target not in targets:
+            raise ValidationError({"target": [f"Record: choose one of this patient's records ({', '.join(targets)})."]})
+        field = (payload.get("field") or "").strip()
+        limit = DataQuery._meta.get_field("field").max_length
+        if len(field) > limit:
+            raise ValidationError({"field": [f"Field must be at most {limit} characters (it has {len(field)})."]})
+        query = query_raise(
+            patient=patient, target=target, field=field, text=payload.get("text") or "", user=request.user
+        )
+        return self._detail(query, status.HTTP_201_CREATED)
+
+    def _step(self, request, name: str) -> Response:
+        query = self.get_object()
+        payload = _body(request)
+        version = _optional_version(request, payload)
+        inputs.unknown_fields(payload, {"text"})
+        text = _message_text(payload)
+        if name == "comment":
+            query = query_comment(query_id=query.pk, user=request.user, text=text)
+        else:
+            query = QUERY_STEPS[name](query_id=query.pk, user=request.user, text=text, expected_version=version)
+        return self._detail(query)
+
+    @extend_schema(request=QueryStepSerializer, responses={200: DataQueryDetailSerializer}, parameters=[IF_MATCH])
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        """The site answers (clinicians, coordinators): open -> answered."""
+        return self._step(request, "answer")
+
+    @extend_schema(request=QueryStepSerializer, responses={200: DataQueryDetailSerializer}, parameters=[IF_MATCH])
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Monitors and data managers close: open or answered -> closed."""
+        return self._step(request, "close")
+
+    @extend_schema(request=QueryStepSerializer, responses={200: DataQueryDetailSerializer}, parameters=[IF_MATCH])
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        """Monitors and data managers re-open: answered or closed -> open."""
+        return self._step(request, "reopen")
+
+    @extend_schema(request=QueryStepSerializer, responses={200: DataQueryDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def messages(self, request, pk=None):
+        """A message in the conversation without a change of status (not on a closed query)."""
+        return self._step(request, "comment")
+
+
+def _finite(value):
+    """NaN and infinity are not JSON: a figure that cannot be computed is null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+REPORT_SCHEMA = inline_serializer(
+    "StudyReport",
+    fields={
+        "generated_at": serializers.CharField(help_text="When the figures were computed (ISO 8601)."),
+        "today": serializers.DateField(help_text="The day the report was computed for."),
+        "data_version": serializers.CharField(help_text="Changes with any write to the data the report reads."),
+        "sites": serializers.ListField(child=serializers.CharField(), help_text="Site codes the figures cover."),
+        "enrollment": inline_serializer(
+            "StudyReportEnrollment",
+            fields={
+                "screened": serializers.IntegerField(),
+                "screen_failures": serializers.IntegerField(),
+                "screen_failures_by_criterion": serializers.ListField(
+                    child=serializers.DictField(), help_text="[{criterion, count}]"
+                ),
+                "enrolled": serializers.IntegerField(),
+                "on_treatment": serializers.IntegerField(),
+                "completed_28_days": serializers.IntegerField(),
+                "discontinued": serializers.IntegerField(),
+                "discontinued_by_reason": serializers.ListField(
+                    child=serializers.DictField(), help_text="[{reason, count}]"
+                ),
+                "in_follow_up": serializers.IntegerField(),
+                "deaths": serializers.IntegerField(),
+            },
+        ),
+        "baseline": serializers.DictField(
+            help_text="Baseline characteristics: {patients: [subject], rows: [{label, unit, values, display, "
+            "summary: {n, median, minimum, maximum}, summary_display, footnote}], footnotes: [text]}."
+        ),
+        "outcomes": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Per patient: subject, etiology, risk_group, treatment_days, stop_reason, best_response "
+            "(and day), response_duration_days, subsequent_therapy, survival, alive, efs_days, efs_event.",
+        ),
+        "response_rates": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Best overall response to day 28 by group: {group, label, n, cr, pr, improvement, or}, each "
+            "{count, total, percent, ci_low, ci_high} with the exact 95 % interval.",
+        ),
+        "efs": serializers.DictField(
+            help_text="Kaplan-Meier event-free survival at day 183: overall, by_risk, logrank_high_vs_low, "
+            "follow_up_days, without_follow_up."
+        ),
+        "week1": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Baseline vs day 7 per marker in CR and non-CR patients: {code, label, unit, cr, non_cr}, "
+            "each {n, baseline_median, day7_median, p_value} (paired Wilcoxon).",
+        ),
+        "adverse_events": serializers.DictField(
+            help_text="{patients: [{subject, dose_mg, treatment_days, events, discontinued}], summary: [{term, "
+            "patients, by_max_grade}], total_events, serious}."
+        ),
+        "normal_ranges": serializers.DictField(help_text="{analyte: {lower, upper, unit, label}} used in footnotes."),
+    },
+)
+
+
+class StudyReportView(APIView):
+    """The study report's figures (section 11) for your sites: the same as the report page and /report.json."""
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                REPORT_SCHEMA,
+                description="Enrollment, baseline, outcomes, response rates, EFS, week-1 markers and adverse "
+                "events of the enrolled patients at your sites; cached until the data change or the day does. "
+                "A figure that cannot be computed is null.",
+            )
+        }
+    )
+    def get(self, request):
+        report = study_report(site_ids=user_site_ids(request.user))
+        response = Response(_finite(report))
+        response["Cache-Control"] = "private, max-age=60"
+        return response

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from patients.models import Patient
 from queries.models import DataQuery, QueryMessage
-from trial.versioning import record_save
+from trial.versioning import record_lock_for_update, record_save
 
 
 def target_of(record) -> str:
@@ -91,6 +91,13 @@ RAISING_ROLES = {"monitor", "data_manager"}
 ANSWERING_ROLES = {"clinician", "coordinator"}
 
 
+STEP_DONE = {
+    QueryMessage.Action.ANSWER: "answered",
+    QueryMessage.Action.CLOSE: "closed",
+    QueryMessage.Action.REOPEN: "re-opened",
+}
+
+
 def _roles_of(user) -> set[str]:
     return set(user.groups.values_list("name", flat=True))
 
@@ -128,16 +135,27 @@ def query_raise(*, patient: Patient, target: str, field: str, text: str, user, l
     return query
 
 
-def _step(*, query_id: int, user, text: str, allowed_from: set[str], to: str, action: str, roles: set[str], why: str):
+def _step(
+    *,
+    query_id: int,
+    user,
+    text: str,
+    allowed_from: set[str],
+    to: str,
+    action: str,
+    roles: set[str],
+    why: str,
+    expected_version: int | None = None,
+):
     from django.core.exceptions import ValidationError
 
     with transaction.atomic():
-        query = DataQuery.objects.select_for_update().get(pk=query_id)
         if not _roles_of(user) & roles:
             raise QueryNotAllowed(why)
+        query = record_lock_for_update(model=DataQuery, pk=query_id, expected_version=expected_version)
         if query.status not in allowed_from:
             raise ValidationError(
-                {"status": f"The query is {query.get_status_display().lower()}; it cannot be {action}."}
+                {"status": f"The query is {query.get_status_display().lower()}; it cannot be {STEP_DONE[action]}."}
             )
         if not text.strip():
             raise ValidationError({"text": "Write a message."})
@@ -151,7 +169,7 @@ def _step(*, query_id: int, user, text: str, allowed_from: set[str], to: str, ac
     return query
 
 
-def query_answer(*, query_id: int, user, text: str) -> DataQuery:
+def query_answer(*, query_id: int, user, text: str, expected_version: int | None = None) -> DataQuery:
     """The site answers (open or re-opened -> answered)."""
     return _step(
         query_id=query_id,
@@ -162,10 +180,11 @@ def query_answer(*, query_id: int, user, text: str) -> DataQuery:
         action=QueryMessage.Action.ANSWER,
         roles=ANSWERING_ROLES,
         why="Only the site (clinicians, coordinators) answers.",
+        expected_version=expected_version,
     )
 
 
-def query_close(*, query_id: int, user, text: str) -> DataQuery:
+def query_close(*, query_id: int, user, text: str, expected_version: int | None = None) -> DataQuery:
     """Only the raiser's roles (monitor, data manager) close a manual query."""
     return _step(
         query_id=query_id,
@@ -176,10 +195,11 @@ def query_close(*, query_id: int, user, text: str) -> DataQuery:
         action=QueryMessage.Action.CLOSE,
         roles=RAISING_ROLES,
         why="Only monitors and data managers close queries.",
+        expected_version=expected_version,
     )
 
 
-def query_reopen(*, query_id: int, user, text: str) -> DataQuery:
+def query_reopen(*, query_id: int, user, text: str, expected_version: int | None = None) -> DataQuery:
     return _step(
         query_id=query_id,
         user=user,
@@ -189,4 +209,27 @@ def query_reopen(*, query_id: int, user, text: str) -> DataQuery:
         action=QueryMessage.Action.REOPEN,
         roles=RAISING_ROLES,
         why="Only monitors and data managers re-open queries.",
+        expected_version=expected_version,
     )
+
+
+def query_comment(*, query_id: int, user, text: str) -> DataQuery:
+    """A message in the conversation that does not change the query's status (site or raiser's roles).
+
+    A closed query takes no comments: re-open it to continue. Locked data refuse it as any step.
+    """
+    from django.core.exceptions import ValidationError
+
+    from review.services import lock_check
+
+    with transaction.atomic():
+        if not _roles_of(user) & (RAISING_ROLES | ANSWERING_ROLES):
+            raise QueryNotAllowed("Only the site and monitors or data managers take part in a query.")
+        query = DataQuery.objects.select_for_update().get(pk=query_id)
+        if query.status == DataQuery.Status.CLOSED:
+            raise ValidationError({"status": "The query is closed; re-open it to continue the conversation."})
+        if not text.strip():
+            raise ValidationError({"text": "Write a message."})
+        lock_check(query)
+        _message(query, user, QueryMessage.Action.COMMENT, text)
+    return query

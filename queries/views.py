@@ -9,20 +9,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from assessments.models import AdverseEvent, LabPanel
 from patients.selectors import patient_get_for_user
 from queries.models import DataQuery
-from queries.services import QueryNotAllowed, query_answer, query_close, query_raise, query_reopen, target_of
-from trial.selectors import user_site_ids
-
-
-def _visible(user):
-    return DataQuery.objects.filter(patient__site_id__in=user_site_ids(user)).select_related("patient__site")
+from queries.selectors import queries_visible, query_targets
+from queries.services import (
+    QueryNotAllowed,
+    query_answer,
+    query_close,
+    query_comment,
+    query_raise,
+    query_reopen,
+)
 
 
 @login_required
 def query_list(request):
-    rows = _visible(request.user)
+    rows = queries_visible(request.user)
     status = request.GET.get("status", "")
     origin = request.GET.get("origin", "")
     subject = request.GET.get("subject", "").strip()
@@ -56,15 +58,20 @@ def query_list(request):
 
 @login_required
 def query_detail(request, pk: int):
-    query = get_object_or_404(_visible(request.user), pk=pk)
+    query = get_object_or_404(queries_visible(request.user), pk=pk)
     return render(request, "queries/detail.html", {"query": query, "conversation": query.messages.all()})
 
 
 @login_required
 @require_POST
 def query_action(request, pk: int, action: str):
-    query = get_object_or_404(_visible(request.user), pk=pk)
-    step = {"answer": query_answer, "close": query_close, "reopen": query_reopen}.get(action)
+    query = get_object_or_404(queries_visible(request.user), pk=pk)
+    step = {
+        "answer": query_answer,
+        "close": query_close,
+        "reopen": query_reopen,
+        "comment": query_comment,
+    }.get(action)
     if step is None:
         return redirect("query_detail", pk=query.pk)
     try:
@@ -78,23 +85,10 @@ def query_action(request, pk: int, action: str):
     return redirect("query_detail", pk=query.pk)
 
 
-def _targets(patient) -> list[tuple[str, str]]:
-    """The patient's records a query can be raised on."""
-    options = [
-        (target_of(patient.screening), f"Screening {patient.screening.screening_number}"),
-        (target_of(patient), f"Enrollment {patient.subject_number}"),
-    ]
-    for panel in LabPanel.objects.filter(patient=patient).select_related("visit"):
-        options.append((target_of(panel), f"Labs — {panel.visit.name}"))
-    for ae in AdverseEvent.objects.filter(patient=patient).select_related("term"):
-        options.append((target_of(ae), f"Adverse event — {ae.term_label} (onset {ae.onset_date})"))
-    return options
-
-
 @login_required
 def patient_queries(request, pk: int):
     patient = patient_get_for_user(user=request.user, pk=pk)
-    targets = _targets(patient)
+    targets = query_targets(patient)
     if request.method == "POST":
         target = request.POST.get("target", "")
         if target not in dict(targets):

@@ -65,10 +65,14 @@ class CRFForm(forms.ModelForm):
         return cleaned
 
 
+# What the history keeps of a reason for change (django-simple-history's change reason column).
+REASON_MAX_LENGTH = 100
+
+
 class ReasonForChangeMixin(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     reason_for_change = forms.CharField(
         label="Reason for change",
-        max_length=200,
+        max_length=REASON_MAX_LENGTH,
         help_text="Required for any change to saved data; it is kept in the audit trail.",
     )

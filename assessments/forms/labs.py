@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from assessments.models import LabPanel, SupportiveCare
 from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
-from assessments.services.labs import Measurement
+from assessments.services.labs import Measurement, supportive_care_product_problem
 from trial.analytes import ANALYTES, GROUP_ORDER, plausibility_message, units_for
 from trial.forms import date_input, site_today
 
@@ -188,3 +188,12 @@ class SupportiveCareForm(forms.ModelForm):
         model = SupportiveCare
         fields = ["kind", "product", "given_on", "detail"]
         widgets = {"given_on": date_input()}
+
+    def clean(self):
+        # On the product field, before the table's constraint would refuse it without naming it.
+        cleaned = super().clean()
+        if "kind" in cleaned:
+            problem = supportive_care_product_problem(kind=cleaned["kind"], product=cleaned.get("product") or "")
+            if problem:
+                self.add_error("product", problem)
+        return cleaned

@@ -211,24 +211,69 @@ def _after_save_checks(
     return warnings
 
 
-def supportive_care_record(
-    *, patient: Patient, kind: str, product: str, given_on: date, detail: str, user, today: date | None = None
-) -> SupportiveCare:
-    """G-CSF or a transfusion, which the response rule must know of (protocol section 9)."""
-    today = today or timezone.localdate()
+def supportive_care_product_problem(*, kind: str, product: str) -> str | None:
+    """A transfusion names its product; G-CSF has none (the form shows this on the product field)."""
+    if kind == SupportiveCare.Kind.TRANSFUSION and not product:
+        return "Choose the transfused product."
+    if kind == SupportiveCare.Kind.GCSF and product:
+        return "A product is recorded for transfusions only."
+    return None
+
+
+def _supportive_care_problems(*, patient: Patient, kind: str, product: str, given_on: date, today: date) -> None:
     errors = {}
     if given_on > today:
         errors["given_on"] = f"Date cannot be in the future (after {today.isoformat()})."
     elif given_on < patient.screening.screening_date:
         errors["given_on"] = f"Date cannot be before screening ({patient.screening.screening_date.isoformat()})."
-    if kind == SupportiveCare.Kind.TRANSFUSION and not product:
-        errors["product"] = "Choose the transfused product."
-    if kind == SupportiveCare.Kind.GCSF and product:
-        errors["product"] = "A product is recorded for transfusions only."
+    if problem := supportive_care_product_problem(kind=kind, product=product):
+        errors["product"] = problem
     if errors:
         raise ValidationError(errors)
+
+
+def supportive_care_record(
+    *, patient: Patient, kind: str, product: str, given_on: date, detail: str, user, today: date | None = None
+) -> SupportiveCare:
+    """G-CSF or a transfusion, which the response rule must know of (protocol section 9)."""
+    today = today or timezone.localdate()
+    _supportive_care_problems(patient=patient, kind=kind, product=product, given_on=given_on, today=today)
     with transaction.atomic():
         record = SupportiveCare(patient=patient, kind=kind, product=product, given_on=given_on, detail=detail)
         record_save(record=record, user=user, reason="Supportive care entered", created=True)
+        response_queue_for_patient(patient_id=patient.pk)
+    return record
+
+
+def supportive_care_update(
+    *,
+    care_id: int,
+    kind: str,
+    product: str,
+    given_on: date,
+    detail: str,
+    user,
+    expected_version: int,
+    reason: str,
+    today: date | None = None,
+) -> SupportiveCare:
+    """Correct a G-CSF or transfusion record: the version the user loaded and a reason for change.
+
+    The responses of the patient are recomputed, since supported counts do not count (section 9).
+    """
+    if not (reason or "").strip():
+        raise ValidationError({"reason_for_change": "A reason for change is required to change saved data."})
+    with transaction.atomic():
+        record = record_lock_for_update(model=SupportiveCare, pk=care_id, expected_version=expected_version)
+        patient = Patient.objects.select_related("screening", "site").get(pk=record.patient_id)
+        _supportive_care_problems(
+            patient=patient, kind=kind, product=product, given_on=given_on, today=today or timezone.localdate()
+        )
+        values = {"kind": kind, "product": product, "given_on": given_on, "detail": detail}
+        if all(getattr(record, name) == value for name, value in values.items()):
+            return record
+        for name, value in values.items():
+            setattr(record, name, value)
+        record_save(record=record, user=user, reason=reason.strip())
         response_queue_for_patient(patient_id=patient.pk)
     return record

@@ -73,3 +73,21 @@ def test_query_list_counts_open_queries_by_site_patient_and_form(client, monitor
     page = client.get(reverse("query_list"), {"status": "open"}).content.decode()
     assert f"{patient.subject_number}: 1" in page
     assert "patients.screening: 1" in page
+
+
+def test_a_comment_keeps_the_status_and_a_closed_query_takes_none(client, monitor, clinician, patient):
+    raise_query(client, monitor, patient)
+    query = DataQuery.objects.get(origin="manual")
+    login(client, clinician)
+    client.post(reverse("query_action", args=[query.pk, "comment"]), {"text": "Looking into it."})
+    query.refresh_from_db()
+    assert query.status == "open"
+    login(client, monitor)
+    client.post(reverse("query_action", args=[query.pk, "close"]), {"text": "Not needed."})
+    login(client, clinician)
+    client.post(reverse("query_action", args=[query.pk, "comment"]), {"text": "Late."})
+    assert list(query.messages.values_list("action", "text")) == [
+        ("raise", "Ferritin 3200: source says 3020?"),
+        ("comment", "Looking into it."),
+        ("close", "Not needed."),
+    ]

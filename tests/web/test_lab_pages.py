@@ -115,3 +115,14 @@ def test_unscheduled_visit_added_from_the_calendar(client, clinician, patient):
         reverse("visit_unscheduled_add", args=[patient.pk]), {"visit_date": "2020-01-01", "reason": "x"}, follow=True
     )
     assert "cannot be before enrollment" in response.content.decode()
+
+
+def test_supportive_care_product_error_is_on_the_product_field(client, clinician, patient):
+    from assessments.models import SupportiveCare
+
+    login(client, clinician)
+    url = reverse("supportive_care", args=[patient.pk])
+    page = client.post(url, {"kind": "transfusion", "product": "", "given_on": DAY0.isoformat(), "detail": ""})
+    assert page.status_code == 200
+    assert page.context["form"].errors == {"product": ["Choose the transfused product."]}
+    assert not SupportiveCare.objects.exists()
