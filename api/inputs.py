@@ -87,7 +87,10 @@ def enrollment_clean(*, screening: Screening, payload: dict) -> dict:
 
 def parse_moment(value, *, zone: ZoneInfo, field: str) -> datetime:
     """An ISO 8601 date-time; without an offset it is the site's local time."""
-    moment = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but impossible, e.g. 2026-02-30T08:00 or 25:00
+        raise ValidationError({field: [f"{value} is not a real date and time."]}) from None
     if moment is None:
         raise ValidationError({field: ["Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601)."]})
     if timezone.is_naive(moment):
@@ -96,7 +99,10 @@ def parse_moment(value, *, zone: ZoneInfo, field: str) -> datetime:
 
 
 def parse_day(value, *, field: str) -> date:
-    day = parse_date(value) if isinstance(value, str) else None
+    try:
+        day = parse_date(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but impossible, e.g. 2026-02-30
+        raise ValidationError({field: [f"{value} is not a real date."]}) from None
     if day is None:
         raise ValidationError({field: ["Enter a date as YYYY-MM-DD."]})
     return day

@@ -77,6 +77,34 @@ def test_one_bad_value_writes_nothing_and_every_error_is_listed(bundle, clinicia
     assert all(n == 0 for n in counts().values())
 
 
+def test_impossible_dates_and_bad_doses_are_named_by_row_and_field(bundle, clinician):
+    bad = copy.deepcopy(bundle)
+    bad["patients"][0]["labs"][0]["sampled_at"] = "2026-02-30T08:00"
+    bad["patients"][0]["doses"][5]["administered_at"] = "2026-02-30T08:00"
+    bad["patients"][0]["doses"][7]["amount_mg"] = "-5"
+    bad["patients"][0]["treatment_end"]["last_dose_date"] = "2026-13-01"
+    with pytest.raises(ImportFailed) as failed:
+        bundle_import(bundle=bad, user=clinician)
+    errors = failed.value.errors
+    assert {
+        "row": "patients[0].labs[0]",
+        "field": "sampled_at",
+        "message": "2026-02-30T08:00 is not a real date and time.",
+    } in errors
+    assert {
+        "row": "patients[0].doses[5]",
+        "field": "administered_at",
+        "message": "2026-02-30T08:00 is not a real date and time.",
+    } in errors
+    assert any(e["row"] == "patients[0].doses[7]" and e["field"] == "amount_mg" for e in errors)
+    assert {
+        "row": "patients[0].treatment_end",
+        "field": "last_dose_date",
+        "message": "2026-13-01 is not a real date.",
+    } in errors
+    assert all(n == 0 for n in counts().values())
+
+
 def test_bundle_format_checked(clinician):
     with pytest.raises(ImportFailed) as failed:
         bundle_import(bundle={"patients": []}, user=clinician)
