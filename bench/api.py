@@ -20,7 +20,21 @@ from patients.models import Patient
 # sets another number).
 IMPORT_PATIENTS = int(os.environ.get("BENCH_API_IMPORT_PATIENTS", "200"))
 LAB_DAYS = {"BASE": 0, "D1": 1, "D2": 2, "D3": 3, "D4": 4, "D5": 5, "D6": 6, "D7": 7, "D14": 14, "D21": 21, "D28": 28}
-LISTS = ("patients", "screenings", "visits", "lab-panels", "response-assessments", "adverse-events", "doses")
+LISTS = (
+    "patients",
+    "screenings",
+    "visits",
+    "lab-panels",
+    "response-assessments",
+    "adverse-events",
+    "doses",
+    "supportive-care",
+    "treatment-ends",
+    "subsequent-therapies",
+    "follow-ups",
+    "deaths",
+    "queries",
+)
 
 
 def _screening(index: int, screened) -> dict:
