@@ -535,3 +535,33 @@ def cached(*, site_ids: set[int], part: str, build, today: date | None = None):
         value = build()
         cache.set(key, value, CACHE_SECONDS)
     return value
+
+
+# The report's figures, shared by the page (PNG endpoints) and the study report PDF.
+
+MARKER_INFO = {code: (label, unit, log) for code, label, unit, log in TRAJECTORY_MARKERS}
+
+
+def report_km_png(report: dict) -> bytes:
+    """Figure 1: event-free survival overall and by risk group, censor marks, numbers at risk."""
+    from assessments import plots
+    from assessments.rules.statistics import SIX_MONTHS_DAYS
+
+    observed = [o for o in report["outcomes"] if o["efs_days"] is not None]
+    groups = [("All patients", [o["efs_days"] for o in observed], [bool(o["efs_event"]) for o in observed])]
+    for value, label in Patient.RiskGroup.choices:
+        members = [o for o in observed if o["risk_group"] == value]
+        if members:
+            groups.append((label, [o["efs_days"] for o in members], [bool(o["efs_event"]) for o in members]))
+    return plots.km_png(groups, mark_day=SIX_MONTHS_DAYS)
+
+
+def report_marker_png(report: dict, *, site_ids: set[int], code: str) -> bytes:
+    """Figure 2: one HLH marker over days 0-28 for every patient, the normal range shaded."""
+    from assessments import plots
+
+    label, unit, log = MARKER_INFO[code]
+    series = marker_trajectories(site_ids=site_ids, codes=(code,))[code]
+    found = report["normal_ranges"].get(code)
+    normal = (found["lower"], found["upper"]) if found else None
+    return plots.trajectory_png(label=label, unit=unit, series=series, normal=normal, log=log)

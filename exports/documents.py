@@ -1,5 +1,6 @@
 """Services for the generated PDFs: request (reusing an unchanged one), render, download."""
 
+import base64
 import hashlib
 import os
 import tempfile
@@ -83,7 +84,18 @@ def patient_data_version(*, patient: Patient) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def scope_data_version(*, kind: str, patient: Patient | None) -> str:
+def study_report_version(*, user) -> str:
+    """The study report PDF is the requester's: their sites, the report's data version and the day."""
+    from assessments.report import data_version
+    from trial.selectors import user_site_ids
+
+    scope = f"{LAYOUT_VERSION}|report|{data_version()}|{sorted(user_site_ids(user))}|{timezone.localdate()}"
+    return hashlib.sha256(scope.encode()).hexdigest()
+
+
+def scope_data_version(*, kind: str, patient: Patient | None, user=None) -> str:
+    if kind == GeneratedDocument.Kind.STUDY_REPORT:
+        return study_report_version(user=user)
     if patient is None:
         from trial.models import VisitDefinition
 
@@ -99,13 +111,11 @@ def document_request(
     else a new one queued for rendering (after commit)."""
     if visit is not None and patient is None:
         patient = visit.patient
-    version = scope_data_version(kind=kind, patient=patient)
-    existing = (
-        GeneratedDocument.objects.filter(kind=kind, patient=patient, visit=visit, data_version=version)
-        .exclude(status=GeneratedDocument.Status.FAILED)
-        .order_by("-created_at")
-        .first()
-    )
+    version = scope_data_version(kind=kind, patient=patient, user=user)
+    existing = GeneratedDocument.objects.filter(kind=kind, patient=patient, visit=visit, data_version=version)
+    if kind == GeneratedDocument.Kind.STUDY_REPORT:
+        existing = existing.filter(requested_by=user)  # it holds the requester's sites only
+    existing = existing.exclude(status=GeneratedDocument.Status.FAILED).order_by("-created_at").first()
     if existing is not None and (existing.status != GeneratedDocument.Status.DONE or document_file_exists(existing)):
         return existing
     document = GeneratedDocument.objects.create(
@@ -150,9 +160,44 @@ def document_html(document: GeneratedDocument, *, now: datetime | None = None) -
 
         context.update(blank_book_context())
         template = "exports/blank_book.html"
+    elif document.kind == GeneratedDocument.Kind.STUDY_REPORT:
+        context.update(study_report_context(document.requested_by))
+        template = "exports/study_report.html"
     else:
         raise ValueError(f"Cannot render {document.kind} here.")
     return render_to_string(template, context)
+
+
+def _png_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def study_report_context(user) -> dict:
+    """The report of the user's sites as the page shows it, per-patient tables in full, and its
+    figures embedded as images."""
+    from assessments.report import MARKER_INFO, report_km_png, report_marker_png, study_report
+    from assessments.rules.statistics import SIX_MONTHS_DAYS
+    from trial.models import Site
+    from trial.selectors import user_site_ids
+
+    site_ids = user_site_ids(user)
+    report = study_report(site_ids=site_ids)
+    baseline = report["baseline"]
+    columns = list(zip(*(row["display"] for row in baseline["rows"]), strict=True)) if baseline["rows"] else []
+    sites = Site.objects.filter(id__in=site_ids).order_by("code")
+    markers = [
+        (label, _png_uri(report_marker_png(report, site_ids=site_ids, code=code)))
+        for code, (label, _, _) in MARKER_INFO.items()
+    ]
+    return {
+        "report": report,
+        "six_months": SIX_MONTHS_DAYS,
+        "baseline_by_patient": list(zip(baseline["patients"], columns, strict=False)),
+        "km_png": _png_uri(report_km_png(report)),
+        "marker_rows": [markers[i : i + 3] for i in range(0, len(markers), 3)],
+        "site_label": ", ".join(f"{s.code} {s.name}" for s in sites) or "no site",
+        "subject": "all patients",
+    }
 
 
 def document_render(*, document_id: int) -> GeneratedDocument:

@@ -25,6 +25,8 @@ def _document_for_user(user, pk: int) -> GeneratedDocument:
     document = get_object_or_404(GeneratedDocument.objects.select_related("patient"), pk=pk)
     if document.patient_id is not None and document.patient.site_id not in user_site_ids(user):
         raise Http404("No such document at your sites.")
+    if document.kind == GeneratedDocument.Kind.STUDY_REPORT and document.requested_by_id != user.pk:
+        raise Http404("A study report PDF holds its requester's sites only.")
     return document
 
 
@@ -100,8 +102,19 @@ def blank_book_generate(request):
 
 @login_required
 @permission_required("patients.view_patient", raise_exception=True)
+@require_POST
+def study_report_generate(request):
+    """The study report of the user's sites as a PDF with its figures (rendered by Celery)."""
+    document = document_request(kind=GeneratedDocument.Kind.STUDY_REPORT, user=request.user)
+    return redirect(f"{reverse('exports_home')}?document={document.pk}")
+
+
+@login_required
+@permission_required("patients.view_patient", raise_exception=True)
 def exports_home(request):
-    documents = GeneratedDocument.objects.filter(kind=GeneratedDocument.Kind.BLANK_BOOK)[:10]
+    blank_books = GeneratedDocument.objects.filter(kind=GeneratedDocument.Kind.BLANK_BOOK)[:10]
+    reports = GeneratedDocument.objects.filter(kind=GeneratedDocument.Kind.STUDY_REPORT, requested_by=request.user)
+    documents = sorted([*blank_books, *reports[:10]], key=lambda d: d.created_at, reverse=True)
     return render(request, "exports/exports_home.html", {"documents": documents})
 
 
@@ -141,6 +154,7 @@ urlpatterns = [
     path("documents/<int:pk>/download/", document_download_view, name="document_download"),
     path("exports/", exports_home, name="exports_home"),
     path("exports/blank-book/", blank_book_generate, name="blank_book_generate"),
+    path("exports/study-report/", study_report_generate, name="study_report_generate"),
     path("exports/csv.zip", csv_zip_download, name="csv_zip_download"),
     path("exports/odm.xml", odm_download, name="odm_download"),
 ]

@@ -2,15 +2,22 @@
 patient's own marker trajectories. Everything is scoped to the user's sites."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
 from assessments import plots
-from assessments.report import TRAJECTORY_MARKERS, cached, marker_trajectories, study_report
+from assessments.report import (
+    TRAJECTORY_MARKERS,
+    cached,
+    marker_trajectories,
+    report_km_png,
+    report_marker_png,
+    study_report,
+)
 from assessments.rules.statistics import SIX_MONTHS_DAYS
-from patients.models import Patient
 from patients.selectors import patient_get_for_user
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for, user_site_ids
@@ -24,11 +31,6 @@ def _png(data: bytes) -> HttpResponse:
     return response
 
 
-def _normal(ranges: dict, code: str) -> tuple[float | None, float | None] | None:
-    found = ranges.get(code)
-    return (found["lower"], found["upper"]) if found else None
-
-
 @login_required
 @require_GET
 def study_report_page(request):
@@ -38,8 +40,28 @@ def study_report_page(request):
     return render(
         request,
         "assessments/report/report.html",
-        {"report": report, "markers": markers, "six_months": SIX_MONTHS_DAYS},
+        {"report": report, "markers": markers, "six_months": SIX_MONTHS_DAYS, **_patient_page(request, report)},
     )
+
+
+# Per-patient columns and rows shown at once; the summaries are over every patient and the
+# JSON holds them all.
+PATIENTS_PER_PAGE = 50
+
+
+def _patient_page(request, report: dict) -> dict:
+    """One page of the per-patient parts of the report (baseline columns, outcome rows, AE rows)."""
+    baseline = report["baseline"]
+    page = Paginator(baseline["patients"], PATIENTS_PER_PAGE).get_page(request.GET.get("patients"))
+    start, end = page.start_index() - 1 if page.paginator.count else 0, page.end_index()
+    subjects = set(baseline["patients"][start:end])
+    return {
+        "patient_page": page,
+        "baseline_patients": baseline["patients"][start:end],
+        "baseline_rows": [{**row, "display": row["display"][start:end]} for row in baseline["rows"]],
+        "outcome_rows": [o for o in report["outcomes"] if o["subject"] in subjects],
+        "ae_patient_rows": [p for p in report["adverse_events"]["patients"] if p["subject"] in subjects],
+    }
 
 
 @login_required
@@ -57,22 +79,13 @@ def study_report_plot(request, name: str):
     if name == "km":
 
         def build():
-            observed = [o for o in report["outcomes"] if o["efs_days"] is not None]
-            groups = [("All patients", [o["efs_days"] for o in observed], [bool(o["efs_event"]) for o in observed])]
-            for value, label in Patient.RiskGroup.choices:
-                members = [o for o in observed if o["risk_group"] == value]
-                if members:
-                    groups.append((label, [o["efs_days"] for o in members], [bool(o["efs_event"]) for o in members]))
-            return plots.km_png(groups, mark_day=SIX_MONTHS_DAYS)
+            return report_km_png(report)
 
     elif name.startswith("marker-") and name.removeprefix("marker-") in MARKERS:
         code = name.removeprefix("marker-")
-        label, unit, log = MARKERS[code]
 
         def build():
-            series = marker_trajectories(site_ids=site_ids, codes=(code,))[code]
-            normal = _normal(report["normal_ranges"], code)
-            return plots.trajectory_png(label=label, unit=unit, series=series, normal=normal, log=log)
+            return report_marker_png(report, site_ids=site_ids, code=code)
 
     else:
         raise Http404("No such figure.")

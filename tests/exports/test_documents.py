@@ -17,6 +17,7 @@ from exports.models import GeneratedDocument
 from exports.tasks import render_document
 from tests.conftest import DAY0
 from tests.exports.conftest import SHANGHAI, build_patient
+from tests.services.test_report import cohort  # noqa: F401 - the fixture
 from trial.analytes import ANALYTES
 from trial.models import VisitDefinition
 
@@ -225,3 +226,51 @@ def test_casebook_prints_signatures_verifications_and_the_audit_trail(
     assert "Cleared: changed after verification" in text
     assert "Transcription error on the lab sheet" in text
     assert re.search(r"210(\.0+)? → 190", text)
+
+
+def test_study_report_pdf_has_the_report_tables_and_figures(
+    client,
+    clinician,
+    clinician_b,
+    cohort,  # noqa: F811 - the fixture
+    django_capture_on_commit_callbacks,
+):
+    from django.urls import reverse
+
+    from tests.conftest import PASSWORD
+
+    assert client.login(username=clinician.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("study_report_generate"))
+    document = GeneratedDocument.objects.get(kind="study_report")
+    assert response.status_code == 302 and response["Location"].endswith(f"?document={document.pk}")
+    document.refresh_from_db()
+    assert document.status == "done"
+    reader = PdfReader(Path(settings.MEDIA_ROOT) / document.file_path)
+    texts = [page.extract_text() for page in reader.pages]
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {len(texts)}" in text and "DRAFT - not locked" in text
+        assert "Subject all patients" in text
+    everything = "\n".join(texts)
+    for expected in (
+        "Study report (protocol section 11)",
+        "Table 1. Baseline characteristics",
+        "Table 2. Response outcomes",
+        "Table 3. Best overall response",
+        "1 (50.0 %; 1.3–98.7)",  # CR 1 of 2 with its exact interval, as on the page
+        "Figure 1. Event-free survival",
+        "Table 4. Week-1 change",
+        "Table 5. Adverse events",
+        "Figure 2. HLH markers",
+        *(p.subject_number for p in cohort),
+    ):
+        assert expected in everything, expected
+    # The Kaplan-Meier curve and nine marker plots, real raster images (the pages share them).
+    images = {image.name: image for page in reader.pages for image in page.images}
+    assert len(images) == 10
+    assert all(image.image.size[0] >= 400 for image in images.values())
+    # The same request on unchanged data returns the stored file; another user's is not theirs.
+    assert client.post(reverse("study_report_generate"))["Location"].endswith(f"?document={document.pk}")
+    client.logout()
+    assert client.login(username=clinician_b.username, password=PASSWORD)
+    assert client.get(reverse("document_download", args=[document.pk])).status_code == 404

@@ -96,3 +96,24 @@ def test_beat_sweep_assesses_patients_through_the_worker(worker, site_a, clinici
     )  # days 3, 7, 14, 28 and six follow-ups
     assert set(ResponseAssessment.objects.values_list("computed_status", flat=True)) == {"not_assessable"}
     assert DAY0 < ResponseAssessment.objects.order_by("-study_day").first().assessment_date
+
+
+def test_a_requested_pdf_is_rendered_by_the_worker(worker, site_a, clinician, settings, tmp_path):
+    """The page only queues the document; the worker renders it, with progress, checksum and file."""
+    from pathlib import Path
+
+    from pypdf import PdfReader
+
+    from exports.documents import document_request
+    from exports.models import GeneratedDocument
+    from tests.conftest import enroll_child
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    patient = enroll_child(site_a, clinician, initials="PD")
+    document = document_request(kind="casebook", user=clinician, patient=patient)  # queued after commit
+    assert wait_for(lambda: GeneratedDocument.objects.get(pk=document.pk).status == "done", 90)
+    document.refresh_from_db()
+    assert document.progress == 100 and len(document.sha256) == 64
+    reader = PdfReader(Path(tmp_path) / document.file_path)
+    assert f"Subject {patient.subject_number}" in reader.pages[0].extract_text()
+    assert not list(Path(tmp_path, "exports").glob(".render-*"))  # no temporary file left behind

@@ -101,3 +101,21 @@ def test_user_without_sites_sees_an_empty_report(client, cohort):  # noqa: F811
     assert page.status_code == 200 and "No patient enrolled at your sites." in page.content.decode()
     assert client.get(reverse("study_report_plot", args=["km"])).content.startswith(PNG)
     assert client.get(reverse("study_report_plot", args=["marker-SCD25"])).content.startswith(PNG)
+
+
+def test_per_patient_tables_are_paged_and_the_summaries_cover_everyone(client, clinician, cohort, monkeypatch):  # noqa: F811
+    monkeypatch.setattr("assessments.views.report.PATIENTS_PER_PAGE", 1)
+    login(client, clinician)
+    data = json.loads(client.get(reverse("study_report_json")).content)
+    subjects = data["baseline"]["patients"]
+    assert len(subjects) == 2
+    first = client.get(reverse("study_report")).content.decode()
+    second = client.get(reverse("study_report"), {"patients": 2}).content.decode()
+    for html, shown, hidden in ((first, subjects[0], subjects[1]), (second, subjects[1], subjects[0])):
+        assert f"<th>{shown}</th>" in html and f"<th>{hidden}</th>" not in html  # baseline column
+        assert f'data-subject="{shown}"' in html and f'data-subject="{hidden}"' not in html  # outcome row
+        assert "Median (range), all 2" in html
+    assert "Patients 1–1 of 2" in first and "Patients 2–2 of 2" in second
+    # The summary column is the same on both pages: computed over every patient.
+    weight = next(r for r in data["baseline"]["rows"] if r["label"].startswith("Weight"))
+    assert weight["summary_display"] in first and weight["summary_display"] in second
