@@ -32,6 +32,7 @@ def test_compose_wires_the_app_to_postgres_and_redis_and_keeps_data_in_volumes()
     web = data["services"]["web"]
     assert web["environment"]["DATABASE_URL"].startswith("postgres://")
     assert web["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert web["environment"]["CACHE_URL"] == "redis://redis:6379/1"  # one report cache for every process
     assert web["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "pgdata:/var/lib/postgresql/data" in data["services"]["postgres"]["volumes"]
     assert {"pgdata", "redisdata", "media"} <= set(data["volumes"])
@@ -42,3 +43,34 @@ def test_dockerfile_installs_the_pinned_requirements():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install --no-cache-dir -r requirements.txt" in dockerfile
     assert "python:3.11" in dockerfile
+
+
+def test_cache_url_shares_the_cache_between_processes():
+    """With CACHE_URL (as in docker-compose) the report cache is one Redis database for every
+    web and worker process; without it each process keeps its own."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    from django.conf import settings
+
+    assert settings.REDIS_URL.startswith("redis://"), "make test sets REDIS_URL"
+    key = f"cache-test-{uuid.uuid4().hex}"
+    script = (
+        "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup();"
+        "from django.core.cache import cache;"
+        "print(cache.get(sys.argv[1])) if sys.argv[2] == 'get' else cache.set(sys.argv[1], 'shared', 30)"
+    )
+
+    def run(action: str, cache_url: str) -> str:
+        env = {**os.environ, "CACHE_URL": cache_url}
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", script, key, action], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    redis_url = settings.REDIS_URL.rsplit("/", 1)[0] + "/15"
+    run("set", redis_url)
+    assert run("get", redis_url) == "shared"
+    assert run("get", "") == "None"  # in-memory: another process does not see it
