@@ -258,6 +258,21 @@ def review_context(patient: Patient) -> dict:
 AUDIT_LIMIT = 2000
 
 
+# The casebook's forms, each printable alone (templates/exports/forms/<name>.html).
+FORMS: dict[str, str] = {
+    "screening": "Screening and eligibility",
+    "eligibility": "Eligibility criteria",
+    "enrollment": "Enrollment",
+    "doses": "Study drug: dose log",
+    "adverse_events": "Adverse events",
+    "responses": "Response assessments",
+    "outcome": "Treatment end, subsequent therapy, follow-up",
+    "queries": "Data queries",
+    "review": "Review: signatures, source data verification, locks",
+    "audit": "Audit trail",
+}
+
+
 def casebook_context(patient: Patient) -> dict:
     """Everything the casebook prints, one dict for the template."""
     screening = patient.screening

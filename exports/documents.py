@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
-from exports.casebook import casebook_context, header_context, visit_pages
+from exports.casebook import FORMS, casebook_context, header_context, visit_pages
 from exports.models import DownloadLog, GeneratedDocument
 from patients.models import (
     Death,
@@ -105,21 +105,23 @@ def scope_data_version(*, kind: str, patient: Patient | None, user=None) -> str:
 
 
 def document_request(
-    *, kind: str, user, patient: Patient | None = None, visit: Visit | None = None
+    *, kind: str, user, patient: Patient | None = None, visit: Visit | None = None, form: str = ""
 ) -> GeneratedDocument:
     """The document for this scope at the current data version: the stored one when the data are unchanged,
     else a new one queued for rendering (after commit)."""
     if visit is not None and patient is None:
         patient = visit.patient
     version = scope_data_version(kind=kind, patient=patient, user=user)
-    existing = GeneratedDocument.objects.filter(kind=kind, patient=patient, visit=visit, data_version=version)
+    existing = GeneratedDocument.objects.filter(
+        kind=kind, patient=patient, visit=visit, form=form, data_version=version
+    )
     if kind == GeneratedDocument.Kind.STUDY_REPORT:
         existing = existing.filter(requested_by=user)  # it holds the requester's sites only
     existing = existing.exclude(status=GeneratedDocument.Status.FAILED).order_by("-created_at").first()
     if existing is not None and (existing.status != GeneratedDocument.Status.DONE or document_file_exists(existing)):
         return existing
     document = GeneratedDocument.objects.create(
-        kind=kind, patient=patient, visit=visit, requested_by=user, data_version=version
+        kind=kind, patient=patient, visit=visit, form=form, requested_by=user, data_version=version
     )
     from exports.tasks import render_document
 
@@ -160,6 +162,14 @@ def document_html(document: GeneratedDocument, *, now: datetime | None = None) -
 
         context.update(blank_book_context())
         template = "exports/blank_book.html"
+    elif document.kind == GeneratedDocument.Kind.FORM_CRF:
+        context.update(casebook_context(patient))
+        context.update(
+            form_name=document.form,
+            form_label=FORMS[document.form],
+            form_template=f"exports/forms/{document.form}.html",
+        )
+        template = "exports/form_crf.html"
     elif document.kind == GeneratedDocument.Kind.STUDY_REPORT:
         context.update(study_report_context(document.requested_by))
         template = "exports/study_report.html"

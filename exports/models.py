@@ -6,13 +6,15 @@ from django.db.models import Q
 
 
 class GeneratedDocument(models.Model):
-    """One rendered PDF for a scope (a patient, one visit, or the blank book) at one data version."""
+    """One rendered PDF for a scope (a patient, one of its visits or forms, the blank book, the study
+    report) at one data version."""
 
     class Kind(models.TextChoices):
         VISIT_CRF = "visit_crf", "Visit CRF"
         CASEBOOK = "casebook", "Patient casebook"
         BLANK_BOOK = "blank_book", "Blank CRF book"
         STUDY_REPORT = "study_report", "Study report"
+        FORM_CRF = "form_crf", "Form CRF"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -25,6 +27,7 @@ class GeneratedDocument(models.Model):
         "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
     )
     visit = models.ForeignKey("assessments.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    form = models.CharField(max_length=20, blank=True, help_text="The form of a form CRF (exports.casebook.FORMS).")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -47,6 +50,8 @@ class GeneratedDocument(models.Model):
 
     def __str__(self) -> str:
         scope = self.visit or self.patient or "study"
+        if self.form:
+            scope = f"{scope} {self.form}"
         return f"{self.get_kind_display()} {scope} ({self.get_status_display()})"
 
 

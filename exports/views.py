@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from assessments.models import Visit
+from exports.casebook import FORMS
 from exports.documents import document_download, document_file_exists, document_request
 from exports.models import DownloadLog, GeneratedDocument
 from patients.selectors import patient_get_for_user
@@ -17,7 +18,7 @@ from trial.selectors import user_site_ids
 
 # Study-wide data exports are for the data managers and the monitors (and the admin).
 EXPORT_ROLES = (Role.DATA_MANAGER.value, Role.MONITOR.value)
-PATIENT_KINDS = {GeneratedDocument.Kind.CASEBOOK, GeneratedDocument.Kind.VISIT_CRF}
+PATIENT_KINDS = {GeneratedDocument.Kind.CASEBOOK, GeneratedDocument.Kind.VISIT_CRF, GeneratedDocument.Kind.FORM_CRF}
 
 
 def _document_for_user(user, pk: int) -> GeneratedDocument:
@@ -57,7 +58,7 @@ def patient_documents(request, pk: int):
     return render(
         request,
         "exports/patient_documents.html",
-        {"patient": patient, "documents": documents, "visits": visits, "active": "exports"},
+        {"patient": patient, "documents": documents, "visits": visits, "forms": FORMS, "active": "exports"},
     )
 
 
@@ -70,10 +71,14 @@ def document_generate(request, pk: int):
     kind = request.POST.get("kind", GeneratedDocument.Kind.CASEBOOK)
     if kind not in PATIENT_KINDS:
         raise Http404("Unknown document kind.")
-    visit = None
+    visit, form = None, ""
     if kind == GeneratedDocument.Kind.VISIT_CRF:
         visit = get_object_or_404(Visit, pk=request.POST.get("visit") or 0, patient=patient)
-    document = document_request(kind=kind, user=request.user, patient=patient, visit=visit)
+    if kind == GeneratedDocument.Kind.FORM_CRF:
+        form = request.POST.get("form", "")
+        if form not in FORMS:
+            raise Http404("Unknown form.")
+    document = document_request(kind=kind, user=request.user, patient=patient, visit=visit, form=form)
     return redirect(f"{reverse('patient_documents', args=[patient.pk])}?document={document.pk}")
 
 

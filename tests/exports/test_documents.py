@@ -274,3 +274,45 @@ def test_study_report_pdf_has_the_report_tables_and_figures(
     client.logout()
     assert client.login(username=clinician_b.username, password=PASSWORD)
     assert client.get(reverse("document_download", args=[document.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("form", "present", "absent"),
+    [
+        ("doses", ["Study drug: dose log", "G-CSF and transfusions"], ["Adverse events", "Visit CRF", "Audit trail"]),
+        ("adverse_events", ["Adverse events", "Febrile neutropenia"], ["Study drug: dose log", "Eligibility criteria"]),
+        ("eligibility", ["Eligibility criteria", "HLH-2004"], ["Visit CRF", "Adverse events"]),
+    ],
+)
+def test_one_form_prints_alone_with_the_header(
+    client, site_a, clinician, django_capture_on_commit_callbacks, form, present, absent
+):
+    from django.urls import reverse
+
+    from tests.conftest import PASSWORD
+
+    patient = build_patient(site_a, clinician, through_day=7)
+    assert client.login(username=clinician.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("document_generate", args=[patient.pk]), {"kind": "form_crf", "form": form})
+    assert response.status_code == 302
+    document = GeneratedDocument.objects.get(kind="form_crf", form=form)
+    document.refresh_from_db()
+    texts = pages_text(document)
+    assert_headers(texts, patient.subject_number)
+    everything = "\n".join(texts)
+    assert all(text in everything for text in present), present
+    assert not any(text in everything for text in absent), absent
+    assert "Investigator signature" in everything
+
+
+def test_an_unknown_form_is_a_404(client, site_a, clinician):
+    from django.urls import reverse
+
+    from tests.conftest import PASSWORD, enroll_child
+
+    patient = enroll_child(site_a, clinician)
+    assert client.login(username=clinician.username, password=PASSWORD)
+    response = client.post(reverse("document_generate", args=[patient.pk]), {"kind": "form_crf", "form": "nothing"})
+    assert response.status_code == 404
+    assert not GeneratedDocument.objects.exists()
