@@ -2,7 +2,8 @@
 
 The forms and items are those of the CSV export (exports.tabular.FORMS), so both exports
 name every variable the same way. Each record's item group carries an AuditRecord from its
-latest django-simple-history row (who, when, why).
+latest django-simple-history row (who, when, why); a subject whose casebook carries an
+investigator's signature that still holds has it as its Signature (21 CFR 11.50).
 """
 
 from collections import defaultdict
@@ -92,7 +93,32 @@ def _metadata(study) -> None:
             _translated(_e(code_list, "CodeListItem", CodedValue=value), "Decode", label)
 
 
-def _admin(odm, *, site_ids: set[int], users: dict[int, str], effective) -> None:
+SIGNATURE_DEF = "SD.INVESTIGATOR"
+
+
+def _casebook_signatures(site_ids: set[int]) -> dict[str, tuple]:
+    """subject -> (user id, username, signed at) of the latest casebook signature that still holds.
+
+    A signature broken by a later change (review.services.signature_valid) signs nothing current,
+    so it is not exported as the subject's signature; the audit trail keeps it.
+    """
+    from review.models import Signature
+    from review.services import signature_valid
+
+    out: dict[str, tuple] = {}
+    signatures = (
+        Signature.objects.filter(scope=Signature.Scope.CASEBOOK, patient__site_id__in=site_ids)
+        .select_related("patient", "signer")
+        .order_by("patient_id", "-signed_at")
+    )
+    for signature in signatures:
+        subject = signature.patient.subject_number
+        if subject not in out and signature_valid(signature):
+            out[subject] = (signature.signer_id, signature.signer.get_username(), signature.signed_at)
+    return out
+
+
+def _admin(odm, *, site_ids: set[int], users: dict[int, str], effective, signed: bool = False) -> None:
     admin = _e(odm, "AdminData", StudyOID=_study_oid())
     _e(_e(admin, "User", OID="USR.system"), "LoginName", "system")
     for user_id, name in sorted(users.items()):
@@ -107,6 +133,14 @@ def _admin(odm, *, site_ids: set[int], users: dict[int, str], effective) -> None
             MetaDataVersionOID=MDV,
             EffectiveDate=effective.isoformat(),
         )
+    if signed:
+        definition = _e(admin, "SignatureDef", OID=SIGNATURE_DEF, Methodology="Electronic")
+        _e(
+            definition,
+            "Meaning",
+            "The investigator confirms having reviewed the casebook and that the data are accurate and complete.",
+        )
+        _e(definition, "LegalReason", "21 CFR Part 11.50: signed by re-entering the password")
 
 
 @cache
@@ -168,11 +202,21 @@ def odm_tree(*, site_ids: set[int], now=None) -> etree._Element:
             subject = values["SUBJID"]
             subject_site[subject] = values["SITEID"]
             subjects[subject][form.name].append((pk, values))
-    _admin(odm, site_ids=site_ids, users=users, effective=now.date())
+    signatures = _casebook_signatures(site_ids)
+    for user_id, username, _ in signatures.values():
+        users[user_id] = username
+    _admin(odm, site_ids=site_ids, users=users, effective=now.date(), signed=bool(signatures))
 
     clinical = _e(odm, "ClinicalData", StudyOID=_study_oid(), MetaDataVersionOID=MDV)
     for subject in sorted(subjects):
         subject_data = _e(clinical, "SubjectData", SubjectKey=subject)
+        if subject in signatures:
+            user_id, _, signed_at = signatures[subject]
+            signature = _e(subject_data, "Signature")
+            _e(signature, "UserRef", UserOID=f"USR.{user_id}")
+            _e(signature, "LocationRef", LocationOID=f"LOC.{subject_site[subject]}")
+            _e(signature, "SignatureRef", SignatureOID=SIGNATURE_DEF)
+            _e(signature, "DateTimeStamp", signed_at.isoformat())
         _e(subject_data, "SiteRef", LocationOID=f"LOC.{subject_site[subject]}")
         event = _e(subject_data, "StudyEventData", StudyEventOID=EVENT)
         for form in SUBJECT_FORMS:

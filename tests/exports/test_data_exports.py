@@ -102,3 +102,29 @@ def test_clinicians_do_not_download_study_wide_exports(client, clinician):
     assert client.get(reverse("csv_zip_download")).status_code == 403
     assert client.get(reverse("odm_download")).status_code == 403
     assert not DownloadLog.objects.exists()
+
+
+def test_odm_carries_a_valid_casebook_signature_and_drops_a_broken_one(site_a, clinician):
+    from review.services import signature_sign
+
+    patient = enroll_child(site_a, clinician)
+    signature_sign(patient=patient, user=clinician, password=PASSWORD)
+    ns = {"odm": NS}
+    document = odm_document(site_ids={site_a.pk})
+    assert odm_validate(document) == []
+    root = etree.fromstring(document)
+    signed = root.xpath(f"//odm:SubjectData[@SubjectKey='{patient.subject_number}']/odm:Signature", namespaces=ns)
+    assert len(signed) == 1
+    assert signed[0].xpath("odm:UserRef/@UserOID", namespaces=ns) == [f"USR.{clinician.pk}"]
+    assert signed[0].xpath("odm:SignatureRef/@SignatureOID", namespaces=ns) == ["SD.INVESTIGATOR"]
+    assert root.xpath("//odm:SignatureDef[@OID='SD.INVESTIGATOR']/odm:Meaning", namespaces=ns)
+    assert root.xpath(f"//odm:User[@OID='USR.{clinician.pk}']", namespaces=ns)
+
+    # A later change breaks the signature: it no longer signs the exported data.
+    from trial.versioning import record_save
+
+    patient.refresh_from_db()
+    patient.status = patient.status
+    record_save(record=patient, user=clinician, reason="Data corrected after signing")
+    root = etree.fromstring(odm_document(site_ids={site_a.pk}))
+    assert not root.xpath("//odm:Signature", namespaces=ns)
