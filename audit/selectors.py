@@ -159,3 +159,20 @@ def _patient_ids(site_ids: set[int]) -> list[int]:
     from patients.models import Patient
 
     return list(Patient.objects.filter(site_id__in=site_ids).values_list("id", flat=True))
+
+
+def security_events(*, user, limit: int = 200):
+    """Sign-ins, failures and role changes of the users of the reader's sites (all for a superuser):
+    another site's staff, their addresses and sign-in times are not a monitor's to read."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from audit.models import AuthEvent
+    from trial.selectors import user_site_ids
+
+    events = AuthEvent.objects.select_related("user")
+    if not user.is_superuser:
+        colleagues = get_user_model().objects.filter(site_memberships__site_id__in=user_site_ids(user))
+        names = colleagues.values_list("username", flat=True)
+        events = events.filter(Q(user__in=colleagues) | Q(user__isnull=True, username__in=names))
+    return events.order_by("-at", "-id")[:limit]

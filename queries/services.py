@@ -102,6 +102,10 @@ def _roles_of(user) -> set[str]:
     return set(user.groups.values_list("name", flat=True))
 
 
+def query_can_raise(user) -> bool:
+    return bool(_roles_of(user) & RAISING_ROLES)
+
+
 def _role_label(user) -> str:
     roles = _roles_of(user)
     return next((r for r in ("data_manager", "monitor", "coordinator", "clinician") if r in roles), "")
@@ -115,7 +119,7 @@ def query_raise(*, patient: Patient, target: str, field: str, text: str, user, l
     """A monitor or data manager asks the site about one record (and optionally one field)."""
     from django.core.exceptions import ValidationError
 
-    if not _roles_of(user) & RAISING_ROLES:
+    if not query_can_raise(user):
         raise QueryNotAllowed("Only monitors and data managers raise queries.")
     if not text.strip():
         raise ValidationError({"text": "Write the question for the site."})
