@@ -216,6 +216,34 @@ TABLE: dict[str, Row] = {
     "api/v1/^treatment-ends/(?P<pk>[^/.]+)/$": api(r("treatmentend-detail", lambda w: w.end.pk), API_READ),
     "api/v1/^follow-ups/$": api(r("followup-list"), API_LIST, API_CREATE, hidden_from_other=True),
     "api/v1/^follow-ups/(?P<pk>[^/.]+)/$": api(r("followup-detail", lambda w: w.follow_up.pk), API_READ),
+    "api/v1/report/": api(lambda w: reverse("api_report"), API_LIST, hidden_from_other=True),
+    "api/v1/^supportive-care/$": api(r("supportivecare-list"), API_LIST, API_CREATE, hidden_from_other=True),
+    "api/v1/^supportive-care/(?P<pk>[^/.]+)/$": api(
+        r("supportivecare-detail", lambda w: w.support.pk), API_READ, API_CHANGE, method="patch"
+    ),
+    "api/v1/^subsequent-therapies/$": api(r("subsequenttherapy-list"), API_LIST, API_CREATE, hidden_from_other=True),
+    "api/v1/^subsequent-therapies/(?P<pk>[^/.]+)/$": api(
+        r("subsequenttherapy-detail", lambda w: w.therapy.pk), API_READ
+    ),
+    "api/v1/^deaths/$": api(r("death-list"), API_LIST, API_CREATE, hidden_from_other=True),
+    "api/v1/^deaths/(?P<pk>[^/.]+)/$": api(
+        r("death-detail", lambda w: w.death.pk), API_READ, API_CHANGE, method="patch"
+    ),
+    # Queries: monitors and data managers raise, close and re-open them; the site answers.
+    "api/v1/^queries/$": api(r("dataquery-list"), API_LIST, "401 403 403 400 400 403", hidden_from_other=True),
+    "api/v1/^queries/(?P<pk>[^/.]+)/$": api(r("dataquery-detail", lambda w: w.query.pk), API_READ),
+    "api/v1/^queries/(?P<pk>[^/.]+)/answer/$": api(
+        r("dataquery-answer", lambda w: w.query.pk), "401 405 405 405 405 405", "401 400 400 403 403 404"
+    ),
+    "api/v1/^queries/(?P<pk>[^/.]+)/close/$": api(
+        r("dataquery-close", lambda w: w.query.pk), "401 405 405 405 405 405", "401 403 403 400 400 404"
+    ),
+    "api/v1/^queries/(?P<pk>[^/.]+)/reopen/$": api(
+        r("dataquery-reopen", lambda w: w.query.pk), "401 405 405 405 405 405", "401 403 403 400 400 404"
+    ),
+    "api/v1/^queries/(?P<pk>[^/.]+)/messages/$": api(
+        r("dataquery-messages", lambda w: w.query.pk), "401 405 405 405 405 405", "401 400 400 400 400 404"
+    ),
     # A bulk import is the importer's own: only they poll it.
     "api/v1/^imports/$": api(r("import-list"), "401 405 405 405 405 405", "401 202 202 403 403 202"),
     "api/v1/^imports/(?P<pk>[^/.]+)/$": api(r("import-detail", lambda w: w.import_job.pk), "401 200 404 404 404 404"),
@@ -290,6 +318,8 @@ class World:
     end: object
     therapy: object
     follow_up: object
+    support: object
+    death: object
     query: object
     document: object
     import_job: object
@@ -299,11 +329,12 @@ def _build(media_root: Path) -> World:
     from api.models import ImportJob
     from assessments.models import CtcaeTerm, LabAESuggestion, ResponseAssessment, Visit
     from assessments.services.adverse_events import adverse_event_record
-    from assessments.services.labs import Measurement, lab_panel_save
+    from assessments.services.labs import Measurement, lab_panel_save, supportive_care_record
     from assessments.services.responses import response_assess_patient
     from exports.models import GeneratedDocument
     from patients.models import SubsequentTherapy
     from patients.services import (
+        death_record,
         dose_record,
         follow_up_record,
         screening_create,
@@ -384,6 +415,16 @@ def _build(media_root: Path) -> World:
     follow_up = follow_up_record(
         patient=patient, assessed_on=DAY0 + timedelta(days=29), vital_status="alive", user=clinician
     )
+    support = supportive_care_record(
+        patient=patient,
+        kind="gcsf",
+        product="",
+        given_on=DAY0 + timedelta(days=2),
+        detail="",
+        user=clinician,
+        today=TODAY,
+    )
+    death = death_record(patient=patient, date_of_death=DAY0 + timedelta(days=40), cause="Sepsis", user=clinician)
     query = query_raise(
         patient=patient, target=target_of(patient), field="", text="Check weight", user=users["monitor"]
     )
@@ -417,6 +458,8 @@ def _build(media_root: Path) -> World:
         end=end,
         therapy=therapy,
         follow_up=follow_up,
+        support=support,
+        death=death,
         query=query,
         document=document,
         import_job=import_job,

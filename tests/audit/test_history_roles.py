@@ -89,3 +89,28 @@ def test_bulk_created_history_rows_store_each_authors_roles(patient, clinician, 
         [extra], default_user=clinician, custom_historical_attrs={"history_user_roles": "monitor"}
     )
     assert SupportiveCare.history.filter(id=extra.pk, history_user=clinician).get().history_user_roles == "monitor"
+
+
+def test_the_services_bulk_paths_store_the_authors_roles(patient, coordinator):
+    """Enrollment plans the visit calendar in bulk; a lab panel's values are written in bulk."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from assessments.models import LabResult, Visit
+    from assessments.services.labs import Measurement, lab_panel_save
+
+    planned = Visit.history.filter(patient_id=patient.pk, history_change_reason="Planned at enrollment")
+    assert planned.exists() and set(planned.values_list("history_user_roles", flat=True)) == {"clinician"}
+    when = datetime.combine(DAY0 + timedelta(days=7), time(8), tzinfo=ZoneInfo("Asia/Shanghai"))
+    lab_panel_save(
+        visit=Visit.objects.get(patient=patient, definition__code="D7"),
+        sampled_at=when,
+        values={
+            "FERRITIN": Measurement(Decimal("2400"), "µg/L", when),
+            "HGB": Measurement(Decimal("90"), "g/L", when),
+        },
+        panel_data={},
+        user=coordinator,
+        today=DAY0 + timedelta(days=30),
+    )
+    assert set(LabResult.history.values_list("history_user_roles", flat=True)) == {"coordinator"}
