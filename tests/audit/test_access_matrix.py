@@ -150,6 +150,7 @@ TABLE: dict[str, Row] = {
     "documents/<int:pk>/download/": page(r("document_download", lambda w: w.document.pk), READ),
     "exports/": page(r("exports_home"), ALL),
     "exports/blank-book/": page(r("blank_book_generate"), "L 405 405 405 405 405", "L 302 302 302 302 302"),
+    "exports/study-report/": page(r("study_report_generate"), "L 405 405 405 405 405", "L 302 302 302 302 302"),
     "exports/csv.zip": page(r("csv_zip_download"), "L 403 403 200 200 403"),
     "exports/odm.xml": page(r("odm_download"), "L 403 403 200 200 403"),
     # Audit trail
@@ -171,7 +172,7 @@ TABLE: dict[str, Row] = {
     ),
     "review/forms/<str:label>/<int:pk>/lock/": page(
         r("record_lock", "assessments.labpanel", lambda w: w.panel.pk),
-        POST_ONLY.replace("403 403", "405 405"),
+        "L 405 405 405 405 405",  # the role is checked on the POST
         "L 403 403 403 302 404",
         body={"action": "lock", "level": "lock", "reason": "Final"},
     ),
