@@ -11,6 +11,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from patients.services import EnrollmentRefused
 from queries.services import QueryNotAllowed
+from review.services import RecordLocked
 from trial.versioning import ConcurrentEditError
 
 
@@ -38,7 +39,28 @@ def conflict_body(exc: ConcurrentEditError) -> dict:
     }
 
 
+def locked_body(exc: RecordLocked) -> dict:
+    """423 Locked: the refusal and the lock that holds the data."""
+    lock = exc.lock
+    body: dict = {"detail": " ".join(exc.messages)}
+    if lock is not None:
+        body["lock"] = {
+            "id": lock.pk,
+            "scope": lock.scope,
+            "level": lock.level,
+            "target": lock.target,
+            "patient": lock.patient_id,
+            "visit": lock.visit_id,
+            "locked_by": lock.locked_by.get_username(),
+            "locked_at": lock.locked_at.isoformat(),
+            "reason": lock.reason,
+        }
+    return body
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, RecordLocked):
+        return Response(locked_body(exc), status=status.HTTP_423_LOCKED)
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_dict(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ConcurrentEditError):

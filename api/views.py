@@ -92,6 +92,7 @@ from queries.services import (
     query_comment,
     query_raise,
     query_reopen,
+    query_step_check,
 )
 from trial.analytes import ANALYTES, units_for
 from trial.forms import site_today
@@ -1128,6 +1129,7 @@ class DataQueryViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     def _step(self, request, name: str) -> Response:
         query = self.get_object()
+        query_step_check(request.user, name)  # a refused role is a 403 whatever the body
         payload = _body(request)
         version = _optional_version(request, payload)
         inputs.unknown_fields(payload, {"text"})

@@ -1,5 +1,6 @@
 """Reading the audit trail back: per record, per patient and study-wide, each change with who,
-their role, when (UTC), the old and new value of every field and the reason."""
+their role at the time of the change (stored with it), when (UTC), the old and new value of
+every field and the reason."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -8,7 +9,7 @@ from django.apps import apps
 from django.db import models
 from simple_history.models import registered_models
 
-from trial.models import Role
+from audit.history import roles_label
 
 # Bookkeeping columns that change on every save and say nothing to a reader.
 SILENT_FIELDS = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}
@@ -62,11 +63,12 @@ def _show(row, f: models.Field) -> str:
     return str(value)
 
 
-def _roles(user) -> str:
-    if user is None:
+def _roles(row) -> str:
+    """The author's roles stored with the change: what they were then, not what they are now."""
+    if row.history_user_id is None:
         return "system"
-    names = {g.name for g in user.groups.all()}
-    return ", ".join(str(r.label) for r in Role if r.value in names) or ("administrator" if user.is_superuser else "")
+    # Rows written before roles were stored with each change have none to show.
+    return roles_label(row.history_user_roles) or "no role recorded"
 
 
 def _entries(model, rows) -> list[TrailEntry]:
@@ -90,7 +92,7 @@ def _entries(model, rows) -> list[TrailEntry]:
             TrailEntry(
                 when=row.history_date,
                 user=user.get_username() if user is not None else "system",
-                roles=_roles(user),
+                roles=_roles(row),
                 model=model._meta.label_lower,
                 model_label=str(model._meta.verbose_name).capitalize(),
                 object_id=row.id,
@@ -104,12 +106,7 @@ def _entries(model, rows) -> list[TrailEntry]:
 
 
 def _history_rows(model, **filters):
-    return (
-        model.history.filter(**filters)
-        .select_related("history_user")
-        .prefetch_related("history_user__groups")
-        .order_by("history_date", "history_id")
-    )
+    return model.history.filter(**filters).select_related("history_user").order_by("history_date", "history_id")
 
 
 def record_trail(*, model, pk: int) -> list[TrailEntry]:
@@ -162,3 +159,20 @@ def _patient_ids(site_ids: set[int]) -> list[int]:
     from patients.models import Patient
 
     return list(Patient.objects.filter(site_id__in=site_ids).values_list("id", flat=True))
+
+
+def security_events(*, user, limit: int = 200):
+    """Sign-ins, failures and role changes of the users of the reader's sites (all for a superuser):
+    another site's staff, their addresses and sign-in times are not a monitor's to read."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from audit.models import AuthEvent
+    from trial.selectors import user_site_ids
+
+    events = AuthEvent.objects.select_related("user")
+    if not user.is_superuser:
+        colleagues = get_user_model().objects.filter(site_memberships__site_id__in=user_site_ids(user))
+        names = colleagues.values_list("username", flat=True)
+        events = events.filter(Q(user__in=colleagues) | Q(user__isnull=True, username__in=names))
+    return events.order_by("-at", "-id")[:limit]

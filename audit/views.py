@@ -6,17 +6,20 @@ from django.shortcuts import render
 from django.urls import path
 
 from audit import selectors
-from audit.models import AuthEvent
 from patients.selectors import patient_get_for_user
 from trial.selectors import user_site_ids
 
 
 def _record_patient_site(record) -> int | None:
-    for attr in ("site_id",):
-        if hasattr(record, attr):
-            return getattr(record, attr)
-    patient = getattr(record, "patient", None)
-    return getattr(patient, "site_id", None)
+    """The site of a record or of one of its history rows (directly, or through its patient)."""
+    if hasattr(record, "site_id"):
+        return record.site_id
+    patient_id = getattr(record, "patient_id", None)
+    if patient_id is None:
+        return None
+    from patients.models import Patient
+
+    return Patient.objects.filter(pk=patient_id).values_list("site_id", flat=True).first()
 
 
 @login_required
@@ -28,10 +31,12 @@ def audit_record(request, label: str, pk: int):
     if not trail:
         raise Http404("No history for this record.")
     current = model._default_manager.filter(pk=pk).first()
-    site_id = _record_patient_site(current) if current is not None else None
+    # A deleted record's site is read from its last history row: its trail stays at its site.
+    subject = current if current is not None else model.history.filter(id=pk).order_by("-history_date").first()
+    site_id = _record_patient_site(subject) if subject is not None else None
     if site_id is not None and site_id not in user_site_ids(request.user):
         raise Http404("No such record at your sites.")
-    if current is None and not request.user.has_perm("audit.view_study_audit"):
+    if site_id is None and not request.user.has_perm("audit.view_study_audit"):
         raise Http404("No such record at your sites.")
     return render(
         request,
@@ -55,7 +60,7 @@ def audit_study(request):
     trail = selectors.study_trail(
         site_ids=user_site_ids(request.user), model_label=model_label, username=username, limit=200
     )
-    security = AuthEvent.objects.select_related("user")[:200]
+    security = selectors.security_events(user=request.user, limit=200)
     models = [(m._meta.label_lower, str(m._meta.verbose_name).capitalize()) for m in selectors.tracked_models()]
     return render(
         request,

@@ -3,8 +3,8 @@
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
+from audit.history import AuditedHistory
 from trial.models import Site
 from trial.versioning import VersionedRecord
 
@@ -153,7 +153,7 @@ class Screening(VersionedRecord):
     eligibility_detail = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-screening_date", "-id"]
@@ -214,7 +214,7 @@ class Patient(VersionedRecord):
     derived_detail = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["subject_number"]
@@ -257,7 +257,7 @@ class DoseAdministration(VersionedRecord):
     deviation_note = models.CharField(max_length=200, blank=True)
     reason = models.CharField("Reason (missed, held or different dose)", max_length=200, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["patient", "treatment_day", "slot"]
@@ -303,7 +303,7 @@ class TreatmentEnd(VersionedRecord):
     last_dose_date = models.DateField()
     study_day = models.PositiveSmallIntegerField(help_text="Day of the last dose, day 0 being the first.")
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         constraints = [
@@ -342,7 +342,7 @@ class SubsequentTherapy(VersionedRecord):
     response = models.CharField(max_length=14, choices=Response.choices, blank=True)
     outcome = models.CharField(max_length=300, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["patient", "start_date"]
@@ -373,7 +373,7 @@ class FollowUp(VersionedRecord):
     hlh_relapse = models.BooleanField("HLH relapse", null=True, blank=True)
     notes = models.CharField(max_length=300, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["patient", "assessed_on"]
@@ -389,7 +389,7 @@ class Death(VersionedRecord):
     cause = models.CharField(max_length=300)
     hlh_related = models.BooleanField("Related to HLH", null=True, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     def __str__(self) -> str:
         return f"{self.patient} died {self.date_of_death}"

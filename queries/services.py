@@ -102,6 +102,26 @@ def _roles_of(user) -> set[str]:
     return set(user.groups.values_list("name", flat=True))
 
 
+def query_can_raise(user) -> bool:
+    return bool(_roles_of(user) & RAISING_ROLES)
+
+
+# Who takes each step of a query, and what a refused role is told.
+STEP_ROLES = {
+    "answer": (ANSWERING_ROLES, "Only the site (clinicians, coordinators) answers."),
+    "close": (RAISING_ROLES, "Only monitors and data managers close queries."),
+    "reopen": (RAISING_ROLES, "Only monitors and data managers re-open queries."),
+}
+
+
+def query_step_check(user, step: str) -> None:
+    """Refuse a role that may not take this step, before anything the user sent is read."""
+    if step in STEP_ROLES:
+        roles, why = STEP_ROLES[step]
+        if not _roles_of(user) & roles:
+            raise QueryNotAllowed(why)
+
+
 def _role_label(user) -> str:
     roles = _roles_of(user)
     return next((r for r in ("data_manager", "monitor", "coordinator", "clinician") if r in roles), "")
@@ -115,7 +135,7 @@ def query_raise(*, patient: Patient, target: str, field: str, text: str, user, l
     """A monitor or data manager asks the site about one record (and optionally one field)."""
     from django.core.exceptions import ValidationError
 
-    if not _roles_of(user) & RAISING_ROLES:
+    if not query_can_raise(user):
         raise QueryNotAllowed("Only monitors and data managers raise queries.")
     if not text.strip():
         raise ValidationError({"text": "Write the question for the site."})

@@ -15,6 +15,7 @@ from queries.selectors import queries_visible, query_targets
 from queries.services import (
     QueryNotAllowed,
     query_answer,
+    query_can_raise,
     query_close,
     query_comment,
     query_raise,
@@ -91,6 +92,11 @@ def patient_queries(request, pk: int):
     targets = query_targets(patient)
     if request.method == "POST":
         target = request.POST.get("target", "")
+        if not query_can_raise(request.user):
+            # The role is refused before the form is read: the site answers queries, it does not raise them.
+            return render(
+                request, "403.html", {"exception": "Only monitors and data managers raise queries."}, status=403
+            )
         if target not in dict(targets):
             messages.error(request, "Record: choose one of this patient's records.")
         else:

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
+from audit.history import AuditedHistory
 from patients.models import Patient
 from trial.models import Trial
 
@@ -35,7 +35,7 @@ class DataLock(models.Model):
     )
     release_reason = models.CharField(max_length=300, blank=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["-locked_at"]
@@ -58,7 +58,7 @@ class SourceVerification(models.Model):
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     verified_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["-verified_at"]
@@ -83,7 +83,7 @@ class Signature(models.Model):
     meaning = models.CharField(max_length=300)
     digest = models.CharField(max_length=64, help_text="Of every signed record's identity and version.")
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["-signed_at"]

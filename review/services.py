@@ -18,6 +18,10 @@ PAST = {DataLock.Level.FREEZE: "frozen", DataLock.Level.LOCK: "locked"}
 class RecordLocked(ValidationError):
     """The data are frozen or locked; the message names the lock and who set it."""
 
+    def __init__(self, message, *, lock: DataLock | None = None):
+        super().__init__(message)
+        self.lock = lock
+
 
 class ReviewNotAllowed(Exception):
     """The user's role may not take this review step."""
@@ -41,37 +45,71 @@ def _scope_of(record) -> tuple[int | None, int | None, str]:
 _LOCK_SQL = (
     "SELECT id FROM review_datalock WHERE released_at IS NULL AND ("
     "scope = %s OR (scope = %s AND patient_id = %s) OR (scope = %s AND visit_id = %s) "
-    "OR (scope = %s AND target = %s))"
+    "OR (scope = %s AND target = ANY(%s)))"
 )
 
 
-def lock_check(record) -> None:
-    """Refuse a change to frozen or locked data (called by every clinical write, trial.versioning)."""
+def record_target(record) -> str:
+    """The form a record is, as app.model:id (blank for a record not saved yet)."""
+    return _scope_of(record)[2]
+
+
+def _covering_targets(record, target: str) -> list[str]:
+    """The record's own target and the form it belongs to: a lab value is part of its panel,
+    and a query (with its conversation) is about the record it names."""
+    targets = [target] if target else []
+    label = record._meta.label_lower
+    if label == "assessments.labresult" and getattr(record, "panel_id", None):
+        targets.append(f"assessments.labpanel:{record.panel_id}")
+    elif label == "queries.dataquery" and record.target:
+        targets.append(record.target)
+    elif label == "queries.querymessage" and getattr(record, "query_id", None):
+        from queries.models import DataQuery
+
+        targets += [t for t in DataQuery.objects.filter(pk=record.query_id).values_list("target", flat=True) if t]
+    return targets
+
+
+def active_lock(record) -> DataLock | None:
+    """The freeze or lock that holds a record now, of whatever scope (None when it may change)."""
     label = record._meta.label_lower
     if label in REVIEW_LABELS:
-        return
+        return None
     patient_id, visit_id, target = _scope_of(record)
+    if label == "queries.querymessage" and patient_id is None:
+        from queries.models import DataQuery
+
+        patient_id = DataQuery.objects.filter(pk=record.query_id).values_list("patient_id", flat=True).first()
     # Every clinical write passes here, so the common case (no lock applies) is one small
     # statement; the ORM's query building cost more than the query on bulk imports.
-    sql = _LOCK_SQL + (" AND level = %s" if label in QUERY_LABELS else "") + " LIMIT 1"
+    sql = _LOCK_SQL + (" AND level = %s" if label in QUERY_LABELS else "") + " ORDER BY locked_at, id LIMIT 1"
     params = [DataLock.Scope.STUDY, DataLock.Scope.PATIENT, patient_id, DataLock.Scope.VISIT, visit_id]
-    params += [DataLock.Scope.RECORD, target or None]
+    params += [DataLock.Scope.RECORD, _covering_targets(record, target)]
     if label in QUERY_LABELS:
         params.append(DataLock.Level.LOCK)  # a freeze still lets queries be answered
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is not None:
-        lock = DataLock.objects.select_related("locked_by").get(pk=row[0])
-        raise RecordLocked(
-            {
-                NON_FIELD_ERRORS: [
-                    f"Not saved: the {lock.get_scope_display().lower()} is {PAST[lock.level]} "
-                    f"by {lock.locked_by} since {lock.locked_at:%Y-%m-%d %H:%M} UTC ({lock.reason or 'no reason'}). "
-                    "A data manager must unlock it first."
-                ]
-            }
-        )
+    return DataLock.objects.select_related("locked_by").get(pk=row[0]) if row is not None else None
+
+
+def lock_description(lock: DataLock) -> str:
+    """'the form is locked by dm since 2026-03-02 10:00 UTC (Database lock)'."""
+    return (
+        f"the {lock.get_scope_display().lower()} is {PAST[lock.level]} "
+        f"by {lock.locked_by} since {lock.locked_at:%Y-%m-%d %H:%M} UTC ({lock.reason or 'no reason'})"
+    )
+
+
+def lock_message(lock: DataLock) -> str:
+    return f"Not saved: {lock_description(lock)}. A data manager must unlock it first."
+
+
+def lock_check(record) -> None:
+    """Refuse a change to frozen or locked data (called by every clinical write, trial.versioning)."""
+    lock = active_lock(record)
+    if lock is not None:
+        raise RecordLocked({NON_FIELD_ERRORS: [lock_message(lock)]}, lock=lock)
 
 
 def _roles(user) -> set[str]:
@@ -83,6 +121,10 @@ def lock_set(
 ) -> DataLock:
     if "data_manager" not in _roles(user):
         raise ReviewNotAllowed("Only data managers lock data.")
+    if level not in DataLock.Level.values:
+        raise ValidationError({"level": "Choose freeze or lock."})
+    if scope not in DataLock.Scope.values:
+        raise ValidationError({"scope": "Choose what to lock."})
     with transaction.atomic():
         lock = DataLock(
             trial=trial,
@@ -99,6 +141,27 @@ def lock_set(
     return lock
 
 
+def form_lock_set(*, record, level: str, user, reason: str) -> DataLock:
+    """Freeze or lock one form (scope "record", target app.model:id) of a patient."""
+    patient_id, _, target = _scope_of(record)
+    if patient_id is None or not target:
+        raise ValidationError({"target": "Only a saved form of an enrolled patient can be locked."})
+    from patients.models import Patient
+
+    patient = Patient.objects.select_related("site__trial").get(pk=patient_id)
+    if DataLock.objects.filter(scope=DataLock.Scope.RECORD, target=target, released_at__isnull=True).exists():
+        raise ValidationError({"target": "This form is already frozen or locked; unlock it first to change the level."})
+    return lock_set(
+        trial=patient.site.trial,
+        scope=DataLock.Scope.RECORD,
+        level=level,
+        user=user,
+        reason=reason.strip(),
+        patient=patient,
+        target=target,
+    )
+
+
 def lock_release(*, lock_id: int, user, reason: str) -> DataLock:
     """Unlocking needs a reason and stays in the lock's history."""
     if "data_manager" not in _roles(user):
@@ -106,7 +169,9 @@ def lock_release(*, lock_id: int, user, reason: str) -> DataLock:
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason for unlocking."})
     with transaction.atomic():
-        lock = DataLock.objects.select_for_update().get(pk=lock_id, released_at__isnull=True)
+        lock = DataLock.objects.select_for_update().filter(pk=lock_id, released_at__isnull=True).first()
+        if lock is None:
+            raise ValidationError({"lock": "This lock is already released."})
         lock.released_at, lock.released_by, lock.release_reason = timezone.now(), user, reason.strip()
         lock._change_reason = f"Unlocked: {reason.strip()}"
         lock.save()

@@ -1,16 +1,19 @@
 """The patient's review page: locks, source data verification and signatures."""
 
-from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from assessments.models import AdverseEvent, LabPanel, Visit
 from patients.selectors import patient_get_for_user
 from review import services
 from review.models import DataLock, Signature
+from review.selectors import lockable_model, record_page_url
 
 
 def _forms(patient) -> list:
@@ -69,18 +72,24 @@ def patient_review(request, pk: int):
     )
 
 
+def _chosen_visit(request, patient) -> Visit | None:
+    chosen = request.POST.get("visit", "")
+    return Visit.objects.filter(patient=patient, pk=int(chosen)).first() if chosen.isdigit() else None
+
+
 def _act(request, patient) -> None:
     action = request.POST.get("action")
     user = request.user
     if action == "sdv":
         label, _, pk = request.POST.get("target", "").partition(":")
-        record = apps.get_model(label).objects.get(pk=int(pk))
-        if services._scope_of(record)[0] != patient.pk:
+        model = lockable_model(label)
+        record = model.objects.filter(pk=int(pk)).first() if model is not None and pk.isdigit() else None
+        if record is None or services._scope_of(record)[0] != patient.pk:
             raise ValidationError({"target": "That form is not this patient's."})
         services.sdv_mark(record=record, user=user)
         messages.success(request, f"{_label(record)} marked source-verified.")
     elif action == "lock":
-        visit = Visit.objects.filter(patient=patient, pk=request.POST.get("visit") or 0).first()
+        visit = _chosen_visit(request, patient)
         scope = DataLock.Scope.VISIT if visit else DataLock.Scope.PATIENT
         services.lock_set(
             trial=patient.site.trial,
@@ -93,13 +102,66 @@ def _act(request, patient) -> None:
         )
         messages.success(request, f"{scope.capitalize()} {request.POST.get('level', 'lock')}d.")
     elif action == "unlock":
-        lock = DataLock.objects.get(pk=int(request.POST.get("lock", 0)), patient=patient)
+        chosen = request.POST.get("lock", "")
+        lock = DataLock.objects.filter(pk=int(chosen) if chosen.isdigit() else 0, patient=patient).first()
+        if lock is None:
+            raise ValidationError({"lock": "That is not a lock of this patient."})
         services.lock_release(lock_id=lock.pk, user=user, reason=request.POST.get("reason", ""))
         messages.success(request, "Unlocked; the reason is kept in the lock's history.")
     elif action == "sign":
-        visit = Visit.objects.filter(patient=patient, pk=request.POST.get("visit") or 0).first()
+        visit = _chosen_visit(request, patient)
         services.signature_sign(patient=patient, user=user, password=request.POST.get("password", ""), visit=visit)
         messages.success(request, "Signed.")
 
 
-urlpatterns = [path("patients/<int:pk>/review/", patient_review, name="patient_review")]
+@login_required
+@require_POST
+def record_lock(request, label: str, pk: int):
+    """Freeze or lock one form from its page, or unlock it with a reason (data managers)."""
+    model = lockable_model(label)
+    if model is None:
+        raise Http404("No such form.")
+    record = get_object_or_404(model, pk=pk)
+    patient_id = services._scope_of(record)[0]
+    if patient_id is None:
+        raise Http404("No such form.")
+    patient_get_for_user(user=request.user, pk=patient_id)  # another site's form is a 404
+    back = request.POST.get("next", "")
+    if not (back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
+        back = record_page_url(record)
+    action = request.POST.get("action", "")
+    try:
+        if action == "lock":
+            lock = services.form_lock_set(
+                record=record,
+                level=request.POST.get("level", ""),
+                user=request.user,
+                reason=request.POST.get("reason", ""),
+            )
+            messages.success(
+                request,
+                f"{_label(record)} {services.PAST[lock.level]}: it cannot be changed until a data manager unlocks it.",
+            )
+        elif action == "unlock":
+            lock = DataLock.objects.filter(
+                pk=request.POST.get("lock") if str(request.POST.get("lock", "")).isdigit() else 0,
+                scope=DataLock.Scope.RECORD,
+                target=services.record_target(record),
+            ).first()
+            if lock is None:
+                raise ValidationError({"lock": "That is not a lock of this form."})
+            services.lock_release(lock_id=lock.pk, user=request.user, reason=request.POST.get("reason", ""))
+            messages.success(request, f"{_label(record)} unlocked; the reason is kept in the lock's history.")
+        else:
+            raise ValidationError({"action": "Choose to lock or to unlock the form."})
+    except services.ReviewNotAllowed as exc:
+        return render(request, "403.html", {"exception": str(exc)}, status=403)
+    except ValidationError as exc:
+        messages.error(request, "Not done: " + " ".join(exc.messages))
+    return redirect(back)
+
+
+urlpatterns = [
+    path("patients/<int:pk>/review/", patient_review, name="patient_review"),
+    path("review/forms/<str:label>/<int:pk>/lock/", record_lock, name="record_lock"),
+]

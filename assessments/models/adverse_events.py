@@ -3,9 +3,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
 
 from assessments.models.labs import LabResult
+from audit.history import AuditedHistory
 from patients.models import Patient
 from trial.versioning import VersionedRecord
 
@@ -81,7 +81,7 @@ class AdverseEvent(VersionedRecord):
     description = models.TextField(blank=True)
     source = models.CharField(max_length=6, choices=Source.choices, default=Source.MANUAL)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["patient", "onset_date", "id"]
@@ -130,7 +130,7 @@ class LabAESuggestion(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["-created_at"]

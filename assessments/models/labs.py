@@ -6,9 +6,9 @@ used to flag it is kept beside it so that the flag can always be explained.
 
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
 from assessments.models.visits import Visit
+from audit.history import AuditedHistory
 from patients.models import Patient
 from trial.versioning import VersionedRecord
 
@@ -36,7 +36,7 @@ class LabPanel(VersionedRecord):
     fungal = models.CharField("Fungal infection", max_length=10, choices=RESULT_CHOICES, blank=True)
     notes = models.TextField("Notes (CSF, MRI, ECG, echo findings)", blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["patient", "sampled_at"]
@@ -64,7 +64,7 @@ class LabResult(models.Model):
     reference_low = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     reference_high = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["panel", "analyte"]
@@ -95,7 +95,7 @@ class SupportiveCare(VersionedRecord):
     given_on = models.DateField()
     detail = models.CharField("Dose / volume", max_length=100, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["patient", "given_on"]

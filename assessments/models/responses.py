@@ -3,9 +3,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
 from assessments.models.visits import Visit
+from audit.history import AuditedHistory
 from patients.models import Patient
 from trial.versioning import VersionedRecord
 
@@ -49,7 +49,7 @@ class ResponseAssessment(VersionedRecord):
     recomputed_at = models.DateTimeField(null=True, blank=True)
     needs_review = models.BooleanField(default=False)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["patient", "study_day"]

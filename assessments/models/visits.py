@@ -2,8 +2,8 @@
 
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
 
+from audit.history import AuditedHistory
 from patients.models import Patient
 from trial.models import VisitDefinition
 from trial.versioning import VersionedRecord
@@ -30,7 +30,7 @@ class Visit(VersionedRecord):
     not_done = models.BooleanField("Visit not done", default=False)
     not_done_reason = models.CharField(max_length=200, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = AuditedHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["patient", F("planned_date").asc(nulls_last=True), "visit_date", "id"]

@@ -18,6 +18,7 @@ from assessments.forms.adverse_events import AdverseEventEditForm, AdverseEventF
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion
 from assessments.services import adverse_events as services
 from patients.selectors import patient_get_for_user
+from review.selectors import form_lock
 from trial.versioning import ConcurrentEditError
 
 TERM_SEARCH_LIMIT = 30
@@ -40,12 +41,15 @@ def ae_list(request, pk: int):
         .select_related("term", "lab_result", "decided_by", "adverse_event")
         .order_by("lab_result__sampled_at", "id")
     )
+    adverse_events = list(patient.adverse_events.select_related("term").order_by("-onset_date", "-id"))
+    for ae in adverse_events:
+        ae.form_lock = form_lock(ae, user=request.user)
     return render(
         request,
         "assessments/adverse_events/ae_list.html",
         {
             "patient": patient,
-            "adverse_events": patient.adverse_events.select_related("term").order_by("-onset_date", "-id"),
+            "adverse_events": adverse_events,
             "pending": [s for s in suggestions if s.status == LabAESuggestion.Status.PENDING],
             "decided": [s for s in suggestions if s.status != LabAESuggestion.Status.PENDING],
             "can_add": request.user.has_perm("assessments.add_adverseevent"),
@@ -98,7 +102,14 @@ def ae_edit(request, pk: int):
     return render(
         request,
         FORM_TEMPLATE,
-        {"form": form, "patient": patient, "ae": ae, "conflict": conflict, "mode": "edit"},
+        {
+            "form": form,
+            "patient": patient,
+            "ae": ae,
+            "conflict": conflict,
+            "mode": "edit",
+            "form_lock": form_lock(ae, user=request.user),
+        },
         status=409 if conflict else 200,
     )
 

@@ -13,6 +13,7 @@ from assessments.models import LabPanel, SupportiveCare
 from assessments.services.labs import lab_panel_save, supportive_care_record
 from assessments.views.visits import visit_get_for_user
 from patients.selectors import patient_get_for_user
+from review.selectors import form_lock
 from trial.analytes import ANALYTES
 from trial.forms import site_today
 from trial.rules.age import age_in_days
@@ -80,6 +81,7 @@ def lab_panel_edit(request, pk: int):
     current = {r.analyte: r for r in panel.results.all()} if panel else {}
     age = age_in_days(patient.screening.date_of_birth, visit.visit_date or site_today(patient.site))
     ranges = reference_ranges_for(site=patient.site, age_days=age)
+    lock = form_lock(panel or LabPanel(patient=patient, visit=visit), user=request.user)
     return render(
         request,
         "assessments/lab_panel_form.html",
@@ -94,7 +96,8 @@ def lab_panel_edit(request, pk: int):
             "expected": expected,
             "conflict": conflict,
             "active": "visits",
-            "can_edit": request.user.has_perm(needed),
+            "can_edit": request.user.has_perm(needed) and not lock.locked,
+            "form_lock": lock,
         },
         status=409 if conflict else 200,
     )

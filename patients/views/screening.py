@@ -3,6 +3,7 @@ calls one service and renders; scoping to the user's sites goes through the sele
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -11,6 +12,7 @@ from patients import selectors, services
 from patients.forms import EnrollmentForm, ScreeningEditForm, ScreeningForm
 from patients.models import Patient, Screening
 from patients.rules.dosing import dose_band_for_weight
+from review.selectors import form_lock
 from trial.selectors import user_sites
 from trial.versioning import ConcurrentEditError
 
@@ -74,6 +76,7 @@ def screening_create(request):
 @login_required
 def screening_detail(request, pk: int):
     screening = selectors.screening_get_for_user(user=request.user, pk=pk)
+    lock = form_lock(screening, user=request.user)
     return render(
         request,
         "patients/screening_detail.html",
@@ -83,6 +86,7 @@ def screening_detail(request, pk: int):
             "patient": getattr(screening, "patient", None),
             "can_enroll": request.user.has_perm("patients.enroll_patient"),
             "can_edit": request.user.has_perm("patients.change_screening"),
+            "form_lock": lock,
         },
     )
 
@@ -106,13 +110,21 @@ def screening_edit(request, pk: int):
             )
         except ConcurrentEditError as exc:
             conflict = exc
+        except ValidationError as exc:  # e.g. the form is frozen or locked
+            form.add_error(None, " ".join(exc.messages))
         else:
             messages.success(request, "Screening updated; eligibility recomputed.")
             return redirect("screening_detail", pk=screening.pk)
     return render(
         request,
         "patients/screening_form.html",
-        {"form": form, "site": screening.site, "screening": screening, "conflict": conflict},
+        {
+            "form": form,
+            "site": screening.site,
+            "screening": screening,
+            "conflict": conflict,
+            "form_lock": form_lock(screening, user=request.user),
+        },
         status=409 if conflict else 200,
     )
 

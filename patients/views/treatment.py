@@ -29,6 +29,7 @@ from patients.forms import (
 )
 from patients.models import Death, DoseAdministration, Patient, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import SLOT_LABELS, ScheduledDose, slots_for, treatment_day_date
+from review.selectors import form_lock
 from trial.versioning import ConcurrentEditError
 
 DOSE_PERMS = ("patients.add_doseadministration", "patients.change_doseadministration")
@@ -186,17 +187,21 @@ def dose_record(request, pk: int, day: int, slot: str):
 @permission_required(OUTCOME_VIEW_PERMS, raise_exception=True)
 def treatment_summary(request, pk: int):
     patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    end = TreatmentEnd.objects.filter(patient=patient).first()
+    death = Death.objects.filter(patient=patient).first()
     return render(
         request,
         "patients/treatment/summary.html",
         {
             "patient": patient,
             "counts": selectors.patient_dose_counts(patient),
-            "treatment_end": TreatmentEnd.objects.filter(patient=patient).first(),
+            "treatment_end": end,
+            "end_lock": form_lock(end or TreatmentEnd(patient=patient), user=request.user),
             "completion": selectors.treatment_completion(patient),
             "therapies": patient.subsequent_therapies.all(),
             "follow_ups": patient.follow_ups.select_related("visit").order_by("assessed_on"),
-            "death": Death.objects.filter(patient=patient).first(),
+            "death": death,
+            "death_lock": form_lock(death or Death(patient=patient), user=request.user),
             "last_day": treatment_day_date(patient.first_dose_date, patient.site.trial.treatment_days),
         },
     )
@@ -244,6 +249,7 @@ def treatment_end(request, pk: int):
             "patient": patient,
             "form": form,
             "record": record,
+            "form_lock": form_lock(record or TreatmentEnd(patient=patient), user=request.user),
             "counts": selectors.patient_dose_counts(patient),
             "last_day": treatment_day_date(patient.first_dose_date, trial.treatment_days),
             "treatment_days": trial.treatment_days,
@@ -395,7 +401,12 @@ def death_record(request, pk: int):
     return _edit_page(
         request,
         template="patients/treatment/death_form.html",
-        context={"patient": patient, "form": form, "record": record},
+        context={
+            "patient": patient,
+            "form": form,
+            "record": record,
+            "form_lock": form_lock(record or Death(patient=patient), user=request.user),
+        },
         conflict=conflict,
     )
 

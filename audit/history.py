@@ -1,0 +1,111 @@
+"""History rows that keep their author's roles as they were at the moment of the change.
+
+A user's groups change over a trial (a coordinator becomes a monitor, a clinician leaves),
+so the audit trail cannot read the author's role from their current groups: each history
+row stores it when it is written, by a single save (the `pre_create_historical_record`
+signal) or in bulk (`bulk_create_with_history` and `bulk_history_create`, through the
+manager below). Changes made by the system (tasks, imports without a user) keep it blank.
+"""
+
+from django.db import models
+from django.dispatch import receiver
+from simple_history.manager import HistoryManager
+from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
+
+from trial.models import Role
+
+# Stored for a superuser who holds none of the trial's roles.
+ADMINISTRATOR = "administrator"
+
+
+def roles_stamp(user) -> str:
+    """The user's role names now, sorted and comma-separated; blank for no user (the system)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ""
+    names = sorted(name for name in user.groups.values_list("name", flat=True) if name in Role.values)
+    if not names and user.is_superuser:
+        names = [ADMINISTRATOR]
+    return ",".join(names)
+
+
+def roles_label(stamp: str) -> str:
+    """The stored role names as a reader sees them: 'Study coordinator, Monitor'."""
+    labels = dict(Role.choices) | {ADMINISTRATOR: "administrator"}
+    return ", ".join(str(labels.get(name, name)) for name in stamp.split(",") if name)
+
+
+class RoleStampedHistory(models.Model):
+    """Base of every historical model: the author's roles when the row was written."""
+
+    history_user_roles = models.CharField(
+        "roles of the author",
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="The author's role names at the moment of the change, comma-separated; blank for the system.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class RoleStampingHistoryManager(HistoryManager):
+    """Bulk-created history rows get each author's roles too (no signal is sent for them)."""
+
+    def bulk_history_create(
+        self,
+        objs,
+        batch_size=None,
+        update=False,
+        default_user=None,
+        default_change_reason="",
+        default_date=None,
+        custom_historical_attrs=None,
+    ):
+        extra = dict(custom_historical_attrs or {})
+        if "history_user_roles" in extra:
+            return super().bulk_history_create(
+                objs,
+                batch_size=batch_size,
+                update=update,
+                default_user=default_user,
+                default_change_reason=default_change_reason,
+                default_date=default_date,
+                custom_historical_attrs=extra,
+            )
+        # The same choice of author as simple-history makes for each row, grouped by author.
+        by_author: dict[object, tuple[object, list]] = {}
+        for obj in objs:
+            user = getattr(obj, "_history_user", default_user or self.model.get_default_history_user(obj))
+            by_author.setdefault(getattr(user, "pk", None), (user, []))[1].append(obj)
+        created = []
+        for user, group in by_author.values():
+            created += (
+                super().bulk_history_create(
+                    group,
+                    batch_size=batch_size,
+                    update=update,
+                    default_user=default_user,
+                    default_change_reason=default_change_reason,
+                    default_date=default_date,
+                    custom_historical_attrs={**extra, "history_user_roles": roles_stamp(user)},
+                )
+                or []
+            )
+        return created
+
+
+class AuditedHistory(HistoricalRecords):
+    """`HistoricalRecords` whose rows carry the author's roles (use it for every tracked model)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("bases", [RoleStampedHistory])
+        kwargs.setdefault("history_manager", RoleStampingHistoryManager)
+        super().__init__(**kwargs)
+
+
+@receiver(pre_create_historical_record, dispatch_uid="audit.history_user_roles")
+def _stamp_roles(sender, history_instance, history_user, **kwargs) -> None:
+    if hasattr(history_instance, "history_user_roles") and not history_instance.history_user_roles:
+        history_instance.history_user_roles = roles_stamp(history_user)
