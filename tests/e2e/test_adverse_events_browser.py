@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from assessments.models import AdverseEvent, LabPanel, LabResult
 from assessments.services.adverse_events import lab_ae_suggestions_create
@@ -51,7 +52,8 @@ def test_clinician_records_a_serious_event_with_the_term_search(
     page.click("button[type=submit]")
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     page.click("#patient-tabs >> text=Adverse events")
-    assert page.locator("#suggestion-table tbody tr").count() == 1
+    page.wait_for_url(f"**/patients/{patient.pk}/adverse-events/")
+    expect(page.locator("#suggestion-table tbody tr")).to_have_count(1)  # waits for the page to load
     assert "Platelets 20 10^9/L is < 25 10^9/L" in page.inner_text("#suggestion-table")
 
     page.click("#ae-new")
