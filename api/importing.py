@@ -44,6 +44,7 @@ FORMAT = "rux-hlh-bundle/1"
 PATIENT_PARTS = ("labs", "doses", "adverse_events", "follow_ups")
 PATIENT_KEYS = {"site", "screening_number", "screening", "enrollment", "treatment_end", *PATIENT_PARTS}
 SCREENING_KEYS = {"site", "screening_number", "screening"}
+MAX_SOURCE_NUMBER = 100  # kept with the site code in ImportKey.key (200 characters)
 
 
 class ImportFailed(Exception):
@@ -182,6 +183,11 @@ class Importer:
             return None
         if not isinstance(number, str) or not number.strip():
             self.error(row, "Give the source screening number (the natural key of the record).", "screening_number")
+            return None
+        if len(number.strip()) > MAX_SOURCE_NUMBER:
+            self.error(
+                row, f"The source screening number is at most {MAX_SOURCE_NUMBER} characters.", "screening_number"
+            )
             return None
         natural = f"{site.code}/{number.strip()}"
         existing = ImportKey.objects.filter(kind="screening", key=natural).first()
@@ -342,15 +348,15 @@ class Importer:
         except ValidationError as exc:
             self.error(row, exc)
             return
-        same = AdverseEvent.objects.filter(
-            patient=patient,
-            term=data.get("term"),
-            onset_date=data.get("onset_date") if isinstance(data.get("onset_date"), str) else None,
-            grade=data.get("grade") if isinstance(data.get("grade"), int) else -1,
-        )
-        if not data.get("term"):
-            same = same.filter(other_specify=(data.get("other_specify") or "").strip())
-        try:
+        try:  # an impossible onset date is not looked up; the service names it below
+            same = AdverseEvent.objects.filter(
+                patient=patient,
+                term=data.get("term"),
+                onset_date=data.get("onset_date") if isinstance(data.get("onset_date"), str) else None,
+                grade=data.get("grade") if isinstance(data.get("grade"), int) else -1,
+            )
+            if not data.get("term"):
+                same = same.filter(other_specify=(data.get("other_specify") or "").strip())
             if same.exists():
                 self.result.count("adverse_events", created=False)
                 return

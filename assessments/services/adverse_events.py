@@ -186,6 +186,8 @@ def _clean_data(data: dict, fields: tuple[str, ...]) -> dict:
     for name in ("serious", *SAE_CRITERIA):
         if isinstance(out.get(name), str):
             out[name] = out[name].strip().lower() in {"true", "1", "yes", "on"}
+        elif name in out and not isinstance(out[name], bool):  # null or a number: not a yes/no answer
+            raise ValidationError({name: f"{_label(name)}: true or false."})
     if "other_specify" in out:
         out["other_specify"] = (out["other_specify"] or "").strip()
     if "description" in out:

@@ -184,3 +184,34 @@ def test_demo_seed_loads_through_import_and_is_idempotent():
     assert before["Patient"] == 3 and before["Screening"] == 5
     call_command("demo_seed", stdout=StringIO())
     assert counts() == before
+
+
+def test_null_yes_no_impossible_onset_and_long_source_number_are_errors(api, bundle, clinician, patient):
+    bundle["patients"][0]["adverse_events"][0]["serious"] = None
+    bundle["patients"][0]["adverse_events"].append({**bundle["patients"][0]["adverse_events"][0], "serious": False})
+    bundle["patients"][0]["adverse_events"][1]["onset_date"] = "2026-13-01"
+    bundle["screenings"][0]["screening_number"] = "S" * 101
+    with pytest.raises(ImportFailed) as failed:
+        bundle_import(bundle=bundle, user=clinician)
+    errors = failed.value.errors
+    assert {"row": "patients[0].adverse_events[0]", "field": "serious", "message": "Serious: true or false."} in errors
+    assert any(e["row"] == "patients[0].adverse_events[1]" and e["field"] == "onset_date" for e in errors)
+    assert {
+        "row": "screenings[0]",
+        "field": "screening_number",
+        "message": "The source screening number is at most 100 characters.",
+    } in errors
+    assert counts()["AdverseEvent"] == 0
+    ae = {
+        "patient": patient.pk,
+        "term_code": "AL101",
+        "grade": 1,
+        "onset_date": str(patient.first_dose_date),
+        "serious": None,
+        "relationship": "unlikely",
+        "action_taken": "none",
+        "outcome": "recovered",
+    }
+    response = api.post("/api/v1/adverse-events/", ae, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"serious": ["Serious: true or false."]}
