@@ -1,5 +1,7 @@
 """Bulk import of a trial's existing data from one JSON bundle (format: docs/import.md).
 
+A CSV bundle (a ZIP of CSV files) is read into this JSON bundle by api/csv_bundle.py first.
+
 Everything is validated, and written through the same services as the pages, inside one
 transaction (a patient's doses go through the dose service's batch entry, doses_record_new,
 which applies dose_record's checks to each and writes them in one statement): if any record
@@ -91,8 +93,16 @@ def bundle_size(bundle) -> int:
 
 
 class Importer:
-    def __init__(self, *, user, progress: Callable[[int, int], None] | None = None, today: date | None = None):
+    def __init__(
+        self,
+        *,
+        user,
+        progress: Callable[[int, int], None] | None = None,
+        today: date | None = None,
+        check_only: bool = False,
+    ):
         self.user = user
+        self.check_only = check_only
         self.progress = progress or (lambda done, total: None)
         self.today = today
         self.errors: list[dict] = []
@@ -160,10 +170,12 @@ class Importer:
                     self.step()
                 for index, record in enumerate(bundle.get("patients") or []):
                     self.patient_import(f"patients[{index}]", record)
-                if self.errors:
+                if self.errors or self.check_only:
                     raise _Rollback
         except _Rollback:
-            raise ImportFailed(self.errors) from None
+            if self.errors:
+                raise ImportFailed(self.errors) from None
+            return self.result  # checked only: nothing was written
         for patient_id in self.result.patient_ids:
             response_assess_patient(patient_id=patient_id, today=self.today)
         return self.result
@@ -430,6 +442,9 @@ class Importer:
             self.result.count("follow_ups", created=True)
 
 
-def bundle_import(*, bundle, user, progress=None, today: date | None = None) -> ImportResult:
-    """Validate and write a whole bundle, or raise ImportFailed with every error and write nothing."""
-    return Importer(user=user, progress=progress, today=today).run(bundle)
+def bundle_import(*, bundle, user, progress=None, today: date | None = None, check_only: bool = False) -> ImportResult:
+    """Validate and write a whole bundle, or raise ImportFailed with every error and write nothing.
+
+    check_only: validate everything the same way, then write nothing (the counts say what would be).
+    """
+    return Importer(user=user, progress=progress, today=today, check_only=check_only).run(bundle)

@@ -13,6 +13,8 @@ class ImportJob(models.Model):
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     bundle = models.JSONField()
+    # A CSV bundle's records: their path in the JSON bundle -> [file, line, {field: line}] (errors by line).
+    locations = models.JSONField(default=dict, blank=True)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)

@@ -1,9 +1,15 @@
-"""The import as a Celery task: progress and the error list are kept on the ImportJob."""
+"""The import as a Celery task: progress and the error list are kept on the ImportJob.
+
+A CSV bundle is read into the JSON bundle before it is queued: the job keeps the bundle, where
+each record came from (file and line) and the errors found in the CSV files, and the task reports
+every error by file, line and column.
+"""
 
 from celery import shared_task
 from django.utils import timezone
 
-from api.importing import ImportFailed, bundle_import, bundle_size
+from api.csv_bundle import located_bundle_import
+from api.importing import ImportFailed, bundle_size
 from api.models import ImportJob
 
 
@@ -21,7 +27,9 @@ def import_bundle_task(job_id: int) -> str:
             ImportJob.objects.filter(pk=job_id).update(done=done, total=total)
 
     try:
-        result = bundle_import(bundle=job.bundle, user=job.created_by, progress=progress)
+        result = located_bundle_import(
+            bundle=job.bundle, locations=job.locations, errors=job.errors, user=job.created_by, progress=progress
+        )
     except ImportFailed as exc:
         job.status, job.errors = ImportJob.Status.FAILED, exc.errors
         job.done = 0

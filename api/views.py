@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,10 +23,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import inputs
+from api.csv_bundle import CsvBundleReader, is_zip
 from api.models import ImportJob
 from api.permissions import RolePermission
 from api.serializers import (
@@ -781,6 +784,19 @@ class AnalyteListView(APIView):
         )
 
 
+class ZipParser(BaseParser):
+    """A CSV bundle sent as the request body (Content-Type: application/zip)."""
+
+    media_type = "application/zip"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream is not None else b""
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """POST a bundle (docs/import.md); a Celery task validates everything, then writes all or nothing."""
 
@@ -788,30 +804,87 @@ class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = ImportJob.objects.none()  # typed path parameter in the schema; get_queryset scopes
     permission_classes = [RolePermission]
     perm_model = "patients.screening"
+    parser_classes = [JSONParser, MultiPartParser, ZipParser]
 
     def get_queryset(self):
         return ImportJob.objects.filter(created_by=self.request.user)
 
     @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT},
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "multipart/form-data": inline_serializer(
+                name="ImportUpload",
+                fields={
+                    "bundle": serializers.FileField(
+                        help_text="A ZIP of CSV files (one per form) or a JSON bundle file; see docs/import.md."
+                    )
+                },
+            ),
+            "application/zip": OpenApiTypes.BINARY,
+        },
         responses={202: ImportJobSerializer},
-        description="Body: the bundle of docs/import.md. Poll GET /imports/{id}/ for progress and errors.",
+        description=(
+            "Body: the JSON bundle of docs/import.md, or the CSV bundle (a ZIP of CSV files) as the body "
+            "(Content-Type: application/zip) or as the multipart file field `bundle`. Poll GET /imports/{id}/ "
+            "for progress and errors; a CSV bundle's errors name the file, line and column."
+        ),
     )
     def create(self, request):
-        from api.tasks import import_bundle_task
-
         if not request.user.has_perm("patients.enroll_patient"):
             return Response({"detail": "You do not have permission to perform this action."}, status=403)
-        if not isinstance(request.data, dict):
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type == "application/zip":
+            data = request.data if isinstance(request.data, bytes) else b""
+            if not is_zip(data):
+                raise ValidationError({"non_field_errors": ["The body is not a ZIP file of CSV files."]})
+            return self.csv_job(request, data)
+        if content_type == "multipart/form-data":
+            upload = request.FILES.get("bundle")
+            if upload is None:
+                raise ValidationError(
+                    {"bundle": ["Send the bundle as the file field 'bundle': a ZIP of CSV files or a JSON file."]}
+                )
+            data = upload.read()
+            if is_zip(data):
+                return self.csv_job(request, data)
+            try:
+                return self.json_job(request, json.loads(data.decode("utf-8"), parse_constant=_reject_constant))
+            except (UnicodeDecodeError, ValueError):
+                raise ValidationError({"bundle": ["Neither a ZIP of CSV files nor a JSON bundle."]}) from None
+        return self.json_job(request, request.data)
+
+    def json_job(self, request, bundle):
+        if not isinstance(bundle, dict):
             raise ValidationError({"non_field_errors": ["Send the bundle as a JSON object."]})
         try:
-            text = json.dumps(request.data)
+            text = json.dumps(bundle)
             text.encode("utf-8")
         except (TypeError, ValueError, UnicodeEncodeError):
             raise ValidationError({"non_field_errors": ["The bundle is not valid UTF-8 JSON."]}) from None
         if "\\u0000" in text:
             raise ValidationError({"non_field_errors": ["The bundle contains a NUL character (\\u0000)."]})
-        job = ImportJob.objects.create(bundle=request.data, created_by=request.user)
+        return self.queued(ImportJob.objects.create(bundle=bundle, created_by=request.user))
+
+    def csv_job(self, request, data: bytes):
+        """Read the CSV files now: the job keeps the JSON bundle, each record's file and line, and the
+        errors of the CSV files (the task still checks the rest, to list every error at once)."""
+        bundle, locations, errors = CsvBundleReader().convert(data)
+        if bundle is None:  # the ZIP, screenings.csv or enrollments.csv cannot be read: nothing to check
+            job = ImportJob.objects.create(
+                bundle={},
+                created_by=request.user,
+                status=ImportJob.Status.FAILED,
+                errors=errors,
+                finished_at=timezone.now(),
+            )
+            return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return self.queued(
+            ImportJob.objects.create(bundle=bundle, locations=locations, errors=errors, created_by=request.user)
+        )
+
+    def queued(self, job: ImportJob) -> Response:
+        from api.tasks import import_bundle_task
+
         transaction.on_commit(lambda: import_bundle_task.delay(job.pk))
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

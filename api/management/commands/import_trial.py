@@ -1,4 +1,4 @@
-"""Import a trial's existing data from a JSON bundle (docs/import.md); all or nothing."""
+"""Import a trial's existing data from a JSON bundle or a CSV bundle (ZIP) (docs/import.md); all or nothing."""
 
 import json
 import sys
@@ -6,6 +6,7 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from api.csv_bundle import csv_bundle_import, is_zip
 from api.importing import ImportFailed, bundle_import
 
 
@@ -25,7 +26,9 @@ class Command(BaseCommand):
     help = "Import screenings, enrollments, visits with labs, doses, AEs, treatment end and follow-up from a bundle."
 
     def add_arguments(self, parser):
-        parser.add_argument("bundle", help="Path of the JSON bundle, or - for standard input.")
+        parser.add_argument(
+            "bundle", help="Path of the JSON bundle or of the CSV bundle (.zip), or - for standard input."
+        )
         parser.add_argument("--user", required=True, help="Username the records are entered as (history).")
         parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
@@ -36,14 +39,21 @@ class Command(BaseCommand):
             raise CommandError(f"No user {user}.") from None
         try:
             if bundle == "-":
-                data = json.load(sys.stdin)
+                stdin = getattr(sys.stdin, "buffer", None)
+                raw = stdin.read() if stdin is not None else sys.stdin.read().encode("utf-8")
             else:
-                with open(bundle, encoding="utf-8") as handle:
-                    data = json.load(handle)
-        except (OSError, json.JSONDecodeError) as exc:
+                with open(bundle, "rb") as handle:
+                    raw = handle.read()
+            csv_zip = bundle.lower().endswith(".zip") or is_zip(raw)
+            data = None if csv_zip else json.loads(raw.decode("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CommandError(f"Cannot read the bundle: {exc}") from None
+        progress = None if quiet else progress_bar(self.stderr)
         try:
-            result = bundle_import(bundle=data, user=account, progress=None if quiet else progress_bar(self.stderr))
+            if csv_zip:
+                result = csv_bundle_import(data=raw, user=account, progress=progress)
+            else:
+                result = bundle_import(bundle=data, user=account, progress=progress)
         except ImportFailed as exc:
             for error in exc.errors:
                 field = f" {error['field']}:" if error["field"] else ""
