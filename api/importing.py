@@ -39,7 +39,7 @@ from patients.services import (
 )
 from trial.forms import site_today
 from trial.models import Site
-from trial.selectors import user_site_ids
+from trial.selectors import reference_rows_memo, user_site_ids
 from trial.versioning import ConcurrentEditError
 
 FORMAT = "rux-hlh-bundle/1"
@@ -164,7 +164,7 @@ class Importer:
         allowed = user_site_ids(self.user)
         self.sites = {s.code: s for s in Site.objects.filter(id__in=allowed)}
         try:
-            with transaction.atomic():
+            with transaction.atomic(), reference_rows_memo():
                 for index, record in enumerate(bundle.get("screenings") or []):
                     self.screening_import(f"screenings[{index}]", record, SCREENING_KEYS)
                     self.step()

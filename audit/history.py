@@ -19,14 +19,28 @@ from trial.models import Role
 ADMINISTRATOR = "administrator"
 
 
+# Memo on the user object: a request, task or import loads its user once, and a bulk import
+# writes hundreds of history rows as that user. Cleared when that object's groups change
+# (clear_roles_stamp, connected in audit.receivers).
+_STAMP = "_audit_roles_stamp"
+
+
 def roles_stamp(user) -> str:
     """The user's role names now, sorted and comma-separated; blank for no user (the system)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return ""
+    memo = user.__dict__.get(_STAMP)
+    if memo is not None:
+        return memo
     names = sorted(name for name in user.groups.values_list("name", flat=True) if name in Role.values)
     if not names and user.is_superuser:
         names = [ADMINISTRATOR]
-    return ",".join(names)
+    user.__dict__[_STAMP] = ",".join(names)
+    return user.__dict__[_STAMP]
+
+
+def clear_roles_stamp(user) -> None:
+    user.__dict__.pop(_STAMP, None)
 
 
 def roles_label(stamp: str) -> str:

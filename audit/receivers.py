@@ -40,6 +40,10 @@ def _login_failed(sender, credentials, request=None, **kwargs) -> None:
 def _roles_changed(sender, instance, action, pk_set, **kwargs) -> None:
     if action not in {"post_add", "post_remove", "post_clear"}:
         return
+    from audit.history import clear_roles_stamp
+
+    if isinstance(instance, get_user_model()):
+        clear_roles_stamp(instance)  # the next history row of this user object reads the new roles
     from django.contrib.auth.models import Group
 
     names = sorted(Group.objects.filter(pk__in=pk_set or []).values_list("name", flat=True))

@@ -1,5 +1,7 @@
 """Reads of the trial configuration: reference ranges, dose bands, schedule, users' sites."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -40,11 +42,32 @@ def trial_current() -> Trial:
     return Trial.objects.order_by("id").first()
 
 
+# Set by reference_rows_memo() for a long write (a bulk import) that reads the same ranges for
+# every panel inside one transaction.
+_ROWS_MEMO: ContextVar[dict | None] = ContextVar("reference_rows_memo", default=None)
+
+
 def reference_rows(*, site: Site) -> list[ReferenceRange]:
     """Every range that may apply at a site: its own and the trial defaults (one query)."""
-    return list(
+    memo = _ROWS_MEMO.get()
+    if memo is not None and site.pk in memo:
+        return memo[site.pk]
+    rows = list(
         ReferenceRange.objects.filter(Q(site_id=site.pk) | Q(site__isnull=True), trial_id=site.trial_id).order_by()
     )
+    if memo is not None:
+        memo[site.pk] = rows
+    return rows
+
+
+@contextmanager
+def reference_rows_memo():
+    """Read each site's reference ranges once inside the block (one transaction, e.g. an import)."""
+    token = _ROWS_MEMO.set({})
+    try:
+        yield
+    finally:
+        _ROWS_MEMO.reset(token)
 
 
 def reference_ranges_pick(rows: list[ReferenceRange], *, age_days: int | None) -> dict[str, Range]:

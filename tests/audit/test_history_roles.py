@@ -114,3 +114,15 @@ def test_the_services_bulk_paths_store_the_authors_roles(patient, coordinator):
         today=DAY0 + timedelta(days=30),
     )
     assert set(LabResult.history.values_list("history_user_roles", flat=True)) == {"coordinator"}
+
+
+def test_the_roles_are_read_once_per_user_object_and_again_after_a_change(clinician, django_assert_num_queries):
+    from django.contrib.auth.models import Group
+
+    from audit.history import roles_stamp
+
+    with django_assert_num_queries(1):
+        assert roles_stamp(clinician) == "clinician"
+        assert roles_stamp(clinician) == "clinician"  # the same user object: read once
+    clinician.groups.add(Group.objects.get(name=Role.DATA_MANAGER))
+    assert roles_stamp(clinician) == "clinician,data_manager"
