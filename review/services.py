@@ -42,10 +42,11 @@ def _scope_of(record) -> tuple[int | None, int | None, str]:
     return getattr(record, "patient_id", None), getattr(record, "visit_id", None), target
 
 
+# Portable SQL (PostgreSQL and the embedded SQLite): the form targets go in as an IN list.
 _LOCK_SQL = (
     "SELECT id FROM review_datalock WHERE released_at IS NULL AND ("
     "scope = %s OR (scope = %s AND patient_id = %s) OR (scope = %s AND visit_id = %s) "
-    "OR (scope = %s AND target = ANY(%s)))"
+    "OR (scope = %s AND target IN ({targets})))"
 )
 
 
@@ -82,9 +83,11 @@ def active_lock(record) -> DataLock | None:
         patient_id = DataQuery.objects.filter(pk=record.query_id).values_list("patient_id", flat=True).first()
     # Every clinical write passes here, so the common case (no lock applies) is one small
     # statement; the ORM's query building cost more than the query on bulk imports.
-    sql = _LOCK_SQL + (" AND level = %s" if label in QUERY_LABELS else "") + " ORDER BY locked_at, id LIMIT 1"
+    targets = _covering_targets(record, target) or [""]  # "" is no form's target
+    sql = _LOCK_SQL.format(targets=", ".join(["%s"] * len(targets)))
+    sql += (" AND level = %s" if label in QUERY_LABELS else "") + " ORDER BY locked_at, id LIMIT 1"
     params = [DataLock.Scope.STUDY, DataLock.Scope.PATIENT, patient_id, DataLock.Scope.VISIT, visit_id]
-    params += [DataLock.Scope.RECORD, _covering_targets(record, target)]
+    params += [DataLock.Scope.RECORD, *targets]
     if label in QUERY_LABELS:
         params.append(DataLock.Level.LOCK)  # a freeze still lets queries be answered
     with connection.cursor() as cursor:
