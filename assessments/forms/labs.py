@@ -115,7 +115,8 @@ class LabPanelForm(forms.Form):
         ):
             initial[name] = getattr(panel, name)
         for result in panel.results.all():
-            initial[f"v_{result.analyte}"] = result.value.normalize()
+            # Fixed-point text: normalize() alone turns 70.0000 into 7E+1, which the input would show.
+            initial[f"v_{result.analyte}"] = f"{result.value.normalize():f}"
             initial[f"u_{result.analyte}"] = result.unit
             if result.sampled_at != panel.sampled_at:
                 group = ANALYTES[result.analyte].group

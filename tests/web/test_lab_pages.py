@@ -46,6 +46,17 @@ def test_clinician_records_day7_labs_and_sees_flags(client, clinician, patient):
     assert LabResult.objects.filter(patient=patient).count() == 4
 
 
+def test_saved_round_values_are_shown_as_entered(client, clinician, patient):
+    """70 is stored as 70.0000; the form shows 70, never 7E+1."""
+    login(client, clinician)
+    url = reverse("lab_panel_edit", args=[day7(patient).pk])
+    assert client.post(url, payload(PLAT="70", FERRITIN="2400", TEMP="37.5")).status_code == 302
+    page = client.get(url).content.decode()
+    assert 'name="v_PLAT" value="70"' in page and 'name="v_FERRITIN" value="2400"' in page
+    assert 'name="v_TEMP" value="37.5"' in page
+    assert "E+" not in page
+
+
 def test_impossible_value_is_named_and_nothing_is_lost(client, clinician, patient):
     login(client, clinician)
     url = reverse("lab_panel_edit", args=[day7(patient).pk])
