@@ -1,5 +1,6 @@
 """Reads for data queries: those a user may see, and the records a query can be raised on."""
 
+from django.apps import apps
 from django.db.models import QuerySet
 
 from assessments.models import AdverseEvent, LabPanel
@@ -25,3 +26,42 @@ def query_targets(patient: Patient) -> list[tuple[str, str]]:
     for ae in AdverseEvent.objects.filter(patient=patient).select_related("term"):
         options.append((target_of(ae), f"Adverse event — {ae.term_label} (onset {ae.onset_date})"))
     return options
+
+
+def target_labels(targets) -> dict[str, str]:
+    """A reader's label for each query target ("app.model:id"): "Visit: BCH-001 – Day 28", one
+    query per kind of record; a record that no longer exists keeps its target as label."""
+    by_model: dict[str, set[int]] = {}
+    for target in targets:
+        label, _, pk = target.partition(":")
+        if pk.isdigit():
+            by_model.setdefault(label, set()).add(int(pk))
+    out: dict[str, str] = {}
+    for label, ids in by_model.items():
+        try:
+            model = apps.get_model(label)
+        except (LookupError, ValueError):
+            continue
+        names = {f.name for f in model._meta.get_fields()}
+        related = [path for path in ("patient", "visit__patient", "term", "screening") if path.split("__")[0] in names]
+        kind = str(model._meta.verbose_name).capitalize()
+        for pk, record in model.objects.select_related(*related).in_bulk(ids).items():
+            out[f"{label}:{pk}"] = f"{kind}: {record}"
+    return out
+
+
+def with_target_labels(queries) -> list[DataQuery]:
+    """The queries as a list, each with `target_label` set."""
+    rows = list(queries)
+    labels = target_labels(q.target for q in rows)
+    for query in rows:
+        query.target_label = labels.get(query.target, query.target)
+    return rows
+
+
+def form_name(model_label: str) -> str:
+    """'assessments.labpanel' -> 'Lab panel' (the label itself for an unknown model)."""
+    try:
+        return str(apps.get_model(model_label)._meta.verbose_name).capitalize()
+    except (LookupError, ValueError):
+        return model_label

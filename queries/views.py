@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from patients.selectors import patient_get_for_user
 from queries.models import DataQuery
-from queries.selectors import queries_visible, query_targets
+from queries.selectors import form_name, queries_visible, query_targets, with_target_labels
 from queries.services import (
     QueryNotAllowed,
     query_answer,
@@ -35,13 +35,13 @@ def query_list(request):
         rows = rows.filter(origin=origin)
     if subject:
         rows = rows.filter(patient__subject_number__icontains=subject)
-    rows = list(rows.order_by("-created_at")[:500])
+    rows = with_target_labels(rows.order_by("-created_at")[:500])
     open_rows = [q for q in rows if q.status != DataQuery.Status.CLOSED]
     # Lists, not Counters: a template's `counter.items` would look up the key "items" first.
     counts = {
         "site": sorted(Counter(q.patient.site.code for q in open_rows).items()),
         "patient": sorted(Counter(q.patient.subject_number for q in open_rows).items()),
-        "form": sorted(Counter(q.target.split(":")[0] for q in open_rows).items()),
+        "form": sorted(Counter(form_name(q.target.split(":")[0]) for q in open_rows).items()),
     }
     return render(
         request,
@@ -59,7 +59,7 @@ def query_list(request):
 
 @login_required
 def query_detail(request, pk: int):
-    query = get_object_or_404(queries_visible(request.user), pk=pk)
+    query = with_target_labels([get_object_or_404(queries_visible(request.user), pk=pk)])[0]
     return render(request, "queries/detail.html", {"query": query, "conversation": query.messages.all()})
 
 
@@ -115,7 +115,7 @@ def patient_queries(request, pk: int):
             else:
                 messages.success(request, "Query raised; the site is asked to answer it.")
                 return redirect("patient_queries", pk=patient.pk)
-    rows = DataQuery.objects.filter(patient=patient).order_by("-created_at")
+    rows = with_target_labels(DataQuery.objects.filter(patient=patient).order_by("-created_at"))
     return render(
         request, "queries/patient.html", {"patient": patient, "rows": rows, "targets": targets, "active": "queries"}
     )

@@ -72,7 +72,7 @@ def test_query_list_counts_open_queries_by_site_patient_and_form(client, monitor
     raise_query(client, monitor, patient)
     page = client.get(reverse("query_list"), {"status": "open"}).content.decode()
     assert f"{patient.subject_number}: 1" in page
-    assert "patients.screening: 1" in page
+    assert "Screening: 1" in page  # the form by its name
 
 
 def test_a_comment_keeps_the_status_and_a_closed_query_takes_none(client, monitor, clinician, patient):
@@ -91,3 +91,27 @@ def test_a_comment_keeps_the_status_and_a_closed_query_takes_none(client, monito
         ("comment", "Looking into it."),
         ("close", "Not needed."),
     ]
+
+
+def test_queries_name_their_record_as_a_reader_would(client, monitor, patient, django_assert_max_num_queries):
+    from assessments.models import Visit
+    from queries.selectors import target_labels
+
+    raise_query(client, monitor, patient)
+    visit = Visit.objects.filter(patient=patient).order_by("planned_day").last()
+    screening = patient.screening
+    expected = {
+        target_of(screening): f"Screening: {screening.screening_number} ({screening.initials})",
+        target_of(visit): f"Visit: {patient.subject_number} – {visit.name}",
+        "assessments.visit:999999": None,  # deleted: no label, the target is shown
+    }
+    with django_assert_max_num_queries(2):  # one per kind of record
+        labels = target_labels(expected)
+    assert labels == {k: v for k, v in expected.items() if v is not None}
+    for url in (reverse("patient_queries", args=[patient.pk]), reverse("query_list")):
+        assert expected[target_of(screening)] in client.get(url).content.decode()
+    query = DataQuery.objects.get(origin="manual")
+    assert (
+        f"Query on {expected[target_of(screening)]}"
+        in client.get(reverse("query_detail", args=[query.pk])).content.decode()
+    )
