@@ -210,21 +210,33 @@ class VerificationRow:
 
 def _verification_rows(patient: Patient) -> list[VerificationRow]:
     """Every source data verification of the patient's forms, and whether it still holds
-    (a later change of the form clears it: its version moved on)."""
+    (a later change of the form clears it: its version moved on). One query per kind of form."""
     from django.apps import apps
 
     from review.models import SourceVerification
 
-    rows = []
-    verifications = SourceVerification.objects.filter(patient=patient).select_related("verified_by")
-    for verification in verifications.order_by("verified_at"):
+    verifications = list(
+        SourceVerification.objects.filter(patient=patient).select_related("verified_by").order_by("verified_at")
+    )
+    wanted: dict[str, set[int]] = {}
+    for verification in verifications:
         label, _, pk = verification.target.partition(":")
+        if pk.isdigit():
+            wanted.setdefault(label, set()).add(int(pk))
+    records: dict[str, object] = {}
+    for label, ids in wanted.items():
         try:
             model = apps.get_model(label)
-            record = model.objects.filter(pk=int(pk)).first()
         except (LookupError, ValueError):
-            model, record = None, None
-        name = f"{model._meta.verbose_name.capitalize()} {record}" if record is not None else verification.target
+            continue
+        names = {f.name for f in model._meta.get_fields()}
+        related = [path for path in ("patient", "visit__patient", "term") if path.split("__")[0] in names]
+        for pk, record in model.objects.select_related(*related).in_bulk(ids).items():
+            records[f"{label}:{pk}"] = record
+    rows = []
+    for verification in verifications:
+        record = records.get(verification.target)
+        name = f"{record._meta.verbose_name.capitalize()} {record}" if record is not None else verification.target
         rows.append(
             VerificationRow(
                 record=name,
