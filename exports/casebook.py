@@ -211,28 +211,13 @@ class VerificationRow:
 def _verification_rows(patient: Patient) -> list[VerificationRow]:
     """Every source data verification of the patient's forms, and whether it still holds
     (a later change of the form clears it: its version moved on). One query per kind of form."""
-    from django.apps import apps
-
+    from queries.selectors import records_by_target
     from review.models import SourceVerification
 
     verifications = list(
         SourceVerification.objects.filter(patient=patient).select_related("verified_by").order_by("verified_at")
     )
-    wanted: dict[str, set[int]] = {}
-    for verification in verifications:
-        label, _, pk = verification.target.partition(":")
-        if pk.isdigit():
-            wanted.setdefault(label, set()).add(int(pk))
-    records: dict[str, object] = {}
-    for label, ids in wanted.items():
-        try:
-            model = apps.get_model(label)
-        except (LookupError, ValueError):
-            continue
-        names = {f.name for f in model._meta.get_fields()}
-        related = [path for path in ("patient", "visit__patient", "term") if path.split("__")[0] in names]
-        for pk, record in model.objects.select_related(*related).in_bulk(ids).items():
-            records[f"{label}:{pk}"] = record
+    records = records_by_target(v.target for v in verifications)
     rows = []
     for verification in verifications:
         record = records.get(verification.target)

@@ -28,15 +28,15 @@ def query_targets(patient: Patient) -> list[tuple[str, str]]:
     return options
 
 
-def target_labels(targets) -> dict[str, str]:
-    """A reader's label for each query target ("app.model:id"): "Visit: BCH-001 – Day 28", one
-    query per kind of record; a record that no longer exists keeps its target as label."""
+def records_by_target(targets) -> dict[str, object]:
+    """The records named by targets ("app.model:id"), read with one query per kind of record;
+    a target whose record no longer exists is left out."""
     by_model: dict[str, set[int]] = {}
     for target in targets:
         label, _, pk = target.partition(":")
         if pk.isdigit():
             by_model.setdefault(label, set()).add(int(pk))
-    out: dict[str, str] = {}
+    out: dict[str, object] = {}
     for label, ids in by_model.items():
         try:
             model = apps.get_model(label)
@@ -44,10 +44,18 @@ def target_labels(targets) -> dict[str, str]:
             continue
         names = {f.name for f in model._meta.get_fields()}
         related = [path for path in ("patient", "visit__patient", "term", "screening") if path.split("__")[0] in names]
-        kind = str(model._meta.verbose_name).capitalize()
         for pk, record in model.objects.select_related(*related).in_bulk(ids).items():
-            out[f"{label}:{pk}"] = f"{kind}: {record}"
+            out[f"{label}:{pk}"] = record
     return out
+
+
+def target_labels(targets) -> dict[str, str]:
+    """A reader's label for each query target: "Visit: BCH-001 – Day 28"; a record that no
+    longer exists gets none (its target is shown)."""
+    return {
+        target: f"{str(record._meta.verbose_name).capitalize()}: {record}"
+        for target, record in records_by_target(targets).items()
+    }
 
 
 def with_target_labels(queries) -> list[DataQuery]:
