@@ -185,7 +185,7 @@ def _png_uri(data: bytes) -> str:
 def study_report_context(user) -> dict:
     """The report of the user's sites as the page shows it, per-patient tables in full, and its
     figures embedded as images."""
-    from assessments.report import MARKER_INFO, report_km_png, report_marker_png, study_report
+    from assessments.report import MARKER_INFO, cached, report_km_png, report_marker_png, study_report
     from assessments.rules.statistics import SIX_MONTHS_DAYS
     from trial.models import Site
     from trial.selectors import user_site_ids
@@ -195,15 +195,20 @@ def study_report_context(user) -> dict:
     baseline = report["baseline"]
     columns = list(zip(*(row["display"] for row in baseline["rows"]), strict=True)) if baseline["rows"] else []
     sites = Site.objects.filter(id__in=site_ids).order_by("code")
+
+    # The same cache entries as the page's figures: drawn once per data version, page or PDF.
+    def figure(name: str, build) -> str:
+        return _png_uri(cached(site_ids=site_ids, part=f"plot:{name}", build=build))
+
     markers = [
-        (label, _png_uri(report_marker_png(report, site_ids=site_ids, code=code)))
+        (label, figure(f"marker-{code}", lambda code=code: report_marker_png(report, site_ids=site_ids, code=code)))
         for code, (label, _, _) in MARKER_INFO.items()
     ]
     return {
         "report": report,
         "six_months": SIX_MONTHS_DAYS,
         "baseline_by_patient": list(zip(baseline["patients"], columns, strict=False)),
-        "km_png": _png_uri(report_km_png(report)),
+        "km_png": figure("km", lambda: report_km_png(report)),
         "marker_rows": [markers[i : i + 3] for i in range(0, len(markers), 3)],
         "site_label": ", ".join(f"{s.code} {s.name}" for s in sites) or "no site",
         "subject": "all patients",

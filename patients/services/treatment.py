@@ -40,7 +40,6 @@ from trial.selectors import site_today, site_zone
 from trial.versioning import record_lock_for_update, record_save
 
 CENT = Decimal("0.01")
-_UNKNOWN_LIVE = object()
 
 
 # Shared pieces
@@ -275,8 +274,8 @@ def _dose_deviation(values: dict, expected_mg) -> None:
     values["deviation_note"] = check.explanation if check.deviation else ""
 
 
-def _dose_query_sync(*, patient: Patient, dose: DoseAdministration, live=_UNKNOWN_LIVE) -> None:
-    kwargs = {} if live is _UNKNOWN_LIVE else {"live": live}
+def _dose_query_sync(*, patient: Patient, dose: DoseAdministration, **known) -> None:
+    """The dose-off-band query of a dose; `known` may pass auto_query_sync's `live` when known."""
     auto_query_sync(
         patient=patient,
         record=dose,
@@ -286,7 +285,7 @@ def _dose_query_sync(*, patient: Patient, dose: DoseAdministration, live=_UNKNOW
         "Protocol deviation (section 6): confirm the amount given or correct it.",
         link=reverse("dose_log", args=[patient.pk]),
         field="amount_mg",
-        **kwargs,
+        **known,
     )
 
 
