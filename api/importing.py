@@ -37,7 +37,7 @@ from patients.services import (
     screening_create,
     treatment_end_record,
 )
-from trial.forms import site_today
+from trial.clock import site_today
 from trial.models import Site
 from trial.selectors import reference_rows_memo, user_site_ids
 from trial.versioning import ConcurrentEditError

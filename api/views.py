@@ -98,7 +98,7 @@ from queries.services import (
     query_step_check,
 )
 from trial.analytes import ANALYTES, units_for
-from trial.forms import site_today
+from trial.clock import site_today
 from trial.selectors import user_site_ids, user_sites
 
 SITE = OpenApiParameter("site", str, description="Site code, e.g. BCH.")
@@ -1253,7 +1253,12 @@ REPORT_SCHEMA = inline_serializer(
     "StudyReport",
     fields={
         "generated_at": serializers.CharField(help_text="When the figures were computed (ISO 8601)."),
-        "today": serializers.DateField(help_text="The day the report was computed for."),
+        "today": serializers.DateField(
+            help_text="The day the report was computed for: the latest of the sites' dates (each site's own zone)."
+        ),
+        "site_dates": serializers.DictField(
+            child=serializers.DateField(), help_text="Each site's date (its own time zone) when computed: {code: date}."
+        ),
         "data_version": serializers.CharField(help_text="Changes with any write to the data the report reads."),
         "sites": serializers.ListField(child=serializers.CharField(), help_text="Site codes the figures cover."),
         "enrollment": inline_serializer(

@@ -8,17 +8,17 @@ confirmed one, else the computed one (ResponseAssessment.status), summarised per
 PatientEndpoints. The statistics themselves live in assessments.rules.statistics.
 
 The assembled report is cached under a key made of a cheap data version (row counts and the
-latest history time of every table it reads), the sites and today's date, so any write, and
-the change of day, gives a new key.
+latest history time of every table it reads), the sites and each site's date, so any write,
+and the change of day at any site, gives a new key. A day is the site's day: a patient's
+treatment days are counted in the calendar of the patient's site.
 """
 
 from collections import Counter, defaultdict
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 
 from django.core.cache import cache
 from django.db import connection
-from django.utils import timezone
 
 from assessments.models import AdverseEvent, LabResult, PatientEndpoints, ResponseAssessment
 from assessments.models.responses import RESPONSE_CHOICES
@@ -35,6 +35,7 @@ from assessments.rules.statistics import (
 )
 from assessments.selectors import related_or_none
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
+from trial import clock
 from trial.models import ReferenceRange, Site
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for
@@ -119,10 +120,19 @@ def data_version() -> str:
     return "|".join(str(v) for v in row)
 
 
-def cache_key(*, site_ids: set[int], version: str, part: str, today: date) -> str:
+def site_days(*, site_ids: set[int], now: datetime | None = None, today: date | None = None) -> dict[int, date]:
+    """Each site's calendar date at the instant `now` (or one given date for every site)."""
+    at = now or clock.now()
+    return {
+        site.pk: today or clock.site_today(site, at=at)
+        for site in Site.objects.filter(id__in=site_ids).only("id", "time_zone")
+    }
+
+
+def cache_key(*, site_ids: set[int], version: str, part: str, days: dict[int, date]) -> str:
     import hashlib
 
-    digest = hashlib.sha256(f"{version}|{sorted(site_ids)}|{today}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{version}|{sorted(site_ids)}|{sorted(days.items())}".encode()).hexdigest()[:32]
     return f"study-report:{part}:{digest}"
 
 
@@ -301,14 +311,14 @@ def _therapy_label(t: SubsequentTherapy, day0: date) -> str:
     return text
 
 
-def _treatment_days(p: Patient, today: date) -> int:
+def _treatment_days(p: Patient, days: dict[int, date]) -> int:
     end = related_or_none(p, "treatment_end")
     if end is not None:
         return end.study_day + 1
-    return max(0, min(p.site.trial.treatment_days, (today - p.first_dose_date).days + 1))
+    return max(0, min(p.site.trial.treatment_days, (days[p.site_id] - p.first_dose_date).days + 1))
 
 
-def _outcomes(patients: list[Patient], today: date) -> list[dict]:
+def _outcomes(patients: list[Patient], days: dict[int, date]) -> list[dict]:
     therapies: dict[int, list[SubsequentTherapy]] = defaultdict(list)
     for t in SubsequentTherapy.objects.filter(patient__in=patients).order_by("start_date"):
         therapies[t.patient_id].append(t)
@@ -336,7 +346,7 @@ def _outcomes(patients: list[Patient], today: date) -> list[dict]:
                 "etiology_label": p.get_etiology_display(),
                 "risk_group": p.risk_group,
                 "risk_group_label": p.get_risk_group_display(),
-                "treatment_days": _treatment_days(p, today),
+                "treatment_days": _treatment_days(p, days),
                 "stop_reason": (end.get_reason_display() if end.reason else end.get_outcome_display()) if end else "",
                 "best_response": best,
                 "best_response_label": RESPONSE_LABELS.get(best, "Not assessed"),
@@ -439,7 +449,7 @@ def _week1(patients: list[Patient], outcomes: list[dict], series: dict) -> list[
     return rows
 
 
-def _adverse_events(patients: list[Patient], today: date) -> dict:
+def _adverse_events(patients: list[Patient], days: dict[int, date]) -> dict:
     events: dict[int, list[AdverseEvent]] = defaultdict(list)
     for ae in AdverseEvent.objects.filter(patient__in=patients).select_related("term").order_by("onset_date", "id"):
         events[ae.patient_id].append(ae)
@@ -453,7 +463,7 @@ def _adverse_events(patients: list[Patient], today: date) -> dict:
             {
                 "subject": p.subject_number,
                 "dose_mg": _num(p.prescribed_dose_mg),
-                "treatment_days": _treatment_days(p, today),
+                "treatment_days": _treatment_days(p, days),
                 "events": [{"term": ae.term_label, "grade": ae.grade, "serious": ae.serious} for ae in mine],
                 "discontinued": [
                     {"term": ae.term_label, "grade": ae.grade}
@@ -479,15 +489,20 @@ def _adverse_events(patients: list[Patient], today: date) -> dict:
 # Assembly ------------------------------------------------------------------------------------
 
 
-def report_build(*, site_ids: set[int], today: date) -> dict:
-    """Every table and statistic of the report, as plain numbers and strings (JSON-ready)."""
+def report_build(*, site_ids: set[int], days: dict[int, date]) -> dict:
+    """Every table and statistic of the report, as plain numbers and strings (JSON-ready).
+
+    `days` gives each site's date (site_days); "today" is the latest of them, the day the
+    figures reach at the sites that are furthest on.
+    """
     patients = _patients(site_ids)
-    outcomes = _outcomes(patients, today)
+    outcomes = _outcomes(patients, days)
     ranges = _ranges(patients)
     series = _lab_series(site_ids=site_ids, codes=tuple(m[0] for m in WEEK1_MARKERS), first_day=-7, last_day=8)
     return {
-        "generated_at": timezone.now().isoformat(timespec="seconds"),
-        "today": today.isoformat(),
+        "generated_at": clock.now().isoformat(timespec="seconds"),
+        "today": max(days.values()).isoformat() if days else clock.now().date().isoformat(),
+        "site_dates": {code: days[pk].isoformat() for pk, code in _site_codes(days)},
         "sites": list(Site.objects.filter(id__in=site_ids).order_by("code").values_list("code", flat=True)),
         "enrollment": _enrollment(site_ids, patients),
         "baseline": _baseline(patients, ranges),
@@ -495,19 +510,23 @@ def report_build(*, site_ids: set[int], today: date) -> dict:
         "response_rates": _rates(outcomes),
         "efs": _efs(outcomes),
         "week1": _week1(patients, outcomes, series),
-        "adverse_events": _adverse_events(patients, today),
+        "adverse_events": _adverse_events(patients, days),
         "normal_ranges": ranges,
     }
 
 
-def study_report(*, site_ids: set[int], today: date | None = None) -> dict:
-    """The report for these sites, from the cache while the data are unchanged."""
-    today = today or timezone.localdate()
+def _site_codes(days: dict[int, date]) -> list[tuple[int, str]]:
+    return list(Site.objects.filter(id__in=days).order_by("code").values_list("id", "code"))
+
+
+def study_report(*, site_ids: set[int], now: datetime | None = None, today: date | None = None) -> dict:
+    """The report for these sites at the instant `now`, from the cache while the data are unchanged."""
+    days = site_days(site_ids=site_ids, now=now, today=today)
     version = data_version()
-    key = cache_key(site_ids=site_ids, version=version, part="report", today=today)
+    key = cache_key(site_ids=site_ids, version=version, part="report", days=days)
     report = cache.get(key)
     if report is None:
-        report = report_build(site_ids=site_ids, today=today)
+        report = report_build(site_ids=site_ids, days=days)
         report["data_version"] = key.rsplit(":", 1)[1]
         cache.set(key, report, CACHE_SECONDS)
     return report
@@ -526,10 +545,10 @@ def marker_trajectories(*, site_ids: set[int], codes: tuple[str, ...], patient_i
     return {code: [points[code] for points in series.values() if points.get(code)] for code in codes}
 
 
-def cached(*, site_ids: set[int], part: str, build, today: date | None = None):
+def cached(*, site_ids: set[int], part: str, build, now: datetime | None = None):
     """Any value derived from the report's data (a plot), cached under the same data version."""
-    today = today or timezone.localdate()
-    key = cache_key(site_ids=site_ids, version=data_version(), part=part, today=today)
+    days = site_days(site_ids=site_ids, now=now)
+    key = cache_key(site_ids=site_ids, version=data_version(), part=part, days=days)
     value = cache.get(key)
     if value is None:
         value = build()

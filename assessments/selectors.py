@@ -5,13 +5,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from assessments.models import LabPanel, LabResult, Visit
 from assessments.rules.expectations import expected_groups, missing_expected
 from assessments.rules.schedule import VisitStatus, visit_status
 from patients.models import Patient
+from trial import clock
 from trial.analytes import ANALYTES
+from trial.models import Site
 from trial.selectors import user_site_ids
 
 TREND_LENGTH = 3
@@ -89,15 +91,26 @@ def lab_trends(*, patient: Patient, before: datetime | None, exclude_panel: LabP
     return dict(trends)
 
 
-def worklist(*, user, today: date) -> list[VisitRow]:
-    """Visits of the user's patients whose window is open today and are not done yet."""
+def site_dates(*, user, now: datetime | None = None) -> dict[int, date]:
+    """Today at each of the user's sites (each in its own time zone)."""
+    at = now or clock.now()
+    return {site.pk: clock.site_today(site, at=at) for site in Site.objects.filter(id__in=user_site_ids(user))}
+
+
+def worklist(*, user, now: datetime | None = None, today: date | None = None) -> list[VisitRow]:
+    """Visits of the user's patients whose window is open today (the patient's site's day), not done yet.
+
+    `today` names one date for every site instead of each site's own.
+    """
+    days = {pk: today or day for pk, day in site_dates(user=user, now=now).items()}
+    open_today = Q(pk__in=[])
+    for site_id, day in days.items():
+        open_today |= Q(patient__site_id=site_id, window_start__lte=day, window_end__gte=day)
     visits = _visits_query().filter(
-        patient__site_id__in=user_site_ids(user),
+        open_today,
         patient__status__in=[Patient.Status.ON_TREATMENT, Patient.Status.FOLLOW_UP],
-        window_start__lte=today,
-        window_end__gte=today,
         visit_date__isnull=True,
         not_done=False,
     )
-    rows = [_row(v, today) for v in visits.order_by("planned_date", "patient__subject_number")]
+    rows = [_row(v, days[v.patient.site_id]) for v in visits.order_by("planned_date", "patient__subject_number")]
     return [row for row in rows if row.status in (VisitStatus.DUE, VisitStatus.OVERDUE)]

@@ -8,6 +8,7 @@ from assessments.models import AdverseEvent, LabPanel, ResponseAssessment, Suppo
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from queries.models import DataQuery
 from trial.analytes import ANALYTES
+from trial.clock import zone_label
 from trial.selectors import trial_current
 
 # Screening fields printed on the screening page, in CRF order (section title, field names).
@@ -170,7 +171,7 @@ def visit_pages(patient: Patient, *, visit_id: int | None = None) -> list[VisitP
         page = VisitPage(visit=visit)
         panel = panels.get(visit.pk)
         if panel is not None:
-            page.sampled_at = panel.sampled_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+            page.sampled_at = panel.sampled_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             page.panel_rows = [row for row in fields_rows(panel, PANEL_FIELDS) if row[1] != "—"]
             for r in sorted(
                 panel.results.all(), key=lambda r: list(ANALYTES).index(r.analyte) if r.analyte in ANALYTES else 999
@@ -318,18 +319,25 @@ def casebook_context(patient: Patient) -> dict:
     }
 
 
+def document_zone(patient: Patient | None) -> ZoneInfo:
+    """The one zone a document's times are printed in: the patient's site's, else UTC."""
+    return ZoneInfo(patient.site.time_zone) if patient is not None else ZoneInfo("UTC")
+
+
 def header_context(*, patient: Patient | None, user, now: datetime, locked: bool) -> dict:
-    """What every printed page carries in its margins."""
+    """What every printed page carries in its margins, and the zone every time of the document is in."""
     trial = trial_current()
     site = patient.site if patient else None
-    zone = ZoneInfo(site.time_zone) if site else ZoneInfo("UTC")
+    zone = document_zone(patient)
+    label = zone_label(zone.key, at=now)
     return {
+        "zone_label": label,
         "trial": trial,
         "protocol_id": f"{trial.registry_id} v{trial.protocol_version}",
         "site_label": f"{site.code} {site.name}" if site else "All sites",
         "subject": patient.subject_number if patient else "__________",
         "generated_utc": now.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC"),
-        "generated_site": now.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if site else "",
+        "generated_site": f"{now.astimezone(zone):%Y-%m-%d %H:%M} {label} site time" if site else "",
         "generated_by": (user.get_full_name() or user.username) if user else "",
         "locked": locked,
     }

@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
-from exports.casebook import FORMS, casebook_context, header_context, visit_pages
+from exports.casebook import FORMS, casebook_context, document_zone, header_context, visit_pages
 from exports.models import DownloadLog, GeneratedDocument
 from patients.models import (
     Death,
@@ -85,11 +85,13 @@ def patient_data_version(*, patient: Patient) -> str:
 
 
 def study_report_version(*, user) -> str:
-    """The study report PDF is the requester's: their sites, the report's data version and the day."""
-    from assessments.report import data_version
+    """The study report PDF is the requester's: their sites, the report's data version and each site's day."""
+    from assessments.report import data_version, site_days
     from trial.selectors import user_site_ids
 
-    scope = f"{LAYOUT_VERSION}|report|{data_version()}|{sorted(user_site_ids(user))}|{timezone.localdate()}"
+    site_ids = user_site_ids(user)
+    days = sorted(site_days(site_ids=site_ids).items())
+    scope = f"{LAYOUT_VERSION}|report|{data_version()}|{sorted(site_ids)}|{days}"
     return hashlib.sha256(scope.encode()).hexdigest()
 
 
@@ -150,6 +152,12 @@ def document_html(document: GeneratedDocument, *, now: datetime | None = None) -
         patient=patient, user=document.requested_by, now=now, locked=document_locked(patient=patient)
     )
     context["document"] = document
+    # Every time in the document is printed in one zone, named in the header (zone_label).
+    with timezone.override(document_zone(patient)):
+        return render_to_string(*_document_template(document, patient, context))
+
+
+def _document_template(document: GeneratedDocument, patient: Patient | None, context: dict) -> tuple[str, dict]:
     if document.kind == GeneratedDocument.Kind.CASEBOOK:
         context.update(casebook_context(patient))
         template = "exports/casebook.html"
@@ -175,7 +183,7 @@ def document_html(document: GeneratedDocument, *, now: datetime | None = None) -
         template = "exports/study_report.html"
     else:
         raise ValueError(f"Cannot render {document.kind} here.")
-    return render_to_string(template, context)
+    return template, context
 
 
 def _png_uri(data: bytes) -> str:

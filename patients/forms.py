@@ -12,7 +12,8 @@ from django import forms
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import ScheduledDose, administration_time_check, dose_amount_problem
 from trial.analytes import ANALYTES, SCD25_U_PER_ML_MAXIMUM
-from trial.forms import CRFForm, ReasonForChangeMixin, date_input, radios, row, site_today
+from trial.clock import site_today
+from trial.forms import CRFForm, ReasonForChangeMixin, date_input, radios, row
 from trial.models import Site
 from trial.rules.age import age_in_years
 from trial.widgets import YesNoUnknownRadio

@@ -1,16 +1,40 @@
 """Shared pieces of the CRF forms: dates judged in the site's time zone, yes/no/not-known
 radios, physiological limits named on error, and the reason for change of saved data."""
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.layout import Div
 from django import forms
+from django.utils import timezone
 
+from trial import clock
 from trial.analytes import ANALYTES, Analyte, limit_message
+from trial.clock import site_today
 from trial.models import Site
-from trial.selectors import site_today
 from trial.widgets import tri_state_field
+
+
+class SiteDateTimeField(forms.DateTimeField):
+    """A date and time typed at the bedside: without an offset it is the site's wall-clock time.
+
+    Django's field would read a naive value in the request's active zone; a site's form says
+    which zone it means, so the page, the API and the import read the same instant.
+    """
+
+    def __init__(self, *args, zone: ZoneInfo | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone = zone or ZoneInfo("UTC")
+
+    def to_python(self, value):
+        with timezone.override(self.zone):
+            return super().to_python(value)
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            return value.astimezone(self.zone).replace(tzinfo=None)
+        return value
 
 
 def date_input() -> forms.DateInput:
@@ -58,7 +82,8 @@ class CRFForm(forms.ModelForm):
         for name, code in self.field_analytes.items():
             if name in self.fields:
                 self.analyte_check(name, ANALYTES[code])
-        today = site_today(self.site)
+        # A form always knows its site; without one the day is UTC's, never the request's zone.
+        today = site_today(self.site) if self.site is not None else clock.now().date()
         for name, value in list(cleaned.items()):
             if isinstance(value, date) and value > today:
                 self.add_error(name, f"{self.fields[name].label} cannot be in the future (after {today.isoformat()}).")

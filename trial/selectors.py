@@ -3,11 +3,8 @@
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date
-from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from trial.models import DoseBand, ReferenceRange, Role, Site, Trial, VisitDefinition
 
@@ -26,16 +23,6 @@ class Range:
         if self.upper is not None:
             return f"≤ {self.upper:g} {self.unit}"
         return f"≥ {self.lower:g} {self.unit}"
-
-
-def site_zone(site: Site) -> ZoneInfo:
-    return ZoneInfo(site.time_zone)
-
-
-def site_today(site: Site | None) -> date:
-    """Today where the site is: a date entered at the bedside is judged in the site's time zone."""
-    zone = site_zone(site) if site is not None else timezone.get_current_timezone()
-    return timezone.localdate(timezone=zone)
 
 
 def trial_current() -> Trial:

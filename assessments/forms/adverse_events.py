@@ -15,7 +15,8 @@ from django import forms
 from assessments.models import AdverseEvent, CtcaeTerm
 from assessments.services.adverse_events import AE_FIELDS, SAE_CRITERIA, adverse_event_errors
 from patients.models import Patient
-from trial.forms import CRFForm, ReasonForChangeMixin, radios, row, site_today
+from trial.clock import site_today
+from trial.forms import CRFForm, ReasonForChangeMixin, radios, row
 
 # CTCAE v3.0 general grade definitions, as printed beside each radio.
 GRADE_WORDING = {

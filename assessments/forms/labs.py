@@ -4,13 +4,14 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from django import forms
-from django.utils import timezone
 
 from assessments.models import LabPanel, SupportiveCare
 from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
 from assessments.services.labs import Measurement, supportive_care_product_problem
+from trial import clock
 from trial.analytes import ANALYTES, GROUP_ORDER, plausibility_message, units_for
-from trial.forms import date_input, site_today
+from trial.clock import site_today
+from trial.forms import SiteDateTimeField, date_input
 
 # Height is a screening value; the rest of the catalogue is on the lab page.
 LAB_PAGE_ANALYTES = [code for code in ANALYTES if code != "HEIGHT"]
@@ -41,7 +42,7 @@ class LabPanelForm(forms.Form):
     """Values with their units; impossible values name the field and the limit."""
 
     visit_date = forms.DateField(label="Date of visit", widget=date_input())
-    sampled_at = forms.DateTimeField(label="Sampled at", widget=datetime_input())
+    sampled_at = SiteDateTimeField(label="Sampled at", widget=datetime_input())
     notes = forms.CharField(
         label="Notes (CSF, MRI, ECG, echo findings)", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -51,12 +52,15 @@ class LabPanelForm(forms.Form):
     def __init__(self, *args, visit, panel: LabPanel | None = None, expected: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.visit, self.panel, self.expected = visit, panel, expected
+        self.zone = clock.zone_of(visit.patient.site)
+        self.fields["sampled_at"].zone = self.zone
         self.groups: list[tuple[str, list[str]]] = []
         for group in GROUP_ORDER:
             codes = [c for c in LAB_PAGE_ANALYTES if ANALYTES[c].group == group]
             if codes or group in QUALITATIVE:
                 self.groups.append((group, codes))
-            self.fields[f"sampled_{group_slug(group)}"] = forms.DateTimeField(
+            self.fields[f"sampled_{group_slug(group)}"] = SiteDateTimeField(
+                zone=self.zone,
                 label=f"{group} sampled at",
                 required=False,
                 widget=datetime_input(),
@@ -96,7 +100,7 @@ class LabPanelForm(forms.Form):
     def _initial_from(self, panel: LabPanel) -> dict:
         initial = {
             "visit_date": self.visit.visit_date,
-            "sampled_at": timezone.localtime(panel.sampled_at).strftime("%Y-%m-%dT%H:%M"),
+            "sampled_at": panel.sampled_at.astimezone(self.zone).strftime("%Y-%m-%dT%H:%M"),
             "version": panel.version,
         }
         for name in (
@@ -120,7 +124,7 @@ class LabPanelForm(forms.Form):
             initial[f"u_{result.analyte}"] = result.unit
             if result.sampled_at != panel.sampled_at:
                 group = ANALYTES[result.analyte].group
-                initial[f"sampled_{group_slug(group)}"] = timezone.localtime(result.sampled_at).strftime(
+                initial[f"sampled_{group_slug(group)}"] = result.sampled_at.astimezone(self.zone).strftime(
                     "%Y-%m-%dT%H:%M"
                 )
         return initial
@@ -180,8 +184,9 @@ class LabPanelForm(forms.Form):
 
 
 def default_sampled_at(visit) -> str:
-    day = visit.visit_date or visit.planned_date or timezone.localdate()
-    return timezone.make_aware(datetime.combine(day, time(8, 0))).strftime("%Y-%m-%dT%H:%M")
+    """08:00 site time on the visit's day: the usual morning sampling at the bedside."""
+    day = visit.visit_date or visit.planned_date or site_today(visit.patient.site)
+    return datetime.combine(day, time(8, 0)).strftime("%Y-%m-%dT%H:%M")
 
 
 class SupportiveCareForm(forms.ModelForm):

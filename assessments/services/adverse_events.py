@@ -22,7 +22,7 @@ from assessments.rules.ctcae import GRADED_ANALYTES, LabGrade, lab_grade, sugges
 from notifications.models import Notification
 from notifications.services import notifications_send
 from patients.models import Death, Patient
-from trial.forms import site_today
+from trial.clock import site_today
 from trial.models import Role
 from trial.rules.age import age_in_days
 from trial.rules.units import UnitConversionError, convert

@@ -3,12 +3,10 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from assessments.models import LabPanel, LabResult, SupportiveCare, Visit
@@ -20,6 +18,7 @@ from patients.models import Patient
 from patients.services.treatment import weight_band_check
 from queries.services import auto_query_sync
 from trial.analytes import ANALYTES, plausibility_message, units_for
+from trial.clock import local_date, site_today
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for
 from trial.versioning import record_lock_for_update, record_save
@@ -58,7 +57,7 @@ def _check_dates(*, patient: Patient, visit: Visit, sampled: list[datetime], tod
     errors: dict[str, str] = {}
     earliest = patient.screening.screening_date if visit.planned_day == 0 else patient.enrollment_date
     for moment in sampled:
-        day = timezone.localtime(moment).date()
+        day = local_date(patient.site, moment)
         if day > today:
             errors["sampled_at"] = f"Sampling time cannot be in the future (after {today.isoformat()})."
         elif day < earliest:
@@ -98,11 +97,11 @@ def lab_panel_save(
     reference range are saved and flagged. A correction of a saved panel needs the version
     the user loaded and a reason; each changed value keeps its own history row.
     """
-    today = today or timezone.localdate()
     _check_values(values)
     with transaction.atomic():
         visit = Visit.objects.select_for_update().select_related("patient__screening", "patient__site").get(pk=visit.pk)
         patient = visit.patient
+        today = today or site_today(patient.site)
         _check_dates(
             patient=patient, visit=visit, sampled=[sampled_at, *(m.sampled_at for m in values.values())], today=today
         )
@@ -122,7 +121,7 @@ def lab_panel_save(
         record_save(record=panel, user=user, reason=reason if not created else "Lab panel entered", created=created)
 
         outcome = LabPanelOutcome(panel=panel)
-        age = age_in_days(patient.screening.date_of_birth, timezone.localtime(sampled_at).date())
+        age = age_in_days(patient.screening.date_of_birth, local_date(patient.site, sampled_at))
         ranges = reference_ranges_for(site=patient.site, age_days=age)
         current = {} if created else {r.analyte: r for r in panel.results.all()}
         history_reason = "Lab value entered" if created else reason
@@ -168,7 +167,7 @@ def lab_panel_save(
 
         if visit.visit_date is None or (visit_date is not None and visit_date != visit.visit_date):
             visit_date_apply(
-                visit=visit, visit_date=visit_date or timezone.localtime(sampled_at).date(), user=user, reason=None
+                visit=visit, visit_date=visit_date or local_date(patient.site, sampled_at), user=user, reason=None
             )
         outcome.warnings.extend(
             _after_save_checks(panel=panel, values=values, new_panel=created, ranges_by_age={age: ranges})
@@ -189,7 +188,7 @@ def _after_save_checks(
     if "WEIGHT" in values:
         weight = values["WEIGHT"]
         patient = panel.patient
-        measured_on = timezone.localtime(weight.sampled_at, ZoneInfo(patient.site.time_zone)).date()
+        measured_on = local_date(patient.site, weight.sampled_at)
         warning = weight_band_check(patient=patient, weight_kg=weight.value, measured_on=measured_on)
         auto_query_sync(
             patient=patient,
@@ -236,7 +235,7 @@ def supportive_care_record(
     *, patient: Patient, kind: str, product: str, given_on: date, detail: str, user, today: date | None = None
 ) -> SupportiveCare:
     """G-CSF or a transfusion, which the response rule must know of (protocol section 9)."""
-    today = today or timezone.localdate()
+    today = today or site_today(patient.site)
     _supportive_care_problems(patient=patient, kind=kind, product=product, given_on=given_on, today=today)
     with transaction.atomic():
         record = SupportiveCare(patient=patient, kind=kind, product=product, given_on=given_on, detail=detail)
@@ -267,7 +266,7 @@ def supportive_care_update(
         record = record_lock_for_update(model=SupportiveCare, pk=care_id, expected_version=expected_version)
         patient = Patient.objects.select_related("screening", "site").get(pk=record.patient_id)
         _supportive_care_problems(
-            patient=patient, kind=kind, product=product, given_on=given_on, today=today or timezone.localdate()
+            patient=patient, kind=kind, product=product, given_on=given_on, today=today or site_today(patient.site)
         )
         values = {"kind": kind, "product": product, "given_on": given_on, "detail": detail}
         if all(getattr(record, name) == value for name, value in values.items()):

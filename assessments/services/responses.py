@@ -5,10 +5,10 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import asdict
-from datetime import UTC, date
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -31,6 +31,9 @@ from assessments.selectors import related_or_none
 from patients.models import Patient
 from queries.services import auto_queries_live, auto_query_sync, target_of
 from review.services import RecordLocked, lock_check
+from trial import clock
+from trial.clock import site_today
+from trial.models import Site
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_pick, reference_rows
 from trial.versioning import record_save
@@ -129,7 +132,7 @@ class PatientData:
 
     def __init__(self, patient: Patient):
         self.patient = patient
-        self.zone = ZoneInfo(patient.site.time_zone)
+        self.zone = clock.zone_of(patient.site)
         self.results: dict[str, list[tuple[Observation, str]]] = defaultdict(list)
         self.cns: list[tuple[Observation, bool]] = []
         self.gcsf: tuple[date, ...] = ()
@@ -292,7 +295,7 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
             .only(*PATIENT_FIELDS)
             .get(pk=patient_id)
         )
-        today = today or timezone.localdate(timezone=ZoneInfo(patient.site.time_zone))
+        today = today or site_today(patient.site)
         try:
             lock_check(patient)
         except RecordLocked:
@@ -515,9 +518,18 @@ def response_confirm(
     return assessment
 
 
-def response_sweep_due(*, today: date | None = None) -> list[int]:
-    """Patients with an assessment day reached and no stored assessment for it."""
-    today = today or timezone.localdate()
+def response_sweep_due(*, now: datetime | None = None, today: date | None = None) -> list[int]:
+    """Patients with an assessment day reached and no stored assessment for it.
+
+    "Reached" is judged in each site's calendar at the instant `now`; `today` instead names
+    one calendar date for every site.
+    """
+    at = now or clock.now()
+    reached = Q()
+    for site in Site.objects.only("id", "time_zone"):
+        reached |= Q(patient__site_id=site.pk, planned_date__lte=today or site_today(site, at=at))
+    if not reached:
+        return []
     due = (
         Visit.objects.filter(
             definition__response_assessment=True,
@@ -525,7 +537,7 @@ def response_sweep_due(*, today: date | None = None) -> list[int]:
             response_assessment__isnull=True,
             patient__status__in=[Patient.Status.ON_TREATMENT, Patient.Status.FOLLOW_UP],
         )
-        .filter(planned_date__lte=today)
+        .filter(reached)
         .values_list("patient_id", flat=True)
         .distinct()
     )

@@ -5,13 +5,13 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from assessments.models import Visit
 from assessments.rules.schedule import ScheduledVisit, visit_window_check, visits_plan
 from patients.models import Patient
 from queries.services import auto_query_sync
+from trial.clock import site_today
 from trial.selectors import visit_definitions_for
 from trial.versioning import record_lock_for_update, record_save
 
@@ -71,7 +71,7 @@ def visit_date_apply(*, visit: Visit, visit_date: date, user, reason: str | None
 
 def visit_unscheduled_add(*, patient: Patient, visit_date: date, reason: str, user, today: date | None = None) -> Visit:
     """An unscheduled visit on any day after enrollment (section 7: any form)."""
-    today = today or timezone.localdate()
+    today = today or site_today(patient.site)
     errors = {}
     if visit_date > today:
         errors["visit_date"] = f"Visit date cannot be in the future (after {today.isoformat()})."

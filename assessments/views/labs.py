@@ -15,7 +15,7 @@ from assessments.views.visits import visit_get_for_user
 from patients.selectors import patient_get_for_user
 from review.selectors import form_lock
 from trial.analytes import ANALYTES
-from trial.forms import site_today
+from trial.clock import site_today
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for
 from trial.versioning import ConcurrentEditError

@@ -5,14 +5,14 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from assessments import selectors
 from assessments.models import Visit
 from assessments.services.visits import visit_not_done_record, visit_unscheduled_add
 from patients.selectors import patient_get_for_user
-from trial.forms import site_today
+from trial import clock
+from trial.clock import site_today
 from trial.selectors import user_site_ids
 from trial.versioning import ConcurrentEditError
 
@@ -88,9 +88,10 @@ def visit_not_done(request, pk: int):
 
 @login_required
 def worklist(request):
-    today = timezone.localdate()
-    rows = selectors.worklist(user=request.user, today=today)
-    return render(request, "assessments/worklist.html", {"rows": rows, "today": today})
+    now = clock.now()
+    rows = selectors.worklist(user=request.user, now=now)
+    days = sorted(set(selectors.site_dates(user=request.user, now=now).values()))
+    return render(request, "assessments/worklist.html", {"rows": rows, "site_days": days})
 
 
 urlpatterns = [

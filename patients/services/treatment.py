@@ -36,7 +36,8 @@ from patients.rules.treatment import (
     weight_band_change,
 )
 from queries.services import auto_query_sync
-from trial.selectors import site_today, site_zone
+from trial import clock
+from trial.clock import site_today, zone_of
 from trial.versioning import record_lock_for_update, record_save
 
 CENT = Decimal("0.01")
@@ -176,9 +177,9 @@ class _DoseContext:
         return cls(
             patient=patient,
             trial=patient.site.trial,
-            zone=site_zone(patient.site),
+            zone=zone_of(patient.site),
             today=site_today(patient.site),
-            now=timezone.now(),
+            now=clock.now(),
             end=TreatmentEnd.objects.filter(patient=patient).first(),
             death=Death.objects.filter(patient=patient).first(),
         )
@@ -431,7 +432,7 @@ def dose_given_now(*, patient: Patient, treatment_day: int, slot: str, user) -> 
         treatment_day=treatment_day,
         slot=slot,
         status=DoseStatus.GIVEN.value,
-        administered_at=timezone.now().replace(second=0, microsecond=0),
+        administered_at=clock.now().replace(second=0, microsecond=0),
         amount_mg=patient.prescribed_dose_mg,
         reason="",
         user=user,

@@ -1,8 +1,10 @@
 """Lab entry pages: flags shown, limits named, nothing lost, concurrent edits refused, roles."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from assessments.models import LabPanel, LabResult, Visit
@@ -100,18 +102,17 @@ def test_other_site_gets_404_on_visit_labs_and_calendar(client, clinician_b, pat
     assert client.get(reverse("visit_calendar", args=[patient.pk])).status_code == 404
 
 
-def test_calendar_shows_statuses_and_worklist_lists_due_visits(client, clinician, patient, monkeypatch):
-    from django.utils import timezone
-
+def test_calendar_shows_statuses_and_worklist_lists_due_visits(client, clinician, patient):
     today = DAY0 + timedelta(days=7)
-    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: today)
-    login(client, clinician)
-    page = client.get(reverse("visit_calendar", args=[patient.pk])).content.decode()
-    assert 'class="badge status-missed"' in page  # day 1-5 windows have closed
-    assert 'class="badge status-due"' in page  # day 7 window is open
-    work = client.get(reverse("worklist")).content.decode()
-    assert patient.subject_number in work and "Day 7 (efficacy)" in work
-    assert "Ferritin" in work  # what is still missing from it
+    # Noon of that day at the site (Asia/Shanghai): the pages read the site's calendar.
+    with time_machine.travel(datetime.combine(today, time(12, 0), tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
+        login(client, clinician)
+        page = client.get(reverse("visit_calendar", args=[patient.pk])).content.decode()
+        assert 'class="badge status-missed"' in page  # day 1-5 windows have closed
+        assert 'class="badge status-due"' in page  # day 7 window is open
+        work = client.get(reverse("worklist")).content.decode()
+        assert patient.subject_number in work and "Day 7 (efficacy)" in work
+        assert "Ferritin" in work  # what is still missing from it
 
 
 def test_unscheduled_visit_added_from_the_calendar(client, clinician, patient):
