@@ -670,6 +670,9 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         return Response(DoseSerializer(dose).data)
 
 
+TREATMENT_END_FIELDS = ("outcome", "reason", "reason_detail", "last_dose_date")
+
+
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT]))
 class TreatmentEndViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """End of ruxolitinib: completed 28 days, or discontinued with its reason (section 6)."""
@@ -685,9 +688,16 @@ class TreatmentEndViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def create(self, request):
         payload = _body(request)
         patient = _patient_for(request, payload)
-        inputs.unknown_fields(payload, {"outcome", "reason", "reason_detail", "last_dose_date"})
-        if TreatmentEnd.objects.filter(patient=patient).exists():
-            raise ValidationError({"non_field_errors": ["The end of treatment is recorded; correct it on its page."]})
+        inputs.unknown_fields(payload, TREATMENT_END_FIELDS)
+        recorded = TreatmentEnd.objects.filter(patient=patient).first()
+        if recorded is not None:
+            raise ValidationError(
+                {
+                    "non_field_errors": [
+                        f"The end of treatment is recorded; correct it with PATCH /treatment-ends/{recorded.pk}/."
+                    ]
+                }
+            )
         end = treatment_end_record(
             patient=patient,
             outcome=_text(payload, "outcome"),
@@ -697,6 +707,30 @@ class TreatmentEndViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
             user=request.user,
         )
         return Response(TreatmentEndSerializer(end).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=TreatmentEndWriteSerializer, responses={200: TreatmentEndSerializer}, parameters=[IF_MATCH])
+    def partial_update(self, request, pk=None):
+        """Correct the end of treatment: the version loaded and a reason for change."""
+        end = self.get_object()
+        payload = _body(request)
+        version = expected_version(request, payload)
+        reason = _change_reason(payload)
+        payload.pop("patient", None)
+        inputs.unknown_fields(payload, TREATMENT_END_FIELDS)
+        merged = {**_current(end, TREATMENT_END_FIELDS), **payload}
+        patient = Patient.objects.select_related("site__trial", "screening").get(pk=end.patient_id)
+        with _reason_field():
+            end = treatment_end_record(
+                patient=patient,
+                outcome=_text(merged, "outcome"),
+                reason=_text(merged, "reason"),
+                reason_detail=_text(merged, "reason_detail"),
+                last_dose_date=_day(merged.get("last_dose_date"), field="last_dose_date"),
+                user=request.user,
+                expected_version=version,
+                change_reason=reason,
+            )
+        return _etag(Response(TreatmentEndSerializer(end).data), end)
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))

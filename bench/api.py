@@ -10,7 +10,6 @@ from datetime import time as clock
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.importing import FORMAT, bundle_import
@@ -94,7 +93,10 @@ def bench_bundle(
     patients: int, *, site: str = "BCH", days_ago: int = 35, lab_days: dict | None = None, prefix: str = "BENCH"
 ) -> dict:
     """Patients with screening, enrollment, lab panels (by default the 11 of days 0-28) and 56 doses each."""
-    day0 = timezone.localdate() - timedelta(days=days_ago)
+    from trial.clock import site_today
+    from trial.models import Site
+
+    day0 = site_today(Site.objects.get(code=site)) - timedelta(days=days_ago)
     records = []
     for index in range(patients):
         labs = []

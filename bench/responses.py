@@ -11,7 +11,6 @@ from pathlib import Path
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from assessments.models import ResponseAssessment
 from assessments.services.responses import response_assess_patient
@@ -93,10 +92,18 @@ def run(*, sample: int = 20) -> dict:
         "per_patient": per_patient,
         **single,
         **sweep,
-        "today": timezone.localdate().isoformat(),
+        "today": _bench_today().isoformat(),
     }
+
+
+def _bench_today():
+    """Today at the bench cohort's site (BCH, Asia/Shanghai): the day the sweep reaches."""
+    from trial.clock import site_today
+    from trial.models import Site
+
+    return site_today(Site.objects.get(code="BCH"))
 
 
 def day0_for_bench():
     """Day 0 such that day 28 has just been reached today."""
-    return timezone.localdate() - timedelta(days=29)
+    return _bench_today() - timedelta(days=29)

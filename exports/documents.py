@@ -13,44 +13,28 @@ from django.db.models import Count, Max
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
+from assessments.models import Visit
+from crf.catalogue import CaseReportForm, printed_forms
+from crf.versions import history_digest
 from exports.casebook import FORMS, casebook_context, document_zone, header_context, visit_pages
 from exports.models import DownloadLog, GeneratedDocument
 from patients.models import (
-    Death,
-    DoseAdministration,
-    FollowUp,
     Patient,
-    Screening,
-    SubsequentTherapy,
-    TreatmentEnd,
 )
-from queries.models import DataQuery
-from review.models import DataLock, Signature, SourceVerification
+from review.models import DataLock
 
 # Bump when the templates change what a document shows, so stored PDFs are not reused.
 LAYOUT_VERSION = "2"
 DOCUMENT_DIR = "exports"
 
-PATIENT_HISTORIES = [
-    Patient,
-    Visit,
-    LabPanel,
-    LabResult,
-    SupportiveCare,
-    DoseAdministration,
-    AdverseEvent,
-    ResponseAssessment,
-    TreatmentEnd,
-    SubsequentTherapy,
-    FollowUp,
-    Death,
-    DataQuery,
-    # The review pages of the casebook: a new signature, verification or lock is a new document.
-    SourceVerification,
-    Signature,
-    DataLock,
-]
+# Beside the printed forms of the catalogue, the casebook prints the queries and its review
+# pages: a new query, signature, verification or lock is a new document.
+CASEBOOK_RECORDS = (
+    CaseReportForm("queries.dataquery", "Data query"),
+    CaseReportForm("review.sourceverification", "Source data verification"),
+    CaseReportForm("review.signature", "Signature"),
+    CaseReportForm("review.datalock", "Lock"),
+)
 
 
 def document_locked(*, patient: Patient | None) -> bool:
@@ -67,20 +51,13 @@ def document_locked(*, patient: Patient | None) -> bool:
 
 
 def patient_data_version(*, patient: Patient) -> str:
-    """A digest of the patient's record history: the latest change and the row count of every history table.
+    """A digest of the history of everything the casebook prints (crf.versions.history_digest).
 
     Any save, correction or deletion adds a history row, so the digest moves with the data.
     """
-    parts = [LAYOUT_VERSION]
-    screening = Screening.history.filter(id=patient.screening_id).aggregate(
-        n=Count("history_id"), m=Max("history_date")
-    )
-    parts.append(f"screening:{screening['n']}:{screening['m']}")
-    for model in PATIENT_HISTORIES:
-        key = "id" if model is Patient else "patient_id"
-        agg = model.history.filter(**{key: patient.pk}).aggregate(n=Count("history_id"), m=Max("history_date"))
-        parts.append(f"{model._meta.label_lower}:{agg['n']}:{agg['m']}")
-    parts.append(f"locked:{document_locked(patient=patient)}")  # locking turns the draft into the final PDF
+    digest = history_digest(forms=(*printed_forms(), *CASEBOOK_RECORDS), patient_id=patient.pk)
+    # Locking turns the draft into the final PDF.
+    parts = [LAYOUT_VERSION, digest, f"locked:{document_locked(patient=patient)}"]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 

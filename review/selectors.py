@@ -6,12 +6,12 @@ from django.apps import apps
 from django.db import models
 from django.urls import reverse
 
+from crf.catalogue import lockable_labels
 from review.models import DataLock
 from review.services import _scope_of, active_lock
-from trial.roles import CLINICAL_MODELS
 
 # The forms a data manager can freeze or lock one by one (scope "record").
-LOCKABLE = frozenset(CLINICAL_MODELS)
+LOCKABLE = lockable_labels()
 
 # Where each form is shown: the page a lock or unlock returns to.
 PAGES = {

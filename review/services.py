@@ -1,12 +1,17 @@
 """Writes for data review: locks and their central check, source data verification, signatures."""
 
-import hashlib
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from crf import catalogue
+from crf.versions import history_digest
 from review.models import DataLock, Signature, SourceVerification
+from trial.clock import zone_label
 
 REVIEW_LABELS = {"review.datalock", "review.sourceverification", "review.signature"}
 QUERY_LABELS = {"queries.dataquery", "queries.querymessage"}
@@ -28,41 +33,36 @@ class ReviewNotAllowed(Exception):
 
 
 def _scope_of(record) -> tuple[int | None, int | None, str]:
-    """(patient id, visit id, target) of a clinical record."""
-    label = record._meta.label_lower
-    target = f"{label}:{record.pk}" if record.pk else ""
-    if label == "patients.patient":
-        return record.pk, None, target
-    if label == "patients.screening":
-        from patients.models import Patient
-
-        return Patient.objects.filter(screening_id=record.pk).values_list("id", flat=True).first(), None, target
-    if label == "assessments.visit":
-        return record.patient_id, record.pk, target
-    return getattr(record, "patient_id", None), getattr(record, "visit_id", None), target
+    """(patient id, visit id, target) of a clinical record, as the form catalogue declares them."""
+    return catalogue.patient_id_of(record), catalogue.visit_id_of(record), catalogue.target_of(record)
 
 
-# Portable SQL (PostgreSQL and the embedded SQLite): the form targets go in as an IN list.
+# Portable SQL (PostgreSQL and the embedded SQLite): the form targets go in as an IN list. A
+# record that belongs to no visit but to a day (a G-CSF dose, a study-drug dose, an adverse
+# event's onset) is covered by the lock of a visit whose window (or date) holds that day.
 _LOCK_SQL = (
     "SELECT id FROM review_datalock WHERE released_at IS NULL AND ("
     "scope = %s OR (scope = %s AND patient_id = %s) OR (scope = %s AND visit_id = %s) "
-    "OR (scope = %s AND target IN ({targets})))"
+    "OR (scope = %s AND target IN ({targets}))"
+    "{day_clause})"
+)
+_DAY_CLAUSE = (
+    " OR (scope = %s AND visit_id IN (SELECT v.id FROM assessments_visit v WHERE v.patient_id = %s"
+    " AND COALESCE(v.window_start, v.visit_date) <= %s AND COALESCE(v.window_end, v.visit_date) >= %s))"
 )
 
 
 def record_target(record) -> str:
     """The form a record is, as app.model:id (blank for a record not saved yet)."""
-    return _scope_of(record)[2]
+    return catalogue.target_of(record)
 
 
-def _covering_targets(record, target: str) -> list[str]:
+def _covering_targets(record) -> list[str]:
     """The record's own target and the form it belongs to: a lab value is part of its panel,
     and a query (with its conversation) is about the record it names."""
-    targets = [target] if target else []
+    targets = catalogue.covering_targets(record)
     label = record._meta.label_lower
-    if label == "assessments.labresult" and getattr(record, "panel_id", None):
-        targets.append(f"assessments.labpanel:{record.panel_id}")
-    elif label == "queries.dataquery" and record.target:
+    if label == "queries.dataquery" and record.target:
         targets.append(record.target)
     elif label == "queries.querymessage" and getattr(record, "query_id", None):
         from queries.models import DataQuery
@@ -76,31 +76,71 @@ def active_lock(record) -> DataLock | None:
     label = record._meta.label_lower
     if label in REVIEW_LABELS:
         return None
-    patient_id, visit_id, target = _scope_of(record)
+    patient_id, visit_id, _ = _scope_of(record)
     if label == "queries.querymessage" and patient_id is None:
         from queries.models import DataQuery
 
         patient_id = DataQuery.objects.filter(pk=record.query_id).values_list("patient_id", flat=True).first()
     # Every clinical write passes here, so the common case (no lock applies) is one small
     # statement; the ORM's query building cost more than the query on bulk imports.
-    targets = _covering_targets(record, target) or [""]  # "" is no form's target
-    sql = _LOCK_SQL.format(targets=", ".join(["%s"] * len(targets)))
+    targets = _covering_targets(record) or [""]  # "" is no form's target
+    day = catalogue.day_of(record) if patient_id is not None else None
+    sql = _LOCK_SQL.format(targets=", ".join(["%s"] * len(targets)), day_clause=_DAY_CLAUSE if day else "")
     sql += (" AND level = %s" if label in QUERY_LABELS else "") + " ORDER BY locked_at, id LIMIT 1"
     params = [DataLock.Scope.STUDY, DataLock.Scope.PATIENT, patient_id, DataLock.Scope.VISIT, visit_id]
     params += [DataLock.Scope.RECORD, *targets]
+    if day:
+        params += [DataLock.Scope.VISIT, patient_id, day, day]
     if label in QUERY_LABELS:
         params.append(DataLock.Level.LOCK)  # a freeze still lets queries be answered
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return DataLock.objects.select_related("locked_by").get(pk=row[0]) if row is not None else None
+    if row is None:
+        return None
+    return DataLock.objects.select_related("locked_by", "patient__site", "visit").get(pk=row[0])
+
+
+@dataclass(frozen=True)
+class PatientLocks:
+    """Every freeze or lock that holds some of one patient's data now, read in one query: what a
+    long computation over the patient (the response engine) must leave as it was locked."""
+
+    locks: tuple[DataLock, ...]
+
+    @classmethod
+    def load(cls, patient_id: int) -> "PatientLocks":
+        rows = DataLock.objects.filter(released_at__isnull=True).filter(
+            Q(scope=DataLock.Scope.STUDY) | Q(patient_id=patient_id) | Q(visit__patient_id=patient_id)
+        )
+        return cls(tuple(rows.order_by("locked_at", "id")))
+
+    @property
+    def whole(self) -> DataLock | None:
+        """A lock of the study or of the patient: nothing of the patient changes."""
+        return next((lock for lock in self.locks if lock.scope in (DataLock.Scope.STUDY, DataLock.Scope.PATIENT)), None)
+
+    def holds(self, *, visit_id: int | None = None, targets: tuple[str, ...] = ()) -> bool:
+        """Whether a record of this visit, or with one of these targets, is frozen or locked."""
+        return self.whole is not None or any(
+            (lock.scope == DataLock.Scope.VISIT and visit_id is not None and lock.visit_id == visit_id)
+            or (lock.scope == DataLock.Scope.RECORD and lock.target in targets)
+            for lock in self.locks
+        )
 
 
 def lock_description(lock: DataLock) -> str:
-    """'the form is locked by dm since 2026-03-02 10:00 UTC (Database lock)'."""
+    """'the form is locked by dm since 2026-03-02 18:00 (Asia/Shanghai, UTC+08:00) (Database lock)'.
+
+    The time is the patient's site's (UTC for a lock of the whole study)."""
+    zone = lock.patient.site.time_zone if lock.patient_id else "UTC"
+    when = lock.locked_at.astimezone(ZoneInfo(zone))
+    what = lock.get_scope_display().lower()
+    if lock.scope == DataLock.Scope.VISIT and lock.visit_id:
+        what = f"visit {lock.visit.name}"
     return (
-        f"the {lock.get_scope_display().lower()} is {PAST[lock.level]} "
-        f"by {lock.locked_by} since {lock.locked_at:%Y-%m-%d %H:%M} UTC ({lock.reason or 'no reason'})"
+        f"the {what} is {PAST[lock.level]} by {lock.locked_by} since {when:%Y-%m-%d %H:%M} "
+        f"({zone_label(zone, at=lock.locked_at)}) ({lock.reason or 'no reason'})"
     )
 
 
@@ -204,24 +244,11 @@ def sdv_status(*, record) -> SourceVerification | None:
 
 
 def scope_digest(*, patient, visit=None) -> str:
-    """Identity and version of every record a signature covers; any later change alters it."""
-    from assessments.models import AdverseEvent, LabPanel, ResponseAssessment, Visit
-    from patients.models import DoseAdministration, Screening
-
-    parts: list[str] = []
-    if visit is not None:
-        parts += [f"visit:{v.pk}:{v.version}" for v in Visit.objects.filter(pk=visit.pk)]
-        parts += [f"panel:{p.pk}:{p.version}" for p in LabPanel.objects.filter(visit=visit)]
-        parts += [f"response:{r.pk}:{r.version}" for r in ResponseAssessment.objects.filter(visit=visit)]
-    else:
-        parts += [f"screening:{s.pk}:{s.version}" for s in Screening.objects.filter(pk=patient.screening_id)]
-        parts.append(f"patient:{patient.pk}:{patient.version}")
-        for model in (Visit, LabPanel, AdverseEvent, DoseAdministration, ResponseAssessment):
-            parts += [
-                f"{model._meta.model_name}:{pk}:{v}"
-                for pk, v in model.objects.filter(patient=patient).values_list("pk", "version")
-            ]
-    return hashlib.sha256("|".join(sorted(parts)).encode()).hexdigest()
+    """The history of every record a signature covers (every signed form of the catalogue, or
+    the forms of one visit); any later change, correction or deletion alters it."""
+    return history_digest(
+        forms=catalogue.signed_forms(), patient_id=patient.pk, visit_id=visit.pk if visit is not None else None
+    )
 
 
 def signature_meaning(*, user, scope: str, patient, visit=None) -> str:

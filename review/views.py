@@ -100,7 +100,8 @@ def _act(request, patient) -> None:
             patient=patient,
             visit=visit,
         )
-        messages.success(request, f"{scope.capitalize()} {request.POST.get('level', 'lock')}d.")
+        level = request.POST.get("level", "lock")
+        messages.success(request, f"{scope.capitalize()} {services.PAST.get(level, level)}.")
     elif action == "unlock":
         chosen = request.POST.get("lock", "")
         lock = DataLock.objects.filter(pk=int(chosen) if chosen.isdigit() else 0, patient=patient).first()

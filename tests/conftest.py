@@ -1,6 +1,7 @@
 """Shared fixtures: the seeded trial, a second site, one user per role, eligible screening data."""
 
-from datetime import date, timedelta
+import os
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,33 @@ from django.db import connection
 from trial.models import Role, Site, SiteMembership, Trial
 
 PASSWORD = "a-Strong-test-pass-7"
+
+# ECRF_TEST_CLOCK=HH:MM runs the session with the clock set to that UTC time of today (or to an
+# ISO 8601 instant) and moving on from there: `make test` runs the time-sensitive modules again
+# at 23:30 UTC, when Beijing's date is already tomorrow's.
+_SESSION_CLOCK = None
+
+
+def pytest_configure(config):
+    global _SESSION_CLOCK
+    value = os.environ.get("ECRF_TEST_CLOCK", "").strip()
+    if not value:
+        return
+    import time_machine
+
+    if len(value) == 5 and value[2] == ":":
+        now = datetime.now(UTC)
+        at = now.replace(hour=int(value[:2]), minute=int(value[3:]), second=0, microsecond=0)
+    else:
+        at = datetime.fromisoformat(value)
+    _SESSION_CLOCK = time_machine.travel(at, tick=True)
+    _SESSION_CLOCK.start()
+
+
+def pytest_report_header(config):
+    if _SESSION_CLOCK is not None:
+        return f"clock: {datetime.now(UTC).isoformat(timespec='minutes')} (ECRF_TEST_CLOCK)"
+    return None
 
 
 @pytest.fixture(autouse=True)

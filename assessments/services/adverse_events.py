@@ -427,6 +427,9 @@ def _pending_suggestion(suggestion_id: int) -> LabAESuggestion:
 
 
 def _decide(suggestion: LabAESuggestion, *, status: str, user, reason: str) -> None:
+    from review.services import lock_check
+
+    lock_check(suggestion)  # a decision on frozen or locked data is refused like any other write
     suggestion.status = status
     suggestion.decided_by = user if getattr(user, "is_authenticated", False) else None
     suggestion.decided_at = timezone.now()

@@ -30,7 +30,7 @@ from assessments.rules.response import (
 from assessments.selectors import related_or_none
 from patients.models import Patient
 from queries.services import auto_queries_live, auto_query_sync, target_of
-from review.services import RecordLocked, lock_check
+from review.services import PatientLocks
 from trial import clock
 from trial.clock import site_today
 from trial.models import Site
@@ -296,9 +296,8 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
             .get(pk=patient_id)
         )
         today = today or site_today(patient.site)
-        try:
-            lock_check(patient)
-        except RecordLocked:
+        locks = PatientLocks.load(patient.pk)
+        if locks.whole is not None:
             return []  # frozen or locked data keep the results they were locked with
         data = PatientData(patient)
         baseline = data.baseline()
@@ -323,23 +322,28 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
             digest = _digest(asdict(rule_input))
             detail = _detail(result, sources, "baseline visit panel, else the screening form")
             existing = data.assessments.get(visit.pk)
-            stored = _store(
-                patient=patient, visit=visit, on=on, result=result, detail=detail, digest=digest, existing=existing
-            )
-            if stored is not None:
-                changed.append(stored)
-                data.assessments[visit.pk] = stored
-                if stored.pk is None:
-                    new.append(stored)
-            _missing_markers_query(
-                patient=patient,
-                visit=visit,
-                result=result,
-                on=on,
-                today=today,
-                live=data.missing_queries.get(target_of(visit)),
-            )
-            counted = data.assessments[visit.pk].status
+            # A frozen or locked visit keeps the result it was locked with (its status still counts
+            # for the later days): a save elsewhere never fails because of it.
+            frozen = locks.holds(visit_id=visit.pk, targets=(target_of(existing),) if existing is not None else ())
+            if not frozen:
+                stored = _store(
+                    patient=patient, visit=visit, on=on, result=result, detail=detail, digest=digest, existing=existing
+                )
+                if stored is not None:
+                    changed.append(stored)
+                    data.assessments[visit.pk] = stored
+                    if stored.pk is None:
+                        new.append(stored)
+                _missing_markers_query(
+                    patient=patient,
+                    visit=visit,
+                    result=result,
+                    on=on,
+                    today=today,
+                    live=data.missing_queries.get(target_of(visit)),
+                )
+            kept = data.assessments.get(visit.pk)
+            counted = kept.status if kept is not None else result.status.value
             previous_cr = previous_cr or counted == Response.CR.value
             fever_resolved = fever_resolved or bool(
                 current.max_temperature_c is not None and current.max_temperature_c < afebrile_below

@@ -5,6 +5,7 @@ import subprocess
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -316,3 +317,40 @@ def test_an_unknown_form_is_a_404(client, site_a, clinician):
     response = client.post(reverse("document_generate", args=[patient.pk]), {"kind": "form_crf", "form": "nothing"})
     assert response.status_code == 404
     assert not GeneratedDocument.objects.exists()
+
+
+def test_casebook_prints_every_time_in_the_sites_zone_and_names_it(
+    site_a, clinician, monitor, data_manager, django_capture_on_commit_callbacks
+):
+    """One zone per document, named unambiguously; UTC beside the audit and signature times."""
+    import time_machine
+
+    from review.services import lock_set, sdv_mark, signature_sign
+    from tests.conftest import PASSWORD
+
+    patient = build_patient(site_a, clinician, through_day=3, doses=False)
+    panel = LabPanel.objects.get(visit__patient=patient, visit__definition__code="D3")
+    # 23:30 UTC is 07:30 the next morning in Beijing.
+    with time_machine.travel(datetime(2026, 3, 20, 23, 30, tzinfo=ZoneInfo("UTC")), tick=False):
+        sdv_mark(record=panel, user=monitor)
+        signature_sign(patient=patient, user=clinician, password=PASSWORD)
+        lock_set(
+            trial=patient.site.trial,
+            scope="visit",
+            level="freeze",
+            user=data_manager,
+            reason="Interim",
+            patient=patient,
+            visit=panel.visit,
+        )
+        document = generate(django_capture_on_commit_callbacks, kind="casebook", user=clinician, patient=patient)
+    text = "\n".join(pages_text(document)).replace("\n", " ")
+    assert "Asia/Shanghai, UTC+08:00" in text
+    assert "CST" not in text
+    assert "(UTC)" not in text  # no site-local time is labelled UTC
+    # The signature, the verification and the lock at 07:30 site time; the signature's UTC beside it.
+    assert "Signed (Asia/Shanghai, UTC+08:00; UTC)" in text
+    assert "2026-03-21 07:30" in text and "2026-03-20 23:30 UTC" in text
+    assert "Verified (Asia/Shanghai, UTC+08:00)" in text
+    assert "Set by, when (Asia/Shanghai, UTC+08:00)" in text and "dm_a, 2026-03-21 07:30" in text
+    assert "Generated 2026-03-20 23:30 UTC / 2026-03-21 07:30 Asia/Shanghai, UTC+08:00 site time" in text

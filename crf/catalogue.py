@@ -1,0 +1,159 @@
+"""The catalogue of case report forms: each form of the trial declared once.
+
+Signatures, source data verification, locks, the casebook's data version and the tests that
+walk every form read this tuple; nothing keeps its own list of forms. A form is named by its
+model label (app.model) so the catalogue imports no feature app: models are resolved lazily.
+
+Each entry says how a record of the form belongs to a patient and a visit:
+- `patient_field`: the model's column holding the patient id (None: the form is the patient's
+  screening, found through the patient row);
+- `visit_field`: the column holding the visit id, when a record belongs to one visit;
+- `day`: how to place a record without a visit on the patient's calendar (a G-CSF dose on a
+  day, a study-drug dose, an adverse event's onset), so a lock of the visit whose window holds
+  that day covers it;
+- `part_of`: (form, column) for a record that is part of another form (a lab value of its panel).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.apps import apps
+from django.db import models
+
+
+@dataclass(frozen=True)
+class CaseReportForm:
+    label: str  # the model label, app.model
+    title: str  # as a reader names the form
+    patient_field: str | None = "patient_id"
+    visit_field: str | None = None
+    day: Callable[[models.Model], date | None] | None = None
+    day_sql: str | None = None  # the same day as SQL over the form's table (alias "r"), for bulk reads
+    part_of: tuple[str, str] | None = None
+    printed: bool = True  # in the casebook
+    signed: bool = True  # covered by the investigator's casebook signature
+    lockable: bool = True  # a data manager can freeze or lock it on its own
+    verified: bool = True  # source data verification applies (it has a version)
+
+    @property
+    def model(self) -> type[models.Model]:
+        return apps.get_model(self.label)
+
+    @property
+    def history_model(self) -> type[models.Model]:
+        return self.model.history.model
+
+
+def _dose_day(record) -> date | None:
+    patient = record.patient
+    if patient.first_dose_date is None or record.treatment_day is None:
+        return None
+    return patient.first_dose_date + timedelta(days=record.treatment_day - 1)
+
+
+# The casebook's order. Every clinical form is here once.
+FORMS: tuple[CaseReportForm, ...] = (
+    CaseReportForm("patients.screening", "Screening", patient_field=None),
+    CaseReportForm("patients.patient", "Enrollment", patient_field="id"),
+    CaseReportForm("assessments.visit", "Visit", visit_field="id"),
+    CaseReportForm("assessments.labpanel", "Lab panel", visit_field="visit_id"),
+    CaseReportForm(
+        "assessments.labresult",
+        "Lab value",
+        part_of=("assessments.labpanel", "panel_id"),
+        lockable=False,
+        verified=False,
+    ),
+    CaseReportForm(
+        "assessments.supportivecare",
+        "G-CSF or transfusion",
+        day=lambda r: r.given_on,
+        day_sql="r.given_on",
+    ),
+    CaseReportForm(
+        "patients.doseadministration",
+        "Study drug dose",
+        day=_dose_day,
+        day_sql="(SELECT p.first_dose_date FROM patients_patient p WHERE p.id = r.patient_id) + (r.treatment_day - 1)",
+    ),
+    CaseReportForm("assessments.adverseevent", "Adverse event", day=lambda r: r.onset_date, day_sql="r.onset_date"),
+    CaseReportForm(
+        "assessments.labaesuggestion",
+        "Lab-based adverse event suggestion",
+        printed=False,
+        signed=False,
+        verified=False,
+    ),
+    CaseReportForm("assessments.responseassessment", "Response assessment", visit_field="visit_id"),
+    CaseReportForm("patients.treatmentend", "End of treatment"),
+    CaseReportForm("patients.subsequenttherapy", "Subsequent therapy"),
+    CaseReportForm("patients.followup", "Follow-up", visit_field="visit_id"),
+    CaseReportForm("patients.death", "Death"),
+)
+
+BY_LABEL: dict[str, CaseReportForm] = {form.label: form for form in FORMS}
+
+
+def form_of(record_or_label) -> CaseReportForm | None:
+    label = record_or_label if isinstance(record_or_label, str) else record_or_label._meta.label_lower
+    return BY_LABEL.get(label)
+
+
+def signed_forms() -> tuple[CaseReportForm, ...]:
+    return tuple(form for form in FORMS if form.signed)
+
+
+def printed_forms() -> tuple[CaseReportForm, ...]:
+    return tuple(form for form in FORMS if form.printed)
+
+
+def lockable_labels() -> frozenset[str]:
+    return frozenset(form.label for form in FORMS if form.lockable)
+
+
+def target_of(record) -> str:
+    """The form a record is, as app.model:id (blank for a record not saved yet)."""
+    return f"{record._meta.label_lower}:{record.pk}" if record.pk else ""
+
+
+def patient_id_of(record) -> int | None:
+    """The patient a record of any catalogued form belongs to (None for a screening not enrolled)."""
+    form = form_of(record)
+    if form is None:
+        return getattr(record, "patient_id", None)
+    if form.patient_field is None:  # the screening: its patient row points to it
+        if record.pk is None:
+            return None
+        Patient = apps.get_model("patients.patient")
+        return Patient.objects.filter(screening_id=record.pk).values_list("id", flat=True).first()
+    if form.patient_field == "id":
+        return record.pk
+    return getattr(record, form.patient_field, None)
+
+
+def visit_id_of(record) -> int | None:
+    form = form_of(record)
+    if form is None or form.visit_field is None:
+        return getattr(record, "visit_id", None)
+    return record.pk if form.visit_field == "id" else getattr(record, form.visit_field, None)
+
+
+def day_of(record) -> date | None:
+    """The calendar day of a record that belongs to no visit (None when it has none)."""
+    form = form_of(record)
+    if form is None or form.day is None:
+        return None
+    return form.day(record)
+
+
+def covering_targets(record) -> list[str]:
+    """The record's own target and those of the forms it is part of (a lab value: its panel)."""
+    targets = [t for t in [target_of(record)] if t]
+    form = form_of(record)
+    if form is not None and form.part_of is not None:
+        parent_label, column = form.part_of
+        parent_id = getattr(record, column, None)
+        if parent_id:
+            targets.append(f"{parent_label}:{parent_id}")
+    return targets
