@@ -2,7 +2,7 @@
 CR and event-free survival (EFS), from the assessments and outcome records."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 # Best first: the order in which a response is "better" than another.
 RESPONSE_RANK = ("cr", "pr", "improvement", "nr", "progression")
@@ -13,6 +13,8 @@ OVERALL_RESPONSE = ("cr", "pr", "improvement")
 class EndpointThresholds:
     best_response_last_day: int = 28  # 1: "best response during RUX up to day 28"
     non_responder_efs_days: int = 1  # 11: "A patient who never responds (NR and therapy changed) has EFS = 1 day"
+    # An assessment up to this many days after the last dose still assesses ruxolitinib (see on_ruxolitinib).
+    assessed_days_after_last_dose: int = 1
 
 
 @dataclass(frozen=True)
@@ -48,14 +50,42 @@ class Endpoints:
     explanation: str
 
 
-def best_response(assessments: tuple[AssessedStatus, ...], *, last_day: int, stopped_on: date | None):
-    """The best response during ruxolitinib up to day 28 (section 1 and 11)."""
+def on_ruxolitinib(
+    assessment_date: date,
+    *,
+    last_dose_date: date | None,
+    days_after_last_dose: int = EndpointThresholds.assessed_days_after_last_dose,
+) -> bool:
+    """Whether an assessment on this date still assesses ruxolitinib (sections 1, 6, 7 and 11).
+
+    An assessment judges the doses taken before it, and the protocol's own assessments come the
+    day after a last dose: the day-28 visit ("primary response") follows the last dose of a
+    completed course (treatment day 28 is study day 27, section 6), and the day-3 check follows
+    "no response after 3 days" of doses (study days 0-2). So an assessment up to
+    `days_after_last_dose` after the last dose is during ruxolitinib; a later one assesses
+    whatever came after it. While no end of treatment is recorded, every assessment is.
+    """
+    return last_dose_date is None or assessment_date <= last_dose_date + timedelta(days=days_after_last_dose)
+
+
+def best_response(
+    assessments: tuple[AssessedStatus, ...],
+    *,
+    last_day: int,
+    stopped_on: date | None,
+    days_after_last_dose: int = EndpointThresholds.assessed_days_after_last_dose,
+):
+    """The best response during ruxolitinib up to day 28 (section 1 and 11).
+
+    Recording the end of treatment never takes away a response assessed while on the drug:
+    the assessment the day after the last dose (day 3 after three days of doses, day 28 after a
+    completed course) still counts (on_ruxolitinib)."""
     eligible = [
         a
         for a in assessments
         if a.status in RESPONSE_RANK
         and a.study_day <= last_day
-        and (stopped_on is None or a.assessment_date <= stopped_on)
+        and on_ruxolitinib(a.assessment_date, last_dose_date=stopped_on, days_after_last_dose=days_after_last_dose)
     ]
     if not eligible:
         return None
@@ -69,7 +99,12 @@ def endpoints_compute(data: EndpointInput, t: EndpointThresholds = EndpointThres
     who never responds and whose therapy changed has EFS = 1 day. Without an event it is
     censored at the last contact, or at the data cutoff when that comes first.
     """
-    best = best_response(data.assessments, last_day=t.best_response_last_day, stopped_on=data.treatment_end_date)
+    best = best_response(
+        data.assessments,
+        last_day=t.best_response_last_day,
+        stopped_on=data.treatment_end_date,
+        days_after_last_dose=t.assessed_days_after_last_dose,
+    )
     events: list[tuple[date, str]] = [
         (a.assessment_date, a.status) for a in data.assessments if a.status in ("progression", "relapse")
     ]

@@ -2,6 +2,8 @@
 
 from datetime import date, timedelta
 
+import pytest
+
 from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute
 
 DAY0 = date(2026, 1, 5)
@@ -73,3 +75,53 @@ def test_events_after_the_data_cutoff_are_not_counted():
         data_cutoff=DAY0 + timedelta(days=183),
     )
     assert (result.efs_event, result.efs_days) == ("", 183)
+
+
+def stopped(study_day: int) -> date:
+    """The last dose on a study day (treatment day N is study day N - 1, section 6)."""
+    return DAY0 + timedelta(days=study_day)
+
+
+# (protocol quote, assessments, last dose study day, expected best response and its day)
+BEST_RESPONSE_AFTER_TREATMENT_END = [
+    (
+        # Section 6: "RUX is stopped and therapy changed when: no response after 3 days" — three
+        # days of doses are study days 0-2, the day-3 check (section 7) comes the day after.
+        "11: best response up to day 28 — NR at day 3 after a last dose on treatment day 3",
+        [a(3, "nr")],
+        2,
+        ("nr", 3),
+    ),
+    ("9: NR assessed on the day of the last dose", [a(3, "nr")], 3, ("nr", 3)),
+    (
+        # Section 7: the end-of-treatment visit (day 28) gives the "primary response"; a completed
+        # course's last dose is treatment day 28 = study day 27.
+        "1: OR at day 28 — the day-28 visit follows a completed course",
+        [a(3, "nr"), a(14, "pr"), a(28, "cr")],
+        27,
+        ("cr", 28),
+    ),
+    ("7: day-28 visit early in its window (+/-2)", [a(14, "pr"), a(26, "cr")], 27, ("cr", 26)),
+    ("11: the day after the last dose still assesses RUX", [a(3, "nr"), a(5, "pr")], 4, ("pr", 5)),
+    ("11: two days after the last dose is after RUX", [a(3, "nr"), a(6, "pr")], 4, ("nr", 3)),
+    ("11: 'up to day 28' — day 28 counts", [a(3, "improvement"), a(28, "cr")], None, ("cr", 28)),
+    ("11: 'up to day 28' — day 29 does not", [a(3, "improvement"), a(29, "cr")], None, ("improvement", 3)),
+]
+
+
+@pytest.mark.parametrize(
+    "quote, assessments, last_dose_day, expected",
+    BEST_RESPONSE_AFTER_TREATMENT_END,
+    ids=[case[0] for case in BEST_RESPONSE_AFTER_TREATMENT_END],
+)
+def test_best_response_survives_the_end_of_treatment(quote, assessments, last_dose_day, expected):
+    end = None if last_dose_day is None else stopped(last_dose_day)
+    result = compute(assessments, treatment_end_date=end, therapy_changed=end is not None)
+    assert (result.best_response, result.best_response_day) == expected
+
+
+def test_non_responder_stopped_on_treatment_day_3_keeps_nr_and_efs_one_day():
+    # 11: "A patient who never responds (NR and therapy changed) has EFS = 1 day."
+    result = compute([a(3, "nr")], treatment_end_date=stopped(2), therapy_changed=True)
+    assert (result.best_response, result.overall_response) == ("nr", False)
+    assert (result.efs_event, result.efs_days) == ("no_response", 1)
