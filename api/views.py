@@ -1287,7 +1287,12 @@ REPORT_SCHEMA = inline_serializer(
         "outcomes": serializers.ListField(
             child=serializers.DictField(),
             help_text="Per patient: subject, etiology, risk_group, treatment_days, stop_reason, best_response "
-            "(and day), response_duration_days, subsequent_therapy, survival, alive, efs_days, efs_event.",
+            "(and day), response_duration_days, subsequent_therapy, survival, alive, efs_days, efs_event, "
+            "outside_analysis (why the patient is outside the data-cutoff analysis, else empty).",
+        ),
+        "analysis": serializers.DictField(
+            help_text="The data-cutoff analysis that response rates, EFS, follow-up and week-1 figures count: "
+            "{data_cutoffs: [date], patients, outside_cutoff: [{subject, reason}]} (first dose after the cutoff)."
         ),
         "response_rates": serializers.ListField(
             child=serializers.DictField(),

@@ -22,7 +22,7 @@ from django.db import connection
 
 from assessments.models import AdverseEvent, LabResult, PatientEndpoints, ResponseAssessment
 from assessments.models.responses import RESPONSE_CHOICES
-from assessments.rules.endpoints import OVERALL_RESPONSE
+from assessments.rules.endpoints import OVERALL_RESPONSE, outside_cutoff_analysis
 from assessments.rules.response import ResponseThresholds
 from assessments.rules.statistics import (
     SIX_MONTHS_DAYS,
@@ -36,7 +36,7 @@ from assessments.rules.statistics import (
 from assessments.selectors import related_or_none
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from trial import clock
-from trial.models import ReferenceRange, Site
+from trial.models import ReferenceRange, Site, Trial
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for
 
@@ -109,6 +109,9 @@ def _version_sql() -> str:
             parts.append(f"(SELECT max(history_date) FROM {history.model._meta.db_table})")  # noqa: S608
     parts.append(f"(SELECT max(computed_at) FROM {PatientEndpoints._meta.db_table})")  # noqa: S608
     parts.append(f"(SELECT max(updated_at) FROM {Patient._meta.db_table})")  # noqa: S608
+    # The data cutoff (a trial setting without history) decides who is in the analysis.
+    trial = Trial._meta.db_table
+    parts += [f"(SELECT {f}(data_cutoff_date) FROM {trial})" for f in ("min", "max", "count")]  # noqa: S608
     return "SELECT " + ", ".join(parts)
 
 
@@ -342,6 +345,9 @@ def _outcomes(patients: list[Patient], days: dict[int, date]) -> list[dict]:
             {
                 "patient_id": p.pk,
                 "subject": p.subject_number,
+                "outside_analysis": outside_cutoff_analysis(
+                    day0=p.first_dose_date, data_cutoff=p.site.trial.data_cutoff_date
+                ),
                 "etiology": p.etiology,
                 "etiology_label": p.get_etiology_display(),
                 "risk_group": p.risk_group,
@@ -379,6 +385,7 @@ def _rates(outcomes: list[dict]) -> list[dict]:
             "or": asdict(proportion(sum(best[s] for s in OVERALL_RESPONSE), n)),
         }
 
+    outcomes = _analysed(outcomes)
     rows = [row("all", "All patients", outcomes)]
     for value, label in Patient.Etiology.choices:
         members = [o for o in outcomes if o["etiology"] == value]
@@ -391,7 +398,23 @@ def _rates(outcomes: list[dict]) -> list[dict]:
     return rows
 
 
+def _analysed(outcomes: list[dict]) -> list[dict]:
+    """The patients of the data-cutoff analysis: all but those whose first dose is after the cutoff."""
+    return [o for o in outcomes if not o["outside_analysis"]]
+
+
+def _analysis(patients: list[Patient], outcomes: list[dict]) -> dict:
+    cutoffs = sorted({p.site.trial.data_cutoff_date for p in patients if p.site.trial.data_cutoff_date})
+    outside = [{"subject": o["subject"], "reason": o["outside_analysis"]} for o in outcomes if o["outside_analysis"]]
+    return {
+        "data_cutoffs": [d.isoformat() for d in cutoffs],
+        "patients": len(outcomes) - len(outside),
+        "outside_cutoff": outside,
+    }
+
+
 def _efs(outcomes: list[dict]) -> dict:
+    outcomes = _analysed(outcomes)
     observed = [o for o in outcomes if o["efs_days"] is not None]
 
     def fit(members):
@@ -422,11 +445,12 @@ def _efs(outcomes: list[dict]) -> dict:
 
 def _week1(patients: list[Patient], outcomes: list[dict], series: dict) -> list[dict]:
     """Baseline vs day 7 in CR and non-CR patients, paired Wilcoxon within each group (section 11)."""
-    best = {o["patient_id"]: o["best_response"] for o in outcomes}
+    best = {o["patient_id"]: o["best_response"] for o in _analysed(outcomes)}
+    analysed = [p for p in patients if p.pk in best]
     rows = []
     for code, field, label, unit in WEEK1_MARKERS:
         pairs: dict[bool, tuple[list, list]] = {True: ([], []), False: ([], [])}
-        for p in patients:
+        for p in analysed:
             points = series.get(p.pk, {}).get(code, [])
             before = [v for d, v in points if d <= 0]
             baseline = before[-1] if before else _num(getattr(p.screening, field))
@@ -507,6 +531,7 @@ def report_build(*, site_ids: set[int], days: dict[int, date]) -> dict:
         "enrollment": _enrollment(site_ids, patients),
         "baseline": _baseline(patients, ranges),
         "outcomes": outcomes,
+        "analysis": _analysis(patients, outcomes),
         "response_rates": _rates(outcomes),
         "efs": _efs(outcomes),
         "week1": _week1(patients, outcomes, series),
@@ -566,7 +591,7 @@ def report_km_png(report: dict) -> bytes:
     from assessments import plots
     from assessments.rules.statistics import SIX_MONTHS_DAYS
 
-    observed = [o for o in report["outcomes"] if o["efs_days"] is not None]
+    observed = [o for o in _analysed(report["outcomes"]) if o["efs_days"] is not None]
     groups = [("All patients", [o["efs_days"] for o in observed], [bool(o["efs_event"]) for o in observed])]
     for value, label in Patient.RiskGroup.choices:
         members = [o for o in observed if o["risk_group"] == value]

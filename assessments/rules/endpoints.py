@@ -48,6 +48,40 @@ class Endpoints:
     cr_first_day: int | None
     cr_duration_days: int | None
     explanation: str
+    outside_analysis: str = ""  # why the patient is outside the data-cutoff analysis; "" when inside
+
+
+def outside_cutoff_analysis(*, day0: date, data_cutoff: date | None) -> str:
+    """Why a patient is outside the data-cutoff analysis, or "" when inside (section 11).
+
+    An interim cutoff while enrollment goes on is normal: a patient whose first dose comes
+    after it has no time on study at the cutoff, so none of their endpoints exist in that
+    analysis. The first dose on the cutoff day is inside (day 0 is observed)."""
+    if data_cutoff is not None and day0 > data_cutoff:
+        return (
+            f"First dose after the data cutoff ({day0.isoformat()} > {data_cutoff.isoformat()}): outside this analysis."
+        )
+    return ""
+
+
+def last_contact(
+    *, day0: date, visit_dates: tuple[date, ...], follow_up_dates: tuple[date, ...], death_date: date | None
+) -> date | None:
+    """The patient's last contact on study (section 11, "last follow-up"): the latest visit done,
+    follow-up contact or death. A date before day 0 (a baseline visit before the first dose) is
+    before treatment, not follow-up."""
+    dates = [*visit_dates, *follow_up_dates, *([death_date] if death_date else [])]
+    on_study = [d for d in dates if d >= day0]
+    return max(on_study) if on_study else None
+
+
+def observed_until(*, last_contact: date | None, data_cutoff: date | None) -> date | None:
+    """The last day a patient is observed in the analysis: the last contact, capped at the
+    data cutoff (section 11: "censored at last follow-up or the data cutoff date"). Without a
+    contact nothing is observed yet, whatever the cutoff."""
+    if last_contact is None:
+        return None
+    return min(last_contact, data_cutoff) if data_cutoff is not None else last_contact
 
 
 def on_ruxolitinib(
@@ -97,26 +131,34 @@ def endpoints_compute(data: EndpointInput, t: EndpointThresholds = EndpointThres
 
     EFS runs from the first dose (day 0) to the first progression, relapse or death. A patient
     who never responds and whose therapy changed has EFS = 1 day. Without an event it is
-    censored at the last contact, or at the data cutoff when that comes first.
+    censored at the last contact, or at the data cutoff when that comes first. Only data up to
+    the cutoff count; a patient whose first dose is after it is outside the analysis and has
+    no endpoints (outside_cutoff_analysis).
     """
+    outside = outside_cutoff_analysis(day0=data.day0, data_cutoff=data.data_cutoff)
+    if outside:
+        return Endpoints(
+            None, None, False, "", None, None, None, None, None, explanation=outside, outside_analysis=outside
+        )
+    assessed = tuple(a for a in data.assessments if data.data_cutoff is None or a.assessment_date <= data.data_cutoff)
     best = best_response(
-        data.assessments,
+        assessed,
         last_day=t.best_response_last_day,
         stopped_on=data.treatment_end_date,
         days_after_last_dose=t.assessed_days_after_last_dose,
     )
     events: list[tuple[date, str]] = [
-        (a.assessment_date, a.status) for a in data.assessments if a.status in ("progression", "relapse")
+        (a.assessment_date, a.status) for a in assessed if a.status in ("progression", "relapse")
     ]
     events += [(d, "relapse") for d in data.relapse_dates]
     if data.death_date is not None:
         events.append((data.death_date, "death"))
     if data.data_cutoff is not None:
         events = [e for e in events if e[0] <= data.data_cutoff]
-    ever_responded = any(a.status in OVERALL_RESPONSE for a in data.assessments)
+    ever_responded = any(a.status in OVERALL_RESPONSE for a in assessed)
     non_responder = data.therapy_changed and not ever_responded and (best is None or best.status == "nr")
 
-    cr_days = sorted(a.study_day for a in data.assessments if a.status == "cr")
+    cr_days = sorted(a.study_day for a in assessed if a.status == "cr")
     cr_first = cr_days[0] if cr_days else None
     event_date, event, efs_days, censored_on = None, "", None, None
     if non_responder:
@@ -124,12 +166,11 @@ def endpoints_compute(data: EndpointInput, t: EndpointThresholds = EndpointThres
         why = f"Never responded and therapy changed: EFS = {efs_days} day (section 11)."
     elif events:
         event_date, event = min(events)
-        efs_days = (event_date - data.day0).days
+        efs_days = max(0, (event_date - data.day0).days)  # a date before day 0 is an entry error, not < 0 days
         why = f"First event: {event} on {event_date.isoformat()}, day {efs_days}."
     else:
-        candidates = [d for d in (data.last_contact, data.data_cutoff) if d is not None]
-        censored_on = min(candidates) if candidates else None
-        efs_days = (censored_on - data.day0).days if censored_on else None
+        censored_on = observed_until(last_contact=data.last_contact, data_cutoff=data.data_cutoff)
+        efs_days = max(0, (censored_on - data.day0).days) if censored_on else None
         why = f"No event: censored on {censored_on.isoformat()}." if censored_on else "No event and no follow-up yet."
 
     cr_duration = None
@@ -141,8 +182,7 @@ def endpoints_compute(data: EndpointInput, t: EndpointThresholds = EndpointThres
         if relapse_after:
             end = relapse_after[0]
         else:
-            ends = [d for d in (data.last_contact, data.data_cutoff) if d is not None]
-            end = min(ends) if ends else None
+            end = observed_until(last_contact=data.last_contact, data_cutoff=data.data_cutoff)
         if end is not None:
             cr_duration = max(0, end.toordinal() - cr_start)
     return Endpoints(

@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from assessments.models import LabPanel, LabResult, PatientEndpoints, ResponseAssessment, SupportiveCare, Visit
-from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute
+from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute, last_contact
 from assessments.rules.response import (
     RESPONSE_LABELS,
     MarkerValues,
@@ -418,8 +418,12 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
         end = (record.outcome, record.last_dose_date) if record else None
         death = related_or_none(patient, "death")
         death_date = death.date_of_death if death else None
-    visit_dates = [v.visit_date for v in visits if v.visit_date]
-    contacts = [d for d, _ in follow_ups] + visit_dates + ([death_date] if death_date else [])
+    contact = last_contact(
+        day0=patient.first_dose_date,
+        visit_dates=tuple(v.visit_date for v in visits if v.visit_date),
+        follow_up_dates=tuple(d for d, _ in follow_ups),
+        death_date=death_date,
+    )
     result = endpoints_compute(
         EndpointInput(
             day0=patient.first_dose_date,
@@ -428,7 +432,7 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
             therapy_changed=bool((end and end[0] == "discontinued") or therapy_started),
             death_date=death_date,
             relapse_dates=tuple(d for d, relapse in follow_ups if relapse),
-            last_contact=max(contacts) if contacts else None,
+            last_contact=contact,
             data_cutoff=patient.site.trial.data_cutoff_date,
         )
     )
@@ -442,7 +446,7 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
         "efs_censored_on": result.censored_on,
         "cr_first_day": result.cr_first_day,
         "cr_duration_days": result.cr_duration_days,
-        "detail": {"efs": result.explanation},
+        "detail": {"efs": result.explanation, "outside_analysis": result.outside_analysis},
     }
     endpoints = related_or_none(patient, "endpoints")
     if endpoints is None:

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute
+from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute, last_contact
 
 DAY0 = date(2026, 1, 5)
 
@@ -125,3 +125,61 @@ def test_non_responder_stopped_on_treatment_day_3_keeps_nr_and_efs_one_day():
     result = compute([a(3, "nr")], treatment_end_date=stopped(2), therapy_changed=True)
     assert (result.best_response, result.overall_response) == ("nr", False)
     assert (result.efs_event, result.efs_days) == ("no_response", 1)
+
+
+# Section 11: "censored at last follow-up or the data cutoff date (a study setting)". An interim
+# cutoff while enrollment goes on leaves later patients outside that analysis.
+CUTOFF_CASES = [
+    # (case, cutoff study day, last contact study day, expected (outside?, efs_days, censored day))
+    ("cutoff the day before the first dose: outside", -1, 10, (True, None, None)),
+    ("cutoff long before the first dose: outside", -200, 10, (True, None, None)),
+    ("cutoff on the first dose day: inside, observed day 0", 0, 10, (False, 0, 0)),
+    ("cutoff after the last contact: censored at the contact", 30, 10, (False, 10, 10)),
+    ("cutoff before the last contact: censored at the cutoff", 5, 10, (False, 5, 5)),
+    ("cutoff but no contact yet: nothing observed", 30, None, (False, None, None)),
+]
+
+
+@pytest.mark.parametrize("case, cutoff_day, contact_day, expected", CUTOFF_CASES, ids=[c[0] for c in CUTOFF_CASES])
+def test_data_cutoff_and_the_first_dose(case, cutoff_day, contact_day, expected):
+    contact = None if contact_day is None else DAY0 + timedelta(days=contact_day)
+    result = compute([a(3, "pr")], last_contact=contact, data_cutoff=DAY0 + timedelta(days=cutoff_day))
+    censored_day = None if result.censored_on is None else (result.censored_on - DAY0).days
+    assert (bool(result.outside_analysis), result.efs_days, censored_day) == expected
+
+
+def test_patient_dosed_after_the_cutoff_has_no_endpoints_and_says_why():
+    result = compute(
+        [a(3, "nr")],
+        treatment_end_date=stopped(2),
+        therapy_changed=True,
+        last_contact=DAY0 + timedelta(days=3),
+        data_cutoff=DAY0 - timedelta(days=1),
+    )
+    assert (result.best_response, result.efs_event, result.efs_days, result.cr_duration_days) == (None, "", None, None)
+    assert "First dose after the data cutoff" in result.outside_analysis
+    assert result.explanation == result.outside_analysis
+
+
+def test_assessments_after_the_cutoff_are_outside_the_analysis():
+    result = compute([a(3, "nr"), a(7, "cr")], last_contact=DAY0 + timedelta(days=7), data_cutoff=DAY0 + timedelta(6))
+    assert (result.best_response, result.cr_first_day, result.efs_days) == ("nr", None, 6)
+    result = compute([a(3, "nr"), a(7, "cr")], last_contact=DAY0 + timedelta(days=7), data_cutoff=DAY0 + timedelta(7))
+    assert (result.best_response, result.cr_first_day, result.cr_duration_days) == ("cr", 7, 0)
+
+
+@pytest.mark.parametrize("contact_day", [-7, -1])
+def test_a_contact_before_the_first_dose_is_not_follow_up(contact_day):
+    # Section 7: the baseline visit may be done on days -7 to 0, before the first dose (day 0).
+    contact = last_contact(
+        day0=DAY0, visit_dates=(DAY0 + timedelta(days=contact_day),), follow_up_dates=(), death_date=None
+    )
+    assert contact is None
+    assert compute([], last_contact=contact).efs_days is None
+
+
+def test_a_contact_on_the_first_dose_day_is_follow_up():
+    assert (
+        last_contact(day0=DAY0, visit_dates=(DAY0 - timedelta(days=2), DAY0), follow_up_dates=(), death_date=None)
+        == DAY0
+    )

@@ -205,3 +205,27 @@ def test_day3_non_responder_keeps_nr_once_the_end_of_treatment_is_recorded(child
     endpoints = PatientEndpoints.objects.get(patient=child)
     assert (endpoints.best_response, endpoints.best_response_day) == ("nr", 3), days
     assert (endpoints.efs_event, endpoints.efs_days) == ("no_response", 1)
+
+
+def test_cutoff_before_the_first_dose_leaves_the_patient_outside_and_every_save_works(
+    child, clinician, trial, django_capture_on_commit_callbacks
+):
+    # Protocol 11: censoring "at last follow-up or the data cutoff date (a study setting)". An
+    # interim cutoff while enrollment goes on is normal; this child is outside that analysis.
+    trial.data_cutoff_date = DAY0 - timedelta(days=1)
+    trial.save()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        record(child, "D3", UNCHANGED, day=3, user=clinician)
+    assert any(getattr(c, "response_patient_id", None) == child.pk for c in callbacks)  # the assessment ran
+    assert statuses(child)[3] == "nr"  # the visit's response is still computed for the clinic
+    endpoints = PatientEndpoints.objects.get(patient=child)
+    assert (endpoints.best_response, endpoints.efs_days, endpoints.efs_censored_on) == ("", None, None)
+    assert endpoints.detail["outside_analysis"].startswith("First dose after the data cutoff")
+
+
+def test_baseline_visit_before_the_first_dose_saves(child, clinician, django_capture_on_commit_callbacks):
+    # Section 7: the baseline visit falls on days -7 to 0; a contact before day 0 is not follow-up.
+    with django_capture_on_commit_callbacks(execute=True):
+        record(child, "BASE", UNCHANGED, day=-1, user=clinician)
+    endpoints = PatientEndpoints.objects.get(patient=child)
+    assert (endpoints.efs_days, endpoints.efs_censored_on) == (None, None)

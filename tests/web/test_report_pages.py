@@ -119,3 +119,21 @@ def test_per_patient_tables_are_paged_and_the_summaries_cover_everyone(client, c
     # The summary column is the same on both pages: computed over every patient.
     weight = next(r for r in data["baseline"]["rows"] if r["label"].startswith("Weight"))
     assert weight["summary_display"] in first and weight["summary_display"] in second
+
+
+def test_page_and_pdf_label_patients_outside_the_cutoff_analysis(client, clinician, cohort, trial):  # noqa: F811
+    from datetime import timedelta
+
+    from exports.documents import document_html
+    from exports.models import GeneratedDocument
+    from tests.conftest import DAY0
+
+    responder, stopper = cohort
+    trial.data_cutoff_date = DAY0 - timedelta(days=1)
+    trial.save()
+    html = login(client, clinician).get(reverse("study_report")).content.decode()
+    assert 'id="cutoff-analysis"' in html and f'data-outside="{responder.subject_number}"' in html
+    assert html.count("outside the cutoff analysis") == 2
+    pdf_html = document_html(GeneratedDocument(kind=GeneratedDocument.Kind.STUDY_REPORT, requested_by=clinician))
+    assert f'data-outside="{stopper.subject_number}"' in pdf_html
+    assert pdf_html.count("outside the cutoff analysis") == 2
