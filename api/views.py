@@ -1301,7 +1301,12 @@ REPORT_SCHEMA = inline_serializer(
         ),
         "efs": serializers.DictField(
             help_text="Kaplan-Meier event-free survival at day 183: overall, by_risk, logrank_high_vs_low, "
-            "follow_up_days, without_follow_up."
+            "without_follow_up (patients without an EFS time yet)."
+        ),
+        "follow_up": serializers.DictField(
+            help_text="Follow-up from the first dose to death or last contact, capped at the data cutoff (not the "
+            "EFS times): {n, days: {n, median, minimum, maximum}, months: (the same), days_per_month (30.4375), "
+            "without_follow_up}. Per patient in outcomes: last_contact, follow_up_days, follow_up_ended_by."
         ),
         "week1": serializers.ListField(
             child=serializers.DictField(),

@@ -64,13 +64,25 @@ def outside_cutoff_analysis(*, day0: date, data_cutoff: date | None) -> str:
     return ""
 
 
+LOST_TO_FOLLOW_UP = "lost"  # the follow-up form's vital status when the patient could not be reached
+
+
 def last_contact(
-    *, day0: date, visit_dates: tuple[date, ...], follow_up_dates: tuple[date, ...], death_date: date | None
+    *,
+    day0: date,
+    visit_dates: tuple[date, ...],
+    follow_ups: tuple[tuple[date, str], ...],
+    death_date: date | None,
 ) -> date | None:
     """The patient's last contact on study (section 11, "last follow-up"): the latest visit done,
-    follow-up contact or death. A date before day 0 (a baseline visit before the first dose) is
+    follow-up contact (date, vital status) at which the patient was reached, or death.
+
+    It is the one date both EFS censoring and the follow-up time stop at. A follow-up recorded
+    as lost to follow-up is the day the site gave up, not a contact: the patient was last known
+    on the contact before it. A date before day 0 (a baseline visit before the first dose) is
     before treatment, not follow-up."""
-    dates = [*visit_dates, *follow_up_dates, *([death_date] if death_date else [])]
+    reached = [on for on, vital_status in follow_ups if vital_status != LOST_TO_FOLLOW_UP]
+    dates = [*visit_dates, *reached, *([death_date] if death_date else [])]
     on_study = [d for d in dates if d >= day0]
     return max(on_study) if on_study else None
 
@@ -196,4 +208,34 @@ def endpoints_compute(data: EndpointInput, t: EndpointThresholds = EndpointThres
         cr_first_day=cr_first,
         cr_duration_days=cr_duration,
         explanation=why,
+    )
+
+
+@dataclass(frozen=True)
+class FollowUpTime:
+    days: int | None
+    ended_by: str  # "death", "last_contact", "data_cutoff"; "" when there is no follow-up time
+    explanation: str
+
+
+def follow_up_time(
+    *, day0: date, death_date: date | None, last_contact: date | None, data_cutoff: date | None
+) -> FollowUpTime:
+    """How long a patient has been followed (section 11, "as a publication would"): from the first
+    dose (day 0) to death, else to the last contact (last_contact), capped at the data cutoff.
+
+    Not the EFS time: follow-up goes on after an event (a never-responder's EFS of 1 day
+    says nothing of how long they were followed). A patient outside the cutoff analysis, or
+    without a contact on or after day 0, has no follow-up time."""
+    outside = outside_cutoff_analysis(day0=day0, data_cutoff=data_cutoff)
+    if outside:
+        return FollowUpTime(None, "", outside)
+    end, ended_by = (death_date, "death") if death_date is not None else (last_contact, "last_contact")
+    if end is None:
+        return FollowUpTime(None, "", "No contact since the first dose yet.")
+    if data_cutoff is not None and end > data_cutoff:
+        end, ended_by = data_cutoff, "data_cutoff"
+    days = max(0, (end - day0).days)
+    return FollowUpTime(
+        days, ended_by, f"Followed from {day0.isoformat()} to {end.isoformat()} ({ended_by}): {days} days."
     )

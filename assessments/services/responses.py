@@ -81,7 +81,8 @@ def _union_sql() -> str:
         UNION ALL
         SELECT 'care', kind, NULL, product, NULL, given_on, NULL FROM {care} WHERE patient_id = %(p)s
         UNION ALL
-        SELECT 'follow_up', NULL, NULL, NULL, NULL, assessed_on, hlh_relapse FROM {follow} WHERE patient_id = %(p)s
+        SELECT 'follow_up', vital_status, NULL, NULL, NULL, assessed_on, hlh_relapse
+          FROM {follow} WHERE patient_id = %(p)s
         UNION ALL
         SELECT 'therapy', NULL, NULL, NULL, NULL, start_date, NULL FROM {therapy} WHERE patient_id = %(p)s
         UNION ALL
@@ -137,7 +138,7 @@ class PatientData:
         self.cns: list[tuple[Observation, bool]] = []
         self.gcsf: tuple[date, ...] = ()
         self.platelet_transfusions: tuple[date, ...] = ()
-        self.follow_ups: list[tuple[date, bool | None]] = []
+        self.follow_ups: list[tuple[date, bool | None, str]] = []  # (assessed on, HLH relapse, vital status)
         self.therapy_started = False
         self.treatment_end: tuple[str, date] | None = None  # (outcome, last dose date)
         self.death_date: date | None = None
@@ -156,7 +157,7 @@ class PatientData:
             elif kind == "care" and text == SupportiveCare.Product.PLATELETS:
                 platelets.append(on)
             elif kind == "follow_up":
-                self.follow_ups.append((on, flag))
+                self.follow_ups.append((on, flag, code))
             elif kind == "therapy":
                 self.therapy_started = True
             elif kind == "end":
@@ -412,7 +413,7 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
         follow_ups, therapy_started = data.follow_ups, data.therapy_started
         end, death_date = data.treatment_end, data.death_date
     else:
-        follow_ups = list(patient.follow_ups.values_list("assessed_on", "hlh_relapse"))
+        follow_ups = list(patient.follow_ups.values_list("assessed_on", "hlh_relapse", "vital_status"))
         therapy_started = patient.subsequent_therapies.exists()
         record = related_or_none(patient, "treatment_end")
         end = (record.outcome, record.last_dose_date) if record else None
@@ -421,7 +422,7 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
     contact = last_contact(
         day0=patient.first_dose_date,
         visit_dates=tuple(v.visit_date for v in visits if v.visit_date),
-        follow_up_dates=tuple(d for d, _ in follow_ups),
+        follow_ups=tuple((d, vital_status) for d, _, vital_status in follow_ups),
         death_date=death_date,
     )
     result = endpoints_compute(
@@ -431,7 +432,7 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
             treatment_end_date=end[1] if end else None,
             therapy_changed=bool((end and end[0] == "discontinued") or therapy_started),
             death_date=death_date,
-            relapse_dates=tuple(d for d, relapse in follow_ups if relapse),
+            relapse_dates=tuple(d for d, relapse, _ in follow_ups if relapse),
             last_contact=contact,
             data_cutoff=patient.site.trial.data_cutoff_date,
         )

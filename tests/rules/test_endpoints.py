@@ -4,7 +4,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute, last_contact
+from assessments.rules.endpoints import (
+    AssessedStatus,
+    EndpointInput,
+    endpoints_compute,
+    follow_up_time,
+    last_contact,
+)
 
 DAY0 = date(2026, 1, 5)
 
@@ -171,15 +177,61 @@ def test_assessments_after_the_cutoff_are_outside_the_analysis():
 @pytest.mark.parametrize("contact_day", [-7, -1])
 def test_a_contact_before_the_first_dose_is_not_follow_up(contact_day):
     # Section 7: the baseline visit may be done on days -7 to 0, before the first dose (day 0).
-    contact = last_contact(
-        day0=DAY0, visit_dates=(DAY0 + timedelta(days=contact_day),), follow_up_dates=(), death_date=None
-    )
+    contact = last_contact(day0=DAY0, visit_dates=(DAY0 + timedelta(days=contact_day),), follow_ups=(), death_date=None)
     assert contact is None
     assert compute([], last_contact=contact).efs_days is None
 
 
 def test_a_contact_on_the_first_dose_day_is_follow_up():
-    assert (
-        last_contact(day0=DAY0, visit_dates=(DAY0 - timedelta(days=2), DAY0), follow_up_dates=(), death_date=None)
-        == DAY0
+    assert last_contact(day0=DAY0, visit_dates=(DAY0 - timedelta(days=2), DAY0), follow_ups=(), death_date=None) == DAY0
+
+
+def day(n: int | None) -> date | None:
+    return None if n is None else DAY0 + timedelta(days=n)
+
+
+# Follow-up (section 11 reports it "as a publication would"): first dose (day 0) to death, else to
+# the last contact, capped at the data cutoff. Expected days counted by hand from day 0.
+FOLLOW_UP_CASES = [
+    # (case, death day, last contact day, cutoff day, expected (days, ended by))
+    ("alive, last contact day 229", None, 229, None, (229, "last_contact")),
+    ("death ends follow-up, not a later record", 100, 150, None, (100, "death")),
+    ("death with no other contact", 12, None, None, (12, "death")),
+    ("cutoff after the last contact: not capped", None, 120, 183, (120, "last_contact")),
+    ("last contact on the cutoff day: not capped", None, 183, 183, (183, "last_contact")),
+    ("last contact the day after the cutoff: capped", None, 184, 183, (183, "data_cutoff")),
+    ("death after the cutoff: capped", 200, 200, 183, (183, "data_cutoff")),
+    ("seen on day 0 only", None, 0, None, (0, "last_contact")),
+    ("no contact yet", None, None, 183, (None, "")),
+    ("first dose after the cutoff: outside the analysis", None, 10, -1, (None, "")),
+]
+
+
+@pytest.mark.parametrize(
+    "case, death_day, contact_day, cutoff_day, expected", FOLLOW_UP_CASES, ids=[c[0] for c in FOLLOW_UP_CASES]
+)
+def test_follow_up_time(case, death_day, contact_day, cutoff_day, expected):
+    result = follow_up_time(
+        day0=DAY0, death_date=day(death_day), last_contact=day(contact_day), data_cutoff=day(cutoff_day)
     )
+    assert (result.days, result.ended_by) == expected
+
+
+def test_follow_up_is_not_the_efs_time_of_a_never_responder():
+    # 11: the never-responder's EFS is 1 day, but they are followed to their last contact.
+    efs = compute([a(3, "nr")], treatment_end_date=stopped(2), therapy_changed=True, last_contact=day(90))
+    followed = follow_up_time(day0=DAY0, death_date=None, last_contact=day(90), data_cutoff=None)
+    assert (efs.efs_days, followed.days) == (1, 90)
+
+
+@pytest.mark.parametrize(
+    "follow_ups, expected_day",
+    [
+        (((day(56), "alive"), (day(84), "lost")), 56),  # lost at day 84: last known on day 56
+        (((day(56), "alive"), (day(84), "alive")), 84),
+        (((day(84), "lost"),), 28),  # only the day-28 visit remains
+    ],
+)
+def test_lost_to_follow_up_is_not_a_contact(follow_ups, expected_day):
+    contact = last_contact(day0=DAY0, visit_dates=(day(3), day(28)), follow_ups=follow_ups, death_date=None)
+    assert contact == day(expected_day)

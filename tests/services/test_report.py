@@ -243,3 +243,41 @@ def test_setting_the_data_cutoff_gives_a_new_report(cohort, site_a, trial):
     assert again["data_version"] != first["data_version"]
     assert again["analysis"]["patients"] == 0 and len(again["analysis"]["outside_cutoff"]) == 2
     assert again["response_rates"][0]["n"] == 0
+
+
+def test_follow_up_is_first_dose_to_last_contact_in_days_and_months(cohort, site_a):
+    # Section 11's follow-up, as a publication reports it. By hand: the responder's last contact
+    # is the day-190 follow-up, the stopper's the day-3 visit (their EFS of 1 day is not their
+    # follow-up). Median (190 + 3) / 2 = 96.5 days; a month is 365.25 / 12 = 30.4375 days, so
+    # 96.5 days = 1158 / 365.25 = 3.17043 months, 3 days = 0.09856, 190 days = 2280 / 365.25 = 6.24230.
+    responder, stopper = cohort
+    report = study_report(site_ids={site_a.pk}, today=TODAY)
+    rows = {o["subject"]: o for o in report["outcomes"]}
+    assert (rows[responder.subject_number]["follow_up_days"], rows[stopper.subject_number]["follow_up_days"]) == (
+        190,
+        3,
+    )
+    assert rows[stopper.subject_number]["efs_days"] == 1
+    follow_up = report["follow_up"]
+    assert follow_up["n"] == 2 and follow_up["days_per_month"] == 30.4375
+    assert (follow_up["days"]["median"], follow_up["days"]["minimum"], follow_up["days"]["maximum"]) == (96.5, 3, 190)
+    assert follow_up["months"]["median"] == pytest.approx(3.17043, abs=1e-5)
+    assert follow_up["months"]["minimum"] == pytest.approx(0.09856, abs=1e-5)
+    assert follow_up["months"]["maximum"] == pytest.approx(6.24230, abs=1e-5)
+    assert "follow_up_days" not in report["efs"]  # the EFS times are not the follow-up
+
+
+def test_follow_up_stops_at_death_and_at_the_data_cutoff(cohort, site_a, clinician, trial):
+    from patients.services.treatment import death_record
+
+    responder, stopper = cohort
+    death_record(patient=stopper, date_of_death=DAY0 + timedelta(days=40), cause="HLH", user=clinician)
+    trial.data_cutoff_date = DAY0 + timedelta(days=150)
+    trial.save()
+    rows = {o["subject"]: o for o in study_report(site_ids={site_a.pk}, today=TODAY)["outcomes"]}
+    assert (rows[stopper.subject_number]["follow_up_days"], rows[stopper.subject_number]["follow_up_ended_by"]) == (
+        40,
+        "death",
+    )
+    responder_row = rows[responder.subject_number]
+    assert (responder_row["follow_up_days"], responder_row["follow_up_ended_by"]) == (150, "data_cutoff")

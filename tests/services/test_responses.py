@@ -229,3 +229,15 @@ def test_baseline_visit_before_the_first_dose_saves(child, clinician, django_cap
         record(child, "BASE", UNCHANGED, day=-1, user=clinician)
     endpoints = PatientEndpoints.objects.get(patient=child)
     assert (endpoints.efs_days, endpoints.efs_censored_on) == (None, None)
+
+
+def test_efs_is_censored_at_the_last_contact_before_lost_to_follow_up(child, clinician):
+    # Section 11: censored "at last follow-up"; a follow-up recorded as lost is not a contact.
+    from patients.services.treatment import follow_up_record
+
+    record(child, "D7", NORMAL, day=7, user=clinician)
+    follow_up_record(patient=child, assessed_on=DAY0 + timedelta(days=56), vital_status="alive", user=clinician)
+    follow_up_record(patient=child, assessed_on=DAY0 + timedelta(days=84), vital_status="lost", user=clinician)
+    response_assess_patient(patient_id=child.pk, today=DAY0 + timedelta(days=90))
+    endpoints = PatientEndpoints.objects.get(patient=child)
+    assert (endpoints.efs_event, endpoints.efs_censored_on, endpoints.efs_days) == ("", DAY0 + timedelta(days=56), 56)

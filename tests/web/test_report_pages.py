@@ -137,3 +137,18 @@ def test_page_and_pdf_label_patients_outside_the_cutoff_analysis(client, clinici
     pdf_html = document_html(GeneratedDocument(kind=GeneratedDocument.Kind.STUDY_REPORT, requested_by=clinician))
     assert f'data-outside="{stopper.subject_number}"' in pdf_html
     assert pdf_html.count("outside the cutoff analysis") == 2
+
+
+def test_page_json_and_pdf_show_the_follow_up_in_days_and_months(client, clinician, cohort):  # noqa: F811
+    # Hand-worked in tests/services/test_report.py: follow-up 190 and 3 days, median 96.5 days.
+    from exports.documents import document_html
+    from exports.models import GeneratedDocument
+
+    login(client, clinician)
+    data = json.loads(client.get(reverse("study_report_json")).content)
+    assert data["follow_up"]["days"]["median"] == 96.5 and data["follow_up"]["n"] == 2
+    html = client.get(reverse("study_report")).content.decode()
+    expected = "median <strong>96.5 days (3.2 months)</strong>, range 3–190 days (0.1–6.2 months), n = 2."
+    assert expected in html
+    pdf_html = document_html(GeneratedDocument(kind=GeneratedDocument.Kind.STUDY_REPORT, requested_by=clinician))
+    assert expected in pdf_html and "A month is 30.4375 days" in pdf_html
