@@ -27,13 +27,14 @@ from assessments.rules.response import (
     response_assess,
     value_for_assessment,
 )
+from assessments.rules.schedule import markers_expected
 from assessments.selectors import related_or_none
 from patients.models import Patient
 from queries.services import auto_queries_live, auto_query_sync, target_of
 from review.services import RecordLocked, lock_check
 from trial import clock
 from trial.clock import site_today
-from trial.models import Site
+from trial.models import Site, VisitDefinition
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_pick, reference_rows
 from trial.versioning import record_save
@@ -179,6 +180,7 @@ class PatientData:
                 "not_done",
                 "unscheduled",
                 "definition__response_assessment",
+                "definition__kind",
             )
             .order_by("planned_date", "id")
         )
@@ -338,13 +340,15 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
                 result=result,
                 on=on,
                 today=today,
-                live=data.missing_queries.get(target_of(visit)),
+                expected=_markers_expected(data, visit, on).expected,
+                live=data.missing_queries.pop(target_of(visit), None),
             )
             counted = data.assessments[visit.pk].status
             previous_cr = previous_cr or counted == Response.CR.value
             fever_resolved = fever_resolved or bool(
                 current.max_temperature_c is not None and current.max_temperature_c < afebrile_below
             )
+        _missing_markers_close_rest(patient=patient, data=data)
         if new:
             bulk_create_with_history(new, ResponseAssessment, default_change_reason="Computed")
         patient_endpoints_refresh(patient=patient, data=data)
@@ -353,10 +357,23 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
     return changed
 
 
-def _missing_markers_query(*, patient: Patient, visit: Visit, result, on: date, today: date, live) -> None:
+def _markers_expected(data: PatientData, visit: Visit, on: date):
+    """Whether the visit's markers will come at all (not done, after death, after the drug stopped)."""
+    return markers_expected(
+        assessment_date=on,
+        follow_up_visit=visit.definition is not None and visit.definition.kind == VisitDefinition.Kind.FOLLOW_UP,
+        not_done=visit.not_done,
+        last_dose_date=data.treatment_end[1] if data.treatment_end else None,
+        death_date=data.death_date,
+    )
+
+
+def _missing_markers_query(
+    *, patient: Patient, visit: Visit, result, on: date, today: date, expected: bool, live
+) -> None:
     """An assessment day passed with markers missing raises a query on the visit; it closes itself
-    once the markers are entered."""
-    failing = bool(result.missing) and result.status is Response.NOT_ASSESSABLE and today > on
+    once the markers are entered, or once the assessment is no longer expected (markers_expected)."""
+    failing = expected and bool(result.missing) and result.status is Response.NOT_ASSESSABLE and today > on
     names = ", ".join(m.label for m in result.markers if m.missing)
     auto_query_sync(
         patient=patient,
@@ -368,6 +385,22 @@ def _missing_markers_query(*, patient: Patient, visit: Visit, result, on: date, 
         link=reverse("lab_panel_edit", args=[visit.pk]),
         live=live,
     )
+
+
+def _missing_markers_close_rest(*, patient: Patient, data: PatientData) -> None:
+    """Close the open missing-marker queries of visits recorded as not done since they were raised
+    (the loop above no longer assesses them)."""
+    not_done = {target_of(v): v for v in data.visits if v.not_done}
+    for target, live in data.missing_queries.items():
+        if target in not_done:
+            auto_query_sync(
+                patient=patient,
+                record=not_done[target],
+                check_code="response.missing_markers",
+                failing=False,
+                text=live.text,
+                live=live,
+            )
 
 
 def _store(*, patient, visit, on, result, detail, digest, existing):

@@ -56,6 +56,19 @@ def record(patient, code, values, *, day, cns=False, user=None, **kwargs):
     )
 
 
+def stop_for_no_response(patient, user, *, last_dose_day: int):
+    """Section 6: RUX "stopped and therapy changed when: no response after 3 days"."""
+    from patients.services.treatment import treatment_end_record
+
+    return treatment_end_record(
+        patient=patient,
+        outcome="discontinued",
+        reason="no_response_day3",
+        last_dose_date=DAY0 + timedelta(days=last_dose_day),
+        user=user,
+    )
+
+
 def statuses(patient):
     return {a.study_day: a.status for a in ResponseAssessment.objects.filter(patient=patient)}
 
@@ -189,18 +202,10 @@ def test_a_transaction_queues_one_assessment_run_per_patient(child, clinician, d
 def test_day3_non_responder_keeps_nr_once_the_end_of_treatment_is_recorded(child, clinician, last_dose_day, days):
     # Protocol 6: "RUX is stopped and therapy changed when: no response after 3 days"; 11: the best
     # response up to day 28 counts NR, and a never-responder whose therapy changed has EFS = 1 day.
-    from patients.services.treatment import treatment_end_record
-
     record(child, "D3", UNCHANGED, day=3, user=clinician)
     response_assess_patient(patient_id=child.pk, today=DAY0 + timedelta(days=3))
     assert PatientEndpoints.objects.get(patient=child).best_response == "nr"
-    treatment_end_record(
-        patient=child,
-        outcome="discontinued",
-        reason="no_response_day3",
-        last_dose_date=DAY0 + timedelta(days=last_dose_day),
-        user=clinician,
-    )
+    stop_for_no_response(child, clinician, last_dose_day=last_dose_day)
     response_assess_patient(patient_id=child.pk, today=DAY0 + timedelta(days=4))
     endpoints = PatientEndpoints.objects.get(patient=child)
     assert (endpoints.best_response, endpoints.best_response_day) == ("nr", 3), days
