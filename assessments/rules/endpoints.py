@@ -32,7 +32,7 @@ class EndpointInput:
     therapy_changed: bool  # RUX discontinued or a subsequent therapy started
     death_date: date | None
     relapse_dates: tuple[date, ...]  # relapses recorded at follow-up contacts
-    last_contact: date | None  # last follow-up contact or visit
+    last_contact: date | None  # last_contact(): latest visit done, follow-up contact reached, or death
     data_cutoff: date | None
 
 
@@ -149,9 +149,10 @@ def endpoints_compute(data: EndpointInput, t: EndpointThresholds = EndpointThres
     """
     outside = outside_cutoff_analysis(day0=data.day0, data_cutoff=data.data_cutoff)
     if outside:
-        return Endpoints(
-            None, None, False, "", None, None, None, None, None, explanation=outside, outside_analysis=outside
-        )
+        unknown = ("best_response", "best_response_day", "efs_event_date", "efs_days", "censored_on")
+        unknown += ("cr_first_day", "cr_duration_days")
+        nothing = {"overall_response": False, "efs_event": "", **dict.fromkeys(unknown)}
+        return Endpoints(**nothing, explanation=outside, outside_analysis=outside)
     assessed = tuple(a for a in data.assessments if data.data_cutoff is None or a.assessment_date <= data.data_cutoff)
     best = best_response(
         assessed,
