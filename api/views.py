@@ -1321,7 +1321,12 @@ REPORT_SCHEMA = inline_serializer(
         "outcomes": serializers.ListField(
             child=serializers.DictField(),
             help_text="Per patient: subject, etiology, risk_group, treatment_days, stop_reason, best_response "
-            "(and day), response_duration_days, subsequent_therapy, survival, alive, efs_days, efs_event.",
+            "(and day), response_duration_days, subsequent_therapy, survival, alive, efs_days, efs_event, "
+            "outside_analysis (why the patient is outside the data-cutoff analysis, else empty).",
+        ),
+        "analysis": serializers.DictField(
+            help_text="The data-cutoff analysis that response rates, EFS, follow-up and week-1 figures count: "
+            "{data_cutoffs: [date], patients, outside_cutoff: [{subject, reason}]} (first dose after the cutoff)."
         ),
         "response_rates": serializers.ListField(
             child=serializers.DictField(),
@@ -1330,7 +1335,12 @@ REPORT_SCHEMA = inline_serializer(
         ),
         "efs": serializers.DictField(
             help_text="Kaplan-Meier event-free survival at day 183: overall, by_risk, logrank_high_vs_low, "
-            "follow_up_days, without_follow_up."
+            "without_follow_up (patients without an EFS time yet)."
+        ),
+        "follow_up": serializers.DictField(
+            help_text="Follow-up from the first dose to death or last contact, capped at the data cutoff (not the "
+            "EFS times): {n, days: {n, median, minimum, maximum}, months: (the same), days_per_month (30.4375), "
+            "without_follow_up}. Per patient in outcomes: last_contact, follow_up_days, follow_up_ended_by."
         ),
         "week1": serializers.ListField(
             child=serializers.DictField(),

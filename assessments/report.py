@@ -19,14 +19,16 @@ from datetime import date, datetime
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Max
 
-from assessments.models import AdverseEvent, LabResult, PatientEndpoints, ResponseAssessment
+from assessments.models import AdverseEvent, LabResult, PatientEndpoints, ResponseAssessment, Visit
 from assessments.models.responses import RESPONSE_CHOICES
-from assessments.rules.endpoints import OVERALL_RESPONSE
+from assessments.rules.endpoints import OVERALL_RESPONSE, follow_up_time, last_contact, outside_cutoff_analysis
 from assessments.rules.response import ResponseThresholds
 from assessments.rules.statistics import (
     SIX_MONTHS_DAYS,
     day7_value,
+    follow_up_summary,
     logrank,
     median_range,
     paired_wilcoxon,
@@ -36,7 +38,7 @@ from assessments.rules.statistics import (
 from assessments.selectors import related_or_none
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from trial import clock
-from trial.models import ReferenceRange, Site
+from trial.models import ReferenceRange, Site, Trial
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for
 
@@ -101,7 +103,7 @@ def protocol_normal_range(code: str) -> tuple[float | None, float | None] | None
 def _version_sql() -> str:
     # Table names come from the models (S608 below); the query has no parameters.
     counted = (Screening, Patient, ResponseAssessment, PatientEndpoints, LabResult, AdverseEvent)
-    counted += (TreatmentEnd, SubsequentTherapy, FollowUp, Death, DoseAdministration, ReferenceRange, Site)
+    counted += (TreatmentEnd, SubsequentTherapy, FollowUp, Death, DoseAdministration, ReferenceRange, Site, Visit)
     parts = [f"(SELECT count(*) FROM {m._meta.db_table})" for m in counted]  # noqa: S608
     for model in counted:
         history = getattr(model, "history", None)
@@ -109,6 +111,9 @@ def _version_sql() -> str:
             parts.append(f"(SELECT max(history_date) FROM {history.model._meta.db_table})")  # noqa: S608
     parts.append(f"(SELECT max(computed_at) FROM {PatientEndpoints._meta.db_table})")  # noqa: S608
     parts.append(f"(SELECT max(updated_at) FROM {Patient._meta.db_table})")  # noqa: S608
+    # The data cutoff (a trial setting without history) decides who is in the analysis.
+    trial = Trial._meta.db_table
+    parts += [f"(SELECT {f}(data_cutoff_date) FROM {trial})" for f in ("min", "max", "count")]  # noqa: S608
     return "SELECT " + ", ".join(parts)
 
 
@@ -323,13 +328,34 @@ def _outcomes(patients: list[Patient], days: dict[int, date]) -> list[dict]:
     for t in SubsequentTherapy.objects.filter(patient__in=patients).order_by("start_date"):
         therapies[t.patient_id].append(t)
     last_follow: dict[int, FollowUp] = {}
+    contacts: dict[int, list[tuple[date, str]]] = defaultdict(list)
     for f in FollowUp.objects.filter(patient__in=patients).order_by("assessed_on"):
         last_follow[f.patient_id] = f
+        contacts[f.patient_id].append((f.assessed_on, f.vital_status))
+    last_visit = dict(
+        Visit.objects.filter(patient__in=patients, visit_date__isnull=False)
+        .values("patient_id")
+        .annotate(last=Max("visit_date"))
+        .values_list("patient_id", "last")
+    )
     rows = []
     for p in patients:
         ep: PatientEndpoints | None = related_or_none(p, "endpoints")
         end = related_or_none(p, "treatment_end")
         death = related_or_none(p, "death")
+        death_date = death.date_of_death if death else None
+        contact = last_contact(
+            day0=p.first_dose_date,
+            visit_dates=(last_visit[p.pk],) if p.pk in last_visit else (),
+            follow_ups=tuple(contacts[p.pk]),
+            death_date=death_date,
+        )
+        followed = follow_up_time(
+            day0=p.first_dose_date,
+            death_date=death_date,
+            last_contact=contact,
+            data_cutoff=p.site.trial.data_cutoff_date,
+        )
         best = ep.best_response if ep else ""
         if death is not None:
             survival = f"Died day {(death.date_of_death - p.first_dose_date).days}: {death.cause}"
@@ -342,6 +368,9 @@ def _outcomes(patients: list[Patient], days: dict[int, date]) -> list[dict]:
             {
                 "patient_id": p.pk,
                 "subject": p.subject_number,
+                "outside_analysis": outside_cutoff_analysis(
+                    day0=p.first_dose_date, data_cutoff=p.site.trial.data_cutoff_date
+                ),
                 "etiology": p.etiology,
                 "etiology_label": p.get_etiology_display(),
                 "risk_group": p.risk_group,
@@ -358,6 +387,9 @@ def _outcomes(patients: list[Patient], days: dict[int, date]) -> list[dict]:
                 "efs_days": ep.efs_days if ep else None,
                 "efs_event": ep.efs_event if ep else "",
                 "efs_event_label": ep.get_efs_event_display() if ep else "",
+                "last_contact": contact.isoformat() if contact else None,
+                "follow_up_days": followed.days,
+                "follow_up_ended_by": followed.ended_by,
             }
         )
     return rows
@@ -379,6 +411,7 @@ def _rates(outcomes: list[dict]) -> list[dict]:
             "or": asdict(proportion(sum(best[s] for s in OVERALL_RESPONSE), n)),
         }
 
+    outcomes = _analysed(outcomes)
     rows = [row("all", "All patients", outcomes)]
     for value, label in Patient.Etiology.choices:
         members = [o for o in outcomes if o["etiology"] == value]
@@ -391,7 +424,23 @@ def _rates(outcomes: list[dict]) -> list[dict]:
     return rows
 
 
+def _analysed(outcomes: list[dict]) -> list[dict]:
+    """The patients of the data-cutoff analysis: all but those whose first dose is after the cutoff."""
+    return [o for o in outcomes if not o["outside_analysis"]]
+
+
+def _analysis(patients: list[Patient], outcomes: list[dict]) -> dict:
+    cutoffs = sorted({p.site.trial.data_cutoff_date for p in patients if p.site.trial.data_cutoff_date})
+    outside = [{"subject": o["subject"], "reason": o["outside_analysis"]} for o in outcomes if o["outside_analysis"]]
+    return {
+        "data_cutoffs": [d.isoformat() for d in cutoffs],
+        "patients": len(outcomes) - len(outside),
+        "outside_cutoff": outside,
+    }
+
+
 def _efs(outcomes: list[dict]) -> dict:
+    outcomes = _analysed(outcomes)
     observed = [o for o in outcomes if o["efs_days"] is not None]
 
     def fit(members):
@@ -415,18 +464,26 @@ def _efs(outcomes: list[dict]) -> dict:
         "overall": {"group": "all", "label": "All patients", **fit(observed)},
         "by_risk": groups,
         "logrank_high_vs_low": asdict(test),
-        "follow_up_days": _summary([o["efs_days"] for o in observed]),
         "without_follow_up": len(outcomes) - len(observed),
     }
 
 
+def _follow_up(outcomes: list[dict]) -> dict:
+    """Follow-up of the analysed patients (section 11): first dose to death or last contact,
+    capped at the data cutoff; median and range in days and months. Not the EFS times."""
+    outcomes = _analysed(outcomes)
+    summary = follow_up_summary([o["follow_up_days"] for o in outcomes])
+    return {**asdict(summary), "without_follow_up": len(outcomes) - summary.n}
+
+
 def _week1(patients: list[Patient], outcomes: list[dict], series: dict) -> list[dict]:
     """Baseline vs day 7 in CR and non-CR patients, paired Wilcoxon within each group (section 11)."""
-    best = {o["patient_id"]: o["best_response"] for o in outcomes}
+    best = {o["patient_id"]: o["best_response"] for o in _analysed(outcomes)}
+    analysed = [p for p in patients if p.pk in best]
     rows = []
     for code, field, label, unit in WEEK1_MARKERS:
         pairs: dict[bool, tuple[list, list]] = {True: ([], []), False: ([], [])}
-        for p in patients:
+        for p in analysed:
             points = series.get(p.pk, {}).get(code, [])
             before = [v for d, v in points if d <= 0]
             baseline = before[-1] if before else _num(getattr(p.screening, field))
@@ -507,8 +564,10 @@ def report_build(*, site_ids: set[int], days: dict[int, date]) -> dict:
         "enrollment": _enrollment(site_ids, patients),
         "baseline": _baseline(patients, ranges),
         "outcomes": outcomes,
+        "analysis": _analysis(patients, outcomes),
         "response_rates": _rates(outcomes),
         "efs": _efs(outcomes),
+        "follow_up": _follow_up(outcomes),
         "week1": _week1(patients, outcomes, series),
         "adverse_events": _adverse_events(patients, days),
         "normal_ranges": ranges,
@@ -566,7 +625,7 @@ def report_km_png(report: dict) -> bytes:
     from assessments import plots
     from assessments.rules.statistics import SIX_MONTHS_DAYS
 
-    observed = [o for o in report["outcomes"] if o["efs_days"] is not None]
+    observed = [o for o in _analysed(report["outcomes"]) if o["efs_days"] is not None]
     groups = [("All patients", [o["efs_days"] for o in observed], [bool(o["efs_event"]) for o in observed])]
     for value, label in Patient.RiskGroup.choices:
         members = [o for o in observed if o["risk_group"] == value]

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
 
+from assessments.rules.endpoints import EndpointThresholds, on_ruxolitinib
+
 
 @dataclass(frozen=True)
 class ScheduledVisit:
@@ -107,3 +109,45 @@ def visit_status(
     if today > window_end:
         return VisitStatus.MISSED
     return VisitStatus.DUE if today <= planned_date else VisitStatus.OVERDUE
+
+
+@dataclass(frozen=True)
+class MarkersExpected:
+    expected: bool
+    explanation: str
+
+
+def markers_expected(
+    *,
+    assessment_date: date,
+    follow_up_visit: bool,
+    not_done: bool,
+    last_dose_date: date | None,
+    death_date: date | None,
+    days_after_last_dose: int = EndpointThresholds.assessed_days_after_last_dose,
+) -> MarkersExpected:
+    """Whether an assessment day's HLH markers are still expected, so that their absence is
+    missing data worth a query (sections 7 and 9). An assessment that will not happen is not
+    missing data:
+
+    - a visit recorded as not done expects nothing;
+    - nothing is expected from the day of death on;
+    - a treatment-phase assessment (days 3 to 28) after ruxolitinib stopped assesses nothing
+      the protocol asks for; the day after the last dose still does (on_ruxolitinib: the
+      day-3 check after three days of doses, the day-28 visit after a completed course).
+
+    Follow-up visits stay expected after the drug stopped: section 9 assesses response "at
+    follow-up visits" and section 7 gives every patient their monthly relapse check; they come
+    after ruxolitinib by design, and a relapse missed there would be an EFS event missed.
+    """
+    if not_done:
+        return MarkersExpected(False, "Visit recorded as not done.")
+    if death_date is not None and assessment_date >= death_date:
+        return MarkersExpected(False, f"On or after the date of death ({death_date.isoformat()}).")
+    if not follow_up_visit and not on_ruxolitinib(
+        assessment_date, last_dose_date=last_dose_date, days_after_last_dose=days_after_last_dose
+    ):
+        return MarkersExpected(
+            False, f"Ruxolitinib stopped (last dose {last_dose_date.isoformat()}): no treatment assessment."
+        )
+    return MarkersExpected(True, "Assessment day of the schedule (sections 7 and 9).")

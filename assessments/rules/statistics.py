@@ -19,6 +19,8 @@ from scipy.stats import binomtest, wilcoxon
 
 CONFIDENCE = 0.95
 SIX_MONTHS_DAYS = 183  # protocol 12.5: "6 months = day 183 after the first dose"
+# Follow-up in months: a month is a twelfth of the mean (Julian) year, 365.25 / 12 = 30.4375 days.
+DAYS_PER_MONTH = 365.25 / 12
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,28 @@ def median_range(values: Sequence[float | None]) -> Summary:
     if not present:
         return Summary(0, None, None, None)
     return Summary(len(present), float(statistics.median(present)), float(min(present)), float(max(present)))
+
+
+@dataclass(frozen=True)
+class FollowUpSummary:
+    """Median and range of the follow-up times (section 11), in days and in months."""
+
+    n: int
+    days: Summary
+    months: Summary
+    days_per_month: float
+
+
+def follow_up_summary(days: Sequence[float | None], *, days_per_month: float = DAYS_PER_MONTH) -> FollowUpSummary:
+    """The follow-up of the patients with a follow-up time, as a publication reports it:
+    median and range in days, and the same in months of `days_per_month` days."""
+    in_days = median_range(days)
+
+    def months(value: float | None) -> float | None:
+        return None if value is None else value / days_per_month
+
+    in_months = Summary(in_days.n, months(in_days.median), months(in_days.minimum), months(in_days.maximum))
+    return FollowUpSummary(in_days.n, in_days, in_months, days_per_month)
 
 
 @dataclass(frozen=True)

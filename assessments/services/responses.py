@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from assessments.models import LabPanel, LabResult, PatientEndpoints, ResponseAssessment, SupportiveCare, Visit
-from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute
+from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute, last_contact
 from assessments.rules.response import (
     RESPONSE_LABELS,
     MarkerValues,
@@ -27,13 +27,14 @@ from assessments.rules.response import (
     response_assess,
     value_for_assessment,
 )
+from assessments.rules.schedule import markers_expected
 from assessments.selectors import related_or_none
 from patients.models import Patient
 from queries.services import auto_queries_live, auto_query_sync, target_of
 from review.services import PatientLocks
 from trial import clock
 from trial.clock import site_today
-from trial.models import Site
+from trial.models import Site, VisitDefinition
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_pick, reference_rows
 from trial.versioning import record_save
@@ -81,7 +82,8 @@ def _union_sql() -> str:
         UNION ALL
         SELECT 'care', kind, NULL, product, NULL, given_on, NULL FROM {care} WHERE patient_id = %(p)s
         UNION ALL
-        SELECT 'follow_up', NULL, NULL, NULL, NULL, assessed_on, hlh_relapse FROM {follow} WHERE patient_id = %(p)s
+        SELECT 'follow_up', vital_status, NULL, NULL, NULL, assessed_on, hlh_relapse
+          FROM {follow} WHERE patient_id = %(p)s
         UNION ALL
         SELECT 'therapy', NULL, NULL, NULL, NULL, start_date, NULL FROM {therapy} WHERE patient_id = %(p)s
         UNION ALL
@@ -137,7 +139,7 @@ class PatientData:
         self.cns: list[tuple[Observation, bool]] = []
         self.gcsf: tuple[date, ...] = ()
         self.platelet_transfusions: tuple[date, ...] = ()
-        self.follow_ups: list[tuple[date, bool | None]] = []
+        self.follow_ups: list[tuple[date, bool | None, str]] = []  # (assessed on, HLH relapse, vital status)
         self.therapy_started = False
         self.treatment_end: tuple[str, date] | None = None  # (outcome, last dose date)
         self.death_date: date | None = None
@@ -156,7 +158,7 @@ class PatientData:
             elif kind == "care" and text == SupportiveCare.Product.PLATELETS:
                 platelets.append(on)
             elif kind == "follow_up":
-                self.follow_ups.append((on, flag))
+                self.follow_ups.append((on, flag, code))
             elif kind == "therapy":
                 self.therapy_started = True
             elif kind == "end":
@@ -178,6 +180,7 @@ class PatientData:
                 "not_done",
                 "unscheduled",
                 "definition__response_assessment",
+                "definition__kind",
             )
             .order_by("planned_date", "id")
         )
@@ -322,9 +325,10 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
             digest = _digest(asdict(rule_input))
             detail = _detail(result, sources, "baseline visit panel, else the screening form")
             existing = data.assessments.get(visit.pk)
-            # A frozen or locked visit keeps the result it was locked with (its status still counts
-            # for the later days): a save elsewhere never fails because of it.
+            # A frozen or locked visit keeps the result (and the queries) it was locked with; its
+            # status still counts for the later days, and a save elsewhere never fails because of it.
             frozen = locks.holds(visit_id=visit.pk, targets=(target_of(existing),) if existing is not None else ())
+            live = data.missing_queries.pop(target_of(visit), None)
             if not frozen:
                 stored = _store(
                     patient=patient, visit=visit, on=on, result=result, detail=detail, digest=digest, existing=existing
@@ -340,7 +344,8 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
                     result=result,
                     on=on,
                     today=today,
-                    live=data.missing_queries.get(target_of(visit)),
+                    expected=_markers_expected(data, visit, on).expected,
+                    live=live,
                 )
             kept = data.assessments.get(visit.pk)
             counted = kept.status if kept is not None else result.status.value
@@ -348,6 +353,7 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
             fever_resolved = fever_resolved or bool(
                 current.max_temperature_c is not None and current.max_temperature_c < afebrile_below
             )
+        _missing_markers_close_rest(patient=patient, data=data, locks=locks)
         if new:
             bulk_create_with_history(new, ResponseAssessment, default_change_reason="Computed")
         patient_endpoints_refresh(patient=patient, data=data)
@@ -356,10 +362,23 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
     return changed
 
 
-def _missing_markers_query(*, patient: Patient, visit: Visit, result, on: date, today: date, live) -> None:
+def _markers_expected(data: PatientData, visit: Visit, on: date):
+    """Whether the visit's markers will come at all (not done, after death, after the drug stopped)."""
+    return markers_expected(
+        assessment_date=on,
+        follow_up_visit=visit.definition is not None and visit.definition.kind == VisitDefinition.Kind.FOLLOW_UP,
+        not_done=visit.not_done,
+        last_dose_date=data.treatment_end[1] if data.treatment_end else None,
+        death_date=data.death_date,
+    )
+
+
+def _missing_markers_query(
+    *, patient: Patient, visit: Visit, result, on: date, today: date, expected: bool, live
+) -> None:
     """An assessment day passed with markers missing raises a query on the visit; it closes itself
-    once the markers are entered."""
-    failing = bool(result.missing) and result.status is Response.NOT_ASSESSABLE and today > on
+    once the markers are entered, or once the assessment is no longer expected (markers_expected)."""
+    failing = expected and bool(result.missing) and result.status is Response.NOT_ASSESSABLE and today > on
     names = ", ".join(m.label for m in result.markers if m.missing)
     auto_query_sync(
         patient=patient,
@@ -371,6 +390,22 @@ def _missing_markers_query(*, patient: Patient, visit: Visit, result, on: date, 
         link=reverse("lab_panel_edit", args=[visit.pk]),
         live=live,
     )
+
+
+def _missing_markers_close_rest(*, patient: Patient, data: PatientData, locks: PatientLocks) -> None:
+    """Close the open missing-marker queries of visits recorded as not done since they were raised
+    (the loop above no longer assesses them); a frozen or locked visit keeps its queries."""
+    not_done = {target_of(v): v for v in data.visits if v.not_done}
+    for target, live in data.missing_queries.items():
+        if target in not_done and not locks.holds(visit_id=not_done[target].pk, targets=(target,)):
+            auto_query_sync(
+                patient=patient,
+                record=not_done[target],
+                check_code="response.missing_markers",
+                failing=False,
+                text=live.text,
+                live=live,
+            )
 
 
 def _store(*, patient, visit, on, result, detail, digest, existing):
@@ -416,14 +451,18 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
         follow_ups, therapy_started = data.follow_ups, data.therapy_started
         end, death_date = data.treatment_end, data.death_date
     else:
-        follow_ups = list(patient.follow_ups.values_list("assessed_on", "hlh_relapse"))
+        follow_ups = list(patient.follow_ups.values_list("assessed_on", "hlh_relapse", "vital_status"))
         therapy_started = patient.subsequent_therapies.exists()
         record = related_or_none(patient, "treatment_end")
         end = (record.outcome, record.last_dose_date) if record else None
         death = related_or_none(patient, "death")
         death_date = death.date_of_death if death else None
-    visit_dates = [v.visit_date for v in visits if v.visit_date]
-    contacts = [d for d, _ in follow_ups] + visit_dates + ([death_date] if death_date else [])
+    contact = last_contact(
+        day0=patient.first_dose_date,
+        visit_dates=tuple(v.visit_date for v in visits if v.visit_date),
+        follow_ups=tuple((d, vital_status) for d, _, vital_status in follow_ups),
+        death_date=death_date,
+    )
     result = endpoints_compute(
         EndpointInput(
             day0=patient.first_dose_date,
@@ -431,8 +470,8 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
             treatment_end_date=end[1] if end else None,
             therapy_changed=bool((end and end[0] == "discontinued") or therapy_started),
             death_date=death_date,
-            relapse_dates=tuple(d for d, relapse in follow_ups if relapse),
-            last_contact=max(contacts) if contacts else None,
+            relapse_dates=tuple(d for d, relapse, _ in follow_ups if relapse),
+            last_contact=contact,
             data_cutoff=patient.site.trial.data_cutoff_date,
         )
     )
@@ -446,7 +485,7 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
         "efs_censored_on": result.censored_on,
         "cr_first_day": result.cr_first_day,
         "cr_duration_days": result.cr_duration_days,
-        "detail": {"efs": result.explanation},
+        "detail": {"efs": result.explanation, "outside_analysis": result.outside_analysis},
     }
     endpoints = related_or_none(patient, "endpoints")
     if endpoints is None:

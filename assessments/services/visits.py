@@ -105,4 +105,8 @@ def visit_not_done_record(*, visit_id: int, reason: str, expected_version: int, 
         visit.not_done = True
         visit.not_done_reason = reason.strip()
         record_save(record=visit, user=user, reason="Visit recorded as not done")
+        # An assessment that will not happen is not missing data: its open query closes itself.
+        from assessments.services.responses import response_queue_for_patient
+
+        response_queue_for_patient(patient_id=visit.patient_id)
     return visit

@@ -407,6 +407,15 @@ def test_report_has_the_page_json_figures_for_your_sites(api, client, clinician,
     assert APIClient().get("/api/v1/report/").status_code in (401, 403)
 
 
+def test_report_gives_the_follow_up_in_days_and_months(api, patient, _empty_cache):
+    # The patient has had no contact since the first dose: counted as without follow-up, not as 0 days.
+    follow_up = api.get("/api/v1/report/").json()["follow_up"]
+    assert (follow_up["n"], follow_up["without_follow_up"], follow_up["days_per_month"]) == (0, 1, 30.4375)
+    assert follow_up["days"]["median"] is None and follow_up["months"]["median"] is None
+    schema = api.get("/api/v1/schema/?format=json").json()
+    assert "follow_up" in str(schema["components"]["schemas"]["StudyReport"]["properties"])
+
+
 def test_report_in_schema(api):
     schema = api.get("/api/v1/schema/?format=json").json()
     operation = schema["paths"]["/api/v1/report/"]["get"]

@@ -8,6 +8,7 @@ from assessments.rules.schedule import (
     ScheduledVisit,
     VisitStatus,
     WindowStatus,
+    markers_expected,
     visit_status,
     visit_window_check,
     visits_plan,
@@ -72,3 +73,41 @@ def test_visit_status(today, visit_date, not_done, expected):
         today=today, window_start=d(6), window_end=d(8), planned_date=d(7), visit_date=visit_date, not_done=not_done
     )
     assert status is expected
+
+
+# Section 9: response "assessed on days 3, 7, 14, 28 and at follow-up visits"; section 6: RUX is
+# stopped "when: no response after 3 days; ..."; section 7: follow-up "monthly: day 56 ... 182",
+# "relapse check, ... survival". Only an assessment that will happen can have missing markers.
+MARKERS_EXPECTED = [
+    # (case, assessment day, follow-up visit?, not done?, last dose day, death day, expected)
+    ("on treatment, no end recorded", 7, False, False, None, None, True),
+    ("day-3 check the day after three days of doses (last dose day 2)", 3, False, False, 2, None, True),
+    ("day 7 two days after the last dose (day 5): RUX stopped", 7, False, False, 5, None, False),
+    ("day 7 the day after the last dose (day 6)", 7, False, False, 6, None, True),
+    ("day 14 after a stop at day 2", 14, False, False, 2, None, False),
+    ("day-28 visit after a completed course (last dose day 27)", 28, False, False, 27, None, True),
+    ("day-28 visit late in its window, day 30", 30, False, False, 27, None, False),
+    ("follow-up day 56 after a completed course", 56, True, False, 27, None, True),
+    ("follow-up day 56 after a stop at day 2", 56, True, False, 2, None, True),
+    ("visit recorded as not done", 7, False, True, None, None, False),
+    ("follow-up visit recorded as not done", 84, True, True, 27, None, False),
+    ("the day before death", 13, False, False, None, 14, True),
+    ("the day of death", 14, False, False, None, 14, False),
+    ("follow-up after death", 56, True, False, 27, 40, False),
+]
+
+
+@pytest.mark.parametrize(
+    "case, day, follow_up, not_done, last_dose_day, death_day, expected",
+    MARKERS_EXPECTED,
+    ids=[c[0] for c in MARKERS_EXPECTED],
+)
+def test_markers_expected(case, day, follow_up, not_done, last_dose_day, death_day, expected):
+    result = markers_expected(
+        assessment_date=d(day),
+        follow_up_visit=follow_up,
+        not_done=not_done,
+        last_dose_date=None if last_dose_day is None else d(last_dose_day),
+        death_date=None if death_day is None else d(death_day),
+    )
+    assert result.expected is expected, result.explanation

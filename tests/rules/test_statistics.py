@@ -9,6 +9,7 @@ from scipy.stats import binomtest, wilcoxon
 from assessments.rules.statistics import (
     at_risk_counts,
     day7_value,
+    follow_up_summary,
     logrank,
     median_range,
     paired_wilcoxon,
@@ -116,3 +117,20 @@ def test_median_range():
     summary = median_range([3.0, None, 1.0, 2.0, 10.0])
     assert (summary.n, summary.median, summary.minimum, summary.maximum) == (4, 2.5, 1.0, 10.0)
     assert median_range([None]).median is None
+
+
+def test_follow_up_median_and_range_in_days_and_months_by_hand():
+    # Four patients followed 3, 61, 183 and 365 days, one without follow-up yet. Median of four =
+    # (61 + 183) / 2 = 122 days. A month is 365.25 / 12 = 30.4375 days, so 122 days =
+    # 1464 / 365.25 = 4.00821 months, 3 days = 0.09856 months, 365 days = 4380 / 365.25 = 11.99179.
+    summary = follow_up_summary([183, None, 3, 365, 61])
+    assert (summary.n, summary.days.median, summary.days.minimum, summary.days.maximum) == (4, 122, 3, 365)
+    assert summary.months.median == pytest.approx(4.00821, abs=1e-5)
+    assert summary.months.minimum == pytest.approx(0.09856, abs=1e-5)
+    assert summary.months.maximum == pytest.approx(11.99179, abs=1e-5)
+    assert summary.days_per_month == 30.4375
+
+
+def test_follow_up_of_nobody_is_empty():
+    summary = follow_up_summary([None])
+    assert (summary.n, summary.days.median, summary.months.median) == (0, None, None)

@@ -112,3 +112,56 @@ def test_eligibility_lost_after_enrollment_is_queried(site_a, clinician):
         reason="Pathology report",
     )
     assert live("screening.eligibility_after_enrollment").count() == 1
+
+
+def missing_on(patient) -> set[str]:
+    """The visits (codes) with an open missing-markers query."""
+    targets = set(live("response.missing_markers").filter(patient=patient).values_list("target", flat=True))
+    return {v.definition.code for v in Visit.objects.filter(patient=patient) if f"assessments.visit:{v.pk}" in targets}
+
+
+def test_missing_markers_query_closes_when_the_visit_is_recorded_not_done(
+    site_a, clinician, django_capture_on_commit_callbacks
+):
+    from assessments.services.visits import visit_not_done_record
+
+    patient = enroll_child(site_a, clinician)
+    response_assess_patient(patient_id=patient.pk, today=DAY0 + timedelta(days=4))
+    assert missing_on(patient) == {"D3"}
+    day3 = Visit.objects.get(patient=patient, definition__code="D3")
+    with django_capture_on_commit_callbacks(execute=True):
+        visit_not_done_record(
+            visit_id=day3.pk, reason="Child transferred", expected_version=day3.version, user=clinician
+        )
+    assert "D3" not in missing_on(patient)  # the re-run queued by the not-done record closed it
+    closed = DataQuery.objects.get(check_code="response.missing_markers", target=f"assessments.visit:{day3.pk}")
+    assert closed.status == "closed" and closed.messages.last().action == "close"
+
+
+def test_no_missing_markers_query_for_a_visit_recorded_not_done(site_a, clinician):
+    from assessments.services.visits import visit_not_done_record
+
+    patient = enroll_child(site_a, clinician)
+    day7 = Visit.objects.get(patient=patient, definition__code="D7")
+    visit_not_done_record(visit_id=day7.pk, reason="Child transferred", expected_version=day7.version, user=clinician)
+    response_assess_patient(patient_id=patient.pk, today=DAY0 + timedelta(days=10))
+    assert missing_on(patient) == {"D3"}
+
+
+def test_missing_markers_queries_stop_after_ruxolitinib_stopped_and_after_death_not_at_follow_up(site_a, clinician):
+    # Section 6: stopped for "no response after 3 days" (last dose study day 2). Section 9: response
+    # is assessed "at follow-up visits" too, so the follow-up relapse check still wants its markers.
+    from patients.services.treatment import death_record
+    from tests.services.test_responses import stop_for_no_response
+
+    patient = enroll_child(site_a, clinician)
+    response_assess_patient(patient_id=patient.pk, today=DAY0 + timedelta(days=20))
+    assert missing_on(patient) == {"D3", "D7", "D14"}
+    stop_for_no_response(patient, clinician, last_dose_day=2)
+    response_assess_patient(patient_id=patient.pk, today=DAY0 + timedelta(days=20))
+    assert missing_on(patient) == {"D3"}  # the day-3 check came the day after the last dose
+    response_assess_patient(patient_id=patient.pk, today=DAY0 + timedelta(days=60))
+    assert missing_on(patient) == {"D3", "FU56"}  # no D28 query; the follow-up visit still counts
+    death_record(patient=patient, date_of_death=DAY0 + timedelta(days=70), cause="HLH", user=clinician)
+    response_assess_patient(patient_id=patient.pk, today=DAY0 + timedelta(days=120))
+    assert missing_on(patient) == {"D3", "FU56"}  # none for the visits after death

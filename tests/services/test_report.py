@@ -1,6 +1,7 @@
 """Study report (protocol section 11) from a small cohort built with the services."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -190,3 +191,93 @@ def test_report_of_no_patients_has_empty_figures(db):
     assert report["efs"]["overall"]["survival"] is None
     assert report["efs"]["logrank_high_vs_low"]["p_value"] is None
     assert all(m["cr"]["n"] == 0 for m in report["week1"])
+
+
+def enroll_late(site, user, *, first_dose_day: int):
+    """A child whose first dose comes `first_dose_day` days after the cohort's day 0."""
+    from patients.services import patient_enroll
+    from tests.conftest import SCREENING_DAY
+
+    screening = screening_create(site=site, data=eligible_data(initials="LT"), user=user)
+    return patient_enroll(
+        screening_id=screening.pk,
+        enrollment_date=SCREENING_DAY,
+        first_dose_date=DAY0 + timedelta(days=first_dose_day),
+        weight_kg=eligible_data()["weight_kg"],
+        prescribed_dose_mg=Decimal("5"),
+        user=user,
+    )
+
+
+def test_patient_dosed_after_the_data_cutoff_is_outside_the_analysis(
+    cohort, site_a, clinician, trial, django_capture_on_commit_callbacks
+):
+    # Protocol 11: censoring at "the data cutoff date (a study setting)"; an interim cutoff while
+    # enrollment goes on leaves the later patient outside that analysis: listed, not counted.
+    responder, _ = cohort
+    trial.data_cutoff_date = DAY0 + timedelta(days=195)
+    trial.save()
+    late = enroll_late(site_a, clinician, first_dose_day=200)
+    with django_capture_on_commit_callbacks(execute=True):
+        record(late, "BASE", UNCHANGED, day=200, user=clinician)  # the late child's day 0: no error
+    assert PatientEndpoints.objects.get(patient=late).efs_days is None
+    report = study_report(site_ids={site_a.pk}, today=TODAY)
+    assert report["enrollment"]["enrolled"] == 3
+    analysis = report["analysis"]
+    assert analysis["data_cutoffs"] == [(DAY0 + timedelta(days=195)).isoformat()]
+    assert analysis["patients"] == 2
+    assert [o["subject"] for o in analysis["outside_cutoff"]] == [late.subject_number]
+    assert "First dose after the data cutoff" in analysis["outside_cutoff"][0]["reason"]
+    assert report["response_rates"][0]["n"] == 2  # the denominator leaves the late child out
+    assert report["efs"]["overall"]["patients"] == 2
+    assert {m["code"]: m["non_cr"]["n"] for m in report["week1"]}["TEMP"] == 1  # the stopper only
+    rows = {o["subject"]: o for o in report["outcomes"]}
+    assert rows[late.subject_number]["outside_analysis"] and not rows[responder.subject_number]["outside_analysis"]
+
+
+def test_setting_the_data_cutoff_gives_a_new_report(cohort, site_a, trial):
+    first = study_report(site_ids={site_a.pk}, today=TODAY)
+    trial.data_cutoff_date = DAY0 - timedelta(days=1)
+    trial.save()
+    again = study_report(site_ids={site_a.pk}, today=TODAY)
+    assert again["data_version"] != first["data_version"]
+    assert again["analysis"]["patients"] == 0 and len(again["analysis"]["outside_cutoff"]) == 2
+    assert again["response_rates"][0]["n"] == 0
+
+
+def test_follow_up_is_first_dose_to_last_contact_in_days_and_months(cohort, site_a):
+    # Section 11's follow-up, as a publication reports it. By hand: the responder's last contact
+    # is the day-190 follow-up, the stopper's the day-3 visit (their EFS of 1 day is not their
+    # follow-up). Median (190 + 3) / 2 = 96.5 days; a month is 365.25 / 12 = 30.4375 days, so
+    # 96.5 days = 1158 / 365.25 = 3.17043 months, 3 days = 0.09856, 190 days = 2280 / 365.25 = 6.24230.
+    responder, stopper = cohort
+    report = study_report(site_ids={site_a.pk}, today=TODAY)
+    rows = {o["subject"]: o for o in report["outcomes"]}
+    assert (rows[responder.subject_number]["follow_up_days"], rows[stopper.subject_number]["follow_up_days"]) == (
+        190,
+        3,
+    )
+    assert rows[stopper.subject_number]["efs_days"] == 1
+    follow_up = report["follow_up"]
+    assert follow_up["n"] == 2 and follow_up["days_per_month"] == 30.4375
+    assert (follow_up["days"]["median"], follow_up["days"]["minimum"], follow_up["days"]["maximum"]) == (96.5, 3, 190)
+    assert follow_up["months"]["median"] == pytest.approx(3.17043, abs=1e-5)
+    assert follow_up["months"]["minimum"] == pytest.approx(0.09856, abs=1e-5)
+    assert follow_up["months"]["maximum"] == pytest.approx(6.24230, abs=1e-5)
+    assert "follow_up_days" not in report["efs"]  # the EFS times are not the follow-up
+
+
+def test_follow_up_stops_at_death_and_at_the_data_cutoff(cohort, site_a, clinician, trial):
+    from patients.services.treatment import death_record
+
+    responder, stopper = cohort
+    death_record(patient=stopper, date_of_death=DAY0 + timedelta(days=40), cause="HLH", user=clinician)
+    trial.data_cutoff_date = DAY0 + timedelta(days=150)
+    trial.save()
+    rows = {o["subject"]: o for o in study_report(site_ids={site_a.pk}, today=TODAY)["outcomes"]}
+    assert (rows[stopper.subject_number]["follow_up_days"], rows[stopper.subject_number]["follow_up_ended_by"]) == (
+        40,
+        "death",
+    )
+    responder_row = rows[responder.subject_number]
+    assert (responder_row["follow_up_days"], responder_row["follow_up_ended_by"]) == (150, "data_cutoff")

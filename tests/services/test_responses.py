@@ -56,6 +56,19 @@ def record(patient, code, values, *, day, cns=False, user=None, **kwargs):
     )
 
 
+def stop_for_no_response(patient, user, *, last_dose_day: int):
+    """Section 6: RUX "stopped and therapy changed when: no response after 3 days"."""
+    from patients.services.treatment import treatment_end_record
+
+    return treatment_end_record(
+        patient=patient,
+        outcome="discontinued",
+        reason="no_response_day3",
+        last_dose_date=DAY0 + timedelta(days=last_dose_day),
+        user=user,
+    )
+
+
 def statuses(patient):
     return {a.study_day: a.status for a in ResponseAssessment.objects.filter(patient=patient)}
 
@@ -183,3 +196,53 @@ def test_a_transaction_queues_one_assessment_run_per_patient(child, clinician, d
         record(child, "D14", NORMAL, day=14, user=clinician)
     queued = [c for c in callbacks if getattr(c, "response_patient_id", None) == child.pk]
     assert len(queued) == 1
+
+
+@pytest.mark.parametrize(("last_dose_day", "days"), [(2, "treatment day 3"), (3, "treatment day 4")])
+def test_day3_non_responder_keeps_nr_once_the_end_of_treatment_is_recorded(child, clinician, last_dose_day, days):
+    # Protocol 6: "RUX is stopped and therapy changed when: no response after 3 days"; 11: the best
+    # response up to day 28 counts NR, and a never-responder whose therapy changed has EFS = 1 day.
+    record(child, "D3", UNCHANGED, day=3, user=clinician)
+    response_assess_patient(patient_id=child.pk, today=DAY0 + timedelta(days=3))
+    assert PatientEndpoints.objects.get(patient=child).best_response == "nr"
+    stop_for_no_response(child, clinician, last_dose_day=last_dose_day)
+    response_assess_patient(patient_id=child.pk, today=DAY0 + timedelta(days=4))
+    endpoints = PatientEndpoints.objects.get(patient=child)
+    assert (endpoints.best_response, endpoints.best_response_day) == ("nr", 3), days
+    assert (endpoints.efs_event, endpoints.efs_days) == ("no_response", 1)
+
+
+def test_cutoff_before_the_first_dose_leaves_the_patient_outside_and_every_save_works(
+    child, clinician, trial, django_capture_on_commit_callbacks
+):
+    # Protocol 11: censoring "at last follow-up or the data cutoff date (a study setting)". An
+    # interim cutoff while enrollment goes on is normal; this child is outside that analysis.
+    trial.data_cutoff_date = DAY0 - timedelta(days=1)
+    trial.save()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        record(child, "D3", UNCHANGED, day=3, user=clinician)
+    assert any(getattr(c, "response_patient_id", None) == child.pk for c in callbacks)  # the assessment ran
+    assert statuses(child)[3] == "nr"  # the visit's response is still computed for the clinic
+    endpoints = PatientEndpoints.objects.get(patient=child)
+    assert (endpoints.best_response, endpoints.efs_days, endpoints.efs_censored_on) == ("", None, None)
+    assert endpoints.detail["outside_analysis"].startswith("First dose after the data cutoff")
+
+
+def test_baseline_visit_before_the_first_dose_saves(child, clinician, django_capture_on_commit_callbacks):
+    # Section 7: the baseline visit falls on days -7 to 0; a contact before day 0 is not follow-up.
+    with django_capture_on_commit_callbacks(execute=True):
+        record(child, "BASE", UNCHANGED, day=-1, user=clinician)
+    endpoints = PatientEndpoints.objects.get(patient=child)
+    assert (endpoints.efs_days, endpoints.efs_censored_on) == (None, None)
+
+
+def test_efs_is_censored_at_the_last_contact_before_lost_to_follow_up(child, clinician):
+    # Section 11: censored "at last follow-up"; a follow-up recorded as lost is not a contact.
+    from patients.services.treatment import follow_up_record
+
+    record(child, "D7", NORMAL, day=7, user=clinician)
+    follow_up_record(patient=child, assessed_on=DAY0 + timedelta(days=56), vital_status="alive", user=clinician)
+    follow_up_record(patient=child, assessed_on=DAY0 + timedelta(days=84), vital_status="lost", user=clinician)
+    response_assess_patient(patient_id=child.pk, today=DAY0 + timedelta(days=90))
+    endpoints = PatientEndpoints.objects.get(patient=child)
+    assert (endpoints.efs_event, endpoints.efs_censored_on, endpoints.efs_days) == ("", DAY0 + timedelta(days=56), 56)

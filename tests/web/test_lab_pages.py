@@ -138,3 +138,22 @@ def test_supportive_care_product_error_is_on_the_product_field(client, clinician
     assert page.status_code == 200
     assert page.context["form"].errors == {"product": ["Choose the transfused product."]}
     assert not SupportiveCare.objects.exists()
+
+
+def test_lab_panel_saves_when_the_data_cutoff_is_before_the_first_dose(
+    client, clinician, patient, trial, django_capture_on_commit_callbacks
+):
+    # An interim cutoff while enrollment goes on (protocol 11: "the data cutoff date (a study
+    # setting)"): the patient is outside that analysis, never an error.
+    from assessments.models import PatientEndpoints
+
+    trial.data_cutoff_date = DAY0 - timedelta(days=30)
+    trial.save()
+    login(client, clinician)
+    url = reverse("lab_panel_edit", args=[day7(patient).pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, payload(TEMP="38.9", FERRITIN="2400"))
+    assert response.status_code == 302
+    assert client.get(url).status_code == 200
+    endpoints = PatientEndpoints.objects.get(patient=patient)
+    assert endpoints.efs_days is None and "outside this analysis" in endpoints.detail["outside_analysis"]

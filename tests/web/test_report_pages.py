@@ -119,3 +119,36 @@ def test_per_patient_tables_are_paged_and_the_summaries_cover_everyone(client, c
     # The summary column is the same on both pages: computed over every patient.
     weight = next(r for r in data["baseline"]["rows"] if r["label"].startswith("Weight"))
     assert weight["summary_display"] in first and weight["summary_display"] in second
+
+
+def test_page_and_pdf_label_patients_outside_the_cutoff_analysis(client, clinician, cohort, trial):  # noqa: F811
+    from datetime import timedelta
+
+    from exports.documents import document_html
+    from exports.models import GeneratedDocument
+    from tests.conftest import DAY0
+
+    responder, stopper = cohort
+    trial.data_cutoff_date = DAY0 - timedelta(days=1)
+    trial.save()
+    html = login(client, clinician).get(reverse("study_report")).content.decode()
+    assert 'id="cutoff-analysis"' in html and f'data-outside="{responder.subject_number}"' in html
+    assert html.count("outside the cutoff analysis") == 2
+    pdf_html = document_html(GeneratedDocument(kind=GeneratedDocument.Kind.STUDY_REPORT, requested_by=clinician))
+    assert f'data-outside="{stopper.subject_number}"' in pdf_html
+    assert pdf_html.count("outside the cutoff analysis") == 2
+
+
+def test_page_json_and_pdf_show_the_follow_up_in_days_and_months(client, clinician, cohort):  # noqa: F811
+    # Hand-worked in tests/services/test_report.py: follow-up 190 and 3 days, median 96.5 days.
+    from exports.documents import document_html
+    from exports.models import GeneratedDocument
+
+    login(client, clinician)
+    data = json.loads(client.get(reverse("study_report_json")).content)
+    assert data["follow_up"]["days"]["median"] == 96.5 and data["follow_up"]["n"] == 2
+    html = client.get(reverse("study_report")).content.decode()
+    expected = "median <strong>96.5 days (3.2 months)</strong>, range 3–190 days (0.1–6.2 months), n = 2."
+    assert expected in html
+    pdf_html = document_html(GeneratedDocument(kind=GeneratedDocument.Kind.STUDY_REPORT, requested_by=clinician))
+    assert expected in pdf_html and "A month is 30.4375 days" in pdf_html
