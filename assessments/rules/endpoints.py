@@ -168,7 +168,17 @@ def endpoints_compute(data: EndpointInput, t: EndpointThresholds = EndpointThres
         events.append((data.death_date, "death"))
     if data.data_cutoff is not None:
         events = [e for e in events if e[0] <= data.data_cutoff]
-    ever_responded = any(a.status in OVERALL_RESPONSE for a in assessed)
+    # "Never responds" is to ruxolitinib: a response under the therapy that followed it (a CR on
+    # HLH-1994 at a follow-up visit) does not undo a non-response to the trial drug.
+    ever_responded = any(
+        a.status in OVERALL_RESPONSE
+        and on_ruxolitinib(
+            a.assessment_date,
+            last_dose_date=data.treatment_end_date,
+            days_after_last_dose=t.assessed_days_after_last_dose,
+        )
+        for a in assessed
+    )
     non_responder = data.therapy_changed and not ever_responded and (best is None or best.status == "nr")
 
     cr_days = sorted(a.study_day for a in assessed if a.status == "cr")

@@ -126,6 +126,23 @@ def test_best_response_survives_the_end_of_treatment(quote, assessments, last_do
     assert (result.best_response, result.best_response_day) == expected
 
 
+@pytest.mark.parametrize(
+    ("case", "assessments", "expected_event", "expected_efs"),
+    [
+        # 11: "A patient who never responds (NR and therapy changed) has EFS = 1 day." The response
+        # meant is to ruxolitinib: a CR on HLH-1994 at day 56 is not a response to the trial drug.
+        ("NR on RUX, CR on HLH-1994 at day 56", [a(3, "nr"), a(56, "cr")], "no_response", 1),
+        # A response on the day after the last dose (day 3 after doses on days 0-2) still counts.
+        ("improvement on day 3, the day after the last dose", [a(3, "improvement")], "", 3),
+    ],
+)
+def test_never_responding_means_to_ruxolitinib(case, assessments, expected_event, expected_efs):
+    result = compute(
+        assessments, treatment_end_date=stopped(2), therapy_changed=True, last_contact=stopped(1) + timedelta(2)
+    )
+    assert (result.efs_event, result.efs_days) == (expected_event, expected_efs)
+
+
 def test_non_responder_stopped_on_treatment_day_3_keeps_nr_and_efs_one_day():
     # 11: "A patient who never responds (NR and therapy changed) has EFS = 1 day."
     result = compute([a(3, "nr")], treatment_end_date=stopped(2), therapy_changed=True)
