@@ -9,6 +9,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crf.transactions import BUSY_MESSAGE, RETRY_AFTER_SECONDS, is_busy, is_conflict
 from patients.services import EnrollmentRefused
 from queries.services import QueryNotAllowed
 from review.services import RecordLocked
@@ -59,6 +60,10 @@ def locked_body(exc: RecordLocked) -> dict:
 
 
 def exception_handler(exc, context):
+    if is_busy(exc) or is_conflict(exc):
+        response = Response({"detail": BUSY_MESSAGE, "code": "database_busy"}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, RecordLocked):
         return Response(locked_body(exc), status=status.HTTP_423_LOCKED)
     if isinstance(exc, DjangoValidationError):

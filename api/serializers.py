@@ -289,7 +289,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
 class ImportJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportJob
-        fields = ("id", "status", "total", "done", "errors", "summary", "created_at", "finished_at")
+        fields = ("id", "status", "total", "done", "errors", "summary", "created_at", "finished_at", "note")
         read_only_fields = fields
 
 

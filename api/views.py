@@ -8,7 +8,6 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
@@ -72,6 +71,7 @@ from assessments.services.adverse_events import adverse_event_record, adverse_ev
 from assessments.services.labs import lab_panel_save, supportive_care_record, supportive_care_update
 from assessments.services.responses import response_confirm
 from assessments.services.visits import visit_not_done_record, visit_unscheduled_add
+from crf.outbox import task_enqueue
 from patients.forms import DeathForm, SubsequentTherapyForm
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from patients.services import (
@@ -917,13 +917,15 @@ class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         )
 
     def queued(self, job: ImportJob) -> Response:
-        from api.tasks import import_bundle_task
+        from api.tasks import import_key
 
-        transaction.on_commit(lambda: import_bundle_task.delay(job.pk))
+        task_enqueue("api.import_bundle", job.pk, key=import_key(job.pk))
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     def retrieve(self, request, *args, **kwargs):
-        job = self.get_object()
+        from api.tasks import import_job_check
+
+        job = import_job_check(self.get_object())  # a job lost with its worker is queued again
         return Response(ImportJobSerializer(job).data)
 
 

@@ -1,9 +1,9 @@
 """Celery tasks of the assessments app: each takes ids and calls one service."""
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
-from assessments.services.responses import response_assess_patient, response_sweep_due
+from assessments.services.responses import response_assess_patient, response_queue_for_patient, response_sweep_due
 
 
 @shared_task(
@@ -23,6 +23,7 @@ def response_assess_patient_task(patient_id: int) -> int:
 def response_sweep_task() -> int:
     """The daily sweep (celery beat): queue one assessment task per patient with a day reached."""
     patient_ids = response_sweep_due()
-    for patient_id in patient_ids:
-        response_assess_patient_task.delay(patient_id)
+    with transaction.atomic():
+        for patient_id in patient_ids:
+            response_queue_for_patient(patient_id=patient_id)
     return len(patient_ids)

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "review.middleware.LockedDataMiddleware",
+    "crf.middleware.DatabaseBusyMiddleware",
     "trial.middleware.SiteTimeZoneMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
     "axes.middleware.AxesMiddleware",
@@ -99,6 +100,15 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+# A writer never waits for a held row lock longer than DB_LOCK_TIMEOUT_MS, and no statement runs
+# longer than DB_STATEMENT_TIMEOUT_MS (PostgreSQL): the door answers 503 with Retry-After instead
+# of hanging until the web worker is killed (crf.transactions). 0 turns a limit off.
+DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", "5000"))
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "60000"))
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c lock_timeout={DB_LOCK_TIMEOUT_MS} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -146,7 +156,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "ecrf"}
+        # A Redis that is down is a cache that misses (crf.cache), never a page that fails.
+        {"BACKEND": "crf.cache.ResilientRedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "ecrf"}
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -163,6 +174,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
+# A job (a PDF, an import) whose worker gave no sign of life for this long was lost with it.
+JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "60"))
 # The nightly response sweep (protocol section 9); the hour is a setting, in UTC.
 RESPONSE_SWEEP_HOUR = int(os.environ.get("RESPONSE_SWEEP_HOUR", "2"))
 CELERY_BEAT_SCHEDULE = {
@@ -170,6 +183,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.response_sweep",
         "schedule": crontab(hour=RESPONSE_SWEEP_HOUR, minute=0),
     },
+    # Work queued while the broker was down (crf.outbox), and documents whose worker was lost.
+    "outbox-flush": {"task": "crf.outbox_flush", "schedule": 60.0},
+    "documents-recover": {"task": "exports.documents_recover", "schedule": 60.0},
+    "imports-recover": {"task": "api.imports_recover", "schedule": 60.0},
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

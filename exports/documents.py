@@ -4,17 +4,19 @@ import base64
 import hashlib
 import os
 import tempfile
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from assessments.models import Visit
 from crf.catalogue import CaseReportForm, printed_forms
+from crf.jobs import heartbeat, is_stale
+from crf.outbox import task_enqueue, tasks_pending
 from crf.versions import history_digest
 from exports.casebook import FORMS, casebook_context, document_zone, header_context, visit_pages
 from exports.models import DownloadLog, GeneratedDocument
@@ -22,6 +24,7 @@ from patients.models import (
     Patient,
 )
 from review.models import DataLock
+from trial import clock
 
 # Bump when the templates change what a document shows, so stored PDFs are not reused.
 LAYOUT_VERSION = "2"
@@ -97,15 +100,89 @@ def document_request(
     if kind == GeneratedDocument.Kind.STUDY_REPORT:
         existing = existing.filter(requested_by=user)  # it holds the requester's sites only
     existing = existing.exclude(status=GeneratedDocument.Status.FAILED).order_by("-created_at").first()
-    if existing is not None and (existing.status != GeneratedDocument.Status.DONE or document_file_exists(existing)):
+    if existing is not None and existing.status != GeneratedDocument.Status.DONE:
+        return document_check(existing)  # a job lost with its worker is queued again, not returned stuck
+    if existing is not None and document_file_exists(existing):
         return existing
     document = GeneratedDocument.objects.create(
         kind=kind, patient=patient, visit=visit, form=form, requested_by=user, data_version=version
     )
-    from exports.tasks import render_document
-
-    transaction.on_commit(lambda: render_document.delay(document.pk))
+    _queue(document)
     return document
+
+
+# A lost render is tried again this many times in all before the document is marked failed.
+DOCUMENT_ATTEMPTS = 3
+WAITING_FOR_QUEUE = "Waiting for the task queue, which cannot be reached now; it is rendered once it is back."
+
+
+def _queue(document: GeneratedDocument) -> None:
+    task_enqueue("exports.render_document", document.pk, key=_document_key(document.pk))
+
+
+def _document_key(pk: int) -> str:
+    return f"document:{pk}"
+
+
+def document_lost(document: GeneratedDocument, *, now: datetime | None = None) -> bool:
+    """Rendering (or taken from the queue) by a worker that stopped giving signs of life."""
+    if document.status not in (GeneratedDocument.Status.QUEUED, GeneratedDocument.Status.RENDERING):
+        return False
+    if document.status == GeneratedDocument.Status.QUEUED and tasks_pending(keys=[_document_key(document.pk)]):
+        return False  # still in the outbox: not yet handed to a worker
+    last = document.heartbeat_at or document.created_at
+    return (
+        is_stale(last, now=now)
+        if document.status == GeneratedDocument.Status.RENDERING
+        else ((now or clock.now()) - last > QUEUE_STALE)
+    )
+
+
+# A document handed to the queue that no worker took within this time is queued again.
+QUEUE_STALE = timedelta(minutes=10)
+
+
+def document_check(document: GeneratedDocument) -> GeneratedDocument:
+    """The document as it stands; one lost with its worker is queued again (or failed after
+    DOCUMENT_ATTEMPTS), with a note saying what happened."""
+    if tasks_pending(keys=[_document_key(document.pk)]) and document.status == GeneratedDocument.Status.QUEUED:
+        if document.note != WAITING_FOR_QUEUE and document.created_at < clock.now() - timedelta(seconds=30):
+            GeneratedDocument.objects.filter(pk=document.pk).update(note=WAITING_FOR_QUEUE)
+            document.note = WAITING_FOR_QUEUE
+        return document
+    if not document_lost(document):
+        return document
+    with transaction.atomic():
+        current = GeneratedDocument.objects.select_for_update().get(pk=document.pk)
+        if not document_lost(current):
+            return current
+        seen = (current.heartbeat_at or current.created_at).astimezone(UTC)
+        if current.attempts >= DOCUMENT_ATTEMPTS:
+            current.status = GeneratedDocument.Status.FAILED
+            current.error = f"The worker stopped {current.attempts} times while rendering; not tried again."
+            current.finished_at = clock.now()
+        else:
+            current.note = (
+                f"The worker rendering it stopped (no sign of life since {seen:%H:%M:%S} UTC, at "
+                f"{current.progress} %); rendering again (attempt {current.attempts + 1} of {DOCUMENT_ATTEMPTS})."
+            )
+            current.status, current.progress, current.heartbeat_at = GeneratedDocument.Status.QUEUED, 0, None
+            _queue(current)
+        current.save(update_fields=["status", "progress", "note", "error", "finished_at", "heartbeat_at"])
+    return current
+
+
+def documents_recover(*, now: datetime | None = None) -> int:
+    """Queue again every document lost with its worker (the periodic task); returns how many."""
+    unfinished = GeneratedDocument.objects.filter(
+        status__in=[GeneratedDocument.Status.QUEUED, GeneratedDocument.Status.RENDERING]
+    )
+    recovered = 0
+    for document in unfinished:
+        if document_lost(document, now=now):
+            document_check(document)
+            recovered += 1
+    return recovered
 
 
 def document_file_exists(document: GeneratedDocument) -> bool:
@@ -118,7 +195,18 @@ def _progress(document: GeneratedDocument, value: int, status: str | None = None
     if status:
         document.status = status
         fields.append("status")
-    GeneratedDocument.objects.filter(pk=document.pk).update(**{f: getattr(document, f) for f in fields})
+    GeneratedDocument.objects.filter(pk=document.pk).update(
+        heartbeat_at=clock.now(), **{f: getattr(document, f) for f in fields}
+    )
+
+
+def _beat(document_id: int):
+    def beat(now: datetime) -> None:
+        GeneratedDocument.objects.filter(pk=document_id, status=GeneratedDocument.Status.RENDERING).update(
+            heartbeat_at=now
+        )
+
+    return beat
 
 
 def document_html(document: GeneratedDocument, *, now: datetime | None = None) -> str:
@@ -213,6 +301,14 @@ def document_render(*, document_id: int) -> GeneratedDocument:
     )
     if document.status == GeneratedDocument.Status.DONE and document_file_exists(document):
         return document
+    if document.status == GeneratedDocument.Status.RENDERING and not is_stale(document.heartbeat_at):
+        return document  # another worker is rendering it (a message delivered twice)
+    GeneratedDocument.objects.filter(pk=document.pk).update(attempts=F("attempts") + 1)
+    with heartbeat(_beat(document.pk)):
+        return _render(document, HTML)
+
+
+def _render(document: GeneratedDocument, HTML) -> GeneratedDocument:
     _progress(document, 5, GeneratedDocument.Status.RENDERING)
     try:
         html = document_html(document)

@@ -9,3 +9,11 @@ from exports.documents import document_render
 def render_document(document_id: int) -> str:
     """Render the document; running it again after success or a crash is harmless."""
     return document_render(document_id=document_id).status
+
+
+@shared_task(name="exports.documents_recover", ignore_result=True)
+def documents_recover_task() -> int:
+    """Queue again the documents whose worker was lost (celery beat, every minute)."""
+    from exports.documents import documents_recover
+
+    return documents_recover()

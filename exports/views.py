@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from assessments.models import Visit
 from exports.casebook import FORMS
-from exports.documents import document_download, document_file_exists, document_request
+from exports.documents import document_check, document_download, document_file_exists, document_request
 from exports.models import DownloadLog, GeneratedDocument
 from patients.selectors import patient_get_for_user
 from trial.models import Role
@@ -37,6 +37,7 @@ def _require_export_role(user) -> None:
 
 
 def _status_json(document: GeneratedDocument) -> dict:
+    document = document_check(document)  # a job lost with its worker is queued again, and says so
     ready = document.status == GeneratedDocument.Status.DONE
     return {
         "id": document.pk,
@@ -46,6 +47,7 @@ def _status_json(document: GeneratedDocument) -> dict:
         "download_url": reverse("document_download", args=[document.pk]) if ready else "",
         "sha256": document.sha256,
         "error": document.error,
+        "note": document.note,
     }
 
 

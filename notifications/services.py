@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from crf.outbox import tasks_enqueue
 from notifications.models import Notification
 
 
@@ -30,10 +31,7 @@ def notifications_send(*, recipients: Iterable, kind: str, title: str, body: str
             if is_new:
                 created.append(notification)
         if created:
-            from notifications.tasks import notification_email_send
-
-            ids = [n.pk for n in created]
-            transaction.on_commit(lambda: [notification_email_send.delay(pk) for pk in ids])
+            tasks_enqueue([("notifications.notification_email_send", (n.pk,)) for n in created])
     return created
 
 

@@ -58,7 +58,7 @@ def changes_since(record: models.Model, expected_version: int) -> dict[str, tupl
 
 def record_lock_for_update(*, model: type[models.Model], pk: int, expected_version: int | None) -> models.Model:
     """Load a record under a row lock and refuse when it moved past the user's version."""
-    record = model.objects.select_for_update().get(pk=pk)
+    record = model.objects.select_for_update(no_key=True).get(pk=pk)
     if expected_version is not None and record.version != expected_version:
         raise ConcurrentEditError(
             record=record, expected_version=expected_version, changes=changes_since(record, expected_version)

@@ -97,7 +97,10 @@ class PatientEndpoints(models.Model):
     cr_first_day = models.IntegerField(null=True, blank=True)
     cr_duration_days = models.PositiveIntegerField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
-    computed_at = models.DateTimeField()
+    computed_at = models.DateTimeField(help_text="When the endpoints last changed.")
+    assessed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the patient's assessments were last run, changed or not."
+    )
 
     def __str__(self) -> str:
         return f"{self.patient}: best {self.best_response or 'none'}"

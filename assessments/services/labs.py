@@ -15,6 +15,7 @@ from assessments.services.adverse_events import lab_ae_suggestions_create
 from assessments.services.responses import response_queue_after_lab_save, response_queue_for_patient
 from assessments.services.visits import visit_date_apply
 from patients.models import Patient
+from patients.services.locking import patient_lock
 from patients.services.treatment import weight_band_check
 from queries.services import auto_query_sync
 from trial.analytes import ANALYTES, plausibility_message, units_for
@@ -99,7 +100,12 @@ def lab_panel_save(
     """
     _check_values(values)
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().select_related("patient__screening", "patient__site").get(pk=visit.pk)
+        patient_lock(visit.patient_id)  # the patient first, as every write of the patient's data
+        visit = (
+            Visit.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("patient__screening", "patient__site")
+            .get(pk=visit.pk)
+        )
         patient = visit.patient
         today = today or site_today(patient.site)
         _check_dates(

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -29,6 +29,7 @@ from assessments.rules.response import (
 )
 from assessments.rules.schedule import markers_expected
 from assessments.selectors import related_or_none
+from crf.outbox import task_enqueue, tasks_pending
 from patients.models import Patient
 from queries.services import auto_queries_live, auto_query_sync, target_of
 from review.services import PatientLocks
@@ -293,7 +294,7 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
     """
     with transaction.atomic():
         patient = (
-            Patient.objects.select_for_update(of=("self",))
+            Patient.objects.select_for_update(no_key=True, of=("self",))
             .select_related("site__trial", "screening", "endpoints")
             .only(*PATIENT_FIELDS)
             .get(pk=patient_id)
@@ -488,13 +489,18 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
         "detail": {"efs": result.explanation, "outside_analysis": result.outside_analysis},
     }
     endpoints = related_or_none(patient, "endpoints")
+    now = clock.now()
     if endpoints is None:
-        endpoints = PatientEndpoints.objects.create(patient=patient, computed_at=timezone.now(), **values)
+        endpoints = PatientEndpoints.objects.create(patient=patient, computed_at=now, assessed_at=now, **values)
     elif any(getattr(endpoints, k) != v for k, v in values.items()):
         for key, value in values.items():
             setattr(endpoints, key, value)
-        endpoints.computed_at = timezone.now()
+        endpoints.computed_at = endpoints.assessed_at = now
         endpoints.save()
+    else:
+        # Unchanged: only the time of the run, which the sweep compares with the data's (stale runs).
+        PatientEndpoints.objects.filter(pk=endpoints.pk).update(assessed_at=now)
+        endpoints.assessed_at = now
     return endpoints
 
 
@@ -584,26 +590,61 @@ def response_sweep_due(*, now: datetime | None = None, today: date | None = None
         .values_list("patient_id", flat=True)
         .distinct()
     )
-    return sorted(set(due))
+    return sorted(set(due) | set(response_stale()))
+
+
+# The records the response engine reads (PatientData): a change to one after the patient's last
+# run means that run missed it (its task was lost: a broker restarted without its queue).
+def _response_inputs():
+    from patients.models import Death, FollowUp, SubsequentTherapy, TreatmentEnd
+
+    entered_visits = Visit.objects.filter(Q(visit_date__isnull=False) | Q(not_done=True))
+    return (
+        LabPanel.objects.all(),
+        SupportiveCare.objects.all(),
+        entered_visits,
+        TreatmentEnd.objects.all(),
+        FollowUp.objects.all(),
+        Death.objects.all(),
+        SubsequentTherapy.objects.all(),
+    )
+
+
+def response_stale(*, patient_ids: list[int] | None = None) -> list[int]:
+    """Patients whose response inputs changed after their assessments last ran, or who have
+    data but were never assessed (a recomputation whose task was lost)."""
+    ran = OuterRef("endpoints__assessed_at")
+    never = Q(endpoints__isnull=True) | Q(endpoints__assessed_at__isnull=True)
+    newer, entered = Q(pk__in=[]), Q(pk__in=[])
+    for rows in _response_inputs():
+        newer |= Exists(rows.filter(patient_id=OuterRef("pk"), updated_at__gt=ran))
+        entered |= Exists(rows.filter(patient_id=OuterRef("pk")))
+    patients = Patient.objects.filter(status__in=[Patient.Status.ON_TREATMENT, Patient.Status.FOLLOW_UP])
+    if patient_ids is not None:
+        patients = patients.filter(pk__in=patient_ids)
+    return list(patients.filter(newer | (never & entered)).values_list("pk", flat=True))
 
 
 def response_queue_for_patient(*, patient_id: int) -> None:
-    """Re-run the patient's assessments after the current transaction commits (idempotent task).
+    """Re-run the patient's assessments once the current transaction commits (idempotent task).
 
+    Queued in the transaction of the data (crf.outbox): a broker that is down loses nothing.
     Once per patient and transaction: an import or a form saving many records queues one run.
-    A rolled-back transaction drops its callbacks, so the check never skips a needed run.
     """
-    from assessments.tasks import response_assess_patient_task
+    task_enqueue(RESPONSE_TASK, patient_id, key=response_key(patient_id))
 
-    connection = transaction.get_connection()
-    if any(getattr(callback, "response_patient_id", None) == patient_id for _, callback, _ in connection.run_on_commit):
-        return
 
-    def queue() -> None:
-        response_assess_patient_task.delay(patient_id)
+RESPONSE_TASK = "assessments.response_assess_patient"
 
-    queue.response_patient_id = patient_id
-    transaction.on_commit(queue)
+
+def response_key(patient_id: int) -> str:
+    return f"response:{patient_id}"
+
+
+def response_recompute_pending(*, patient_id: int) -> bool:
+    """Whether the patient's responses wait for a recomputation: queued and not yet taken by a
+    worker (the broker may be down), or data changed after the last run."""
+    return tasks_pending(keys=[response_key(patient_id)]) or patient_id in response_stale(patient_ids=[patient_id])
 
 
 def response_queue_after_lab_save(*, visit: Visit) -> None:

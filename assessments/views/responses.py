@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from assessments.models import PatientEndpoints, ResponseAssessment
 from assessments.models.responses import RESPONSE_CHOICES
-from assessments.services.responses import response_confirm
+from assessments.services.responses import response_confirm, response_recompute_pending
 from patients.selectors import patient_get_for_user
 from trial.selectors import user_site_ids
 from trial.versioning import ConcurrentEditError
@@ -33,6 +33,7 @@ def patient_responses(request, pk: int):
             "choices": CONFIRMABLE,
             "active": "responses",
             "can_confirm": request.user.has_perm("assessments.change_responseassessment"),
+            "recompute_pending": response_recompute_pending(patient_id=patient.pk),
         },
     )
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments.services import visits_plan_for_patient
+from crf.outbox import task_enqueue
 from patients import selectors
 from patients.models import Eligibility, Patient, Screening
 from patients.rules.dosing import dose_band_for_weight, prescribed_dose_check
@@ -16,6 +17,7 @@ from patients.rules.eligibility import Eligibility as EligibilityStatus
 from patients.rules.eligibility import EligibilityResult, eligibility_evaluate
 from patients.rules.etiology import etiology_classify
 from patients.rules.risk import risk_stratify
+from patients.services.locking import patient_lock
 from queries.services import auto_query_sync
 from trial.models import Site
 from trial.reasons import criteria_json
@@ -76,7 +78,7 @@ def _apply_eligibility(screening: Screening) -> EligibilityResult:
 def screening_create(*, site: Site, data: dict, user) -> Screening:
     """Log a screened child, assign a screening number and compute eligibility (section 3)."""
     with transaction.atomic():
-        site = Site.objects.select_for_update().get(pk=site.pk)
+        site = Site.objects.select_for_update(no_key=True).get(pk=site.pk)
         site.last_screening_sequence += 1
         site.save(update_fields=["last_screening_sequence"])
         screening = Screening(site=site, screening_number=f"{site.code}-S{site.last_screening_sequence:03d}", **data)
@@ -105,9 +107,7 @@ def screening_update(*, screening_id: int, data: dict, expected_version: int, us
                 f"'{screening.get_eligibility_display()}'. Check the change against the source documents.",
                 link=reverse("screening_detail", args=[screening.pk]),
             )
-            from patients.tasks import patient_derived_recompute_task
-
-            transaction.on_commit(lambda: patient_derived_recompute_task.delay(patient_id))
+            task_enqueue("patients.patient_derived_recompute", patient_id, key=f"derived:{patient_id}")
     return screening
 
 
@@ -207,7 +207,9 @@ def patient_enroll(
     there is no override, so an ineligible child cannot be enrolled by any path (section 3).
     """
     with transaction.atomic():
-        screening = Screening.objects.select_for_update().select_related("site").get(pk=screening_id)
+        screening = (
+            Screening.objects.select_for_update(no_key=True, of=("self",)).select_related("site").get(pk=screening_id)
+        )
         if Patient.objects.filter(screening=screening).exists():
             raise EnrollmentRefused(f"{screening} is already enrolled.")
         result = _apply_eligibility(screening)
@@ -216,7 +218,7 @@ def patient_enroll(
             raise EnrollmentRefused(f"{screening} is not eligible ({result.status.value}). {reasons}")
         if screening.consent_date is None or screening.consent_date > first_dose_date:
             raise EnrollmentRefused("Consent must be signed on or before day 0 (the first dose).")
-        site = Site.objects.select_for_update().get(pk=screening.site_id)
+        site = Site.objects.select_for_update(no_key=True).get(pk=screening.site_id)
         site.last_subject_sequence += 1
         site.save(update_fields=["last_subject_sequence"])
         derived = derived_values_compute(
@@ -247,7 +249,7 @@ def patient_derived_recompute(*, patient_id: int) -> bool:
     Safe to run twice: nothing is written (and no history row added) when nothing changed.
     """
     with transaction.atomic():
-        patient = Patient.objects.select_for_update().select_related("screening__site").get(pk=patient_id)
+        patient = patient_lock(patient_id, related=("screening__site",))
         derived = derived_values_compute(
             screening=patient.screening,
             weight_kg=patient.enrollment_weight_kg,

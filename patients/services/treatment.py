@@ -35,6 +35,7 @@ from patients.rules.treatment import (
     treatment_end_problems,
     weight_band_change,
 )
+from patients.services.locking import patient_lock
 from queries.services import auto_query_sync
 from trial import clock
 from trial.clock import site_today, zone_of
@@ -47,7 +48,7 @@ CENT = Decimal("0.01")
 
 
 def _lock_patient(patient: Patient) -> Patient:
-    return Patient.objects.select_for_update().select_related("site__trial").get(pk=patient.pk)
+    return patient_lock(patient.pk, related=("site__trial",))
 
 
 def _raise(errors: dict[str, list[str]]) -> None:
