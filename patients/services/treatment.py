@@ -256,6 +256,14 @@ class _DoseContext:
         )
 
 
+def _scheduled_day(trial, treatment_day) -> bool:
+    return (
+        isinstance(treatment_day, int)
+        and not isinstance(treatment_day, bool)
+        and 1 <= treatment_day <= trial.treatment_days
+    )
+
+
 def _dose_values(
     context: _DoseContext,
     *,
@@ -277,11 +285,7 @@ def _dose_values(
     """
     trial = context.trial
     errors: dict[str, list[str]] = {}
-    if (
-        not isinstance(treatment_day, int)
-        or isinstance(treatment_day, bool)
-        or not 1 <= treatment_day <= trial.treatment_days
-    ):
+    if not _scheduled_day(trial, treatment_day):
         _add(errors, "treatment_day", f"Treatment day must be between 1 and {trial.treatment_days}.")
     if slot not in slots_for(trial.doses_per_day):
         _add(errors, "slot", f"Slot must be one of {', '.join(slots_for(trial.doses_per_day))}.")
@@ -490,7 +494,11 @@ def dose_record(
     with transaction.atomic():
         patient = _lock_patient(patient)
         context = _DoseContext.load(patient)
-        existing = DoseAdministration.objects.filter(patient=patient, treatment_day=treatment_day, slot=slot).first()
+        existing = None
+        if _scheduled_day(context.trial, treatment_day) and slot in slots_for(context.trial.doses_per_day):
+            existing = DoseAdministration.objects.filter(
+                patient=patient, treatment_day=treatment_day, slot=slot
+            ).first()
         if existing is not None and expected_version is None and expect_empty:
             raise DoseAlreadyRecorded(existing, patient=patient)
         already_confirmed = (

@@ -439,3 +439,12 @@ def test_unscheduled_visit_and_visit_not_done(api, api_monitor, patient):
     assert done.status_code == 200, done.json()
     assert done.json()["not_done"] is True
     assert api.post(url, {"reason": "again", "version": visit.version}, format="json").status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("day", "slot"), [("abc", "am"), ("1", "am"), (10**20, "am"), (True, "am"), (1, ["am"]), (None, None)]
+)
+def test_a_dose_for_no_scheduled_slot_is_a_400_naming_the_field(api, patient, day, slot):
+    response = api.post("/api/v1/doses/", dose_body(patient, treatment_day=day, slot=slot), format="json")
+    assert response.status_code == 400
+    assert set(response.json()) <= {"treatment_day", "slot"} and response.json()
