@@ -219,7 +219,8 @@ class DoseGrid:
     rows: tuple[DoseRow, ...]
     counts: DoseCounts
     current: DoseCell | None  # the slot the "Given now" button at the top records: due now
-    next: NextDose | None  # the next dose to give and when it opens; None when the schedule is over
+    next: NextDose | None  # the next dose to give and when it opens; None when no dose is left to give
+    stopped_on: date | None  # the recorded last dose or date of death, after which no dose is given
     short_intervals: int  # given doses flagged as less than the minimum interval from another
     today: date
     time_zone: str
@@ -331,6 +332,7 @@ def dose_grid(*, patient: Patient, now: datetime) -> DoseGrid:
         ),
         current=current,
         next=upcoming,
+        stopped_on=stop,
         short_intervals=sum(r.short_interval for r in records.values()),
         today=today,
         time_zone=patient.site.time_zone,

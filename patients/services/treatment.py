@@ -451,7 +451,7 @@ def _short_intervals_recheck(context: _DoseContext, *, written: DoseAdministrati
     )
     for dose in flagged:
         key = (dose.treatment_day, dose.slot)
-        if context.interval_problem(key=key, at=given[key].at, given=given) is None:
+        if key not in given or context.interval_problem(key=key, at=given[key].at, given=given) is None:
             dose.short_interval, dose.short_interval_note = False, ""
             record_save(
                 record=dose,

@@ -185,6 +185,17 @@ def test_when_the_28_days_are_over_the_end_of_treatment_is_offered(client, clini
     assert 'id="record-treatment-end"' not in page and "Next dose: treatment day 28, evening" in page
 
 
+def test_after_a_death_the_card_offers_the_end_of_treatment_without_calling_the_days_over(
+    client, clinician, day9, monkeypatch
+):
+    Death.objects.create(patient=day9, date_of_death=DAY9_0815.date(), cause="Sepsis")
+    monkeypatch.setattr(clock, "now", lambda: DAY9_0815 + timedelta(days=1))
+    login(client, clinician)
+    page = client.get(reverse("dose_log", args=[day9.pk])).content.decode()
+    assert "No dose is given after 2026-03-11 (date of death)" in page
+    assert 'id="record-treatment-end"' in page and "scheduled treatment days are over" not in page
+
+
 def test_given_now_too_soon_after_the_previous_dose_asks_for_the_confirmation(client, clinician, day9):
     login(client, clinician)
     response = client.post(dose_url(day9, 9, "pm"), {"given_now": "1", "dose": "9-pm", "seen": "empty"})
