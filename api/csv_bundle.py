@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 from django.db import models
 
 from api.importing import FORMAT, ImportFailed, ImportResult, bundle_import
-from api.inputs import ENROLL_FIELDS
+from api.inputs import DOSE_FIELDS, ENROLL_FIELDS
 from assessments.services.adverse_events import AE_FIELDS
 from assessments.services.labs import PANEL_FIELDS
 from patients.forms import SCREENING_FIELDS
@@ -39,7 +39,7 @@ FILES: dict[str, tuple[str, ...]] = {
     "screenings.csv": (*KEY, *SCREENING_FIELDS),
     "enrollments.csv": (*KEY, *ENROLL_FIELDS),
     "labs.csv": (*KEY, "visit", "visit_date", "sampled_at", *LAB_VALUE_COLUMNS, *PANEL_FIELDS),
-    "doses.csv": (*KEY, "treatment_day", "slot", "status", "administered_at", "amount_mg", "reason"),
+    "doses.csv": (*KEY, *DOSE_FIELDS),
     "adverse_events.csv": (*KEY, "term_code", *(name for name in AE_FIELDS if name != "term")),
     "treatment_ends.csv": (*KEY, "outcome", "reason", "reason_detail", "last_dose_date"),
     "follow_ups.csv": (
@@ -69,6 +69,7 @@ BOOLEAN_COLUMNS = {
     *(name for name in AE_FIELDS if name.startswith("sae_")),
     "hlh_relapse",
     "death_hlh_related",
+    "confirm_short_interval",
 }
 INTEGER_COLUMNS = {
     *(

@@ -316,7 +316,7 @@ class Importer:
     def dose_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
         """Parse one dose; the patient's doses are checked and written together (doses_flush)."""
         try:
-            inputs.unknown_fields(item, {"treatment_day", "slot", "status", "administered_at", "amount_mg", "reason"})
+            inputs.unknown_fields(item, inputs.DOSE_FIELDS)
             administered_at = (
                 inputs.parse_moment(item["administered_at"], zone=zone, field="administered_at")
                 if item.get("administered_at")

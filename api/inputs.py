@@ -20,6 +20,8 @@ from trial.analytes import ANALYTES, plausibility_message, units_for
 from trial.models import Site
 
 ENROLL_FIELDS = ("enrollment_date", "first_dose_date", "weight_kg", "prescribed_dose_mg")
+# One dose in the API, the JSON import and the CSV import (doses.csv), in that order of columns.
+DOSE_FIELDS = ("treatment_day", "slot", "status", "administered_at", "amount_mg", "reason", "confirm_short_interval")
 LAB_TOP_FIELDS = {"visit", "visit_date", "sampled_at", "values", "version", "reason_for_change", *PANEL_FIELDS}
 
 

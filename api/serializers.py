@@ -266,6 +266,8 @@ class DoseSerializer(serializers.ModelSerializer):
             "expected_mg",
             "deviation",
             "deviation_note",
+            "short_interval",
+            "short_interval_note",
             "reason",
             *AUDIT,
         )
@@ -301,6 +303,11 @@ class DoseWriteSerializer(serializers.Serializer):
     administered_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Given only; site time.")
     amount_mg = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
     reason = serializers.CharField(required=False, allow_blank=True, help_text="Missed / held: required.")
+    confirm_short_interval = serializers.BooleanField(
+        required=False,
+        help_text="Given: record it although it is less than the trial's minimum interval (8 h) from another "
+        "given dose; it is then flagged and queried. Without it such a dose is refused (400, administered_at).",
+    )
     version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded.")
     reason_for_change = serializers.CharField(required=False, help_text="PATCH: required.")
 

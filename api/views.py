@@ -75,6 +75,7 @@ from crf.outbox import task_enqueue
 from patients.forms import DeathForm, SubsequentTherapyForm
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from patients.services import (
+    DoseAlreadyRecorded,
     death_record,
     dose_record,
     follow_up_record,
@@ -599,9 +600,6 @@ def _optional_bool(payload: dict, name: str) -> bool | None:
     return value
 
 
-DOSE_FIELDS = {"treatment_day", "slot", "status", "administered_at", "amount_mg", "reason"}
-
-
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT]))
 class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Ruxolitinib doses, twice daily on treatment days 1-28 (section 6): given (time, amount), missed or held."""
@@ -614,7 +612,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         return self.filter_common(queryset) if self.action == "list" else queryset
 
     def _record(self, *, patient: Patient, payload: dict, **extra):
-        inputs.unknown_fields(payload, DOSE_FIELDS)
+        inputs.unknown_fields(payload, inputs.DOSE_FIELDS)
         zone = ZoneInfo(patient.site.time_zone)
         at = payload.get("administered_at")
         administered_at = _moment(at, zone=zone, field="administered_at") if at else None
@@ -630,6 +628,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
             amount_mg=amount,
             reason=_text(payload, "reason"),
             user=self.request.user,
+            confirm_short_interval=payload.get("confirm_short_interval", False),
             **extra,
         )
 
@@ -637,11 +636,10 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     def create(self, request):
         payload = _body(request)
         patient = _patient_for(request, payload)
-        day, slot = payload.get("treatment_day"), payload.get("slot")
-        recorded = isinstance(day, int) and isinstance(slot, str)
-        if recorded and DoseAdministration.objects.filter(patient=patient, treatment_day=day, slot=slot).exists():
-            raise ValidationError({"slot": ["This dose is recorded; correct it with PATCH /doses/<id>/."]})
-        dose = self._record(patient=patient, payload=payload)
+        try:
+            dose = self._record(patient=patient, payload=payload, expect_empty=True)
+        except DoseAlreadyRecorded as exc:  # a repeated or stale POST changes nothing
+            raise ValidationError({"slot": [f"{' '.join(exc.messages)} (PATCH /doses/{exc.dose.pk}/)"]}) from exc
         return Response(DoseSerializer(dose).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=DoseWriteSerializer, responses={200: DoseSerializer}, parameters=[IF_MATCH])

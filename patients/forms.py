@@ -252,6 +252,10 @@ class DoseForm(forms.Form):
         required=False,
         help_text="Required for a missed or held dose.",
     )
+    # What the user saw of the slot: "empty" on a new dose's form; a stale submit changes nothing.
+    seen = forms.CharField(widget=forms.HiddenInput, required=False, initial="empty")
+    # Shown with the short-interval refusal only (patients.services.treatment.DOSE_INTERVAL_SHORT).
+    confirm_short_interval = forms.BooleanField(required=False)
 
     def __init__(self, *args, patient: Patient, scheduled: ScheduledDose, **kwargs):
         super().__init__(*args, **kwargs)
@@ -262,12 +266,19 @@ class DoseForm(forms.Form):
             f"The weight band's dose is {patient.expected_dose_mg.normalize():f} mg; any other amount is saved "
             "and flagged as a protocol deviation."
         )
+        hours = patient.site.trial.min_dose_interval_hours
+        self.fields["confirm_short_interval"].label = (
+            f"Confirm the short interval: this dose was given less than {hours} h from another dose "
+            "(it is saved, flagged and queried)"
+        )
+        self.asks_interval_confirmation = bool(self.data.get("confirm_short_interval"))
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
             Div(InlineRadios("status"), css_class="mb-2"),
             Div(row("administered_date", "administered_time", "amount_mg"), css_id="given-fields"),
             row("reason", width=12),
+            "seen",
         )
 
     def clean(self):
@@ -303,6 +314,7 @@ class DoseForm(forms.Form):
 class DoseEditForm(DoseForm, ReasonForChangeMixin):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["seen"].initial = self.initial.get("version")
         self.helper.layout.append(Fieldset("Reason for change", row("reason_for_change", width=12), "version"))
 
 

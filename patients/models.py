@@ -256,6 +256,10 @@ class DoseAdministration(VersionedRecord):
     # The rule's explanation (patients.rules.treatment.dose_check), kept for pages and audit.
     deviation_note = models.CharField(max_length=200, blank=True)
     reason = models.CharField("Reason (missed, held or different dose)", max_length=200, blank=True)
+    # Given less than the trial's minimum interval from another given dose, confirmed by the
+    # person recording it (patients.rules.treatment.dose_interval_problem's explanation).
+    short_interval = models.BooleanField(default=False)
+    short_interval_note = models.CharField(max_length=300, blank=True)
 
     history = AuditedHistory(excluded_fields=["updated_at"])
 

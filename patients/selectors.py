@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -18,11 +17,17 @@ from patients.rules.treatment import (
     SLOT_LABELS,
     CompletionCheck,
     DoseCounts,
+    GivenDose,
+    NextDose,
     administration_time_check,
     completion_check,
     dose_counts,
+    dose_interval_problem,
+    dose_neighbours,
     dose_schedule,
+    next_dose,
 )
+from trial.clock import zone_of
 from trial.models import Site
 from trial.rules.age import age_in_days
 from trial.selectors import dose_bands_for, reference_ranges_for, user_site_ids
@@ -213,7 +218,10 @@ class DoseRow:
 class DoseGrid:
     rows: tuple[DoseRow, ...]
     counts: DoseCounts
-    current: DoseCell | None  # the slot the "Given now" button at the top records
+    current: DoseCell | None  # the slot the "Given now" button at the top records: due now
+    next: NextDose | None  # the next dose to give and when it opens; None when no dose is left to give
+    stopped_on: date | None  # the recorded last dose or date of death, after which no dose is given
+    short_intervals: int  # given doses flagged as less than the minimum interval from another
     today: date
     time_zone: str
 
@@ -241,20 +249,47 @@ def patient_dose_counts(patient: Patient) -> DoseCounts:
 
 
 def dose_grid(*, patient: Patient, now: datetime) -> DoseGrid:
-    """The 28 x 2 grid of scheduled doses with what was recorded, seen from the site's clock."""
+    """The 28 x 2 grid of scheduled doses with what was recorded, seen from the site's clock.
+
+    "Given now" is offered for a slot that is on schedule now and not within the trial's
+    minimum interval after the latest given dose; the top card shows the next dose: due
+    now, or when it opens (patients.rules.treatment.next_dose).
+    """
     trial = patient.site.trial
-    zone = ZoneInfo(patient.site.time_zone)
+    zone = zone_of(patient.site)
     now_local = now.astimezone(zone)
     today = now_local.date()
     stop = _treatment_stop(patient)
     records = {(r.treatment_day, r.slot): r for r in DoseAdministration.objects.filter(patient=patient)}
+    given = [
+        GivenDose(r.treatment_day, r.slot, r.administered_at.astimezone(zone))
+        for r in records.values()
+        if r.status == DoseAdministration.Status.GIVEN
+    ]
+    previous, _ = dose_neighbours(given, now_local)
+    too_soon = (
+        dose_interval_problem(
+            administered=now_local, previous=previous, following=None, min_interval_hours=trial.min_dose_interval_hours
+        )
+        is not None
+    )
+    schedule = dose_schedule(patient.first_dose_date, trial.treatment_days, trial.doses_per_day)
+    upcoming = next_dose(
+        schedule=schedule,
+        recorded=records.keys(),
+        latest_given=max((g.at for g in given), default=None, key=lambda at: at.timestamp()),
+        now=now_local,
+        min_interval_hours=trial.min_dose_interval_hours,
+        last_date=stop,
+    )
     by_day: dict[int, list[DoseCell]] = {}
     dates: dict[int, date] = {}
-    for scheduled in dose_schedule(patient.first_dose_date, trial.treatment_days, trial.doses_per_day):
+    for scheduled in schedule:
         record = records.get((scheduled.treatment_day, scheduled.slot))
         open_slot = record is None and (stop is None or scheduled.date <= stop)
         given_now = (
             open_slot
+            and not too_soon
             and administration_time_check(
                 scheduled=scheduled, administered_local=now_local.replace(tzinfo=None)
             ).on_schedule
@@ -284,7 +319,10 @@ def dose_grid(*, patient: Patient, now: datetime) -> DoseGrid:
         )
         for day, cells in by_day.items()
     )
-    current = next((c for row in rows for c in row.cells if c.given_now), None)
+    current = None
+    if upcoming is not None and upcoming.due:
+        key = (upcoming.scheduled.treatment_day, upcoming.scheduled.slot)
+        current = next((c for row in rows for c in row.cells if (c.treatment_day, c.slot) == key), None)
     return DoseGrid(
         rows=rows,
         counts=dose_counts(
@@ -293,6 +331,9 @@ def dose_grid(*, patient: Patient, now: datetime) -> DoseGrid:
             doses_per_day=trial.doses_per_day,
         ),
         current=current,
+        next=upcoming,
+        stopped_on=stop,
+        short_intervals=sum(r.short_interval for r in records.values()),
         today=today,
         time_zone=patient.site.time_zone,
     )

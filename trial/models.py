@@ -1,6 +1,7 @@
 """The trial as data: what a second site or protocol version changes without code edits."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -12,6 +13,13 @@ class Trial(models.Model):
     protocol_version = models.CharField(max_length=20)
     treatment_days = models.PositiveSmallIntegerField(default=28)
     doses_per_day = models.PositiveSmallIntegerField(default=2)
+    # Twice daily is ~12 h apart; below 8 h a given dose needs an explicit confirmation and is
+    # flagged and queried (decision in patients/rules/treatment.py). 0 turns the check off.
+    min_dose_interval_hours = models.PositiveSmallIntegerField(
+        default=8,
+        validators=[MaxValueValidator(24)],
+        help_text="Least time between two given doses; a shorter interval needs a confirmation. 0 = no check.",
+    )
     data_cutoff_date = models.DateField(null=True, blank=True)
     max_weight_kg = models.DecimalField(
         max_digits=5, decimal_places=2, default=150, help_text="Heaviest plausible weight at entry."
@@ -19,6 +27,9 @@ class Trial(models.Model):
 
     class Meta:
         ordering = ["registry_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_dose_interval_hours__lte=24), name="trial_dose_interval_at_most_24h")
+        ]
 
     def __str__(self) -> str:
         return f"{self.short_name} ({self.registry_id}) v{self.protocol_version}"

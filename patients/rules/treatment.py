@@ -17,6 +17,20 @@ Decisions taken here where the protocol leaves room:
   and needs its reason. Doses missed or held on the way do not change the outcome: they
   show in the dose counts.
 - The last dose cannot fall after treatment day 28: the protocol gives one 28-day cycle.
+- Two given doses must be at least the trial's `min_dose_interval_hours` apart (default 8 h,
+  `trial.models.Trial`; 0 turns the check off). Twice daily means about 12 h apart; 8 h leaves
+  the ward +/- 2 h around 08:00 / 20:00, and a bedtime dose as late as midnight before the
+  08:00 morning dose, yet stops the 08:00 + 08:15 double dose of a stale page. A shorter
+  interval is not refused outright (clinical reality, as for the amount): it needs an
+  explicit confirmation, and the dose is then flagged and queried. Exactly the interval is
+  enough. Elapsed time counts, not the wall clock (a clock change is not an hour gained).
+- The next dose "opens" when its slot's window starts (00:00 of its date) and the minimum
+  interval since the latest given dose has passed; a slot whose window closes before it
+  opens is passed over (it can still be recorded from its form, with the confirmation).
+- A dose given at an amount other than the band's belongs to a prescribing decision: the
+  prescription (an amount ever prescribed to the patient: one query, on the prescription,
+  raised at enrollment) or, for an amount never prescribed, one decision per amount. One
+  query per decision, never one per dose; each dose keeps its own flag.
 - The patient's status follows from the recorded facts, never from the order they were
   entered: off study after death, loss to follow-up (the latest follow-up) or a treatment
   end for death or withdrawn consent; follow-up after any other treatment end; otherwise
@@ -24,9 +38,9 @@ Decisions taken here where the protocol leaves room:
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 
 from patients.rules.dosing import PROTOCOL_BANDS, DoseBand, DoseBandResult, dose_band_for_weight, weight_band_changed
@@ -71,6 +85,10 @@ class ScheduledDose:
     @property
     def study_day(self) -> int:
         return self.treatment_day - 1
+
+    @property
+    def slot_label(self) -> str:
+        return SLOT_LABELS.get(self.slot, self.slot)
 
 
 @dataclass(frozen=True)
@@ -226,6 +244,206 @@ def administration_time_check(
     else:
         allowed = f"on {scheduled.date.isoformat()}"
     return TimingCheck(False, f"{label} must be given {allowed} (site time), not {given}.")
+
+
+def dose_window(scheduled: ScheduledDose, evening_grace_hours: int = EVENING_GRACE_HOURS) -> tuple[datetime, datetime]:
+    """When a scheduled dose may be given, as site wall-clock times [start, end) (sections 6, 7).
+
+    From 00:00 of its date until midnight; the evening dose until `evening_grace_hours` the
+    next morning. The same window as administration_time_check.
+    """
+    start = datetime.combine(scheduled.date, time(0))
+    end = start + timedelta(days=1)
+    if scheduled.slot == "pm":
+        end += timedelta(hours=evening_grace_hours)
+    return start, end
+
+
+# The interval between two given doses (section 1: "twice daily"; the decision above)
+
+
+@dataclass(frozen=True)
+class _SlotDose:
+    treatment_day: int
+    slot: str
+
+    @property
+    def label(self) -> str:
+        return f"the {SLOT_LABELS.get(self.slot, self.slot)} dose of treatment day {self.treatment_day}"
+
+
+@dataclass(frozen=True)
+class GivenDose(_SlotDose):
+    """A dose recorded as given: its slot and when (an aware date-time on the site's clock)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class IntervalProblem:
+    neighbour: GivenDose
+    gap: timedelta
+    minimum: timedelta
+    explanation: str
+
+
+@dataclass(frozen=True)
+class NextDose:
+    scheduled: ScheduledDose
+    opens_at: datetime  # on the site's clock
+    due: bool  # open at the moment asked about
+    explanation: str
+
+
+def _instant(moment: datetime) -> datetime:
+    # Python compares and subtracts aware date-times of one zone by their wall clock; use instants.
+    return moment.astimezone(UTC)
+
+
+def _duration(gap: timedelta) -> str:
+    hours, minutes = divmod(int(gap.total_seconds() // 60), 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%H:%M on %Y-%m-%d")
+
+
+def dose_neighbours(given: Iterable[GivenDose], administered: datetime) -> tuple[GivenDose | None, GivenDose | None]:
+    """The given doses next to a time: the latest at or before it, and the first after it."""
+    moment = _instant(administered)
+    doses = tuple(given)
+    before = [g for g in doses if _instant(g.at) <= moment]
+    after = [g for g in doses if _instant(g.at) > moment]
+    return (
+        max(before, key=lambda g: _instant(g.at), default=None),
+        min(after, key=lambda g: _instant(g.at), default=None),
+    )
+
+
+def dose_interval_problem(
+    *,
+    administered: datetime,
+    previous: GivenDose | None,
+    following: GivenDose | None,
+    min_interval_hours: int,
+) -> IntervalProblem | None:
+    """A given dose closer to a neighbouring given dose than the minimum interval (section 1, BID).
+
+    Exactly the minimum interval is enough; one minute less is not. The previous dose is
+    judged first. An interval of 0 hours turns the check off.
+    """
+    minimum = timedelta(hours=min_interval_hours)
+    if minimum <= timedelta(0):
+        return None
+    moment = _instant(administered)
+    limit = f"doses must be at least {_duration(minimum)} apart (twice daily, protocol section 6)"
+    for neighbour, gap, relation in (
+        (previous, None if previous is None else moment - _instant(previous.at), ("after", "previous")),
+        (following, None if following is None else _instant(following.at) - moment, ("before", "next")),
+    ):
+        if neighbour is None or gap >= minimum:
+            continue
+        side, which = relation
+        lead = "At the same minute as" if gap < timedelta(minutes=1) else f"Only {_duration(gap)} {side}"
+        why = f"{lead} the {which} dose ({neighbour.label}, given at {_when(neighbour.at)}, site time); {limit}."
+        return IntervalProblem(neighbour=neighbour, gap=gap, minimum=minimum, explanation=why)
+    return None
+
+
+def next_dose(
+    *,
+    schedule: Sequence[ScheduledDose],
+    recorded: Iterable[tuple[int, str]],
+    latest_given: datetime | None,
+    now: datetime,
+    min_interval_hours: int,
+    evening_grace_hours: int = EVENING_GRACE_HOURS,
+    last_date: date | None = None,
+) -> NextDose | None:
+    """The dose to give next and when it opens, on the site's clock (section 6; decisions above).
+
+    The first scheduled dose, in order, that is not recorded and whose window has not closed:
+    it opens when its window starts and `min_interval_hours` after the latest given dose,
+    whichever is later; a dose whose window would close before it opens is passed over.
+    None when nothing is left to give: every dose recorded or past, or after `last_date`
+    (the recorded end of treatment or death). `now` and `latest_given` are aware.
+    """
+    zone = now.tzinfo
+    done = set(recorded)
+    minimum = timedelta(hours=max(min_interval_hours, 0))
+    earliest = None if latest_given is None else (_instant(latest_given) + minimum).astimezone(zone)
+    for scheduled in schedule:
+        if (scheduled.treatment_day, scheduled.slot) in done:
+            continue
+        if last_date is not None and scheduled.date > last_date:
+            break
+        start, end = (moment.replace(tzinfo=zone) for moment in dose_window(scheduled, evening_grace_hours))
+        if _instant(end) <= _instant(now):
+            continue
+        opens, why = start, "its day begins"
+        if earliest is not None and _instant(earliest) > _instant(start):
+            opens = earliest
+            why = f"{_duration(minimum)} after the latest dose, given at {_when(latest_given)}"
+        if _instant(opens) >= _instant(end):
+            continue
+        due = _instant(opens) <= _instant(now)
+        label = _SlotDose(scheduled.treatment_day, scheduled.slot).label
+        label = label[0].upper() + label[1:]
+        explanation = f"{label} is due now." if due else f"{label} opens at {_when(opens)} (site time): {why}."
+        return NextDose(scheduled=scheduled, opens_at=opens, due=due, explanation=explanation)
+    return None
+
+
+# Doses given off the band: one query per prescribing decision (section 6)
+
+
+@dataclass(frozen=True)
+class OffBandDose(_SlotDose):
+    """A given dose flagged as a deviation from the band (dose_check)."""
+
+    amount_mg: float
+    expected_mg: float
+
+
+@dataclass(frozen=True)
+class OffBandDecision:
+    amount_mg: float
+    expected_mg: float
+    doses: tuple[OffBandDose, ...]  # in schedule order
+    explanation: str
+
+
+def off_band_decisions(
+    deviating: Iterable[OffBandDose], *, prescribed_mg: Iterable[float]
+) -> tuple[OffBandDecision, ...]:
+    """The prescribing decisions behind the doses given off the weight band (section 6).
+
+    "A prescribed dose that differs from the band is a protocol deviation: allowed to save
+    (clinical reality) but flagged, with a data query raised automatically." One decision,
+    one query: a dose given at an amount prescribed to the patient (now or before) is that
+    prescription's deviation, queried once on the prescription; the doses given at an amount
+    never prescribed are one decision per amount. `deviating` are the given doses flagged
+    as deviations; each keeps its own flag.
+    """
+    prescribed = tuple(prescribed_mg)
+    groups: dict[float, list[OffBandDose]] = {}
+    for dose in deviating:
+        if any(math.isclose(dose.amount_mg, p, rel_tol=0, abs_tol=1e-9) for p in prescribed):
+            continue
+        groups.setdefault(round(dose.amount_mg, 2), []).append(dose)
+    decisions = []
+    for amount, doses in sorted(groups.items()):
+        doses.sort(key=lambda d: (d.treatment_day, SLOTS.index(d.slot) if d.slot in SLOTS else len(SLOTS)))
+        first = doses[0]
+        why = (
+            f"Given {fmt(amount, 'mg')} instead of the weight band's {fmt(first.expected_mg, 'mg')}, an amount never "
+            f"prescribed, from {first.label} on; every such dose is flagged on the dose log."
+        )
+        decisions.append(OffBandDecision(amount, first.expected_mg, tuple(doses), why))
+    return tuple(decisions)
 
 
 def completion_check(day0: date, last_dose_date: date, treatment_days: int = TREATMENT_DAYS) -> CompletionCheck:

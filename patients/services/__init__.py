@@ -9,11 +9,14 @@ from patients.services.enrollment import (
     screening_update,
 )
 from patients.services.treatment import (
+    DOSE_INTERVAL_SHORT,
+    DoseAlreadyRecorded,
     death_record,
     dose_given_now,
     dose_record,
     doses_record_new,
     follow_up_record,
+    needs_interval_confirmation,
     subsequent_therapy_record,
     subsequent_therapy_update,
     treatment_end_record,
@@ -21,6 +24,8 @@ from patients.services.treatment import (
 )
 
 __all__ = [
+    "DOSE_INTERVAL_SHORT",
+    "DoseAlreadyRecorded",
     "EnrollmentRefused",
     "death_record",
     "dose_given_now",
@@ -28,6 +33,7 @@ __all__ = [
     "doses_record_new",
     "eligibility_compute",
     "follow_up_record",
+    "needs_interval_confirmation",
     "patient_derived_recompute",
     "patient_enroll",
     "screening_create",

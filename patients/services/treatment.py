@@ -24,10 +24,16 @@ from patients.models import Death, DoseAdministration, FollowUp, Patient, Subseq
 from patients.rules.treatment import (
     SLOT_LABELS,
     DoseStatus,
+    GivenDose,
+    IntervalProblem,
+    OffBandDose,
     ScheduledDose,
     administration_time_check,
     dose_amount_problem,
     dose_check,
+    dose_interval_problem,
+    dose_neighbours,
+    off_band_decisions,
     patient_status_derive,
     slots_for,
     study_day,
@@ -36,7 +42,7 @@ from patients.rules.treatment import (
     weight_band_change,
 )
 from patients.services.locking import patient_lock
-from queries.services import auto_query_sync
+from queries.services import auto_queries_live, auto_query_sync, target_of
 from trial import clock
 from trial.clock import site_today, zone_of
 from trial.versioning import record_lock_for_update, record_save
@@ -160,6 +166,48 @@ def _latest_dose_date(patient: Patient, *, given_only: bool) -> date | None:
 
 # Study drug (section 6)
 
+# Stable codes of the dose refusals a caller may answer (patients.views, api).
+DOSE_INTERVAL_SHORT = "dose_interval_short"
+DOSE_ALREADY_RECORDED = "dose_already_recorded"
+
+
+class DoseAlreadyRecorded(ValidationError):
+    """A repeated or stale submit for a slot already recorded: nothing was changed."""
+
+    def __init__(self, dose: DoseAdministration, *, patient: Patient | None = None):
+        self.dose = dose
+        patient = patient or dose.patient
+        message = (
+            f"{_dose_label(patient, dose.treatment_day, dose.slot)} is already recorded as "
+            f"{_dose_shown(dose, zone_of(patient.site))}; nothing changed. "
+            "Open it to change it with a reason for change."
+        )
+        super().__init__({"slot": ValidationError(message, code=DOSE_ALREADY_RECORDED)})
+
+
+def needs_interval_confirmation(exc: ValidationError) -> bool:
+    """Whether a refusal is only the short interval, which the caller may confirm."""
+    errors = getattr(exc, "error_dict", {})
+    return set(errors) == {"administered_at"} and all(e.code == DOSE_INTERVAL_SHORT for e in errors["administered_at"])
+
+
+def _dose_shown(dose: DoseAdministration, zone) -> str:
+    """'given at 08:02', 'missed': how a recorded dose reads in a message."""
+    shown = dose.get_status_display().lower()
+    if dose.administered_at:
+        shown += f" at {timezone.localtime(dose.administered_at, zone).strftime('%H:%M')}"
+    return shown
+
+
+def _dose_label(patient: Patient, treatment_day: int, slot: str) -> str:
+    on = treatment_day_date(patient.first_dose_date, treatment_day)
+    return f"The {SLOT_LABELS[slot]} dose of treatment day {treatment_day} ({on.isoformat()})"
+
+
+def _given(rows, zone) -> dict[tuple[int, str], GivenDose]:
+    """(treatment_day, slot, administered_at) rows as the rule's given doses, on the site's clock."""
+    return {(day, slot): GivenDose(day, slot, at.astimezone(zone)) for day, slot, at in rows}
+
 
 @dataclass(frozen=True)
 class _DoseContext:
@@ -172,18 +220,49 @@ class _DoseContext:
     now: datetime
     end: TreatmentEnd | None
     death: Death | None
+    given: dict[tuple[int, str], GivenDose]  # the doses recorded as given, by slot
 
     @classmethod
     def load(cls, patient: Patient) -> "_DoseContext":
+        zone = zone_of(patient.site)
+        given = DoseAdministration.objects.filter(patient=patient, status=DoseAdministration.Status.GIVEN)
         return cls(
             patient=patient,
             trial=patient.site.trial,
-            zone=zone_of(patient.site),
+            zone=zone,
             today=site_today(patient.site),
             now=clock.now(),
             end=TreatmentEnd.objects.filter(patient=patient).first(),
             death=Death.objects.filter(patient=patient).first(),
+            given=_given(given.values_list("treatment_day", "slot", "administered_at"), zone),
         )
+
+    def interval_problem(self, *, key: tuple[int, str], at: datetime, given=None, later=None) -> IntervalProblem | None:
+        """The short interval between a dose given `at` and the other given doses (not its own slot).
+
+        The previous dose is looked for in `given` (default the recorded doses), the next one
+        in `later` (default `given`): a batch judges each of its doses against the doses before
+        it, its own included, and the recorded ones after it, so one short pair needs one
+        confirmation, on its later dose.
+        """
+        given = self.given if given is None else given
+        later = given if later is None else later
+        previous, _ = dose_neighbours((dose for slot, dose in given.items() if slot != key), at)
+        _, following = dose_neighbours((dose for slot, dose in later.items() if slot != key), at)
+        return dose_interval_problem(
+            administered=at,
+            previous=previous,
+            following=following,
+            min_interval_hours=self.trial.min_dose_interval_hours,
+        )
+
+
+def _scheduled_day(trial, treatment_day) -> bool:
+    return (
+        isinstance(treatment_day, int)
+        and not isinstance(treatment_day, bool)
+        and 1 <= treatment_day <= trial.treatment_days
+    )
 
 
 def _dose_values(
@@ -195,25 +274,31 @@ def _dose_values(
     administered_at: datetime | None,
     amount_mg,
     reason: str,
+    confirm_short_interval: bool = False,
+    given: dict[tuple[int, str], GivenDose] | None = None,
+    later: dict[tuple[int, str], GivenDose] | None = None,
 ) -> tuple[dict, str]:
-    """The checked values of one dose (section 6) and its label; ValidationError names each field."""
+    """The checked values of one dose (section 6) and its label; ValidationError names each field.
+
+    A given dose closer than the trial's minimum interval to another given dose (`given` and
+    `later`, as _DoseContext.interval_problem reads them) is refused with the code
+    DOSE_INTERVAL_SHORT unless `confirm_short_interval`; confirmed, it is saved flagged.
+    """
     trial = context.trial
     errors: dict[str, list[str]] = {}
-    if (
-        not isinstance(treatment_day, int)
-        or isinstance(treatment_day, bool)
-        or not 1 <= treatment_day <= trial.treatment_days
-    ):
+    if not _scheduled_day(trial, treatment_day):
         _add(errors, "treatment_day", f"Treatment day must be between 1 and {trial.treatment_days}.")
     if slot not in slots_for(trial.doses_per_day):
         _add(errors, "slot", f"Slot must be one of {', '.join(slots_for(trial.doses_per_day))}.")
     if status not in {s.value for s in DoseStatus}:
         _add(errors, "status", "Status must be given, missed or held.")
+    if not isinstance(confirm_short_interval, bool):
+        _add(errors, "confirm_short_interval", "Confirm short interval: true or false.")
     _raise(errors)
 
     patient, zone = context.patient, context.zone
     scheduled = ScheduledDose(treatment_day, slot, treatment_day_date(patient.first_dose_date, treatment_day))
-    label = f"The {SLOT_LABELS[slot]} dose of treatment day {treatment_day} ({scheduled.date.isoformat()})"
+    label = _dose_label(patient, treatment_day, slot)
     reason = (reason or "").strip()
     amount = _as_decimal(amount_mg, "amount_mg", errors)
     if status == DoseStatus.GIVEN:
@@ -259,11 +344,23 @@ def _dose_values(
     if death is not None and scheduled.date > death.date_of_death:
         _add(errors, "treatment_day", f"{label} is after the date of death ({death.date_of_death.isoformat()}).")
     _raise(errors)
+    interval = None
+    if status == DoseStatus.GIVEN:
+        at = timezone.localtime(administered_at, zone)
+        interval = context.interval_problem(key=(treatment_day, slot), at=at, given=given, later=later)
+        if interval is not None and not confirm_short_interval:
+            message = f"{interval.explanation} To record it anyway, confirm the short interval."
+            params = {"neighbour_at": interval.neighbour.at.isoformat(), "minimum_hours": trial.min_dose_interval_hours}
+            raise ValidationError(
+                {"administered_at": ValidationError(message, code=DOSE_INTERVAL_SHORT, params=params)}
+            )
     values = {
         "status": status,
         "administered_at": administered_at if status == DoseStatus.GIVEN else None,
         "amount_mg": amount if status == DoseStatus.GIVEN else None,
         "reason": reason,
+        "short_interval": interval is not None,
+        "short_interval_note": f"Confirmed at entry: {interval.explanation}" if interval else "",
     }
     return values, label
 
@@ -276,19 +373,93 @@ def _dose_deviation(values: dict, expected_mg) -> None:
     values["deviation_note"] = check.explanation if check.deviation else ""
 
 
-def _dose_query_sync(*, patient: Patient, dose: DoseAdministration, **known) -> None:
-    """The dose-off-band query of a dose; `known` may pass auto_query_sync's `live` when known."""
+OFF_BAND_CHECK = "dose.off_band"
+SHORT_INTERVAL_CHECK = "dose.short_interval"
+
+
+def _off_band_queries_sync(patient: Patient) -> None:
+    """One query per prescribing decision behind the doses given off the band (section 6).
+
+    A dose given at a prescribed amount is the prescription's deviation, queried once on the
+    prescription (patients.services.enrollment); each amount never prescribed is one decision,
+    queried on its first dose, and closed once no dose at that amount deviates. Older queries
+    on single doses of one decision are closed as superseded by the decision's query.
+    """
+    doses = list(
+        DoseAdministration.objects.filter(patient=patient, status=DoseAdministration.Status.GIVEN, deviation=True)
+    )
+    key_of = {(d.treatment_day, d.slot): d for d in doses}
+    decisions = ()
+    if doses:
+        prescribed = {patient.prescribed_dose_mg, *patient.history.values_list("prescribed_dose_mg", flat=True)}
+        decisions = off_band_decisions(
+            (OffBandDose(d.treatment_day, d.slot, float(d.amount_mg), float(d.expected_mg)) for d in doses),
+            prescribed_mg=(float(p) for p in prescribed if p is not None),
+        )
+    live = auto_queries_live(patient=patient, check_code=OFF_BAND_CHECK)
+    kept: set[str] = set()
+    for decision in decisions:
+        members = [key_of[(d.treatment_day, d.slot)] for d in decision.doses]
+        anchor = next((dose for dose in members if target_of(dose) in live), members[0])
+        kept.add(target_of(anchor))
+        auto_query_sync(
+            patient=patient,
+            record=anchor,
+            check_code=OFF_BAND_CHECK,
+            failing=True,
+            text=f"{decision.explanation} Protocol deviation (section 6): confirm the amounts given or correct them.",
+            link=reverse("dose_log", args=[patient.pk]),
+            field="amount_mg",
+            live=live.get(target_of(anchor)),
+        )
+    for target, query in live.items():
+        if target not in kept:
+            auto_query_sync(
+                patient=patient, record=query, check_code=OFF_BAND_CHECK, failing=False, text="", live=query
+            )
+
+
+def _short_interval_query_sync(*, patient: Patient, dose: DoseAdministration, **known) -> None:
+    """A dose given less than the minimum interval from another, confirmed at entry, is queried."""
     auto_query_sync(
         patient=patient,
         record=dose,
-        check_code="dose.off_band",
-        failing=dose.deviation,
-        text=f"Treatment day {dose.treatment_day} ({dose.get_slot_display().lower()}): {dose.deviation_note} "
-        "Protocol deviation (section 6): confirm the amount given or correct it.",
+        check_code=SHORT_INTERVAL_CHECK,
+        failing=dose.short_interval,
+        text=f"Treatment day {dose.treatment_day} ({dose.get_slot_display().lower()}): {dose.short_interval_note} "
+        "Check the times given, or correct them.",
         link=reverse("dose_log", args=[patient.pk]),
-        field="amount_mg",
+        field="administered_at",
         **known,
     )
+
+
+def _short_intervals_recheck(context: _DoseContext, *, written: DoseAdministration, user) -> None:
+    """Clear the short-interval flag of other doses whose neighbour moved away (a correction).
+
+    Only flagged doses are judged again, so no other record is rewritten when a dose is added.
+    """
+    flagged = list(
+        DoseAdministration.objects.filter(patient=context.patient, short_interval=True).exclude(pk=written.pk)
+    )
+    if not flagged:
+        return
+    given = _given(
+        DoseAdministration.objects.filter(patient=context.patient, status=DoseAdministration.Status.GIVEN).values_list(
+            "treatment_day", "slot", "administered_at"
+        ),
+        context.zone,
+    )
+    for dose in flagged:
+        key = (dose.treatment_day, dose.slot)
+        if key not in given or context.interval_problem(key=key, at=given[key].at, given=given) is None:
+            dose.short_interval, dose.short_interval_note = False, ""
+            record_save(
+                record=dose,
+                user=user,
+                reason=f"Short interval resolved by the change of treatment day {written.treatment_day} {written.slot}",
+            )
+            _short_interval_query_sync(patient=context.patient, dose=dose)
 
 
 def dose_record(
@@ -303,19 +474,41 @@ def dose_record(
     user,
     expected_version: int | None = None,
     change_reason: str | None = None,
+    expect_empty: bool = False,
+    confirm_short_interval: bool = False,
 ) -> DoseAdministration:
     """Record one scheduled dose as given, missed or held (protocol section 6).
 
     A given dose needs its time and amount; the time falls on the scheduled date in the
-    site's time zone (the evening dose also until 06:00 the next day), not in the future.
-    A missed or held dose needs a reason and has no time or amount. No dose is recorded for
-    a date after a recorded end of treatment or death. The band's dose at the time of the
-    first entry is kept on the row; an amount that differs from it is saved and flagged.
+    site's time zone (the evening dose also until 06:00 the next day), not in the future,
+    and at least the trial's minimum interval from any other given dose unless
+    `confirm_short_interval` (then flagged and queried). A missed or held dose needs a
+    reason and has no time or amount. No dose is recorded for a date after a recorded end
+    of treatment or death. The band's dose at the time of the first entry is kept on the
+    row; an amount that differs from it is saved and flagged.
+
+    Idempotent per slot: `expect_empty` says the caller saw the slot empty (a new-dose form,
+    "Given now"); if it is recorded by now, DoseAlreadyRecorded is raised and nothing
+    changes. Without it an identical repeat returns the dose as it is and a different one
+    is refused the same way; changing a dose needs `expected_version` and a reason.
     """
     with transaction.atomic():
         patient = _lock_patient(patient)
         context = _DoseContext.load(patient)
-        values, label = _dose_values(
+        existing = None
+        if _scheduled_day(context.trial, treatment_day) and slot in slots_for(context.trial.doses_per_day):
+            existing = DoseAdministration.objects.filter(
+                patient=patient, treatment_day=treatment_day, slot=slot
+            ).first()
+        if existing is not None and expected_version is None and expect_empty:
+            raise DoseAlreadyRecorded(existing, patient=patient)
+        already_confirmed = (
+            existing is not None
+            and existing.short_interval
+            and administered_at is not None
+            and existing.administered_at == administered_at
+        )
+        values, _label = _dose_values(
             context,
             treatment_day=treatment_day,
             slot=slot,
@@ -323,17 +516,12 @@ def dose_record(
             administered_at=administered_at,
             amount_mg=amount_mg,
             reason=reason,
+            confirm_short_interval=confirm_short_interval or already_confirmed,
         )
-        existing = DoseAdministration.objects.filter(patient=patient, treatment_day=treatment_day, slot=slot).first()
         expected_mg = patient.expected_dose_mg if existing is None else existing.expected_mg
         _dose_deviation(values, expected_mg)
-        if existing is not None:
-            shown = existing.get_status_display().lower()
-            if existing.administered_at:
-                shown += f" at {timezone.localtime(existing.administered_at, context.zone).strftime('%H:%M')}"
-            duplicate = f"{label} is already recorded as {shown}; open it to change it with a reason for change."
-        else:
-            duplicate = ""
+        if existing is not None and expected_version is None and not _same(existing, values):
+            raise DoseAlreadyRecorded(existing, patient=patient)
         dose = _save_or_update(
             model=DoseAdministration,
             existing=existing,
@@ -343,9 +531,11 @@ def dose_record(
             created_reason=f"Dose recorded: day {treatment_day} {slot} {status}",
             expected_version=expected_version,
             change_reason=change_reason,
-            duplicate_message=("slot", duplicate),
+            duplicate_message=("slot", ""),  # refused above, with the dose as recorded
         )
-        _dose_query_sync(patient=patient, dose=dose)
+        _short_intervals_recheck(context, written=dose, user=user)
+        _short_interval_query_sync(patient=patient, dose=dose)
+        _off_band_queries_sync(patient)
         return dose
 
 
@@ -356,20 +546,34 @@ class DoseBatchOutcome:
     errors: dict[int, ValidationError] = dataclass_field(default_factory=dict)
 
 
+def _batch_given(context: _DoseContext, doses: list[dict], recorded: set) -> dict[tuple[int, str], GivenDose]:
+    """The recorded given doses with the batch's new given doses, for the interval check."""
+    given = dict(context.given)
+    for item in doses:
+        day, slot, at = item.get("treatment_day"), item.get("slot"), item.get("administered_at")
+        usable = isinstance(day, int) and isinstance(slot, str) and isinstance(at, datetime)
+        if usable and item.get("status") == DoseStatus.GIVEN and (day, slot) not in recorded:
+            at = timezone.make_aware(at, context.zone) if timezone.is_naive(at) else at
+            given.setdefault((day, slot), GivenDose(day, slot, at.astimezone(context.zone)))
+    return given
+
+
 def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchOutcome:
     """Record many new doses of one patient at once (bulk import), with dose_record's checks.
 
     Each item has dose_record's arguments (treatment_day, slot, status, administered_at,
-    amount_mg, reason). Every item is checked first; if any fails, nothing is written and
-    the errors are returned by the item's index. A dose already recorded for the day and slot
-    is left as it is (counted in `existing`; changing it is dose_record's, with a reason). The
-    new doses are written in one statement with their history rows.
+    amount_mg, reason, confirm_short_interval). Every item is checked first, the minimum
+    interval against the recorded doses and the batch's other doses; if any fails, nothing
+    is written and the errors are returned by the item's index. A dose already recorded for
+    the day and slot is left as it is (counted in `existing`; changing it is dose_record's,
+    with a reason). The new doses are written in one statement with their history rows.
     """
     outcome = DoseBatchOutcome()
     with transaction.atomic():
         patient = _lock_patient(patient)
         context = _DoseContext.load(patient)
         existing = set(DoseAdministration.objects.filter(patient=patient).values_list("treatment_day", "slot"))
+        given = _batch_given(context, doses, existing)
         seen: set[tuple[int, str]] = set()
         pending: list[DoseAdministration] = []
         for index, item in enumerate(doses):
@@ -382,6 +586,9 @@ def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchO
                     administered_at=item.get("administered_at"),
                     amount_mg=item.get("amount_mg"),
                     reason=item.get("reason") or "",
+                    confirm_short_interval=item.get("confirm_short_interval", False),
+                    given=given,
+                    later=context.given,
                 )
             except ValidationError as exc:
                 outcome.errors[index] = exc
@@ -417,16 +624,22 @@ def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchO
             default_change_reason="Dose recorded (bulk import)",
         )
         for dose in outcome.created:
-            if dose.deviation:
-                _dose_query_sync(patient=patient, dose=dose, live=None)
+            if dose.short_interval:
+                _short_interval_query_sync(patient=patient, dose=dose, live=None)
+        if any(dose.deviation for dose in outcome.created):
+            _off_band_queries_sync(patient)
     return outcome
 
 
-def dose_given_now(*, patient: Patient, treatment_day: int, slot: str, user) -> DoseAdministration:
+def dose_given_now(
+    *, patient: Patient, treatment_day: int, slot: str, user, expect_empty: bool = False
+) -> DoseAdministration:
     """The bedside shortcut: the prescribed dose given now (protocol section 6).
 
     The amount is the prescribed dose, what the nurse gives; when it differs from the
-    band's dose every such dose is flagged as a deviation, as the prescription was.
+    band's dose every such dose is flagged as a deviation, as the prescription was. A dose
+    less than the minimum interval after another is refused (DOSE_INTERVAL_SHORT): the
+    caller offers the dose form with the confirmation instead.
     """
     return dose_record(
         patient=patient,
@@ -437,6 +650,7 @@ def dose_given_now(*, patient: Patient, treatment_day: int, slot: str, user) -> 
         amount_mg=patient.prescribed_dose_mg,
         reason="",
         user=user,
+        expect_empty=expect_empty,
     )
 
 

@@ -4,8 +4,6 @@ Each validates with a form, calls one service and renders. A service's Validatio
 shown on the form it came from; a concurrent edit answers 409 with what changed.
 """
 
-from zoneinfo import ZoneInfo
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -13,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from patients import selectors, services
@@ -30,6 +29,7 @@ from patients.forms import (
 from patients.models import Death, DoseAdministration, Patient, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import SLOT_LABELS, ScheduledDose, slots_for, treatment_day_date
 from review.selectors import form_lock
+from trial import clock
 from trial.versioning import ConcurrentEditError
 
 DOSE_PERMS = ("patients.add_doseadministration", "patients.change_doseadministration")
@@ -64,13 +64,17 @@ def _without_edit_fields(cleaned: dict) -> dict:
 
 
 # The dose grid
+#
+# The dose log and the dose form are live forms: never stored, so that the browser's Back
+# button fetches them again instead of showing a "Given now" that was already used.
 
 
+@never_cache
 @login_required
 @permission_required("patients.view_doseadministration", raise_exception=True)
 def dose_log(request, pk: int):
     patient = selectors.patient_get_for_user(user=request.user, pk=pk)
-    grid = selectors.dose_grid(patient=patient, now=timezone.now())
+    grid = selectors.dose_grid(patient=patient, now=clock.now())
     return render(
         request,
         "patients/treatment/dose_log.html",
@@ -94,77 +98,10 @@ def _dose_log_url(patient: Patient, day: int) -> str:
     return f"{reverse('dose_log', args=[patient.pk])}#day-{day}"
 
 
-@login_required
-@permission_required(DOSE_PERMS, raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def dose_record(request, pk: int, day: int, slot: str):
-    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
-    scheduled = _scheduled_or_404(patient, day, slot)
-    label = f"{SLOT_LABELS[slot]} dose of treatment day {day}"
-    if request.method == "POST" and "given_now" in request.POST:
-        # The bedside shortcut: one click on the grid records the prescribed dose given now.
-        try:
-            dose = services.dose_given_now(patient=patient, treatment_day=day, slot=slot, user=request.user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            local = timezone.localtime(dose.administered_at, ZoneInfo(patient.site.time_zone))
-            note = f" Protocol deviation: {dose.deviation_note}" if dose.deviation else ""
-            messages.success(
-                request,
-                f"The {label} was recorded as given at {local:%H:%M}, {dose.amount_mg.normalize():f} mg.{note}",
-            )
-        return redirect(_dose_log_url(patient, day))
+DOSE_ERROR_ALIASES = {"administered_at": "administered_time", "change_reason": "reason_for_change", "slot": "status"}
 
-    record = DoseAdministration.objects.filter(patient=patient, treatment_day=day, slot=slot).first()
-    form_class = DoseEditForm if record else DoseForm
-    zone = ZoneInfo(patient.site.time_zone)
-    if record:
-        local = timezone.localtime(record.administered_at, zone) if record.administered_at else None
-        initial = {
-            "status": record.status,
-            "administered_date": local.date() if local else scheduled.date,
-            "administered_time": local.strftime("%H:%M") if local else None,
-            "amount_mg": record.amount_mg if record.amount_mg is not None else patient.prescribed_dose_mg,
-            "reason": record.reason,
-            "version": record.version,
-        }
-    else:
-        now_local = timezone.localtime(timezone.now(), zone)
-        initial = {
-            "status": DoseAdministration.Status.GIVEN,
-            "administered_date": scheduled.date,
-            "administered_time": now_local.strftime("%H:%M") if now_local.date() == scheduled.date else None,
-            "amount_mg": patient.prescribed_dose_mg,
-        }
-    form = form_class(request.POST or None, patient=patient, scheduled=scheduled, initial=initial)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.dose_record(
-                patient=patient,
-                treatment_day=day,
-                slot=slot,
-                status=data["status"],
-                administered_at=data["administered_at"],
-                amount_mg=data["amount_mg"] if data["status"] == DoseAdministration.Status.GIVEN else None,
-                reason=data["reason"],
-                user=request.user,
-                expected_version=data.get("version") if record else None,
-                change_reason=data.get("reason_for_change"),
-            )
-        except ConcurrentEditError as exc:
-            conflict = exc
-        except ValidationError as exc:
-            service_errors_to_form(
-                form,
-                exc,
-                {"administered_at": "administered_time", "change_reason": "reason_for_change", "slot": "status"},
-            )
-        else:
-            messages.success(request, f"The {label} was saved.")
-            return redirect(_dose_log_url(patient, day))
+
+def _dose_form_page(request, *, patient, form, record, scheduled, label, conflict=None):
     return render(
         request,
         "patients/treatment/dose_form.html",
@@ -177,6 +114,126 @@ def dose_record(request, pk: int, day: int, slot: str):
             "conflict": conflict,
         },
         status=409 if conflict else 200,
+    )
+
+
+def _dose_given_now(request, patient: Patient, scheduled: ScheduledDose, label: str):
+    """The bedside shortcut: one click records the prescribed dose given now, for the slot it was shown for.
+
+    The button posts its slot and that it saw the slot empty; a repeated or stale click
+    changes nothing and says so. A dose too soon after the previous one is not recorded:
+    the dose form opens with the refusal and the confirmation to tick.
+    """
+    day, slot = scheduled.treatment_day, scheduled.slot
+    posted = request.POST.get("dose")
+    if posted is not None and posted != f"{day}-{slot}":
+        messages.error(request, f"This button was for another dose ({posted}), not the {label}; nothing changed.")
+        return redirect(_dose_log_url(patient, day))
+    try:
+        dose = services.dose_given_now(
+            patient=patient, treatment_day=day, slot=slot, user=request.user, expect_empty=True
+        )
+    except services.DoseAlreadyRecorded as exc:
+        messages.warning(request, " ".join(exc.messages))
+    except ValidationError as exc:
+        if not services.needs_interval_confirmation(exc):
+            messages.error(request, " ".join(exc.messages))
+            return redirect(_dose_log_url(patient, day))
+        now = timezone.localtime(clock.now(), clock.zone_of(patient.site))
+        data = {
+            "status": DoseAdministration.Status.GIVEN,
+            "administered_date": now.date().isoformat(),
+            "administered_time": now.strftime("%H:%M"),
+            "amount_mg": str(patient.prescribed_dose_mg),
+            "seen": "empty",
+        }
+        form = DoseForm(data, patient=patient, scheduled=scheduled)
+        form.is_valid()
+        service_errors_to_form(form, exc, DOSE_ERROR_ALIASES)
+        form.asks_interval_confirmation = True
+        return _dose_form_page(request, patient=patient, form=form, record=None, scheduled=scheduled, label=label)
+    else:
+        local = timezone.localtime(dose.administered_at, clock.zone_of(patient.site))
+        note = f" Protocol deviation: {dose.deviation_note}" if dose.deviation else ""
+        messages.success(
+            request,
+            f"The {label} was recorded as given at {local:%H:%M}, {dose.amount_mg.normalize():f} mg.{note}",
+        )
+    return redirect(_dose_log_url(patient, day))
+
+
+@never_cache
+@login_required
+@permission_required(DOSE_PERMS, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def dose_record(request, pk: int, day: int, slot: str):
+    patient = selectors.patient_get_for_user(user=request.user, pk=pk)
+    scheduled = _scheduled_or_404(patient, day, slot)
+    label = f"{SLOT_LABELS[slot]} dose of treatment day {day}"
+    if request.method == "POST" and "given_now" in request.POST:
+        return _dose_given_now(request, patient, scheduled, label)
+
+    record = DoseAdministration.objects.filter(patient=patient, treatment_day=day, slot=slot).first()
+    if request.method == "POST" and record is not None and request.POST.get("seen") == "empty":
+        # A new dose's form posted after the slot was recorded (Back button, a second tab).
+        messages.warning(request, " ".join(services.DoseAlreadyRecorded(record, patient=patient).messages))
+        return redirect(_dose_log_url(patient, day))
+    form_class = DoseEditForm if record else DoseForm
+    zone = clock.zone_of(patient.site)
+    if record:
+        local = timezone.localtime(record.administered_at, zone) if record.administered_at else None
+        initial = {
+            "status": record.status,
+            "administered_date": local.date() if local else scheduled.date,
+            "administered_time": local.strftime("%H:%M") if local else None,
+            "amount_mg": record.amount_mg if record.amount_mg is not None else patient.prescribed_dose_mg,
+            "reason": record.reason,
+            "version": record.version,
+        }
+    else:
+        now_local = timezone.localtime(clock.now(), zone)
+        initial = {
+            "status": DoseAdministration.Status.GIVEN,
+            "administered_date": scheduled.date,
+            "administered_time": now_local.strftime("%H:%M") if now_local.date() == scheduled.date else None,
+            "amount_mg": patient.prescribed_dose_mg,
+        }
+    form = form_class(request.POST or None, patient=patient, scheduled=scheduled, initial=initial)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            dose = services.dose_record(
+                patient=patient,
+                treatment_day=day,
+                slot=slot,
+                status=data["status"],
+                administered_at=data["administered_at"],
+                amount_mg=data["amount_mg"] if data["status"] == DoseAdministration.Status.GIVEN else None,
+                reason=data["reason"],
+                user=request.user,
+                expected_version=data.get("version") if record else None,
+                change_reason=data.get("reason_for_change"),
+                expect_empty=record is None,
+                confirm_short_interval=data["confirm_short_interval"],
+            )
+        except services.DoseAlreadyRecorded as exc:
+            messages.warning(request, " ".join(exc.messages))
+            return redirect(_dose_log_url(patient, day))
+        except ConcurrentEditError as exc:
+            conflict = exc
+        except ValidationError as exc:
+            service_errors_to_form(form, exc, DOSE_ERROR_ALIASES)
+            if services.needs_interval_confirmation(exc):
+                form.asks_interval_confirmation = True
+        else:
+            note = ""
+            if dose.short_interval:
+                note = f" Short interval confirmed; the dose is flagged and queried. {dose.short_interval_note}"
+            messages.success(request, f"The {label} was saved.{note}")
+            return redirect(_dose_log_url(patient, day))
+    return _dose_form_page(
+        request, patient=patient, form=form, record=record, scheduled=scheduled, label=label, conflict=conflict
     )
 
 

@@ -77,6 +77,24 @@ def test_one_bad_value_writes_nothing_and_every_error_is_listed(bundle, clinicia
     assert all(n == 0 for n in counts().values())
 
 
+def test_a_dose_too_soon_after_the_previous_is_an_error_of_its_row_unless_confirmed(bundle, clinician):
+    short = copy.deepcopy(bundle)
+    doses = short["patients"][0]["doses"]
+    assert (doses[2]["slot"], doses[3]["slot"]) == ("am", "pm")
+    doses[3]["administered_at"] = doses[2]["administered_at"].replace("T08:00", "T08:10")
+    with pytest.raises(ImportFailed) as excinfo:
+        bundle_import(bundle=short, user=clinician)
+    (error,) = excinfo.value.errors
+    assert (error["row"], error["field"]) == ("patients[0].doses[3]", "administered_at")
+    assert error["message"].startswith("Only 10 min after the previous dose (the morning dose of treatment day 2")
+    assert not DoseAdministration.objects.exists()
+    doses[3]["confirm_short_interval"] = True
+    bundle_import(bundle=short, user=clinician)
+    assert list(DoseAdministration.objects.filter(short_interval=True).values_list("treatment_day", "slot")) == [
+        (2, "pm")
+    ]
+
+
 def test_impossible_dates_and_bad_doses_are_named_by_row_and_field(bundle, clinician):
     bad = copy.deepcopy(bundle)
     bad["patients"][0]["labs"][0]["sampled_at"] = "2026-02-30T08:00"

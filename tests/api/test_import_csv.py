@@ -144,6 +144,26 @@ def test_fixture_folder_is_the_demo_bundle(files):
 # Errors by file, line and column; nothing written
 
 
+def test_doses_csv_takes_confirm_short_interval(files, clinician):
+    # doses.csv line 4 is day 2's morning (08:00), line 5 its evening: moved to 08:10.
+    assert rows_of(files["doses.csv"])[4][2:6] == ["2", "pm", "given", "2026-09-04T20:00:00"]
+    edit(files, "doses.csv", 5, "administered_at", "2026-09-04T08:10")
+    errors = check(zip_of(files), clinician)
+    assert [(e["row"], e["field"]) for e in errors] == [("doses.csv line 5", "administered_at")]
+    assert "Only 10 min after the previous dose" in errors[0]["message"]
+    edit(files, "doses.csv", 5, "confirm_short_interval", "maybe")
+    errors = check(zip_of(files), clinician)
+    assert errors[0] == {
+        "row": "doses.csv line 5",
+        "field": "confirm_short_interval",
+        "message": "Enter true, false or leave empty (not known); entered 'maybe'.",
+    }
+    assert [(e["row"], e["field"]) for e in errors[1:]] == [("doses.csv line 5", "administered_at")]
+    edit(files, "doses.csv", 5, "confirm_short_interval", "true")
+    csv_bundle_import(data=zip_of(files), user=clinician)
+    assert DoseAdministration.objects.get(treatment_day=2, slot="pm").short_interval is True
+
+
 def test_bad_lab_value_bad_dose_date_and_unknown_column_are_all_reported(files, clinician):
     temp = line_of(files, "labs.csv", screening_number="SRC-002", visit="D3", analyte="TEMP")
     edit(files, "labs.csv", temp, "value", "60")

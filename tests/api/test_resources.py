@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from assessments.models import LabPanel, ResponseAssessment, Visit
 from patients.models import Screening
+from tests.api.conftest import dose_body
 from tests.conftest import DAY0, PASSWORD, eligible_data
 
 pytestmark = pytest.mark.django_db
@@ -339,14 +340,7 @@ def test_docs_page_assets_are_vendored(api, client):
 
 
 def test_dose_treatment_end_and_follow_up_written_through_services(api, patient):
-    given = {
-        "patient": patient.pk,
-        "treatment_day": 1,
-        "slot": "am",
-        "status": "given",
-        "administered_at": f"{DAY0}T08:00",
-        "amount_mg": "5",
-    }
+    given = dose_body(patient)
     response = api.post("/api/v1/doses/", given, format="json")
     assert response.status_code == 201, response.json()
     dose = response.json()
@@ -385,6 +379,42 @@ def test_dose_treatment_end_and_follow_up_written_through_services(api, patient)
     assert api.get(f"/api/v1/follow-ups/?patient={patient.pk}").json()["count"] == 1
 
 
+def test_a_dose_too_soon_after_the_previous_needs_confirm_short_interval(api, patient):
+    day2 = DAY0 + timedelta(days=1)
+    first = dose_body(patient, treatment_day=2, administered_at=f"{day2}T08:02")
+    assert api.post("/api/v1/doses/", first, format="json").status_code == 201
+    evening = {**first, "slot": "pm", "administered_at": f"{day2}T08:15"}
+    refused = api.post("/api/v1/doses/", evening, format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "administered_at": [
+            f"Only 13 min after the previous dose (the morning dose of treatment day 2, given at 08:02 on {day2}, "
+            "site time); doses must be at least 8 h apart (twice daily, protocol section 6). To record it anyway, "
+            "confirm the short interval."
+        ]
+    }
+    not_a_flag = api.post("/api/v1/doses/", {**evening, "confirm_short_interval": "yes"}, format="json")
+    assert not_a_flag.json() == {"confirm_short_interval": ["Confirm short interval: true or false."]}
+    confirmed = api.post("/api/v1/doses/", {**evening, "confirm_short_interval": True}, format="json")
+    assert confirmed.status_code == 201, confirmed.json()
+    body = confirmed.json()
+    assert body["short_interval"] is True and "Only 13 min after" in body["short_interval_note"]
+
+
+def test_a_repeated_dose_post_changes_nothing_and_says_so(api, patient):
+    given = dose_body(patient)
+    dose = api.post("/api/v1/doses/", given, format="json").json()
+    again = api.post("/api/v1/doses/", {**given, "administered_at": f"{DAY0}T08:20"}, format="json")
+    assert again.status_code == 400
+    assert again.json() == {
+        "slot": [
+            f"The morning dose of treatment day 1 ({DAY0}) is already recorded as given at 08:00; nothing changed. "
+            f"Open it to change it with a reason for change. (PATCH /doses/{dose['id']}/)"
+        ]
+    }
+    assert api.get(f"/api/v1/doses/{dose['id']}/").json()["version"] == 1
+
+
 def test_monitor_cannot_record_doses(api_monitor, patient):
     body = {"patient": patient.pk, "treatment_day": 1, "slot": "am", "status": "missed", "reason": "x"}
     assert api_monitor.post("/api/v1/doses/", body, format="json").status_code == 403
@@ -409,3 +439,12 @@ def test_unscheduled_visit_and_visit_not_done(api, api_monitor, patient):
     assert done.status_code == 200, done.json()
     assert done.json()["not_done"] is True
     assert api.post(url, {"reason": "again", "version": visit.version}, format="json").status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("day", "slot"), [("abc", "am"), ("1", "am"), (10**20, "am"), (True, "am"), (1, ["am"]), (None, None)]
+)
+def test_a_dose_for_no_scheduled_slot_is_a_400_naming_the_field(api, patient, day, slot):
+    response = api.post("/api/v1/doses/", dose_body(patient, treatment_day=day, slot=slot), format="json")
+    assert response.status_code == 400
+    assert set(response.json()) <= {"treatment_day", "slot"} and response.json()

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from assessments.models import AdverseEvent, SupportiveCare, Visit
 from patients.models import Death, SubsequentTherapy
 from queries.models import DataQuery
-from tests.api.conftest import client_for
+from tests.api.conftest import client_for, dose_body
 from tests.conftest import DAY0, PASSWORD, SCREENING_DAY, enroll_child, make_user
 from trial.models import Role
 
@@ -501,14 +501,7 @@ def test_impossible_dates_and_nul_filters_are_400s(api, patient):
 
 def test_reason_for_change_is_named_and_limited_everywhere(api, patient):
     limit = ["Reason for change must be at most 100 characters (it has 101)."]
-    given = {
-        "patient": patient.pk,
-        "treatment_day": 1,
-        "slot": "am",
-        "status": "given",
-        "administered_at": f"{DAY0}T08:00",
-        "amount_mg": "5",
-    }
+    given = dose_body(patient)
     dose = api.post("/api/v1/doses/", given, format="json").json()
     url = f"/api/v1/doses/{dose['id']}/"
     assert api.patch(url, {"amount_mg": "4", "version": 1}, format="json").json() == {

@@ -1,6 +1,7 @@
-"""A nurse opens the study drug tab, records the current dose with "Given now" and sees the cell turn to given."""
+"""A nurse opens the study drug tab, records the current dose with "Given now" and sees the cell turn to given;
+the Back button and a stale tab cannot record a second dose."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,8 @@ from django.utils import timezone
 from patients.models import DoseAdministration
 from patients.services import dose_record
 from tests.conftest import PASSWORD
-from tests.services.test_treatment import at, enroll
+from tests.services.test_treatment import at, enroll, give_days
+from trial import clock
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.e2e]
 
@@ -86,3 +88,43 @@ def test_given_now_turns_the_cell_to_given(live_server, page, screenshot, site_a
     page.check('input[name="status"][value="held"]')
     assert page.is_disabled('[name="amount_mg"]')
     screenshot("dose-edit")
+
+
+def test_back_after_given_now_shows_the_dose_recorded_and_a_stale_tab_changes_nothing(
+    live_server, page, screenshot, site_a, clinician, monkeypatch
+):
+    # The reported case: "Given now" for the morning, then Back offered "Given now" for the
+    # evening, and one tap recorded it at the same minute.
+    patient = enroll(site_a, clinician)  # day 0 is 2026-03-03: treatment day 9 is 2026-03-11
+    give_days(patient, clinician, range(1, 9))
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 11, 8, 2, tzinfo=SHANGHAI))
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", clinician.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    dose_log = f"{live_server.url}/patients/{patient.pk}/doses/"
+    stale = page.context.new_page()  # a second tab, opened before the dose is given
+    stale.goto(dose_log)
+    page.goto(dose_log)
+    assert "treatment day 9, morning" in page.inner_text("#next-dose")
+
+    page.click("#given-now-top")
+    page.wait_for_selector('#dose-9-am[data-status="given"]')
+    assert page.locator("#given-now-top").count() == 0
+    assert "Next dose: treatment day 9, evening" in page.inner_text("#next-dose")
+    assert "opens Wed 2026-03-11 16:02" in page.inner_text("#next-dose")
+
+    page.go_back()
+    page.wait_for_selector("#dose-grid")
+    assert page.get_attribute("#dose-9-am", "data-status") == "given"
+    assert page.locator("#given-now-top").count() == 0
+    assert page.locator('button[name="given_now"]').count() == 0
+    screenshot("dose-log-after-back")
+
+    assert "treatment day 9, morning" in stale.inner_text("#next-dose")
+    stale.click("#given-now-top")
+    stale.wait_for_selector(".alert-warning")
+    assert "already recorded as given at 08:02; nothing changed" in stale.inner_text(".alert-warning")
+    assert DoseAdministration.objects.filter(patient=patient, treatment_day=9).count() == 1
+    assert DoseAdministration.objects.filter(patient=patient, status="given").count() == 17

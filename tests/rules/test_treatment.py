@@ -1,11 +1,14 @@
 """Study drug schedule, dose deviations, end of treatment and status: protocol sections 6, 7 and 11."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from patients.rules.dosing import PROTOCOL_BANDS, DoseBand
 from patients.rules.treatment import (
+    GivenDose,
+    OffBandDose,
     PatientStatus,
     ScheduledDose,
     administration_time_check,
@@ -13,7 +16,12 @@ from patients.rules.treatment import (
     dose_amount_problem,
     dose_check,
     dose_counts,
+    dose_interval_problem,
+    dose_neighbours,
     dose_schedule,
+    dose_window,
+    next_dose,
+    off_band_decisions,
     patient_status_derive,
     slots_for,
     study_day,
@@ -153,6 +161,196 @@ def test_grace_can_be_switched_off():
     assert not administration_time_check(
         scheduled=scheduled, administered_local=late, evening_grace_hours=0
     ).on_schedule
+
+
+@pytest.mark.parametrize(
+    ("slot", "given_at"),
+    [
+        (slot, datetime.combine(DAY0 + timedelta(days=day), time(hour, minute)))
+        for slot in ("am", "pm")
+        for day in (1, 2, 3)
+        for hour, minute in ((0, 0), (5, 59), (6, 0), (23, 59))
+    ],
+)
+def test_dose_window_is_the_window_administration_time_check_accepts(slot, given_at):
+    scheduled = ScheduledDose(3, slot, DAY0 + timedelta(days=2))
+    start, end = dose_window(scheduled)
+    accepted = administration_time_check(scheduled=scheduled, administered_local=given_at).on_schedule
+    assert (start <= given_at < end) is accepted
+
+
+# Section 1: "oral ruxolitinib (RUX), twice daily (BID)". Decision: two given doses at least
+# the trial's minimum interval apart (default 8 h); a shorter interval needs a confirmation.
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MORNING = GivenDose(9, "am", datetime(2026, 3, 11, 8, 2, tzinfo=SHANGHAI))
+EVENING = GivenDose(9, "pm", datetime(2026, 3, 11, 20, 0, tzinfo=SHANGHAI))
+
+
+def shanghai(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    ("administered", "previous", "following", "hours", "short_by"),
+    [
+        pytest.param(shanghai(11, 16, 2), MORNING, None, 8, None, id="exactly 8 h after: enough"),
+        pytest.param(shanghai(11, 16, 1), MORNING, None, 8, MORNING, id="8 h less one minute: short"),
+        pytest.param(shanghai(11, 8, 15), MORNING, None, 8, MORNING, id="13 min after (the stale Given now)"),
+        pytest.param(shanghai(11, 8, 2), MORNING, None, 8, MORNING, id="the same minute"),
+        pytest.param(shanghai(11, 12, 0), None, EVENING, 8, None, id="exactly 8 h before the next"),
+        pytest.param(shanghai(11, 12, 1), None, EVENING, 8, EVENING, id="8 h less one minute before the next"),
+        pytest.param(shanghai(11, 14, 0), MORNING, EVENING, 8, MORNING, id="between two: the previous first"),
+        pytest.param(shanghai(11, 12, 2), MORNING, None, 4, None, id="a trial with a 4 h minimum"),
+        pytest.param(shanghai(11, 8, 15), MORNING, None, 0, None, id="0 h: no check"),
+        pytest.param(shanghai(11, 8, 15), None, None, 8, None, id="no other dose given"),
+    ],
+)
+def test_dose_interval_problem(administered, previous, following, hours, short_by):
+    problem = dose_interval_problem(
+        administered=administered, previous=previous, following=following, min_interval_hours=hours
+    )
+    assert (problem and problem.neighbour) == short_by
+    if problem:
+        expected_gap = abs(administered - short_by.at)  # one zone without DST: wall clock = elapsed
+        assert (problem.gap, problem.minimum) == (expected_gap, timedelta(hours=hours))
+
+
+def test_short_interval_names_the_previous_dose_its_time_and_the_limit():
+    problem = dose_interval_problem(
+        administered=shanghai(11, 8, 15), previous=MORNING, following=None, min_interval_hours=8
+    )
+    assert problem.explanation == (
+        "Only 13 min after the previous dose (the morning dose of treatment day 9, given at 08:02 on 2026-03-11, "
+        "site time); doses must be at least 8 h apart (twice daily, protocol section 6)."
+    )
+    same = dose_interval_problem(administered=MORNING.at, previous=MORNING, following=None, min_interval_hours=8)
+    assert same.explanation.startswith("At the same minute as the previous dose")
+    before = dose_interval_problem(
+        administered=shanghai(11, 12, 30), previous=None, following=EVENING, min_interval_hours=8
+    )
+    assert before.explanation.startswith(
+        "Only 7 h 30 min before the next dose (the evening dose of treatment day 9, given at 20:00 on 2026-03-11"
+    )
+
+
+def test_interval_is_elapsed_time_across_a_clock_change():
+    # Berlin leaves summer time at 03:00 on 2026-10-25: 22:00 CEST to 05:30 CET is 8 h 30 min
+    # elapsed, though the wall clock moved on only 7 h 30 min.
+    berlin = ZoneInfo("Europe/Berlin")
+    evening = GivenDose(1, "pm", datetime(2026, 10, 24, 22, 0, tzinfo=berlin))
+    morning = datetime(2026, 10, 25, 5, 30, tzinfo=berlin)
+    assert dose_interval_problem(administered=morning, previous=evening, following=None, min_interval_hours=8) is None
+    assert dose_interval_problem(administered=morning, previous=evening, following=None, min_interval_hours=9)
+
+
+def test_dose_neighbours_are_the_latest_before_and_the_first_after():
+    earlier = GivenDose(8, "pm", datetime(2026, 3, 10, 20, 0, tzinfo=SHANGHAI))
+    doses = [EVENING, earlier, MORNING]
+    assert dose_neighbours(doses, shanghai(11, 12)) == (MORNING, EVENING)
+    assert dose_neighbours(doses, MORNING.at) == (MORNING, EVENING)  # at the same moment counts as before
+    assert dose_neighbours(doses, shanghai(10, 7)) == (None, earlier)
+    assert dose_neighbours([], shanghai(10, 7)) == (None, None)
+
+
+# The next dose and when it opens: its window (section 6 decision above) and the minimum interval.
+
+
+def recorded_through(day: int) -> set[tuple[int, str]]:
+    """Both doses of treatment days 1..day recorded."""
+    return {(d, s) for d in range(1, day + 1) for s in ("am", "pm")}
+
+
+def upcoming(*, recorded, latest_given, now, hours=8, **kwargs):
+    # DAY0 2026-03-03: treatment day 9 is 2026-03-11.
+    return next_dose(
+        schedule=dose_schedule(DAY0),
+        recorded=recorded,
+        latest_given=latest_given,
+        now=now,
+        min_interval_hours=hours,
+        **kwargs,
+    )
+
+
+def slot_and_opening(dose):
+    return (dose.scheduled.treatment_day, dose.scheduled.slot, dose.opens_at)
+
+
+def test_after_the_morning_dose_the_evening_opens_8_h_later():
+    ask = {"recorded": recorded_through(8) | {(9, "am")}, "latest_given": MORNING.at}
+    at_0815 = upcoming(now=shanghai(11, 8, 15), **ask)
+    assert (slot_and_opening(at_0815), at_0815.due) == ((9, "pm", shanghai(11, 16, 2)), False)
+    assert at_0815.explanation == (
+        "The evening dose of treatment day 9 opens at 16:02 on 2026-03-11 (site time): 8 h after the latest "
+        "dose, given at 08:02 on 2026-03-11."
+    )
+    assert upcoming(now=shanghai(11, 16, 1), **ask).due is False
+    assert upcoming(now=shanghai(11, 16, 2), **ask).due is True
+
+
+def test_the_morning_dose_opens_at_its_date_or_the_interval_whichever_is_later():
+    late = upcoming(recorded=recorded_through(9), latest_given=shanghai(11, 20), now=shanghai(11, 21))
+    assert slot_and_opening(late) == (10, "am", shanghai(12, 4))
+    early = upcoming(recorded=recorded_through(9), latest_given=shanghai(11, 14), now=shanghai(11, 21))
+    assert slot_and_opening(early) == (10, "am", shanghai(12, 0))
+    assert early.explanation.endswith("(site time): its day begins.")
+
+
+def test_a_dose_that_cannot_open_before_its_window_closes_is_passed_over():
+    # The morning dose of day 9 given at 23:00: the evening window closes at 06:00 the next
+    # day, before 8 h have passed; the next dose is the morning of day 10, from 07:00.
+    passed = upcoming(
+        recorded=recorded_through(8) | {(9, "am")}, latest_given=shanghai(11, 23), now=shanghai(11, 23, 30)
+    )
+    assert slot_and_opening(passed) == (10, "am", shanghai(12, 7))
+
+
+def test_an_open_earlier_slot_comes_first_and_a_passed_one_is_skipped():
+    ask = {"recorded": recorded_through(8) - {(8, "pm")}, "latest_given": shanghai(10, 8)}
+    late_evening = upcoming(now=shanghai(11, 5, 59), **ask)  # day 8's evening is open until 06:00
+    assert (slot_and_opening(late_evening)[:2], late_evening.due) == ((8, "pm"), True)
+    morning = upcoming(now=shanghai(11, 6, 0), **ask)
+    assert (slot_and_opening(morning)[:2], morning.due) == ((9, "am"), True)
+
+
+def test_nothing_is_next_when_the_28_days_are_over_or_treatment_stopped():
+    # Treatment day 28 is 2026-03-30.
+    assert upcoming(recorded=recorded_through(28), latest_given=shanghai(30, 20), now=shanghai(30, 21)) is None
+    # Nothing recorded on day 28 and its evening window (until 06:00 on 2026-03-31) has passed.
+    assert upcoming(recorded=set(), latest_given=None, now=shanghai(31, 6)) is None
+    assert upcoming(recorded=set(), latest_given=None, now=shanghai(11, 9), last_date=date(2026, 3, 10)) is None
+
+
+# Section 6: "A prescribed dose that differs from the band is a protocol deviation: ... flagged,
+# with a data query raised automatically." One query per prescribing decision, not per dose.
+
+
+def off(day: int, slot: str, amount: float, expected: float = 10.0) -> OffBandDose:
+    return OffBandDose(day, slot, amount, expected)
+
+
+def test_doses_at_the_off_band_prescription_are_the_prescriptions_decision():
+    doses = [off(day, slot, 5.0, 2.5) for day in range(1, 29) for slot in ("am", "pm")]
+    assert off_band_decisions(doses, prescribed_mg=[5.0]) == ()
+
+
+def test_an_amount_never_prescribed_is_one_decision_whatever_the_number_of_doses():
+    doses = [off(5, "am", 7.5), off(4, "pm", 7.5), off(4, "am", 7.5), off(6, "am", 2.5)]
+    decisions = off_band_decisions(doses, prescribed_mg=[10.0])
+    assert [(d.amount_mg, [(x.treatment_day, x.slot) for x in d.doses]) for d in decisions] == [
+        (2.5, [(6, "am")]),
+        (7.5, [(4, "am"), (4, "pm"), (5, "am")]),
+    ]
+    assert decisions[1].explanation == (
+        "Given 7.5 mg instead of the weight band's 10 mg, an amount never prescribed, from the morning dose of "
+        "treatment day 4 on; every such dose is flagged on the dose log."
+    )
+
+
+def test_an_amount_prescribed_before_stays_with_that_prescription():
+    # Prescribed 5 mg at first, corrected to the band's 10 mg: the 5 mg doses were that decision.
+    assert off_band_decisions([off(1, "am", 5.0), off(1, "pm", 5.0)], prescribed_mg=[10.0, 5.0]) == ()
 
 
 # Section 6: "Duration: 28 consecutive days". Completed = last dose on treatment day 28

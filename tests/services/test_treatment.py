@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from patients.services import (
+    DOSE_INTERVAL_SHORT,
+    DoseAlreadyRecorded,
     death_record,
     dose_given_now,
     dose_record,
@@ -25,6 +27,7 @@ from patients.services import (
 )
 from queries.models import DataQuery
 from tests.conftest import SCREENING_DAY, eligible_data
+from trial import clock
 from trial.versioning import ConcurrentEditError
 
 pytestmark = pytest.mark.django_db
@@ -253,8 +256,8 @@ def test_repeating_the_same_dose_is_harmless_and_a_different_one_is_refused(pati
     with pytest.raises(ValidationError) as excinfo:
         give(patient, clinician, hour=9)
     assert errors_of(excinfo)["slot"] == (
-        "The morning dose of treatment day 1 (2026-03-03) is already recorded as given at 08:00; "
-        "open it to change it with a reason for change."
+        "The morning dose of treatment day 1 (2026-03-03) is already recorded as given at 08:00; nothing changed. "
+        "Open it to change it with a reason for change."
     )
 
 
@@ -323,6 +326,223 @@ def test_given_now_with_an_off_band_prescription_is_flagged(site_a, clinician):
     patient = enroll(site_a, clinician, screening_day=today - timedelta(days=1), day0=today, weight="10.0", dose="5")
     dose = dose_given_now(patient=patient, treatment_day=1, slot="am", user=clinician)
     assert (dose.amount_mg, dose.expected_mg, dose.deviation) == (Decimal("5"), Decimal("2.5"), True)
+
+
+# The minimum interval between two given doses (section 1, twice daily; decision: 8 h by default)
+
+
+def given_at(patient, user, day, slot, hour, minute=0, **kwargs):
+    return dose_record(
+        patient=patient,
+        treatment_day=day,
+        slot=slot,
+        status="given",
+        administered_at=at(day, hour, minute),
+        amount_mg=Decimal("5"),
+        reason="",
+        user=user,
+        **kwargs,
+    )
+
+
+def give_days(patient, user, days) -> None:
+    """Both doses of each treatment day given, at 08:00 and 20:00."""
+    for day in days:
+        for slot, hour in (("am", 8), ("pm", 20)):
+            given_at(patient, user, day, slot, hour)
+
+
+def interval_error(excinfo):
+    (error,) = excinfo.value.error_dict["administered_at"]
+    return error
+
+
+def test_the_trial_default_minimum_interval_is_8_hours(patient):
+    assert patient.site.trial.min_dose_interval_hours == 8
+
+
+def test_a_dose_13_minutes_after_the_previous_is_refused_naming_its_time_and_the_limit(patient, clinician):
+    given_at(patient, clinician, 9, "am", 8, 2)
+    with pytest.raises(ValidationError) as excinfo:
+        given_at(patient, clinician, 9, "pm", 8, 15)
+    error = interval_error(excinfo)
+    assert error.code == DOSE_INTERVAL_SHORT == "dose_interval_short"
+    assert error.message == (
+        "Only 13 min after the previous dose (the morning dose of treatment day 9, given at 08:02 on 2026-03-11, "
+        "site time); doses must be at least 8 h apart (twice daily, protocol section 6). To record it anyway, "
+        "confirm the short interval."
+    )
+    assert list(DoseAdministration.objects.values_list("treatment_day", "slot")) == [(9, "am")]
+    assert not DataQuery.objects.filter(check_code="dose.short_interval").exists()
+
+
+@pytest.mark.parametrize(("hour", "minute", "refused"), [(16, 2, False), (16, 1, True)])
+def test_exactly_the_interval_is_enough_one_minute_less_is_not(patient, clinician, hour, minute, refused):
+    given_at(patient, clinician, 9, "am", 8, 2)
+    if refused:
+        with pytest.raises(ValidationError):
+            given_at(patient, clinician, 9, "pm", hour, minute)
+    else:
+        assert given_at(patient, clinician, 9, "pm", hour, minute).short_interval is False
+
+
+def test_a_dose_entered_late_is_checked_against_the_next_dose_too(patient, clinician):
+    given_at(patient, clinician, 9, "pm", 12, 0)
+    with pytest.raises(ValidationError) as excinfo:
+        given_at(patient, clinician, 9, "am", 8, 0)
+    assert "Only 4 h before the next dose (the evening dose of treatment day 9, given at 12:00" in (
+        interval_error(excinfo).message
+    )
+
+
+def test_a_confirmed_short_interval_is_saved_flagged_queried_and_cleared_when_corrected(patient, clinician):
+    given_at(patient, clinician, 9, "am", 8, 2)
+    dose = given_at(patient, clinician, 9, "pm", 8, 15, confirm_short_interval=True)
+    assert dose.short_interval is True
+    assert dose.short_interval_note.startswith("Confirmed at entry: Only 13 min after the previous dose")
+    query = DataQuery.objects.get(check_code="dose.short_interval", status="open")
+    assert query.target == f"patients.doseadministration:{dose.pk}" and "Only 13 min after" in query.text
+    corrected = given_at(
+        patient, clinician, 9, "pm", 20, 0, expected_version=dose.version, change_reason="Time typed wrongly"
+    )
+    assert (corrected.short_interval, corrected.short_interval_note) == (False, "")
+    query.refresh_from_db()
+    assert query.status == "closed"
+
+
+def test_a_confirmed_dose_can_be_corrected_without_confirming_again(patient, clinician):
+    given_at(patient, clinician, 9, "am", 8, 2)
+    dose = given_at(patient, clinician, 9, "pm", 8, 15, confirm_short_interval=True)
+    changed = dose_record(
+        patient=patient,
+        treatment_day=9,
+        slot="pm",
+        status="given",
+        administered_at=dose.administered_at,
+        amount_mg=Decimal("2.5"),
+        reason="",
+        user=clinician,
+        expected_version=dose.version,
+        change_reason="Half dose given",
+    )
+    assert (changed.amount_mg, changed.short_interval) == (Decimal("2.5"), True)
+
+
+def test_moving_the_neighbour_away_clears_the_other_doses_flag(patient, clinician):
+    morning = given_at(patient, clinician, 9, "am", 8, 0)
+    evening = given_at(patient, clinician, 9, "pm", 12, 0, confirm_short_interval=True)
+    given_at(patient, clinician, 9, "am", 4, 0, expected_version=morning.version, change_reason="Given at 04:00")
+    evening.refresh_from_db()
+    assert (evening.short_interval, evening.short_interval_note) == (False, "")
+    assert DataQuery.objects.get(check_code="dose.short_interval").status == "closed"
+
+
+def test_the_minimum_interval_is_the_trials_setting(patient, clinician):
+    trial = patient.site.trial
+    trial.min_dose_interval_hours = 4
+    trial.save()
+    given_at(patient, clinician, 9, "am", 8, 0)
+    assert given_at(patient, clinician, 9, "pm", 12, 0).short_interval is False
+    trial.min_dose_interval_hours = 0
+    trial.save()
+    assert given_at(patient, clinician, 10, "am", 0, 5).short_interval is False
+
+
+def test_a_missed_dose_has_no_interval(patient, clinician):
+    given_at(patient, clinician, 9, "am", 8, 0)
+    missed = {"status": "missed", "administered_at": None, "amount_mg": None, "reason": "Vomited"}
+    assert dose_record(patient=patient, treatment_day=9, slot="pm", user=clinician, **missed).short_interval is False
+
+
+# Idempotent per slot: a repeated or stale submit changes nothing and says so
+
+
+def test_a_stale_submit_for_a_recorded_slot_changes_nothing_and_says_so(patient, clinician):
+    first = given_at(patient, clinician, 9, "am", 8, 2)
+    for minute in (2, 15):  # the same submit again, or a stale page a few minutes later
+        with pytest.raises(DoseAlreadyRecorded) as excinfo:
+            given_at(patient, clinician, 9, "am", 8, minute, expect_empty=True)
+        assert excinfo.value.message_dict["slot"] == [
+            "The morning dose of treatment day 9 (2026-03-11) is already recorded as given at 08:02; nothing "
+            "changed. Open it to change it with a reason for change."
+        ]
+        assert excinfo.value.error_dict["slot"][0].code == "dose_already_recorded"
+    first.refresh_from_db()
+    assert (first.version, first.history.count(), DoseAdministration.objects.count()) == (1, 1, 1)
+
+
+def test_given_now_twice_records_one_dose_and_says_the_second_changed_nothing(patient, clinician, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: at(9, 8, 2))
+    dose = dose_given_now(patient=patient, treatment_day=9, slot="am", user=clinician, expect_empty=True)
+    monkeypatch.setattr(clock, "now", lambda: at(9, 8, 3))
+    with pytest.raises(DoseAlreadyRecorded, match="already recorded as given at 08:02; nothing changed"):
+        dose_given_now(patient=patient, treatment_day=9, slot="am", user=clinician, expect_empty=True)
+    assert DoseAdministration.objects.get().version == dose.version == 1
+
+
+def test_given_now_for_the_evening_right_after_the_morning_is_refused(patient, clinician, monkeypatch):
+    # The reported case: "Given now" for the morning, then a stale "Given now" for the evening.
+    monkeypatch.setattr(clock, "now", lambda: at(9, 8, 2))
+    dose_given_now(patient=patient, treatment_day=9, slot="am", user=clinician, expect_empty=True)
+    monkeypatch.setattr(clock, "now", lambda: at(9, 8, 15))
+    with pytest.raises(ValidationError) as excinfo:
+        dose_given_now(patient=patient, treatment_day=9, slot="pm", user=clinician, expect_empty=True)
+    assert interval_error(excinfo).code == "dose_interval_short"
+    assert DoseAdministration.objects.count() == 1
+
+
+# Dose off the band: one query per prescribing decision, not per dose (section 6)
+
+
+def dose_queries(patient):
+    return DataQuery.objects.filter(
+        patient=patient, origin="auto", check_code__in=["dose.off_band", "patient.dose_off_band"]
+    )
+
+
+def test_an_off_band_prescription_is_one_query_however_many_doses(site_a, clinician):
+    patient = enroll(site_a, clinician, weight="10.0", dose="5")  # band <= 10 kg: 2.5 mg
+    for day in range(1, 4):
+        for slot in ("am", "pm"):
+            give(patient, clinician, day=day, slot=slot, amount="5")
+    assert DoseAdministration.objects.filter(patient=patient, deviation=True).count() == 6
+    (query,) = dose_queries(patient).exclude(status="closed")
+    assert (query.check_code, query.target) == ("patient.dose_off_band", f"patients.patient:{patient.pk}")
+
+
+def test_an_amount_never_prescribed_is_one_query_closed_when_the_doses_are_corrected(patient, clinician):
+    doses = [give(patient, clinician, day=day, amount="7.5") for day in (4, 5, 6)]
+    (query,) = dose_queries(patient).exclude(status="closed")
+    assert query.check_code == "dose.off_band" and query.target == f"patients.doseadministration:{doses[0].pk}"
+    assert query.text.startswith("Given 7.5 mg instead of the weight band's 5 mg, an amount never prescribed")
+    for dose in doses[:2]:
+        give(patient, clinician, day=dose.treatment_day, amount="5", expected_version=1, change_reason="Chart")
+    assert dose_queries(patient).exclude(status="closed").get().target == f"patients.doseadministration:{doses[2].pk}"
+    give(patient, clinician, day=6, amount="5", expected_version=1, change_reason="Chart")
+    assert not dose_queries(patient).exclude(status="closed").exists()
+    assert not DoseAdministration.objects.filter(patient=patient, deviation=True).exists()
+
+
+def test_two_amounts_never_prescribed_are_two_decisions(patient, clinician):
+    give(patient, clinician, day=4, amount="7.5")
+    give(patient, clinician, day=5, amount="2.5")
+    give(patient, clinician, day=6, amount="2.5")
+    assert dose_queries(patient).exclude(status="closed").count() == 2
+
+
+def test_older_queries_on_single_doses_are_closed_as_one_decision(site_a, clinician):
+    patient = enroll(site_a, clinician, weight="10.0", dose="5")
+    doses = [give(patient, clinician, day=day, amount="5") for day in (1, 2)]
+    for dose in doses:  # as the per-dose check left them
+        DataQuery.objects.create(
+            patient=patient,
+            target=f"patients.doseadministration:{dose.pk}",
+            check_code="dose.off_band",
+            origin="auto",
+            text="old",
+        )
+    give(patient, clinician, day=3, amount="5")
+    assert dose_queries(patient).exclude(status="closed").get().check_code == "patient.dose_off_band"
 
 
 def test_no_dose_after_the_end_of_treatment_or_death(patient, clinician):
@@ -809,6 +1029,37 @@ def test_a_dose_batch_is_written_with_history_and_flags(patient, clinician):
     assert doses[(1, "am")].created_by == clinician
     query = DataQuery.objects.get(patient=patient, check_code="dose.off_band")
     assert query.target == f"patients.doseadministration:{doses[(2, 'am')].pk}"
+
+
+def test_a_dose_batch_checks_the_interval_by_row_and_takes_the_confirmation(patient, clinician):
+    rows = [batch_item(9), batch_item(9, "pm", administered_at=at(9, 8, 10))]
+    outcome = doses_record_new(patient=patient, doses=rows, user=clinician)
+    assert sorted(outcome.errors) == [1] and outcome.created == []
+    (error,) = outcome.errors[1].error_dict["administered_at"]
+    assert error.code == "dose_interval_short" and "Only 10 min after the previous dose" in error.message
+    assert not DoseAdministration.objects.exists()
+    rows[1]["confirm_short_interval"] = True
+    outcome = doses_record_new(patient=patient, doses=rows, user=clinician)
+    assert outcome.errors == {} and [d.short_interval for d in outcome.created] == [False, True]
+    assert DataQuery.objects.filter(check_code="dose.short_interval", status="open").count() == 1
+
+
+def test_a_dose_batch_checks_the_interval_against_recorded_doses(patient, clinician):
+    give(patient, clinician, day=9, slot="pm", hour=12)
+    outcome = doses_record_new(patient=patient, doses=[batch_item(9), batch_item(10)], user=clinician)
+    assert sorted(outcome.errors) == [0]
+    assert "Only 4 h before the next dose" in outcome.errors[0].messages[0]
+
+
+def test_a_dose_batch_refuses_a_confirmation_that_is_not_true_or_false(patient, clinician):
+    outcome = doses_record_new(patient=patient, doses=[batch_item(9, confirm_short_interval="yes")], user=clinician)
+    assert outcome.errors[0].message_dict == {"confirm_short_interval": ["Confirm short interval: true or false."]}
+
+
+def test_a_dose_batch_at_an_off_band_amount_raises_one_query(patient, clinician):
+    outcome = doses_record_new(patient=patient, doses=[batch_item(d, amount="7.5") for d in (1, 2, 3)], user=clinician)
+    assert len(outcome.created) == 3
+    assert DataQuery.objects.filter(patient=patient, check_code="dose.off_band").count() == 1
 
 
 def test_a_dose_batch_with_one_bad_dose_writes_nothing_and_names_it(patient, clinician):

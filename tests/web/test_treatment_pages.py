@@ -1,7 +1,7 @@
 """Study drug and outcome pages: the dose grid, bedside entry, edits with reasons, conflicts, roles, scoping."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,8 @@ from django.utils import timezone
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from patients.services import dose_record, treatment_end_record
 from tests.conftest import PASSWORD
-from tests.services.test_treatment import DAY0, at, enroll
+from tests.services.test_treatment import DAY0, at, enroll, give_days, given_at
+from trial import clock
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +125,145 @@ def test_given_now_twice_does_not_overwrite(client, clinician, current_patient):
     response = client.post(dose_url(current_patient, 3, "am"), {"given_now": "1"}, follow=True)
     assert "already recorded as given" in response.content.decode()
     assert DoseAdministration.objects.get().version == 1
+
+
+# Safe dosing at the bedside: the next dose, the minimum interval, stale pages
+
+
+DAY9_0815 = datetime(2026, 3, 11, 8, 15, tzinfo=SHANGHAI)  # treatment day 9 of DAY0 2026-03-03
+
+
+@pytest.fixture
+def day9(monkeypatch, clinician, patient) -> Patient:
+    """Treatment day 9, 08:15 at the site: days 1-8 given at 08:00 and 20:00, day 9's morning at 08:02."""
+    monkeypatch.setattr(clock, "now", lambda: DAY9_0815)
+    give_days(patient, clinician, range(1, 9))
+    given_at(patient, clinician, 9, "am", 8, 2)
+    return patient
+
+
+def test_dose_log_and_dose_form_are_never_stored_for_back_and_forward(client, clinician, patient):
+    login(client, clinician)
+    for url in (reverse("dose_log", args=[patient.pk]), dose_url(patient)):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+    assert "no-store" in client.post(dose_url(patient), dose_payload(amount_mg="0"))["Cache-Control"]
+
+
+def test_after_the_morning_dose_the_card_shows_when_the_evening_opens_not_the_end_of_treatment(client, clinician, day9):
+    login(client, clinician)
+    page = client.get(reverse("dose_log", args=[day9.pk])).content.decode()
+    card = page[page.index('id="next-dose"') : page.index('id="dose-grid"')]
+    assert 'id="given-now-top"' not in card
+    assert "Next dose: treatment day 9, evening" in card
+    assert "opens Wed 2026-03-11 16:02" in card  # 8 h after 08:02, site time
+    assert "8 h after the latest dose, given at 08:02 on 2026-03-11" in card
+    assert 'id="record-treatment-end"' not in card
+    assert "Stopping ruxolitinib early? Record the end of treatment" in card
+    # Nor does the evening's cell offer "Given now" 13 minutes after the morning dose.
+    assert 'name="given_now"' not in page
+
+
+def test_once_the_evening_opens_given_now_is_offered_for_it(client, clinician, day9, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 11, 16, 2, tzinfo=SHANGHAI))
+    login(client, clinician)
+    page = client.get(reverse("dose_log", args=[day9.pk])).content.decode()
+    assert 'id="given-now-top"' in page and "Next dose: treatment day 9, evening" in page
+    assert '<input type="hidden" name="dose" value="9-pm"><input type="hidden" name="seen" value="empty">' in page
+
+
+def test_when_the_28_days_are_over_the_end_of_treatment_is_offered(client, clinician, patient, monkeypatch):
+    # Treatment day 28 is 2026-03-30; its evening may be given until 06:00 on 2026-03-31.
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 31, 6, 0, tzinfo=SHANGHAI))
+    login(client, clinician)
+    page = client.get(reverse("dose_log", args=[patient.pk])).content.decode()
+    assert "The 28 scheduled treatment days are over" in page
+    assert 'id="record-treatment-end"' in page and 'id="stop-early"' not in page
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 31, 5, 59, tzinfo=SHANGHAI))
+    page = client.get(reverse("dose_log", args=[patient.pk])).content.decode()
+    assert 'id="record-treatment-end"' not in page and "Next dose: treatment day 28, evening" in page
+
+
+def test_after_a_death_the_card_offers_the_end_of_treatment_without_calling_the_days_over(
+    client, clinician, day9, monkeypatch
+):
+    Death.objects.create(patient=day9, date_of_death=DAY9_0815.date(), cause="Sepsis")
+    monkeypatch.setattr(clock, "now", lambda: DAY9_0815 + timedelta(days=1))
+    login(client, clinician)
+    page = client.get(reverse("dose_log", args=[day9.pk])).content.decode()
+    assert "No dose is given after 2026-03-11 (date of death)" in page
+    assert 'id="record-treatment-end"' in page and "scheduled treatment days are over" not in page
+
+
+def test_given_now_too_soon_after_the_previous_dose_asks_for_the_confirmation(client, clinician, day9):
+    login(client, clinician)
+    response = client.post(dose_url(day9, 9, "pm"), {"given_now": "1", "dose": "9-pm", "seen": "empty"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert (
+        "Only 13 min after the previous dose (the morning dose of treatment day 9, given at 08:02 on 2026-03-11, "
+        "site time); doses must be at least 8 h apart" in page
+    )
+    assert 'name="confirm_short_interval"' in page and 'id="interval-confirmation"' in page
+    assert 'name="administered_time" value="08:15"' in page
+    assert not DoseAdministration.objects.filter(treatment_day=9, slot="pm").exists()
+    confirmed = dose_payload(
+        administered_date="2026-03-11", administered_time="08:15", seen="empty", confirm_short_interval="on"
+    )
+    response = client.post(dose_url(day9, 9, "pm"), confirmed)
+    assert response.status_code == 302
+    dose = DoseAdministration.objects.get(treatment_day=9, slot="pm")
+    assert dose.short_interval and "Only 13 min after the previous dose" in dose.short_interval_note
+    page = client.get(response["Location"]).content.decode()
+    assert "Short interval confirmed; the dose is flagged and queried." in page
+    assert re.search(r'id="dose-9-pm" data-status="given" class="dose-cell dose-deviation"', page)
+    assert 'id="short-interval-count">1 short interval<' in page
+
+
+def test_the_dose_form_shows_the_confirmation_with_the_interval_error(client, clinician, day9):
+    login(client, clinician)
+    page = client.get(dose_url(day9, 9, "pm")).content.decode()
+    assert 'name="confirm_short_interval"' not in page
+    response = client.post(
+        dose_url(day9, 9, "pm"), dose_payload(administered_date="2026-03-11", administered_time="08:10", seen="empty")
+    )
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors["administered_time"])
+    assert "Only 8 min after the previous dose" in errors and "at least 8 h apart" in errors
+    assert 'name="confirm_short_interval"' in response.content.decode()
+    assert not DoseAdministration.objects.filter(treatment_day=9, slot="pm").exists()
+
+
+def test_a_stale_new_dose_form_changes_nothing_and_says_so(client, clinician, patient):
+    login(client, clinician)
+    assert 'name="seen" value="empty"' in client.get(dose_url(patient)).content.decode()
+    give(patient, clinician)  # recorded meanwhile, e.g. from another tab, at 08:00
+    response = client.post(dose_url(patient), dose_payload(administered_time="08:15", seen="empty"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("dose_log", args=[patient.pk]) + "#day-1"
+    assert (
+        "The morning dose of treatment day 1 (2026-03-03) is already recorded as given at 08:00; nothing changed."
+        in response.content.decode()
+    )
+    dose = DoseAdministration.objects.get()
+    assert (dose.version, timezone.localtime(dose.administered_at, SHANGHAI).strftime("%H:%M")) == (1, "08:00")
+
+
+def test_a_repeated_given_now_changes_nothing_and_says_so(client, clinician, day9):
+    login(client, clinician)
+    response = client.post(dose_url(day9, 9, "am"), {"given_now": "1", "dose": "9-am", "seen": "empty"}, follow=True)
+    page = response.content.decode()
+    assert 'class="alert alert-warning"' in page
+    assert "already recorded as given at 08:02; nothing changed." in page
+    assert DoseAdministration.objects.get(treatment_day=9, slot="am").version == 1
+
+
+def test_a_given_now_button_records_only_the_slot_it_was_shown_for(client, clinician, patient, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 11, 20, 0, tzinfo=SHANGHAI))
+    login(client, clinician)
+    response = client.post(dose_url(patient, 9, "pm"), {"given_now": "1", "dose": "9-am", "seen": "empty"}, follow=True)
+    assert "This button was for another dose (9-am)" in response.content.decode()
+    assert not DoseAdministration.objects.exists()
 
 
 # One dose
