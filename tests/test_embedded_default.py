@@ -1,5 +1,5 @@
 """The embedded default of `make run` (SQLite, tasks in-process): the demo data load through the
-import, the main pages answer and a form lock holds, on SQLite. The rest of the suite runs on
+import, the main pages and the ODM export answer and a form lock holds, on SQLite. The rest of the suite runs on
 PostgreSQL, so SQL that only PostgreSQL understands would otherwise go unnoticed here."""
 
 import os
@@ -28,6 +28,17 @@ for url in (
 ):
     status = client.get(url).status_code
     assert status == 200, (url, status)
+# The ODM export (latest history row per record) on SQLite, as a data manager downloads it.
+from exports.odm import NS, odm_validate
+from lxml import etree
+response = client.get(reverse("odm_download"))
+assert response.status_code == 200, response.status_code
+document = b"".join(response.streaming_content)
+assert odm_validate(document) == [], odm_validate(document)
+root = etree.fromstring(document)
+assert len(root.xpath("//odm:SubjectData", namespaces={"odm": NS})) == Patient.objects.count()
+assert root.xpath("//odm:ItemGroupData/odm:AuditRecord/odm:DateTimeStamp", namespaces={"odm": NS})
+print("ODM OK")
 form_lock_set(record=panel, level="lock", user=User.objects.get(username="datamanager"), reason="Checked")
 try:
     lock_check(panel.results.first())
@@ -52,4 +63,4 @@ def test_make_run_path_works_on_sqlite(tmp_path):
     manage("migrate", "--noinput", "-v0")
     assert "Demo data loaded." in manage("demo_seed")
     out = manage("shell", "-c", SMOKE)
-    assert "LOCK HOLDS" in out and "SMOKE OK 3" in out, out
+    assert "LOCK HOLDS" in out and "ODM OK" in out and "SMOKE OK 3" in out, out
