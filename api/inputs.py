@@ -77,7 +77,10 @@ def screening_change_clean(*, screening: Screening, payload: dict, version: int 
 
 
 def enrollment_clean(*, screening: Screening, payload: dict) -> dict:
-    """Enrollment data, cleaned by the enrollment page's form (the confirmation box is the request itself)."""
+    """Enrollment data, parsed by the enrollment page's form (the confirmation box is the request itself).
+
+    The protocol's limits (window, weight, dose) are patient_enroll's: its field errors are the page's.
+    """
     unknown_fields(payload, ENROLL_FIELDS)
     form = EnrollmentForm(data={**form_data(payload), "confirm": "on"}, screening=screening)
     if not form.is_valid():

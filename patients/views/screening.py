@@ -12,7 +12,9 @@ from patients import selectors, services
 from patients.forms import EnrollmentForm, ScreeningEditForm, ScreeningForm
 from patients.models import Patient, Screening
 from patients.rules.dosing import dose_band_for_weight
+from patients.views.treatment import service_errors_to_form
 from review.selectors import form_lock
+from review.services import RecordLocked
 from trial.selectors import user_sites
 from trial.versioning import ConcurrentEditError
 
@@ -155,6 +157,10 @@ def screening_enroll(request, pk: int):
             )
         except services.EnrollmentRefused as exc:
             form.add_error(None, str(exc))
+        except RecordLocked:
+            raise  # a locked study is the 423 page (review.middleware), not a field of this form
+        except ValidationError as exc:
+            service_errors_to_form(form, exc)
         else:
             messages.success(request, f"Enrolled as {patient.subject_number}.")
             return redirect("patient_overview", pk=patient.pk)
