@@ -15,6 +15,7 @@ from patients.rules.dosing import dose_band_for_weight
 from patients.views.treatment import service_errors_to_form
 from review.selectors import form_lock
 from review.services import RecordLocked
+from trial.posted import posted_int
 from trial.selectors import user_sites
 from trial.versioning import ConcurrentEditError
 
@@ -51,8 +52,8 @@ def screening_log(request):
 
 def _site_for_new_screening(request):
     sites = list(user_sites(request.user))
-    chosen = request.POST.get("site") or request.GET.get("site")
-    if chosen:
+    chosen = posted_int(request.POST if request.POST.get("site") else request.GET, "site", label="Site", required=False)
+    if chosen is not None:
         return get_object_or_404(user_sites(request.user), pk=chosen), sites
     return (sites[0] if sites else None), sites
 
