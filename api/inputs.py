@@ -82,7 +82,7 @@ def enrollment_clean(*, screening: Screening, payload: dict) -> dict:
     The protocol's limits (window, weight, dose) are patient_enroll's: its field errors are the page's.
     """
     unknown_fields(payload, ENROLL_FIELDS)
-    form = EnrollmentForm(data={**form_data(payload), "confirm": "on"}, screening=screening)
+    form = EnrollmentForm(data={**form_data(payload), "confirm": "on"})
     if not form.is_valid():
         raise ValidationError(form_errors(form))
     return {name: form.cleaned_data[name] for name in ENROLL_FIELDS}

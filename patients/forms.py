@@ -187,9 +187,8 @@ class EnrollmentForm(forms.Form):
     )
     confirm = forms.BooleanField(label="I confirm the child is eligible and consent is on file.")
 
-    def __init__(self, *args, screening: Screening, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.screening = screening
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(

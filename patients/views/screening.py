@@ -145,7 +145,7 @@ def screening_enroll(request, pk: int):
         initial["prescribed_dose_mg"] = band.dose_mg
     else:
         band = None
-    form = EnrollmentForm(request.POST or None, screening=screening, initial=initial)
+    form = EnrollmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.patient_enroll(
