@@ -31,6 +31,10 @@ services:
 	bash scripts/check-services.sh
 
 # Embedded default: SQLite beside manage.py, Celery tasks in-process, demo data loaded.
+# Never a debug page (it shows the settings): DEBUG is off unless asked for on the command
+# line, `make run DEBUG=1`; a DEBUG exported in the shell does not switch it on.
+RUN_DEBUG := $(if $(filter command line,$(origin DEBUG)),$(DEBUG),0)
+
 run: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput -v0
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py demo_seed
@@ -43,7 +47,7 @@ run: install
 	@echo "    datamanager  - data manager"
 	@echo "    admin        - configuration (Django admin at /admin/)"
 	@echo ""
-	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	env -u DATABASE_URL -u REDIS_URL DEBUG=$(RUN_DEBUG) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The modules whose results depend on the day: run again with the clock at 23:30 UTC, when a
 # site in Beijing is already on tomorrow's date (tests/conftest.py, ECRF_TEST_CLOCK).

@@ -276,7 +276,9 @@ class Importer:
         except ValidationError as exc:
             self.error(row, exc)
             return None
-        patient = self.attempt(row, patient_enroll, screening_id=screening.pk, user=self.user, **cleaned)
+        patient = self.attempt(
+            row, patient_enroll, screening_id=screening.pk, user=self.user, today=self.today, **cleaned
+        )
         if patient is not None:
             self.result.count("enrollments", created=True)
         return patient

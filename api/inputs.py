@@ -79,9 +79,12 @@ def screening_change_clean(*, screening: Screening, payload: dict, version: int 
 
 
 def enrollment_clean(*, screening: Screening, payload: dict) -> dict:
-    """Enrollment data, cleaned by the enrollment page's form (the confirmation box is the request itself)."""
+    """Enrollment data, parsed by the enrollment page's form (the confirmation box is the request itself).
+
+    The protocol's limits (window, weight, dose) are patient_enroll's: its field errors are the page's.
+    """
     unknown_fields(payload, ENROLL_FIELDS)
-    form = EnrollmentForm(data={**form_data(payload), "confirm": "on"}, screening=screening)
+    form = EnrollmentForm(data={**form_data(payload), "confirm": "on"})
     if not form.is_valid():
         raise ValidationError(form_errors(form))
     return {name: form.cleaned_data[name] for name in ENROLL_FIELDS}

@@ -100,6 +100,7 @@ from queries.services import (
 )
 from trial.analytes import ANALYTES, units_for
 from trial.clock import site_today
+from trial.posted import VERSION_MAX, whole_number
 from trial.selectors import user_site_ids, user_sites
 
 SITE = OpenApiParameter("site", str, description="Site code, e.g. BCH.")
@@ -159,9 +160,10 @@ def _int_param(request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit():
-        raise ValidationError({name: ["Enter a whole number (an id)."]})
-    return int(raw)
+    try:
+        return whole_number(raw, label=f"'{name}' (an id)", minimum=0)
+    except ValidationError as exc:
+        raise ValidationError({name: exc.messages}) from None
 
 
 def _body(request) -> dict:
@@ -179,12 +181,9 @@ def expected_version(request, payload: dict) -> int:
     if raw is None:
         raise ValidationError({"version": ["Send the version you loaded (field 'version' or the If-Match header)."]})
     try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ValidationError({"version": ["Version is a whole number."]}) from None
-    if isinstance(raw, bool) or value < 1:
-        raise ValidationError({"version": ["Version is a whole number."]})
-    return value
+        return whole_number(raw, label="Version", maximum=VERSION_MAX)
+    except ValidationError as exc:
+        raise ValidationError({"version": exc.messages}) from None
 
 
 HISTORY_REASON_MAX = Death.history.model._meta.get_field("history_change_reason").max_length

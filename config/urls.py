@@ -18,3 +18,6 @@ urlpatterns = [
     path("", include("review.urls")),
     # PROJECT-URLS: other apps add their include here
 ]
+
+# 403, 404 and 500 are Django's views with templates/; the 400 page names the field at fault.
+handler400 = "config.error_pages.bad_request"

@@ -10,6 +10,8 @@ from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from lxml import etree
 
@@ -153,10 +155,13 @@ def _latest_history(model, ids: list[int]) -> dict[int, tuple]:
     if not hasattr(model, "history") or not ids:
         return {}
     out = {}
+    # The first row of each record's history, newest first: a window function, which SQLite (the
+    # embedded default) and PostgreSQL both run; DISTINCT ON is PostgreSQL's alone.
+    newest_first = (F("history_date").desc(), F("history_id").desc())
     rows = (
         model.history.filter(id__in=ids)
-        .order_by("id", "-history_date", "-history_id")
-        .distinct("id")
+        .annotate(recency=Window(RowNumber(), partition_by=F("id"), order_by=newest_first))
+        .filter(recency=1)
         .values_list("id", "history_date", "history_user_id", "history_user__username", "history_change_reason")
     )
     for pk, when, user_id, username, reason in rows:

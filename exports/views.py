@@ -14,6 +14,7 @@ from exports.documents import document_check, document_download, document_file_e
 from exports.models import DownloadLog, GeneratedDocument
 from patients.selectors import patient_get_for_user
 from trial.models import Role
+from trial.posted import posted_int
 from trial.selectors import user_site_ids
 
 # Study-wide data exports are for the data managers and the monitors (and the admin).
@@ -75,7 +76,7 @@ def document_generate(request, pk: int):
         raise Http404("Unknown document kind.")
     visit, form = None, ""
     if kind == GeneratedDocument.Kind.VISIT_CRF:
-        visit = get_object_or_404(Visit, pk=request.POST.get("visit") or 0, patient=patient)
+        visit = get_object_or_404(Visit, pk=posted_int(request.POST, "visit", label="Visit"), patient=patient)
     if kind == GeneratedDocument.Kind.FORM_CRF:
         form = request.POST.get("form", "")
         if form not in FORMS:

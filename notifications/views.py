@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from notifications.selectors import notifications_for
 from notifications.services import notifications_mark_read
+from trial.posted import posted_int
 
 PAGE_SIZE = 25
 
@@ -17,8 +18,7 @@ PAGE_SIZE = 25
 @require_http_methods(["GET", "POST"])
 def notification_list(request):
     if request.method == "POST":
-        chosen = request.POST.get("notification", "")
-        notification_id = int(chosen) if chosen.isdigit() else None
+        notification_id = posted_int(request.POST, "notification", label="Notification", required=False)
         notifications_mark_read(user=request.user, notification_id=notification_id)
         if notification_id is not None and request.POST.get("open"):
             link = (

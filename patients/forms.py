@@ -1,7 +1,6 @@
 """Screening, enrollment, study drug and outcome forms: a paper CRF's sections, with the limits named on error."""
 
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from crispy_forms.bootstrap import InlineRadios
@@ -12,7 +11,6 @@ from django import forms
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import ScheduledDose, administration_time_check, dose_amount_problem
 from trial.analytes import ANALYTES, SCD25_U_PER_ML_MAXIMUM
-from trial.clock import site_today
 from trial.forms import CRFForm, ReasonForChangeMixin, date_input, radios, row
 from trial.models import Site
 from trial.rules.age import age_in_years
@@ -175,6 +173,9 @@ class ScreeningEditForm(ScreeningForm, ReasonForChangeMixin):
 
 
 class EnrollmentForm(forms.Form):
+    """The enrollment's values as typed. Their limits (window, weight, dose) are checked by
+    patient_enroll for every door (patients.rules.enrollment); this page shows its field errors."""
+
     enrollment_date = forms.DateField(widget=date_input())
     first_dose_date = forms.DateField(label="Day 0: first ruxolitinib dose", widget=date_input())
     weight_kg = forms.DecimalField(label="Weight at enrollment (kg)", max_digits=5, decimal_places=2)
@@ -186,11 +187,8 @@ class EnrollmentForm(forms.Form):
     )
     confirm = forms.BooleanField(label="I confirm the child is eligible and consent is on file.")
 
-    BASELINE_WINDOW_DAYS = 7
-
-    def __init__(self, *args, screening: Screening, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.screening = screening
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
@@ -199,35 +197,6 @@ class EnrollmentForm(forms.Form):
             "confirm",
             Submit("enroll", "Enroll", css_class="btn-success"),
         )
-
-    def clean(self):
-        cleaned = super().clean()
-        today = site_today(self.screening.site)
-        enrolled, day0 = cleaned.get("enrollment_date"), cleaned.get("first_dose_date")
-        s = self.screening
-        if enrolled:
-            if enrolled > today:
-                self.add_error("enrollment_date", f"Enrollment date cannot be in the future (after {today}).")
-            if enrolled < s.screening_date:
-                self.add_error("enrollment_date", f"Enrollment date cannot be before screening ({s.screening_date}).")
-        if day0:
-            if enrolled and day0 < enrolled:
-                self.add_error("first_dose_date", "Day 0 cannot be before the enrollment date.")
-            if (day0 - s.screening_date).days > self.BASELINE_WINDOW_DAYS:
-                self.add_error(
-                    "first_dose_date",
-                    f"Day 0 must be within {self.BASELINE_WINDOW_DAYS} days of screening "
-                    f"({s.screening_date}); screening is the day -7 to 0 visit (protocol section 7).",
-                )
-            if s.consent_date and s.consent_date > day0:
-                self.add_error("first_dose_date", f"Consent ({s.consent_date}) must be signed before the first dose.")
-        weight = cleaned.get("weight_kg")
-        if weight is not None and (weight <= 0 or weight > Decimal("150")):
-            self.add_error("weight_kg", "Weight must be more than 0 and at most 150 kg.")
-        dose = cleaned.get("prescribed_dose_mg")
-        if dose is not None and (dose <= 0 or dose > Decimal("50")):
-            self.add_error("prescribed_dose_mg", "Prescribed dose must be more than 0 and at most 50 mg.")
-        return cleaned
 
 
 # Study drug, end of treatment, subsequent therapy, follow-up and death (protocol sections 6 and 11).

@@ -10,10 +10,12 @@ from django.http import Http404
 from patients.models import Death, DoseAdministration, Patient, Screening, TreatmentEnd
 from patients.rules.dosing import DoseBand
 from patients.rules.eligibility import EligibilityInput, EligibilityThresholds
+from patients.rules.enrollment import SCREENING_WINDOW_DAYS, EnrollmentInput, EnrollmentLimits
 from patients.rules.etiology import EtiologyInput
 from patients.rules.hlh2004 import HLH2004Input, HLH2004Thresholds, SCD25Unit
 from patients.rules.risk import RiskInput, RiskThresholds
 from patients.rules.treatment import (
+    MAX_SINGLE_DOSE_MG,
     SLOT_LABELS,
     CompletionCheck,
     DoseCounts,
@@ -27,10 +29,11 @@ from patients.rules.treatment import (
     dose_schedule,
     next_dose,
 )
+from trial.analytes import ANALYTES
 from trial.clock import zone_of
-from trial.models import Site
+from trial.models import Site, VisitDefinition
 from trial.rules.age import age_in_days
-from trial.selectors import dose_bands_for, reference_ranges_for, user_site_ids
+from trial.selectors import dose_bands_for, reference_ranges_for, user_site_ids, visit_definitions_for
 
 
 def num(value: Decimal | None) -> float | None:
@@ -144,6 +147,42 @@ def dose_bands(site: Site) -> tuple[DoseBand, ...]:
             label=band.label,
         )
         for band in dose_bands_for(trial=site.trial)
+    )
+
+
+def enrollment_limits(site: Site) -> EnrollmentLimits:
+    """The limits of an enrollment at this site's trial (protocol sections 6, 7 and 8).
+
+    Weight: the catalogue's physiological limits, the upper one capped by the trial's heaviest
+    plausible weight. Dose: the ceiling of one dose. Window: the days before day 0 of the
+    trial's screening / baseline visit.
+    """
+    trial = site.trial
+    weight = ANALYTES["WEIGHT"]
+    baseline = visit_definitions_for(trial=trial).filter(kind=VisitDefinition.Kind.BASELINE).first()
+    return EnrollmentLimits(
+        min_weight_kg=weight.minimum,
+        max_weight_kg=min(weight.maximum, float(trial.max_weight_kg)),
+        max_dose_mg=MAX_SINGLE_DOSE_MG,
+        screening_window_days=baseline.window_before if baseline is not None else SCREENING_WINDOW_DAYS,
+    )
+
+
+def enrollment_input(
+    screening: Screening,
+    *,
+    enrollment_date: date,
+    first_dose_date: date,
+    weight_kg: Decimal,
+    prescribed_dose_mg: Decimal,
+) -> EnrollmentInput:
+    return EnrollmentInput(
+        screening_date=screening.screening_date,
+        consent_date=screening.consent_date,
+        enrollment_date=enrollment_date,
+        first_dose_date=first_dose_date,
+        weight_kg=float(weight_kg),
+        prescribed_dose_mg=float(prescribed_dose_mg),
     )
 
 

@@ -14,6 +14,7 @@ from patients.selectors import patient_get_for_user
 from review import services
 from review.models import DataLock, Signature
 from review.selectors import lockable_model, record_page_url
+from trial.posted import posted_int, whole_number
 
 
 def _forms(patient) -> list:
@@ -73,8 +74,8 @@ def patient_review(request, pk: int):
 
 
 def _chosen_visit(request, patient) -> Visit | None:
-    chosen = request.POST.get("visit", "")
-    return Visit.objects.filter(patient=patient, pk=int(chosen)).first() if chosen.isdigit() else None
+    chosen = posted_int(request.POST, "visit", label="Visit", required=False)
+    return Visit.objects.filter(patient=patient, pk=chosen).first() if chosen is not None else None
 
 
 def _act(request, patient) -> None:
@@ -83,7 +84,7 @@ def _act(request, patient) -> None:
     if action == "sdv":
         label, _, pk = request.POST.get("target", "").partition(":")
         model = lockable_model(label)
-        record = model.objects.filter(pk=int(pk)).first() if model is not None and pk.isdigit() else None
+        record = model.objects.filter(pk=whole_number(pk, label="Form id")).first() if model is not None else None
         if record is None or services._scope_of(record)[0] != patient.pk:
             raise ValidationError({"target": "That form is not this patient's."})
         services.sdv_mark(record=record, user=user)
@@ -103,8 +104,7 @@ def _act(request, patient) -> None:
         level = request.POST.get("level", "lock")
         messages.success(request, f"{scope.capitalize()} {services.PAST.get(level, level)}.")
     elif action == "unlock":
-        chosen = request.POST.get("lock", "")
-        lock = DataLock.objects.filter(pk=int(chosen) if chosen.isdigit() else 0, patient=patient).first()
+        lock = DataLock.objects.filter(pk=posted_int(request.POST, "lock", label="Lock"), patient=patient).first()
         if lock is None:
             raise ValidationError({"lock": "That is not a lock of this patient."})
         services.lock_release(lock_id=lock.pk, user=user, reason=request.POST.get("reason", ""))
@@ -145,7 +145,7 @@ def record_lock(request, label: str, pk: int):
             )
         elif action == "unlock":
             lock = DataLock.objects.filter(
-                pk=request.POST.get("lock") if str(request.POST.get("lock", "")).isdigit() else 0,
+                pk=posted_int(request.POST, "lock", label="Lock"),
                 scope=DataLock.Scope.RECORD,
                 target=services.record_target(record),
             ).first()

@@ -1,8 +1,12 @@
-"""The embedded default of `make run` (SQLite, tasks in-process): the demo data load through the
-import, the main pages answer and a form lock holds, on SQLite. The rest of the suite runs on
+"""The embedded default of `make run` (SQLite, tasks in-process, DEBUG off): the demo data load
+through the import, the main pages and the ODM export answer, a form lock holds, and errors are
+the eCRF's own pages (never a debug page), on SQLite. The rest of the suite runs on
 PostgreSQL, so SQL that only PostgreSQL understands would otherwise go unnoticed here."""
 
 import os
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +32,17 @@ for url in (
 ):
     status = client.get(url).status_code
     assert status == 200, (url, status)
+# The ODM export (latest history row per record) on SQLite, as a data manager downloads it.
+from exports.odm import NS, odm_validate
+from lxml import etree
+response = client.get(reverse("odm_download"))
+assert response.status_code == 200, response.status_code
+document = b"".join(response.streaming_content)
+assert odm_validate(document) == [], odm_validate(document)
+root = etree.fromstring(document)
+assert len(root.xpath("//odm:SubjectData", namespaces={"odm": NS})) == Patient.objects.count()
+assert root.xpath("//odm:ItemGroupData/odm:AuditRecord/odm:DateTimeStamp", namespaces={"odm": NS})
+print("ODM OK")
 form_lock_set(record=panel, level="lock", user=User.objects.get(username="datamanager"), reason="Checked")
 try:
     lock_check(panel.results.first())
@@ -37,8 +52,75 @@ print("SMOKE OK", Patient.objects.count())
 """
 
 
+# Under make run's settings: no debug page for a 404 or a crash, and the pages still have their CSS.
+ERROR_PAGES = """
+import re
+from unittest import mock
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+assert settings.DEBUG is False, settings.DEBUG
+client = Client(raise_request_exception=False)
+client.force_login(User.objects.get(username="clinician"))
+
+def shown(response):
+    page = response.content.decode()
+    for leak in ("Traceback", "SECRET_KEY", "DATABASES", "Django settings", "forced failure", "DEBUG = True"):
+        assert leak not in page, (response.status_code, leak)
+    return page
+
+page = shown(client.get("/no-such-page/"))
+assert 'id="not-found"' in page and "Page not found" in page, page
+with mock.patch("patients.selectors.subject_list", side_effect=RuntimeError("forced failure")):
+    response = client.get(reverse("subject_list"))
+assert response.status_code == 500, response.status_code
+page = shown(response)
+assert 'id="server-error"' in page and "Something went wrong" in page, page
+response = client.get(reverse("screening_create") + "?site=abc")
+assert response.status_code == 400 and "Site must be a whole number" in shown(response)
+monitor = Client(raise_request_exception=False)
+monitor.force_login(User.objects.get(username="monitor"))
+response = monitor.get(reverse("screening_create"))  # monitors read, they do not enter data
+assert response.status_code == 403 and "Not allowed" in shown(response)
+
+page = client.get(reverse("subject_list")).content.decode()
+stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+assert len(stylesheets) == 2, stylesheets
+for href in stylesheets:
+    css = client.get(href)
+    assert css.status_code == 200 and css["Content-Type"].startswith("text/css"), (href, css.status_code)
+print("ERROR PAGES OK")
+"""
+
+
+def runserver_line(*args: str, env: dict[str, str] | None = None) -> str:
+    """The runserver command `make run` would execute (make -n prints it, runs nothing)."""
+    make = shutil.which("make")
+    assert make, "make is needed: the front door is make run"
+    done = subprocess.run(  # noqa: S603
+        [make, "-n", "run", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return next(row for row in done.stdout.splitlines() if "manage.py runserver" in row)
+
+
+def make_run_env() -> dict[str, str]:
+    """The variables `make run` gives runserver, read from the Makefile's own recipe."""
+    env = {k: v for k, v in os.environ.items() if k != "MAKEFLAGS"}
+    env["DEBUG"] = "1"  # exported in the shell: make run must not pass it on
+    words = shlex.split(runserver_line(env=env))
+    return dict(word.split("=", 1) for word in words[words.index("env") + 1 :] if re.match(r"^[A-Z_]+=", word))
+
+
+def test_make_run_serves_without_debug_unless_asked_on_the_command_line():
+    assert make_run_env() == {"DEBUG": "0"}
+    assert "DEBUG=1" in runserver_line("DEBUG=1")  # the developer's explicit opt-in
+
+
 def test_make_run_path_works_on_sqlite(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CACHE_URL", "CELERY_TASK_ALWAYS_EAGER"}}
+    env.update(make_run_env())
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"
     env["MEDIA_ROOT"] = str(tmp_path / "media")
 
@@ -52,4 +134,5 @@ def test_make_run_path_works_on_sqlite(tmp_path):
     manage("migrate", "--noinput", "-v0")
     assert "Demo data loaded." in manage("demo_seed")
     out = manage("shell", "-c", SMOKE)
-    assert "LOCK HOLDS" in out and "SMOKE OK 3" in out, out
+    assert "LOCK HOLDS" in out and "ODM OK" in out and "SMOKE OK 3" in out, out
+    assert "ERROR PAGES OK" in manage("shell", "-c", ERROR_PAGES)

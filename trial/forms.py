@@ -13,6 +13,7 @@ from trial import clock
 from trial.analytes import ANALYTES, Analyte, limit_message
 from trial.clock import site_today
 from trial.models import Site
+from trial.posted import VersionField
 from trial.widgets import tri_state_field
 
 
@@ -95,7 +96,7 @@ REASON_MAX_LENGTH = 100
 
 
 class ReasonForChangeMixin(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
     reason_for_change = forms.CharField(
         label="Reason for change",
         max_length=REASON_MAX_LENGTH,

@@ -12,6 +12,7 @@ from trial import clock
 from trial.analytes import ANALYTES, GROUP_ORDER, plausibility_message, units_for
 from trial.clock import site_today
 from trial.forms import SiteDateTimeField, date_input
+from trial.posted import VersionField
 
 # Height is a screening value; the rest of the catalogue is on the lab page.
 LAB_PAGE_ANALYTES = [code for code in ANALYTES if code != "HEIGHT"]
@@ -46,12 +47,13 @@ class LabPanelForm(forms.Form):
     notes = forms.CharField(
         label="Notes (CSF, MRI, ECG, echo findings)", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = VersionField(required=False)  # required once the panel is saved: a change states what it changes
     reason_for_change = forms.CharField(label="Reason for change", max_length=200, required=False)
 
     def __init__(self, *args, visit, panel: LabPanel | None = None, expected: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.visit, self.panel, self.expected = visit, panel, expected
+        self.fields["version"].required = panel is not None
         self.zone = clock.zone_of(visit.patient.site)
         self.fields["sampled_at"].zone = self.zone
         self.groups: list[tuple[str, list[str]]] = []

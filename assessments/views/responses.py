@@ -11,6 +11,7 @@ from assessments.models import PatientEndpoints, ResponseAssessment
 from assessments.models.responses import RESPONSE_CHOICES
 from assessments.services.responses import response_confirm, response_recompute_pending
 from patients.selectors import patient_get_for_user
+from trial.posted import VERSION_MAX, posted_int
 from trial.selectors import user_site_ids
 from trial.versioning import ConcurrentEditError
 
@@ -50,7 +51,7 @@ def response_confirm_view(request, pk: int):
             assessment_id=assessment.pk,
             status=request.POST.get("status", ""),
             reason=request.POST.get("reason", ""),
-            expected_version=int(request.POST.get("version") or 0),
+            expected_version=posted_int(request.POST, "version", label="Version", maximum=VERSION_MAX),
             user=request.user,
         )
     except ValidationError as exc:

@@ -13,6 +13,7 @@ from assessments.services.visits import visit_not_done_record, visit_unscheduled
 from patients.selectors import patient_get_for_user
 from trial import clock
 from trial.clock import site_today
+from trial.posted import VERSION_MAX, posted_int
 from trial.selectors import user_site_ids
 from trial.versioning import ConcurrentEditError
 
@@ -74,7 +75,7 @@ def visit_not_done(request, pk: int):
         visit_not_done_record(
             visit_id=visit.pk,
             reason=request.POST.get("not_done_reason", ""),
-            expected_version=int(request.POST.get("version") or 0),
+            expected_version=posted_int(request.POST, "version", label="Version", maximum=VERSION_MAX),
             user=request.user,
         )
     except ValidationError as exc:

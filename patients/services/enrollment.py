@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -15,10 +16,12 @@ from patients.models import Eligibility, Patient, Screening
 from patients.rules.dosing import dose_band_for_weight, prescribed_dose_check
 from patients.rules.eligibility import Eligibility as EligibilityStatus
 from patients.rules.eligibility import EligibilityResult, eligibility_evaluate
+from patients.rules.enrollment import enrollment_problems
 from patients.rules.etiology import etiology_classify
 from patients.rules.risk import risk_stratify
 from patients.services.locking import patient_lock
 from queries.services import auto_query_sync
+from trial.clock import site_today
 from trial.models import Site
 from trial.reasons import criteria_json
 from trial.rules.age import age_in_days
@@ -192,6 +195,29 @@ def _apply_derived(patient: Patient, derived: DerivedValues) -> bool:
     return changed
 
 
+# The stored precision of each enrollment number (Patient's columns), by the name the caller uses.
+ENROLLMENT_COLUMNS = {"weight_kg": "enrollment_weight_kg", "prescribed_dose_mg": "prescribed_dose_mg"}
+
+
+def _enrollment_errors(screening: Screening, *, today: date, **values) -> dict[str, list[ValidationError]]:
+    """{field: [errors with codes]}: the numbers as the columns store them, then the protocol's rules."""
+    errors: dict[str, list[ValidationError]] = {}
+    for name, column in ENROLLMENT_COLUMNS.items():
+        field = Patient._meta.get_field(column)
+        try:
+            field.run_validators(Decimal(str(values[name])))  # digits and decimal places: the database never rounds
+        except ValidationError as exc:
+            errors[name] = [
+                ValidationError(f"{field.verbose_name}: {' '.join(e.messages)}", code=e.code) for e in exc.error_list
+            ]
+    if errors:
+        return errors
+    data = selectors.enrollment_input(screening, **values)
+    for problem in enrollment_problems(data, limits=selectors.enrollment_limits(screening.site), today=today):
+        errors.setdefault(problem.field, []).append(ValidationError(problem.message, code=problem.code))
+    return errors
+
+
 def patient_enroll(
     *,
     screening_id: int,
@@ -200,11 +226,15 @@ def patient_enroll(
     weight_kg: Decimal,
     prescribed_dose_mg: Decimal,
     user,
+    today: date | None = None,
 ) -> Patient:
     """Enroll an eligible child: subject number, derived values and the visit calendar.
 
     Eligibility is evaluated again here from the stored data, whatever the caller saw:
     there is no override, so an ineligible child cannot be enrolled by any path (section 3).
+    The dates, weight and dose are checked here too (patients.rules.enrollment), so the page,
+    the API and the import refuse the same values with the same field errors, and nothing is
+    stored. `today` is the site's (trial.clock.site_today unless the caller gives it).
     """
     with transaction.atomic():
         screening = (
@@ -216,8 +246,16 @@ def patient_enroll(
         if result.status is not EligibilityStatus.ELIGIBLE:
             reasons = "; ".join(f"{c.label}: {c.explanation}" for c in (result.failed or result.missing))
             raise EnrollmentRefused(f"{screening} is not eligible ({result.status.value}). {reasons}")
-        if screening.consent_date is None or screening.consent_date > first_dose_date:
-            raise EnrollmentRefused("Consent must be signed on or before day 0 (the first dose).")
+        errors = _enrollment_errors(
+            screening,
+            today=today or site_today(screening.site),
+            enrollment_date=enrollment_date,
+            first_dose_date=first_dose_date,
+            weight_kg=weight_kg,
+            prescribed_dose_mg=prescribed_dose_mg,
+        )
+        if errors:
+            raise ValidationError(errors)
         site = Site.objects.select_for_update(no_key=True).get(pk=screening.site_id)
         site.last_subject_sequence += 1
         site.save(update_fields=["last_subject_sequence"])

@@ -12,7 +12,10 @@ from patients import selectors, services
 from patients.forms import EnrollmentForm, ScreeningEditForm, ScreeningForm
 from patients.models import Patient, Screening
 from patients.rules.dosing import dose_band_for_weight
+from patients.views.treatment import service_errors_to_form
 from review.selectors import form_lock
+from review.services import RecordLocked
+from trial.posted import posted_int
 from trial.selectors import user_sites
 from trial.versioning import ConcurrentEditError
 
@@ -49,8 +52,8 @@ def screening_log(request):
 
 def _site_for_new_screening(request):
     sites = list(user_sites(request.user))
-    chosen = request.POST.get("site") or request.GET.get("site")
-    if chosen:
+    chosen = posted_int(request.POST if request.POST.get("site") else request.GET, "site", label="Site", required=False)
+    if chosen is not None:
         return get_object_or_404(user_sites(request.user), pk=chosen), sites
     return (sites[0] if sites else None), sites
 
@@ -142,7 +145,7 @@ def screening_enroll(request, pk: int):
         initial["prescribed_dose_mg"] = band.dose_mg
     else:
         band = None
-    form = EnrollmentForm(request.POST or None, screening=screening, initial=initial)
+    form = EnrollmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.patient_enroll(
@@ -155,6 +158,10 @@ def screening_enroll(request, pk: int):
             )
         except services.EnrollmentRefused as exc:
             form.add_error(None, str(exc))
+        except RecordLocked:
+            raise  # a locked study is the 423 page (review.middleware), not a field of this form
+        except ValidationError as exc:
+            service_errors_to_form(form, exc)
         else:
             messages.success(request, f"Enrolled as {patient.subject_number}.")
             return redirect("patient_overview", pk=patient.pk)

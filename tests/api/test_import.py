@@ -155,7 +155,8 @@ def test_command_refuses_bad_bundle(bundle, clinician, tmp_path):
     err = StringIO()
     with pytest.raises(CommandError):
         call_command("import_trial", str(path), user="clin_a", stdout=StringIO(), stderr=err, quiet=True)
-    assert "patients[0].enrollment weight_kg: Weight must be more than 0 and at most 150 kg." in err.getvalue()
+    message = "Weight at enrollment must be at most 150 kg (entered 200 kg)."
+    assert f"patients[0].enrollment weight_kg: {message}" in err.getvalue()
     assert Screening.objects.count() == 0
 
 

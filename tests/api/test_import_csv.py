@@ -206,7 +206,7 @@ def test_errors_of_every_form_name_file_line_and_column(files, clinician):
     assert {
         "row": "enrollments.csv line 2",
         "field": "weight_kg",
-        "message": "Weight must be more than 0 and at most 150 kg.",
+        "message": "Weight at enrollment must be at most 150 kg (entered 200 kg).",
     } in errors
     assert {
         "row": f"labs.csv line {d3}",
@@ -384,7 +384,8 @@ def test_command_imports_a_zip_with_progress_and_errors(bundle, files, clinician
     err = StringIO()
     with pytest.raises(CommandError):
         call_command("import_trial", str(bad), user="clin_a", stdout=StringIO(), stderr=err, quiet=True)
-    assert "enrollments.csv line 3 weight_kg: Weight must be more than 0 and at most 150 kg." in err.getvalue()
+    message = "Weight at enrollment must be at most 150 kg (entered 200 kg)."
+    assert f"enrollments.csv line 3 weight_kg: {message}" in err.getvalue()
     assert Screening.objects.count() == 0
 
     path = tmp_path / "trial.zip"

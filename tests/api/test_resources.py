@@ -129,7 +129,7 @@ def test_enroll_form_errors_same_as_page(api):
         },
         format="json",
     )
-    assert response.json() == {"weight_kg": ["Weight must be more than 0 and at most 150 kg."]}
+    assert response.json() == {"weight_kg": ["Weight at enrollment must be at most 150 kg (entered 200 kg)."]}
 
 
 def test_screening_update_needs_version_and_409_when_stale(api):

@@ -128,3 +128,27 @@ def test_odm_carries_a_valid_casebook_signature_and_drops_a_broken_one(site_a, c
     record_save(record=patient, user=clinician, reason="Data corrected after signing")
     root = etree.fromstring(odm_document(site_ids={site_a.pk}))
     assert not root.xpath("//odm:Signature", namespaces=ns)
+
+
+def test_odm_audit_record_is_each_records_latest_history_row(site_a, clinician, coordinator):
+    """The AuditRecord of a record saved three times by two users is its newest history row (who, when, why)."""
+    from trial.versioning import record_save
+
+    patient = enroll_child(site_a, clinician)
+    for user, reason in ((coordinator, "Weight re-read"), (clinician, "Initials corrected")):
+        patient.refresh_from_db()
+        record_save(record=patient, user=user, reason=reason)
+    rows = list(Patient.history.filter(id=patient.pk).order_by("history_id"))
+    assert len(rows) == 3
+    newest = max(Patient.history.filter(id=patient.pk), key=lambda r: (r.history_date, r.history_id))
+    assert newest.history_change_reason == "Initials corrected"
+
+    ns = {"odm": NS}
+    root = etree.fromstring(odm_document(site_ids={site_a.pk}))
+    audits = root.xpath("//odm:ItemGroupData[@ItemGroupOID='IG.PATIENTS']/odm:AuditRecord", namespaces=ns)
+    assert len(audits) == 1
+    assert audits[0].xpath("odm:UserRef/@UserOID", namespaces=ns) == [f"USR.{clinician.pk}"]
+    assert audits[0].xpath("odm:ReasonForChange/text()", namespaces=ns) == ["Initials corrected"]
+    assert audits[0].xpath("odm:DateTimeStamp/text()", namespaces=ns) == [newest.history_date.isoformat()]
+    # At most one AuditRecord per exported record of any form, whatever its number of history rows.
+    assert all(len(g.findall(f"{{{NS}}}AuditRecord")) <= 1 for g in root.xpath("//odm:ItemGroupData", namespaces=ns))

@@ -13,7 +13,7 @@ from tests.conftest import SCREENING_DAY, eligible_data
 pytestmark = pytest.mark.django_db
 
 
-def enroll(screening, user, weight="15.0", dose="5", day0_offset=1):
+def enroll(screening, user, weight="15.0", dose="5", day0_offset=1, today=None):
     return patient_enroll(
         screening_id=screening.pk,
         enrollment_date=SCREENING_DAY,
@@ -21,6 +21,7 @@ def enroll(screening, user, weight="15.0", dose="5", day0_offset=1):
         weight_kg=Decimal(weight),
         prescribed_dose_mg=Decimal(dose),
         user=user,
+        today=today,
     )
 
 
@@ -130,3 +131,98 @@ def test_recompute_is_idempotent_and_follows_baseline_changes(site_a, clinician)
     patient.refresh_from_db()
     assert patient.risk_group == "low"
     assert patient.history.count() == rows + 1
+
+
+def stored() -> dict:
+    """What an enrollment writes: the patient, its calendar, its queries, the history and the counters."""
+    from queries.models import DataQuery
+    from trial.models import Site
+
+    return {
+        "patients": Patient.objects.count(),
+        "visits": Visit.objects.count(),
+        "queries": DataQuery.objects.count(),
+        "screening_history": Screening.history.count(),
+        "subject_sequences": sorted(Site.objects.values_list("last_subject_sequence", flat=True)),
+        "screening_statuses": sorted(Screening.objects.values_list("status", flat=True)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code", "message"),
+    [
+        pytest.param(
+            {"dose": "90"},
+            "prescribed_dose_mg",
+            "dose_above_maximum",
+            "Prescribed dose must be at most 50 mg twice daily (entered 90 mg)",
+            id="90 mg",
+        ),
+        pytest.param(
+            {"weight": "400"},
+            "weight_kg",
+            "weight_above_maximum",
+            "Weight at enrollment must be at most 150 kg (entered 400 kg).",
+            id="400 kg (was an IntegrityError)",
+        ),
+        pytest.param(
+            {"day0_offset": 400},
+            "first_dose_date",
+            "first_dose_after_screening_window",
+            "Day 0 must be within 7 days of screening (2026-03-02), i.e. on or before 2026-03-09",
+            id="day 0 400 days after screening",
+        ),
+        pytest.param(
+            {"dose": "0.001"},
+            "prescribed_dose_mg",
+            "max_decimal_places",
+            "Prescribed dose (mg, twice daily): Ensure that there are no more than 2 decimal places.",
+            id="0.001 mg would be stored as 0 (an IntegrityError)",
+        ),
+    ],
+)
+def test_impossible_enrollment_is_a_field_error_and_stores_nothing(site_a, clinician, change, field, code, message):
+    from django.core.exceptions import ValidationError
+
+    screening = screening_create(site=site_a, data=eligible_data(), user=clinician)
+    before = stored()
+    with pytest.raises(ValidationError) as refused:
+        enroll(screening, clinician, **change)
+    (error,) = refused.value.error_dict[field]
+    assert (error.code, list(refused.value.error_dict)) == (code, [field])
+    assert error.message.startswith(message)
+    assert stored() == before
+    # Corrected, the same child enrolls: the refusal left nothing half-written behind.
+    assert enroll(screening, clinician).subject_number == "BCH-001"
+
+
+def test_day0_exactly_seven_days_after_screening_enrolls_and_eight_does_not(site_a, clinician):
+    from django.core.exceptions import ValidationError
+
+    # Section 7: "Screening / baseline | -7 to 0".
+    late = screening_create(site=site_a, data=eligible_data(), user=clinician)
+    with pytest.raises(ValidationError, match="within 7 days of screening"):
+        enroll(late, clinician, day0_offset=8)
+    assert enroll(late, clinician, day0_offset=7).first_dose_date == SCREENING_DAY + timedelta(days=7)
+
+
+def test_enrollment_date_after_the_sites_today_is_refused(site_a, clinician):
+    from django.core.exceptions import ValidationError
+
+    screening = screening_create(site=site_a, data=eligible_data(), user=clinician)
+    with pytest.raises(ValidationError) as refused:
+        enroll(screening, clinician, today=SCREENING_DAY - timedelta(days=1))
+    assert [e.code for e in refused.value.error_dict["enrollment_date"]] == ["enrollment_date_in_future"]
+    assert enroll(screening, clinician, today=SCREENING_DAY).enrollment_date == SCREENING_DAY
+
+
+def test_aged_18_at_consent_is_refused_naming_the_limit(site_a, clinician):
+    # Section 3, inclusion 4: "Age < 18 years at consent": the 18th birthday falls between
+    # screening (aged 17) and the consent two days later.
+    birth = SCREENING_DAY.replace(year=SCREENING_DAY.year - 18) + timedelta(days=1)
+    data = eligible_data(date_of_birth=birth, consent_date=SCREENING_DAY + timedelta(days=1))
+    screening = screening_create(site=site_a, data=data, user=clinician)
+    before = stored()
+    with pytest.raises(EnrollmentRefused, match=r"Age < 18 years at consent: Aged 18 or more at consent"):
+        enroll(screening, clinician, day0_offset=2)
+    assert stored() == before
