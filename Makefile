@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ecrf
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=1
 
-.PHONY: run test test-clock lint bench install install-dev system-packages services migrate
+.PHONY: run test test-clock lint bench load install install-dev system-packages services migrate
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,15 @@ bench: install-dev services
 	createdb -h 127.0.0.1 -U postgres ecrf_bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=0 $(PY) -m bench.run
+
+LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ecrf_load
+
+# 20 API clients for 60 s against gunicorn and a real worker on 127.0.0.1 (bench/load.py).
+load: install-dev services
+	dropdb -h 127.0.0.1 -U postgres --if-exists ecrf_load
+	createdb -h 127.0.0.1 -U postgres ecrf_load
+	DATABASE_URL=$(LOAD_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=$(LOAD_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=0 $(PY) -m bench.load
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

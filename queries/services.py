@@ -4,6 +4,7 @@ check opens one query on its record, a passing check closes it ("fixed in the da
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from crf.transactions import retried
 from patients.models import Patient
 from queries.models import DataQuery, QueryMessage
 from trial.versioning import record_lock_for_update, record_save
@@ -131,6 +132,7 @@ def _message(query: DataQuery, user, action: str, text: str) -> None:
     QueryMessage.objects.create(query=query, author=user, action=action, text=text.strip())
 
 
+@retried
 def query_raise(*, patient: Patient, target: str, field: str, text: str, user, link: str = "") -> DataQuery:
     """A monitor or data manager asks the site about one record (and optionally one field)."""
     from django.core.exceptions import ValidationError
@@ -189,6 +191,7 @@ def _step(
     return query
 
 
+@retried
 def query_answer(*, query_id: int, user, text: str, expected_version: int | None = None) -> DataQuery:
     """The site answers (open or re-opened -> answered)."""
     return _step(
@@ -204,6 +207,7 @@ def query_answer(*, query_id: int, user, text: str, expected_version: int | None
     )
 
 
+@retried
 def query_close(*, query_id: int, user, text: str, expected_version: int | None = None) -> DataQuery:
     """Only the raiser's roles (monitor, data manager) close a manual query."""
     return _step(
@@ -219,6 +223,7 @@ def query_close(*, query_id: int, user, text: str, expected_version: int | None 
     )
 
 
+@retried
 def query_reopen(*, query_id: int, user, text: str, expected_version: int | None = None) -> DataQuery:
     return _step(
         query_id=query_id,
@@ -233,6 +238,7 @@ def query_reopen(*, query_id: int, user, text: str, expected_version: int | None
     )
 
 
+@retried
 def query_comment(*, query_id: int, user, text: str) -> DataQuery:
     """A message in the conversation that does not change the query's status (site or raiser's roles).
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
 from assessments.rules.ctcae import GRADED_ANALYTES, LabGrade, lab_grade, suggestion_decide, suggestion_explain
+from crf.transactions import retried
 from notifications.models import Notification
 from notifications.services import notifications_send
 from patients.models import Death, Patient
@@ -252,6 +253,7 @@ def _create(*, patient: Patient, data: dict, user, source: str, reason: str) -> 
     return ae
 
 
+@retried
 def adverse_event_record(*, patient: Patient, data: dict, user) -> AdverseEvent:
     """Enter an adverse event (section 10); a serious one notifies coordinators and monitors at once."""
     with transaction.atomic():
@@ -265,6 +267,7 @@ def adverse_event_record(*, patient: Patient, data: dict, user) -> AdverseEvent:
         )
 
 
+@retried
 def adverse_event_update(*, ae_id: int, data: dict, expected_version: int, user, reason: str) -> AdverseEvent:
     """Correct a saved adverse event: the version the user loaded and a reason are required.
 
@@ -439,6 +442,7 @@ def _decide(suggestion: LabAESuggestion, *, status: str, user, reason: str) -> N
     suggestion.save()
 
 
+@retried
 def lab_ae_suggestion_accept(*, suggestion_id: int, user, data: dict) -> AdverseEvent:
     """Record the suggested lab adverse event: term and grade as suggested, onset the sampling date.
 
@@ -466,6 +470,7 @@ def lab_ae_suggestion_accept(*, suggestion_id: int, user, data: dict) -> Adverse
     return ae
 
 
+@retried
 def lab_ae_suggestion_dismiss(*, suggestion_id: int, user, reason: str) -> LabAESuggestion:
     """Dismiss a suggestion with the clinician's reason (e.g. cytopenia of HLH, not a new event)."""
     reason = (reason or "").strip()

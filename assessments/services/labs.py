@@ -14,6 +14,7 @@ from assessments.rules.flags import range_in_unit, value_flag
 from assessments.services.adverse_events import lab_ae_suggestions_create
 from assessments.services.responses import response_queue_after_lab_save, response_queue_for_patient
 from assessments.services.visits import visit_date_apply
+from crf.transactions import retried
 from patients.models import Patient
 from patients.services.locking import patient_lock
 from patients.services.treatment import weight_band_check
@@ -80,6 +81,7 @@ def _check_values(values: dict[str, Measurement]) -> None:
         raise ValidationError(errors)
 
 
+@retried
 def lab_panel_save(
     *,
     visit: Visit,
@@ -237,6 +239,7 @@ def _supportive_care_problems(*, patient: Patient, kind: str, product: str, give
         raise ValidationError(errors)
 
 
+@retried
 def supportive_care_record(
     *, patient: Patient, kind: str, product: str, given_on: date, detail: str, user, today: date | None = None
 ) -> SupportiveCare:
@@ -250,6 +253,7 @@ def supportive_care_record(
     return record
 
 
+@retried
 def supportive_care_update(
     *,
     care_id: int,

@@ -30,6 +30,7 @@ from assessments.rules.response import (
 from assessments.rules.schedule import markers_expected
 from assessments.selectors import related_or_none
 from crf.outbox import task_enqueue, tasks_pending
+from crf.transactions import retried
 from patients.models import Patient
 from queries.services import auto_queries_live, auto_query_sync, target_of
 from review.services import PatientLocks
@@ -286,6 +287,7 @@ def _detail(result, sources: dict, baseline_sources: str) -> dict:
     }
 
 
+@retried
 def response_assess_patient(*, patient_id: int, today: date | None = None) -> list[ResponseAssessment]:
     """Assess every assessment day the patient has reached (section 9); safe to run twice.
 
@@ -530,6 +532,7 @@ def _alert(*, patient: Patient, assessment: ResponseAssessment, today: date) -> 
     )
 
 
+@retried
 def response_confirm(
     *, assessment_id: int, status: str, reason: str, expected_version: int, user
 ) -> ResponseAssessment:

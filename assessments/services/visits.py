@@ -9,6 +9,7 @@ from simple_history.utils import bulk_create_with_history
 
 from assessments.models import Visit
 from assessments.rules.schedule import ScheduledVisit, visit_window_check, visits_plan
+from crf.transactions import retried
 from patients.models import Patient
 from queries.services import auto_query_sync
 from trial.clock import site_today
@@ -69,6 +70,7 @@ def visit_date_apply(*, visit: Visit, visit_date: date, user, reason: str | None
     return visit
 
 
+@retried
 def visit_unscheduled_add(*, patient: Patient, visit_date: date, reason: str, user, today: date | None = None) -> Visit:
     """An unscheduled visit on any day after enrollment (section 7: any form)."""
     today = today or site_today(patient.site)
@@ -95,6 +97,7 @@ def visit_unscheduled_add(*, patient: Patient, visit_date: date, reason: str, us
     return visit
 
 
+@retried
 def visit_not_done_record(*, visit_id: int, reason: str, expected_version: int, user) -> Visit:
     if not reason.strip():
         raise ValidationError({"not_done_reason": "Give the reason the visit was not done."})

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from assessments.services import visits_plan_for_patient
 from crf.outbox import task_enqueue
+from crf.transactions import retried
 from patients import selectors
 from patients.models import Eligibility, Patient, Screening
 from patients.rules.dosing import dose_band_for_weight, prescribed_dose_check
@@ -78,6 +79,7 @@ def _apply_eligibility(screening: Screening) -> EligibilityResult:
     return result
 
 
+@retried
 def screening_create(*, site: Site, data: dict, user) -> Screening:
     """Log a screened child, assign a screening number and compute eligibility (section 3)."""
     with transaction.atomic():
@@ -90,6 +92,7 @@ def screening_create(*, site: Site, data: dict, user) -> Screening:
     return screening
 
 
+@retried
 def screening_update(*, screening_id: int, data: dict, expected_version: int, user, reason: str) -> Screening:
     """Change screening data; derived values of an enrolled patient are recomputed by a task."""
     with transaction.atomic():
@@ -218,6 +221,7 @@ def _enrollment_errors(screening: Screening, *, today: date, **values) -> dict[s
     return errors
 
 
+@retried
 def patient_enroll(
     *,
     screening_id: int,
@@ -281,6 +285,7 @@ def patient_enroll(
     return patient
 
 
+@retried
 def patient_derived_recompute(*, patient_id: int) -> bool:
     """Recompute etiology, risk and dose band from the current baseline data.
 

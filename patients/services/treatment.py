@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from crf.transactions import retried
 from patients import selectors
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import (
@@ -462,6 +463,7 @@ def _short_intervals_recheck(context: _DoseContext, *, written: DoseAdministrati
             _short_interval_query_sync(patient=context.patient, dose=dose)
 
 
+@retried
 def dose_record(
     *,
     patient: Patient,
@@ -558,6 +560,7 @@ def _batch_given(context: _DoseContext, doses: list[dict], recorded: set) -> dic
     return given
 
 
+@retried
 def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchOutcome:
     """Record many new doses of one patient at once (bulk import), with dose_record's checks.
 
@@ -679,6 +682,7 @@ def weight_band_check(*, patient: Patient, weight_kg: Decimal | float, measured_
 # End of treatment (section 6)
 
 
+@retried
 def treatment_end_record(
     *,
     patient: Patient,
@@ -805,6 +809,7 @@ def _therapy_values(
     }
 
 
+@retried
 def subsequent_therapy_record(
     *,
     patient: Patient,
@@ -853,6 +858,7 @@ def subsequent_therapy_record(
         )
 
 
+@retried
 def subsequent_therapy_update(
     *,
     therapy: SubsequentTherapy,
@@ -953,6 +959,7 @@ def _death_problems(
         _add(errors, cause_field, "Enter the cause of death.")
 
 
+@retried
 def death_record(
     *,
     patient: Patient,
@@ -994,6 +1001,7 @@ def death_record(
 # Follow-up (sections 7 and 11: relapse check and survival)
 
 
+@retried
 def follow_up_record(
     *,
     patient: Patient,
