@@ -38,6 +38,7 @@ from patients.rules.treatment import (
 from queries.services import auto_query_sync
 from trial import clock
 from trial.clock import site_today, zone_of
+from trial.text_columns import column_errors
 from trial.versioning import record_lock_for_update, record_save
 
 CENT = Decimal("0.01")
@@ -403,6 +404,9 @@ def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchO
                 updated_by=user if getattr(user, "is_authenticated", False) else None,
                 **values,
             )
+            if too_long := column_errors(dose):  # as record_save checks a single dose
+                outcome.errors[index] = ValidationError(too_long)
+                continue
             pending.append(dose)
         if outcome.errors or not pending:
             return outcome
