@@ -228,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Each operation's error responses (400/401/403/404/409/413/423) with their bodies: api/schema.py.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.error_responses"],
 }
 
 # drf-spectacular names each Yes/No/Not-known field's choices on its own; the schema is correct
