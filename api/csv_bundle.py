@@ -19,12 +19,14 @@ import csv
 import io
 import re
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 from django.db import models
 
+from api import bundle_zip
+from api.bundle_zip import BundleTooLarge
 from api.importing import FORMAT, ImportFailed, ImportResult, bundle_import
 from api.inputs import DOSE_FIELDS, ENROLL_FIELDS
 from assessments.services.adverse_events import AE_FIELDS
@@ -84,13 +86,6 @@ INVALID = object()  # a cell that is reported as an error and left out of the bu
 # The import names a few fields differently from the CSV columns.
 COLUMN_OF_FIELD = {"term": "term_code"}
 
-MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
-ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
-
-
-def is_zip(data: bytes) -> bool:
-    return data[:4] in ZIP_SIGNATURES
-
 
 def _error(file: str, line: int | None, column: str | None, message: str) -> dict:
     return {"row": file if line is None else f"{file} line {line}", "field": column, "message": message}
@@ -128,14 +123,15 @@ class CsvBundleReader:
 
     # The ZIP and its files
 
-    def convert(self, data: bytes) -> tuple[dict | None, dict, list[dict]]:
+    def convert(self, source: bytes | BinaryIO) -> tuple[dict | None, dict, list[dict]]:
         """The JSON bundle, the locations of its records and the errors of the CSV files.
 
         The bundle is None when the ZIP, screenings.csv or enrollments.csv cannot be read; else
-        it holds every row that could be read (the rows with an error are left out).
+        it holds every row that could be read (the rows with an error are left out). Raises
+        BundleTooLarge, naming the limit, before any row is read when the ZIP exceeds one.
         """
         try:
-            tables = self.tables(data)
+            tables = self.tables(source)
         except ImportFailed as exc:
             return None, {}, exc.errors
         # Without the children (screenings.csv, enrollments.csv) every other row would be an error too.
@@ -144,57 +140,47 @@ class CsvBundleReader:
         bundle = self.bundle({name: rows for name, rows in tables.items() if rows is not None})
         return bundle, self.locations, in_file_order(self.errors)
 
-    def tables(self, data: bytes) -> dict[str, list[Row] | None]:
+    def tables(self, source: bytes | BinaryIO) -> dict[str, list[Row] | None]:
         """The rows of each file by name; None for a file that cannot be read (its errors are listed)."""
         try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, ValueError, EOFError):
+            archive = bundle_zip.open_archive(source)
+        except (zipfile.BadZipFile, ValueError, EOFError, OSError):
             raise ImportFailed([_error("", None, None, "The bundle is not a ZIP file of CSV files.")]) from None
-        members = [
-            info
-            for info in archive.infolist()
-            if not info.is_dir()
-            and "__MACOSX" not in PurePosixPath(info.filename).parts
-            and not PurePosixPath(info.filename).name.startswith(".")
-        ]
-        if sum(info.file_size for info in members) > MAX_UNCOMPRESSED_BYTES:
-            raise ImportFailed(
-                [_error("", None, None, f"The files hold more than {MAX_UNCOMPRESSED_BYTES // 2**20} MB; split them.")]
-            )
+        members = [info for info in archive.infolist() if not bundle_zip.ignored(info.filename)]
+        bundle_zip.declared_sizes_check(members)
         found: dict[str, str] = {}
-        tables: dict[str, list[Row] | None] = {}
+        known: list[tuple[str, zipfile.ZipInfo]] = []
         for info in members:
             name = PurePosixPath(info.filename).name.lower()
             if name not in FILES:
                 self.error(info.filename, None, None, f"Unknown file; the files are {', '.join(FILES)}.")
-                continue
-            if name in found:
+            elif name in found:
                 self.error(info.filename, None, None, f"{name} is in the ZIP twice (also {found[name]}).")
-                continue
-            found[name] = info.filename
-            try:
-                raw = archive.read(info)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError, ValueError) as exc:
-                self.error(name, None, None, f"The file cannot be read from the ZIP ({exc}).")
+            else:
+                found[name] = info.filename
+                known.append((name, info))
+        # First every file's real size and text, so that a bundle over a limit is refused before a row is built.
+        budget = bundle_zip.Budget()
+        readable = []
+        tables: dict[str, list[Row] | None] = {}
+        for name, info in known:
+            problem = bundle_zip.text_problem(archive, info, budget)
+            if problem is None:
+                readable.append((name, info))
+            else:
+                self.error(name, problem[0], None, problem[1])
                 tables[name] = None
-                continue
-            tables[name] = self.parse(name, raw)
+        budget = bundle_zip.Budget()
+        for name, info in readable:
+            with bundle_zip.text_stream(archive, info, budget) as text:
+                tables[name] = self.parse(name, text)
         if "screenings.csv" not in found:
             self.error("screenings.csv", None, None, "The ZIP has no screenings.csv (one row per screened child).")
         return tables
 
-    def parse(self, name: str, raw: bytes) -> list[Row] | None:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            self.error(name, line, None, f"Not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as CSV UTF-8.")
-            return None
-        if "\x00" in text:
-            line = text[: text.index("\x00")].count("\n") + 1
-            self.error(name, line, None, "The line contains a NUL character.")
-            return None
-        reader = csv.reader(io.StringIO(text, newline=""))
+    def parse(self, name: str, text) -> list[Row] | None:
+        """The rows of one CSV file, read line by line from its text stream."""
+        reader = csv.reader(text)
         header: list[str] | None = None
         rows: list[Row] = []
         start = 1
@@ -220,6 +206,9 @@ class CsvBundleReader:
                 rows.append(row)
         except csv.Error as exc:
             self.error(name, reader.line_num, None, f"Not a valid CSV line ({exc}).")
+            return None
+        except bundle_zip.READ_ERRORS as exc:
+            self.error(name, None, None, f"The file cannot be read from the ZIP ({exc}).")
             return None
         return rows
 
@@ -255,7 +244,7 @@ class CsvBundleReader:
                 return text.lower() == "true"
             self.error(row.file, row.line, column, f"Enter true, false or leave empty (not known); entered '{text}'.")
             return INVALID
-        if column in INTEGER_COLUMNS and re.fullmatch(r"[+-]?\d{1,9}", text):
+        if column in INTEGER_COLUMNS and re.fullmatch(r"[+-]?[0-9]{1,9}", text):  # ASCII digits; others stay text
             return int(text)
         return text  # numbers stay text: decimals exact; the import checks them
 
@@ -407,12 +396,20 @@ class CsvBundleReader:
         return bundle
 
 
-def read_csv_bundle(data: bytes) -> tuple[dict, dict]:
+def _converted(source: bytes | BinaryIO) -> tuple[dict | None, dict, list[dict]]:
+    """CsvBundleReader.convert, a limit exceeded being one more error (for the command and the tests)."""
+    try:
+        return CsvBundleReader().convert(source)
+    except BundleTooLarge as exc:
+        return None, {}, [_error("", None, None, str(exc))]
+
+
+def read_csv_bundle(data: bytes | BinaryIO) -> tuple[dict, dict]:
     """The JSON bundle of a CSV ZIP and the map of its records' paths to [file, line, {field: line}].
 
     Raises ImportFailed with every error of the CSV files (by file, line and column).
     """
-    bundle, locations, errors = CsvBundleReader().convert(data)
+    bundle, locations, errors = _converted(data)
     if errors:
         raise ImportFailed(errors)
     return bundle, locations
@@ -471,9 +468,9 @@ def located_bundle_import(
     return result
 
 
-def csv_bundle_import(*, data: bytes, user, progress=None, today=None) -> ImportResult:
+def csv_bundle_import(*, data: bytes | BinaryIO, user, progress=None, today=None) -> ImportResult:
     """Import a CSV ZIP as bundle_import does a JSON bundle (all or nothing, idempotent)."""
-    bundle, locations, errors = CsvBundleReader().convert(data)
+    bundle, locations, errors = _converted(data)
     if bundle is None:
         raise ImportFailed(errors)
     return located_bundle_import(

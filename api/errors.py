@@ -1,6 +1,8 @@
-"""Every error as JSON naming the field: service ValidationErrors, stale versions (409), refusals (403)."""
+"""Every error as JSON naming the field: service ValidationErrors, stale versions (409), refusals (403),
+locks (423) and bodies over the size limit (413, not Django's HTML page)."""
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -59,11 +61,23 @@ def locked_body(exc: RecordLocked) -> dict:
     return body
 
 
+def _body_field(context) -> str:
+    return getattr(context.get("view"), "body_field", "non_field_errors")
+
+
 def exception_handler(exc, context):
     if is_busy(exc) or is_conflict(exc):
         response = Response({"detail": BUSY_MESSAGE, "code": "database_busy"}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+    if isinstance(exc, RequestDataTooBig):  # Django's own answer would be an HTML page
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
+        message = f"The request body is larger than {limit:g} MB."
+        if _body_field(context) != "non_field_errors":
+            message += " Send a larger bundle as a ZIP of CSV files (docs/import.md)."
+        return Response({_body_field(context): [message]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):  # e.g. too many form fields: a bad request, answered as JSON
+        return Response({"non_field_errors": ["The request cannot be read."]}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RecordLocked):
         return Response(locked_body(exc), status=status.HTTP_423_LOCKED)
     if isinstance(exc, DjangoValidationError):
@@ -78,4 +92,11 @@ def exception_handler(exc, context):
         exc = Http404()
     if isinstance(exc, DjangoPermissionDenied):
         return Response({"detail": "You do not have permission to perform this action."}, status=403)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+        # Every 400 names its field, as the schema says: DRF's own {"detail": "JSON parse error ..."} too.
+        if isinstance(response.data, list):
+            response.data = {"non_field_errors": response.data}
+        elif isinstance(response.data, dict) and isinstance(response.data.get("detail"), str):
+            response.data = {"non_field_errors": [response.data["detail"]]}
+    return response

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from api import inputs
+from api import inputs, scalars
 from api.models import ImportKey
 from assessments.models import AdverseEvent, CtcaeTerm, LabPanel, Visit
 from assessments.services.adverse_events import adverse_event_record
@@ -324,6 +324,7 @@ class Importer:
                 if item.get("administered_at")
                 else None
             )
+            item = scalars.strict_values(item, inputs.DOSE_VALUES)
         except ValidationError as exc:
             self.error(row, exc)
             return
@@ -359,6 +360,7 @@ class Importer:
             from api.views import AE_INPUT
 
             inputs.unknown_fields(data, AE_INPUT)
+            data = scalars.strict_values(data, inputs.AE_VALUES)
         except ValidationError as exc:
             self.error(row, exc)
             return
@@ -366,7 +368,7 @@ class Importer:
             same = AdverseEvent.objects.filter(
                 patient=patient,
                 term=data.get("term"),
-                onset_date=data.get("onset_date") if isinstance(data.get("onset_date"), str) else None,
+                onset_date=data.get("onset_date") if isinstance(data.get("onset_date"), date) else None,
                 grade=data.get("grade") if isinstance(data.get("grade"), int) else -1,
             )
             if not data.get("term"):

@@ -5,13 +5,11 @@ radios, numbers as text), the page's form validates them, and its cleaned data g
 """
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
+from api import scalars
 from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
 from assessments.services.labs import PANEL_FIELDS, Measurement
 from patients.forms import SCREENING_FIELDS, EnrollmentForm, ScreeningEditForm, ScreeningForm
@@ -22,6 +20,9 @@ from trial.models import Site
 ENROLL_FIELDS = ("enrollment_date", "first_dose_date", "weight_kg", "prescribed_dose_mg")
 # One dose in the API, the JSON import and the CSV import (doses.csv), in that order of columns.
 DOSE_FIELDS = ("treatment_day", "slot", "status", "administered_at", "amount_mg", "reason", "confirm_short_interval")
+# The numbers and dates of the records written without a page's form, read strictly (api.scalars).
+AE_VALUES = {"grade": scalars.WHOLE, "onset_date": scalars.DAY, "resolution_date": scalars.DAY}
+DOSE_VALUES = {"amount_mg": scalars.NUMBER}
 LAB_TOP_FIELDS = {"visit", "visit_date", "sampled_at", "values", "version", "reason_for_change", *PANEL_FIELDS}
 
 
@@ -51,9 +52,16 @@ def unknown_fields(payload, allowed) -> None:
         raise ValidationError({name: [f"Unknown field '{name}'."] for name in extra})
 
 
+def strict_form_values(form_class, payload: dict) -> None:
+    """Numbers and dates sent for a form's fields are ASCII numbers and ISO dates (api.scalars)."""
+    if errors := scalars.form_value_errors(form_class, payload):
+        raise ValidationError(errors)
+
+
 def screening_clean(*, site: Site, payload: dict) -> dict:
     """A new screening's data, cleaned by the screening page's form."""
     unknown_fields(payload, SCREENING_FIELDS)
+    strict_form_values(ScreeningForm, payload)
     form = ScreeningForm(data=form_data(payload), site=site)
     if not form.is_valid():
         raise ValidationError(form_errors(form))
@@ -67,6 +75,7 @@ def screening_values(screening: Screening) -> dict:
 def screening_change_clean(*, screening: Screening, payload: dict, version: int | None) -> tuple[dict, int, str]:
     """A change to a saved screening: the fields sent over the stored ones, with version and reason."""
     unknown_fields(payload, [*SCREENING_FIELDS, "version", "reason_for_change"])
+    strict_form_values(ScreeningEditForm, payload)
     merged = {**screening_values(screening), **payload}
     merged["version"] = payload.get("version", version)
     form = ScreeningEditForm(
@@ -84,6 +93,7 @@ def enrollment_clean(*, screening: Screening, payload: dict) -> dict:
     The protocol's limits (window, weight, dose) are patient_enroll's: its field errors are the page's.
     """
     unknown_fields(payload, ENROLL_FIELDS)
+    strict_form_values(EnrollmentForm, payload)
     form = EnrollmentForm(data={**form_data(payload), "confirm": "on"})
     if not form.is_valid():
         raise ValidationError(form_errors(form))
@@ -91,26 +101,12 @@ def enrollment_clean(*, screening: Screening, payload: dict) -> dict:
 
 
 def parse_moment(value, *, zone: ZoneInfo, field: str) -> datetime:
-    """An ISO 8601 date-time; without an offset it is the site's local time."""
-    try:
-        moment = parse_datetime(value) if isinstance(value, str) else None
-    except ValueError:  # well formed but impossible, e.g. 2026-02-30T08:00 or 25:00
-        raise ValidationError({field: [f"{value} is not a real date and time."]}) from None
-    if moment is None:
-        raise ValidationError({field: ["Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601)."]})
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=zone)
-    return moment
+    """An ISO 8601 date-time in ASCII digits; without an offset it is the site's local time."""
+    return scalars.moment(value, zone=zone, field=field)
 
 
 def parse_day(value, *, field: str) -> date:
-    try:
-        day = parse_date(value) if isinstance(value, str) else None
-    except ValueError:  # well formed but impossible, e.g. 2026-02-30
-        raise ValidationError({field: [f"{value} is not a real date."]}) from None
-    if day is None:
-        raise ValidationError({field: ["Enter a date as YYYY-MM-DD."]})
-    return day
+    return scalars.day(value, field=field)
 
 
 def measurement_clean(item, *, zone: ZoneInfo, default_sampled_at: datetime | None) -> tuple[str, Measurement]:
@@ -127,12 +123,7 @@ def measurement_clean(item, *, zone: ZoneInfo, default_sampled_at: datetime | No
         raise ValidationError(
             {"unit": [f"{analyte.label}: unit {unit} is not accepted; use {' or '.join(units_for(code))}."]}
         )
-    try:
-        value = Decimal(str(item.get("value")))
-        if not value.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        raise ValidationError({"value": [f"{analyte.label}: enter a number."]}) from None
+    value = scalars.decimal_number(item.get("value"), field="value", label=analyte.label)
     if message := plausibility_message(code, float(value), unit):
         raise ValidationError({"value": [message]})
     if item.get("sampled_at"):

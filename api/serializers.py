@@ -25,13 +25,26 @@ from trial.models import Site
 AUDIT = ("version", "created_at", "updated_at")
 
 
-class SiteSerializer(serializers.ModelSerializer):
+class RecordSerializer(serializers.ModelSerializer):
+    """A record as the API returns it: a read-only field keeps the model field's blank and null.
+
+    DRF drops allow_blank from read-only fields, so the schema listed a blank choice ("" for a
+    consent relation or an sCD25 unit not entered, a response not recomputed) as impossible.
+    """
+
+    def include_extra_kwargs(self, kwargs, extra_kwargs):
+        kept = {name: kwargs[name] for name in ("allow_blank", "allow_null") if name in kwargs}
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        return {**kwargs, **kept} if kwargs.get("read_only") else kwargs
+
+
+class SiteSerializer(RecordSerializer):
     class Meta:
         model = Site
         fields = ("id", "code", "name", "time_zone")
 
 
-class ScreeningSerializer(serializers.ModelSerializer):
+class ScreeningSerializer(RecordSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True)
     patient_id = serializers.SerializerMethodField()
 
@@ -56,7 +69,7 @@ class ScreeningSerializer(serializers.ModelSerializer):
         return patient.pk if patient is not None else None
 
 
-class ScreeningWriteSerializer(serializers.ModelSerializer):
+class ScreeningWriteSerializer(RecordSerializer):
     """Body of POST /screenings/ (site required) and PATCH /screenings/{id}/ (version and reason required)."""
 
     site = serializers.CharField(required=False, help_text="Site code, e.g. BCH (POST only).")
@@ -76,7 +89,7 @@ class EnrollSerializer(serializers.Serializer):
     prescribed_dose_mg = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="mg twice daily.")
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(RecordSerializer):
     site = serializers.SlugRelatedField(slug_field="code", read_only=True)
     screening_number = serializers.CharField(source="screening.screening_number", read_only=True)
     initials = serializers.CharField(source="screening.initials", read_only=True)
@@ -108,8 +121,10 @@ class PatientSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class VisitSerializer(serializers.ModelSerializer):
-    code = serializers.CharField(source="definition.code", read_only=True, default=None)
+class VisitSerializer(RecordSerializer):
+    code = serializers.CharField(
+        source="definition.code", read_only=True, default=None, allow_null=True, help_text="null: unscheduled."
+    )
     has_lab_panel = serializers.SerializerMethodField()
 
     class Meta:
@@ -139,14 +154,14 @@ class VisitSerializer(serializers.ModelSerializer):
         return hasattr(obj, "lab_panel")
 
 
-class LabResultSerializer(serializers.ModelSerializer):
+class LabResultSerializer(RecordSerializer):
     class Meta:
         model = LabResult
         fields = ("analyte", "value", "unit", "sampled_at", "flag", "reference_low", "reference_high")
         read_only_fields = fields
 
 
-class LabPanelSerializer(serializers.ModelSerializer):
+class LabPanelSerializer(RecordSerializer):
     results = LabResultSerializer(many=True, read_only=True)
 
     class Meta:
@@ -200,7 +215,7 @@ class LabPanelSaveResultSerializer(LabPanelSerializer):
         read_only_fields = fields
 
 
-class ResponseAssessmentSerializer(serializers.ModelSerializer):
+class ResponseAssessmentSerializer(RecordSerializer):
     class Meta:
         model = ResponseAssessment
         fields = (
@@ -229,9 +244,9 @@ class ResponseConfirmSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False)
 
 
-class AdverseEventSerializer(serializers.ModelSerializer):
-    term_code = serializers.CharField(source="term.code", read_only=True, default=None)
-    term_name = serializers.CharField(source="term.term", read_only=True, default=None)
+class AdverseEventSerializer(RecordSerializer):
+    term_code = serializers.CharField(source="term.code", read_only=True, default=None, allow_null=True)
+    term_name = serializers.CharField(source="term.term", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = AdverseEvent
@@ -240,7 +255,7 @@ class AdverseEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AdverseEventWriteSerializer(serializers.ModelSerializer):
+class AdverseEventWriteSerializer(RecordSerializer):
     patient = serializers.IntegerField(required=False, help_text="POST only.")
     term_code = serializers.CharField(required=False, help_text="CTCAE v3.0 code instead of the term id.")
     version = serializers.IntegerField(required=False)
@@ -252,7 +267,7 @@ class AdverseEventWriteSerializer(serializers.ModelSerializer):
         extra_kwargs = {"grade": {"required": False}, "onset_date": {"required": False}}
 
 
-class DoseSerializer(serializers.ModelSerializer):
+class DoseSerializer(RecordSerializer):
     class Meta:
         model = DoseAdministration
         fields = (
@@ -274,21 +289,21 @@ class DoseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TreatmentEndSerializer(serializers.ModelSerializer):
+class TreatmentEndSerializer(RecordSerializer):
     class Meta:
         model = TreatmentEnd
         fields = ("id", "patient", "outcome", "reason", "reason_detail", "last_dose_date", "study_day", *AUDIT)
         read_only_fields = fields
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
+class FollowUpSerializer(RecordSerializer):
     class Meta:
         model = FollowUp
         fields = ("id", "patient", "visit", "assessed_on", "vital_status", "hlh_relapse", "notes", *AUDIT)
         read_only_fields = fields
 
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobSerializer(RecordSerializer):
     class Meta:
         model = ImportJob
         fields = ("id", "status", "total", "done", "errors", "summary", "created_at", "finished_at", "note")
@@ -342,7 +357,7 @@ class VisitNotDoneSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False)
 
 
-class SupportiveCareSerializer(serializers.ModelSerializer):
+class SupportiveCareSerializer(RecordSerializer):
     class Meta:
         model = SupportiveCare
         fields = ("id", "patient", "kind", "product", "given_on", "detail", *AUDIT)
@@ -361,7 +376,7 @@ class SupportiveCareWriteSerializer(serializers.Serializer):
     reason_for_change = serializers.CharField(required=False, help_text="PATCH: required; kept in the history.")
 
 
-class SubsequentTherapySerializer(serializers.ModelSerializer):
+class SubsequentTherapySerializer(RecordSerializer):
     class Meta:
         model = SubsequentTherapy
         fields = (
@@ -396,7 +411,7 @@ class SubsequentTherapyWriteSerializer(serializers.Serializer):
     reason_for_change = serializers.CharField(required=False, help_text="PATCH: required; kept in the history.")
 
 
-class DeathSerializer(serializers.ModelSerializer):
+class DeathSerializer(RecordSerializer):
     class Meta:
         model = Death
         fields = ("id", "patient", "date_of_death", "cause", "hlh_related", *AUDIT)
@@ -412,7 +427,7 @@ class DeathWriteSerializer(serializers.Serializer):
     reason_for_change = serializers.CharField(required=False, help_text="PATCH: required; kept in the history.")
 
 
-class QueryMessageSerializer(serializers.ModelSerializer):
+class QueryMessageSerializer(RecordSerializer):
     author = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="null: the edit check."
     )
@@ -423,7 +438,7 @@ class QueryMessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DataQuerySerializer(serializers.ModelSerializer):
+class DataQuerySerializer(RecordSerializer):
     site = serializers.CharField(source="patient.site.code", read_only=True)
     subject_number = serializers.CharField(source="patient.subject_number", read_only=True)
     form = serializers.SerializerMethodField(

@@ -1,6 +1,5 @@
 """The REST API: thin views that validate with the pages' forms and write through the services."""
 
-import json
 import math
 import re
 from contextlib import contextmanager
@@ -11,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -22,13 +20,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import inputs
-from api.csv_bundle import CsvBundleReader, is_zip
+from api import filters, inputs, scalars
+from api.bundle_zip import MAX_TOTAL_BYTES, BundleTooLarge, is_zip, megabytes
+from api.csv_bundle import CsvBundleReader
 from api.models import ImportJob
+from api.parsing import BUNDLE_FIELD, BodyTooLarge, BundleMultiPartParser, StrictJSONParser, ZipBodyParser, json_loads
 from api.permissions import RolePermission
 from api.serializers import (
     AdverseEventSerializer,
@@ -73,7 +72,16 @@ from assessments.services.responses import response_confirm
 from assessments.services.visits import visit_not_done_record, visit_unscheduled_add
 from crf.outbox import task_enqueue
 from patients.forms import DeathForm, SubsequentTherapyForm
-from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
+from patients.models import (
+    Death,
+    DoseAdministration,
+    Eligibility,
+    FollowUp,
+    Patient,
+    Screening,
+    SubsequentTherapy,
+    TreatmentEnd,
+)
 from patients.services import (
     DoseAlreadyRecorded,
     death_record,
@@ -100,8 +108,9 @@ from queries.services import (
 )
 from trial.analytes import ANALYTES, units_for
 from trial.clock import site_today
-from trial.posted import VERSION_MAX, whole_number
 from trial.selectors import user_site_ids, user_sites
+from trial.text_columns import length_message, text_problem
+from trial.versioning import REASON_MAX_LENGTH
 
 SITE = OpenApiParameter("site", str, description="Site code, e.g. BCH.")
 PATIENT = OpenApiParameter("patient", int, description="Patient id.")
@@ -114,56 +123,15 @@ IF_MATCH = OpenApiParameter(
 
 
 def _bad_text(value: str) -> bool:
-    if "\x00" in value:
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _day_or_none(value) -> date | None:
-    if not isinstance(value, str) or len(value) != 10:
-        return None
-    try:
-        return parse_date(value)
-    except ValueError:  # well formed but no such day, e.g. 2026-02-30
-        return None
+    return text_problem(value) is not None
 
 
 def _day(value, *, field: str) -> date:
-    day = _day_or_none(value)
-    if day is None:
-        raise ValidationError({field: ["Enter a date as YYYY-MM-DD."]})
-    return day
+    return scalars.day(value, field=field, impossible=scalars.DATE_MESSAGE)
 
 
 def _moment(value, *, zone: ZoneInfo, field: str):
-    try:
-        return inputs.parse_moment(value, zone=zone, field=field)
-    except ValueError:  # well formed but no such day or time, e.g. 2026-02-30T08:00
-        raise ValidationError({field: ["Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601)."]}) from None
-
-
-def _date_param(request, name: str) -> date | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    day = _day_or_none(raw)
-    if day is None:
-        raise ValidationError({name: ["Enter a date as YYYY-MM-DD."]})
-    return day
-
-
-def _int_param(request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return whole_number(raw, label=f"'{name}' (an id)", minimum=0)
-    except ValidationError as exc:
-        raise ValidationError({name: exc.messages}) from None
+    return scalars.moment(value, zone=zone, field=field)
 
 
 def _body(request) -> dict:
@@ -180,13 +148,12 @@ def expected_version(request, payload: dict) -> int:
         raw = (request.headers.get("If-Match") or "").strip().removeprefix("W/").strip('"') or None
     if raw is None:
         raise ValidationError({"version": ["Send the version you loaded (field 'version' or the If-Match header)."]})
-    try:
-        return whole_number(raw, label="Version", maximum=VERSION_MAX)
-    except ValidationError as exc:
-        raise ValidationError({"version": exc.messages}) from None
-
-
-HISTORY_REASON_MAX = Death.history.model._meta.get_field("history_change_reason").max_length
+    if isinstance(raw, bool):
+        raise ValidationError({"version": ["Version is a whole number."]})
+    value = scalars.whole_number(raw, field="version", message="Version is a whole number.")
+    if value < 1:
+        raise ValidationError({"version": ["Version is a whole number."]})
+    return value
 
 
 def _change_reason(payload: dict) -> str:
@@ -196,27 +163,26 @@ def _change_reason(payload: dict) -> str:
         return ""
     if not isinstance(reason, str) or _bad_text(reason):
         raise ValidationError({"reason_for_change": ["Enter text."]})
-    if len(reason.strip()) > HISTORY_REASON_MAX:
-        raise ValidationError(
-            {
-                "reason_for_change": [
-                    f"Reason for change must be at most {HISTORY_REASON_MAX} characters (it has {len(reason.strip())})."
-                ]
-            }
-        )
+    if len(reason.strip()) > REASON_MAX_LENGTH:
+        message = length_message("Reason for change", REASON_MAX_LENGTH, len(reason.strip()))
+        raise ValidationError({"reason_for_change": [message]})
     return reason
 
 
 @contextmanager
-def _reason_field():
-    """The services call the reason for change `change_reason`; the API (and the pages) `reason_for_change`."""
+def _api_names(names: dict[str, str]):
+    """A service's errors under the API's names of its fields (the model's or the service's differ)."""
     try:
         yield
     except ValidationError as exc:
-        if not (hasattr(exc, "error_dict") and "change_reason" in exc.error_dict):
+        if not (hasattr(exc, "error_dict") and set(exc.error_dict) & set(names)):
             raise
-        errors = {("reason_for_change" if key == "change_reason" else key): v for key, v in exc.message_dict.items()}
-        raise ValidationError(errors) from exc
+        raise ValidationError({names.get(key, key): v for key, v in exc.message_dict.items()}) from exc
+
+
+def _reason_field():
+    """The services call the reason for change `change_reason`; the API (and the pages) `reason_for_change`."""
+    return _api_names({"change_reason": "reason_for_change"})
 
 
 class ETagMixin:
@@ -241,16 +207,26 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return queryset.filter(**{f"{self.site_field}__in": user_site_ids(self.request.user)})
 
     def filter_common(self, queryset, *, date_field: str | None = None, patient_field: str | None = "patient_id"):
-        site = self.request.query_params.get("site")
-        if site:
+        """site, patient and date_from/date_to; a site or patient not the user's is a 400 naming it."""
+        request = self.request
+        if site := filters.site_code(request, "site", user_sites(request.user)):
             queryset = queryset.filter(**{self.site_field.replace("_id", "__code"): site})
-        if patient_field and (patient := _int_param(self.request, "patient")) is not None:
-            queryset = queryset.filter(**{patient_field: patient})
+        if patient_field:
+            patients = Patient.objects.filter(site_id__in=user_site_ids(request.user))
+            if (patient := filters.record_id(request, "patient", patients, label="patient")) is not None:
+                queryset = queryset.filter(**{patient_field: patient})
         if date_field:
-            if (start := _date_param(self.request, "date_from")) is not None:
+            if (start := filters.day(request, "date_from")) is not None:
                 queryset = queryset.filter(**{f"{date_field}__gte": start})
-            if (end := _date_param(self.request, "date_to")) is not None:
+            if (end := filters.day(request, "date_to")) is not None:
                 queryset = queryset.filter(**{f"{date_field}__lte": end})
+        return queryset
+
+    def filter_choices(self, queryset, choices: dict):
+        """Filters on a field's choices ({"status": Screening.Status}); a value not among them is a 400."""
+        for name, values in choices.items():
+            if (value := filters.choice(self.request, name, values)) is not None:
+                queryset = queryset.filter(**{name: value})
         return queryset
 
 
@@ -261,7 +237,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
             DATE_FROM,
             DATE_TO,
             OpenApiParameter("status", str, enum=[c.value for c in Screening.Status]),
-            OpenApiParameter("eligibility", str, enum=["eligible", "ineligible", "incomplete"]),
+            OpenApiParameter("eligibility", str, enum=[c.value for c in Eligibility]),
         ]
     ),
 )
@@ -278,10 +254,7 @@ class ScreeningViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         if self.action != "list":
             return queryset
         queryset = self.filter_common(queryset, date_field="screening_date", patient_field=None)
-        for name in ("status", "eligibility"):
-            if value := self.request.query_params.get(name):
-                queryset = queryset.filter(**{name: value})
-        return queryset
+        return self.filter_choices(queryset, {"status": Screening.Status, "eligibility": Eligibility})
 
     @extend_schema(request=ScreeningWriteSerializer, responses={201: ScreeningSerializer})
     def create(self, request):
@@ -346,10 +319,9 @@ class PatientViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
         if self.action != "list":
             return queryset
         queryset = self.filter_common(queryset, date_field="enrollment_date", patient_field=None)
-        for name in ("status", "risk_group", "etiology"):
-            if value := self.request.query_params.get(name):
-                queryset = queryset.filter(**{name: value})
-        return queryset
+        return self.filter_choices(
+            queryset, {"status": Patient.Status, "risk_group": Patient.RiskGroup, "etiology": Patient.Etiology}
+        )
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))
@@ -408,7 +380,8 @@ class LabPanelViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         if self.action != "list":
             return queryset
         queryset = self.filter_common(queryset, date_field="sampled_at__date")
-        if (visit := _int_param(self.request, "visit")) is not None:
+        visits = self.scoped(Visit.objects.all())
+        if (visit := filters.record_id(self.request, "visit", visits, label="visit")) is not None:
             queryset = queryset.filter(visit_id=visit)
         return queryset
 
@@ -501,13 +474,14 @@ class ResponseAssessmentViewSet(ETagMixin, mixins.ListModelMixin, mixins.Retriev
         reason = payload.get("reason") or ""
         if not isinstance(reason, str):
             raise ValidationError({"reason": ["Reason is text."]})
-        assessment = response_confirm(
-            assessment_id=assessment.pk,
-            status=str(payload.get("status") or ""),
-            reason=reason,
-            expected_version=version,
-            user=request.user,
-        )
+        with _api_names({"confirmation_reason": "reason"}):
+            assessment = response_confirm(
+                assessment_id=assessment.pk,
+                status=str(payload.get("status") or ""),
+                reason=reason,
+                expected_version=version,
+                user=request.user,
+            )
         return Response(ResponseAssessmentSerializer(assessment).data)
 
 
@@ -522,8 +496,7 @@ def _ae_data(payload: dict) -> dict:
         if term is None:
             raise ValidationError({"term_code": [f"Unknown CTCAE v3.0 code {code}."]})
         payload["term"] = term
-    if "grade" in payload and not isinstance(payload["grade"], int):
-        payload["grade"] = str(payload["grade"])
+    payload.update(scalars.strict_values(payload, inputs.AE_VALUES))
     for name in ("term", "relationship", "action_taken", "outcome", "other_specify", "description"):
         if name in payload and payload[name] is not None and not isinstance(payload[name], (str, int, CtcaeTerm)):
             raise ValidationError({name: ["Enter text."]})
@@ -618,6 +591,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         amount = payload.get("amount_mg")
         if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, str))):
             raise ValidationError({"amount_mg": ["Enter a number."]})
+        amount = scalars.strict_values(payload, inputs.DOSE_VALUES).get("amount_mg")
         return dose_record(
             patient=patient,
             treatment_day=payload.get("treatment_day"),
@@ -758,17 +732,18 @@ class FollowUpViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
             },
         )
         death = payload.get("date_of_death")
-        follow_up = follow_up_record(
-            patient=patient,
-            assessed_on=_day(payload.get("assessed_on"), field="assessed_on"),
-            vital_status=_text(payload, "vital_status"),
-            hlh_relapse=_optional_bool(payload, "hlh_relapse"),
-            notes=_text(payload, "notes"),
-            date_of_death=_day(death, field="date_of_death") if death else None,
-            death_cause=_text(payload, "death_cause"),
-            death_hlh_related=_optional_bool(payload, "death_hlh_related"),
-            user=request.user,
-        )
+        with _api_names({"cause": "death_cause", "hlh_related": "death_hlh_related"}):  # the Death's own fields
+            follow_up = follow_up_record(
+                patient=patient,
+                assessed_on=_day(payload.get("assessed_on"), field="assessed_on"),
+                vital_status=_text(payload, "vital_status"),
+                hlh_relapse=_optional_bool(payload, "hlh_relapse"),
+                notes=_text(payload, "notes"),
+                date_of_death=_day(death, field="date_of_death") if death else None,
+                death_cause=_text(payload, "death_cause"),
+                death_hlh_related=_optional_bool(payload, "death_hlh_related"),
+                user=request.user,
+            )
         return Response(FollowUpSerializer(follow_up).data, status=status.HTTP_201_CREATED)
 
 
@@ -815,19 +790,6 @@ class AnalyteListView(APIView):
         )
 
 
-class ZipParser(BaseParser):
-    """A CSV bundle sent as the request body (Content-Type: application/zip)."""
-
-    media_type = "application/zip"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not JSON")
-
-
 class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """POST a bundle (docs/import.md); a Celery task validates everything, then writes all or nothing."""
 
@@ -835,7 +797,8 @@ class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = ImportJob.objects.none()  # typed path parameter in the schema; get_queryset scopes
     permission_classes = [RolePermission]
     perm_model = "patients.screening"
-    parser_classes = [JSONParser, MultiPartParser, ZipParser]
+    parser_classes = [StrictJSONParser, BundleMultiPartParser, ZipBodyParser]
+    body_field = BUNDLE_FIELD  # a body over the size limit is refused naming it (api.errors)
 
     def get_queryset(self):
         return ImportJob.objects.filter(created_by=self.request.user)
@@ -857,7 +820,8 @@ class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         description=(
             "Body: the JSON bundle of docs/import.md, or the CSV bundle (a ZIP of CSV files) as the body "
             "(Content-Type: application/zip) or as the multipart file field `bundle`. Poll GET /imports/{id}/ "
-            "for progress and errors; a CSV bundle's errors name the file, line and column."
+            "for progress and errors; a CSV bundle's errors name the file, line and column. A bundle over a "
+            "size limit is refused at once with 413 naming the limit (docs/import.md)."
         ),
     )
     def create(self, request):
@@ -865,8 +829,8 @@ class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             return Response({"detail": "You do not have permission to perform this action."}, status=403)
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type == "application/zip":
-            data = request.data if isinstance(request.data, bytes) else b""
-            if not is_zip(data):
+            data = request.data
+            if not hasattr(data, "read") or not is_zip(data):
                 raise ValidationError({"non_field_errors": ["The body is not a ZIP file of CSV files."]})
             return self.csv_job(request, data)
         if content_type == "multipart/form-data":
@@ -875,31 +839,29 @@ class ImportViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
                 raise ValidationError(
                     {"bundle": ["Send the bundle as the file field 'bundle': a ZIP of CSV files or a JSON file."]}
                 )
-            data = upload.read()
-            if is_zip(data):
-                return self.csv_job(request, data)
-            try:
-                return self.json_job(request, json.loads(data.decode("utf-8"), parse_constant=_reject_constant))
-            except (UnicodeDecodeError, ValueError):
-                raise ValidationError({"bundle": ["Neither a ZIP of CSV files nor a JSON bundle."]}) from None
+            if is_zip(upload):
+                return self.csv_job(request, upload)
+            if upload.size > MAX_TOTAL_BYTES:
+                raise BodyTooLarge(
+                    BUNDLE_FIELD, f"A JSON bundle is at most {megabytes(MAX_TOTAL_BYTES)}; split the bundle."
+                )
+            bundle = json_loads(upload.read(), field="bundle", not_json="Neither a ZIP of CSV files nor a JSON bundle.")
+            return self.json_job(request, bundle)
         return self.json_job(request, request.data)
 
     def json_job(self, request, bundle):
+        # Its text was read by api.parsing: no NUL, no lone surrogate, no NaN, nested within bounds.
         if not isinstance(bundle, dict):
             raise ValidationError({"non_field_errors": ["Send the bundle as a JSON object."]})
-        try:
-            text = json.dumps(bundle)
-            text.encode("utf-8")
-        except (TypeError, ValueError, UnicodeEncodeError):
-            raise ValidationError({"non_field_errors": ["The bundle is not valid UTF-8 JSON."]}) from None
-        if "\\u0000" in text:
-            raise ValidationError({"non_field_errors": ["The bundle contains a NUL character (\\u0000)."]})
         return self.queued(ImportJob.objects.create(bundle=bundle, created_by=request.user))
 
-    def csv_job(self, request, data: bytes):
+    def csv_job(self, request, data):
         """Read the CSV files now: the job keeps the JSON bundle, each record's file and line, and the
         errors of the CSV files (the task still checks the rest, to list every error at once)."""
-        bundle, locations, errors = CsvBundleReader().convert(data)
+        try:
+            bundle, locations, errors = CsvBundleReader().convert(data)
+        except BundleTooLarge as exc:  # refused before a row is read, and nothing is stored
+            raise BodyTooLarge(BUNDLE_FIELD, str(exc)) from None
         if bundle is None:  # the ZIP, screenings.csv or enrollments.csv cannot be read: nothing to check
             job = ImportJob.objects.create(
                 bundle={},
@@ -940,20 +902,24 @@ def _typed(payload: dict, spec: dict[str, str]) -> None:
         kind = spec[name]
         if kind == TEXT and value is not None and not isinstance(value, str):
             errors[name] = ["Enter text."]
-        elif kind == TEXT and isinstance(value, str) and _bad_text(value):
-            errors[name] = ["Text cannot contain NUL or unpaired surrogate characters."]
+        elif kind == TEXT and isinstance(value, str) and (problem := text_problem(value)):
+            errors[name] = [problem]
         elif kind == BOOL and not isinstance(value, bool):
             errors[name] = ["true or false."]
         elif kind == NULL_BOOL and value is not None and not isinstance(value, bool):
             errors[name] = ["true, false or null (not known)."]
-        elif kind == DATE and value is not None and _day_or_none(value) is None:
-            errors[name] = ["Enter a date as YYYY-MM-DD."]
+        elif kind == DATE and value is not None:
+            try:
+                _day(value, field=name)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
 
 
 def _form_clean(form_class, values: dict, **kwargs) -> dict:
     """The values as the page's form cleans them (its errors by field, as on the page)."""
+    inputs.strict_form_values(form_class, values)
     form = form_class(data=inputs.form_data(values), **kwargs)
     if not form.is_valid():
         raise ValidationError(inputs.form_errors(form))
@@ -998,11 +964,7 @@ class SupportiveCareViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveMod
         if self.action != "list":
             return queryset
         queryset = self.filter_common(queryset, date_field="given_on")
-        if kind := self.request.query_params.get("kind"):
-            if kind not in SupportiveCare.Kind.values:
-                raise ValidationError({"kind": [f"Kind must be one of {', '.join(SupportiveCare.Kind.values)}."]})
-            queryset = queryset.filter(kind=kind)
-        return queryset
+        return self.filter_choices(queryset, {"kind": SupportiveCare.Kind})
 
     @extend_schema(request=SupportiveCareWriteSerializer, responses={201: SupportiveCareSerializer})
     def create(self, request):
@@ -1198,11 +1160,7 @@ class DataQueryViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         if self.action != "list":
             return queryset.prefetch_related(Prefetch("messages", QueryMessage.objects.select_related("author")))
         queryset = self.filter_common(queryset, date_field="created_at__date")
-        for name, choices in (("status", DataQuery.Status), ("origin", DataQuery.Origin)):
-            if value := self.request.query_params.get(name):
-                if value not in choices.values:
-                    raise ValidationError({name: [f"{name.title()} must be one of {', '.join(choices.values)}."]})
-                queryset = queryset.filter(**{name: value})
+        queryset = self.filter_choices(queryset, {"status": DataQuery.Status, "origin": DataQuery.Origin})
         if form := self.request.query_params.get("form"):
             if not QUERY_FORM_PATTERN.fullmatch(form):
                 raise ValidationError({"form": ["Give the form as app.model, e.g. assessments.labpanel."]})

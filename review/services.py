@@ -12,6 +12,8 @@ from crf import catalogue
 from crf.versions import history_digest
 from review.models import DataLock, Signature, SourceVerification
 from trial.clock import zone_label
+from trial.text_columns import column_check
+from trial.versioning import history_reason
 
 REVIEW_LABELS = {"review.datalock", "review.sourceverification", "review.signature"}
 QUERY_LABELS = {"queries.dataquery", "queries.querymessage"}
@@ -179,7 +181,8 @@ def lock_set(
             reason=reason,
             locked_by=user,
         )
-        lock._change_reason = f"{level} {scope}: {reason}"
+        column_check(lock)
+        lock._change_reason = history_reason(f"{level} {scope}: {reason}")
         lock.save()
     return lock
 
@@ -216,7 +219,8 @@ def lock_release(*, lock_id: int, user, reason: str) -> DataLock:
         if lock is None:
             raise ValidationError({"lock": "This lock is already released."})
         lock.released_at, lock.released_by, lock.release_reason = timezone.now(), user, reason.strip()
-        lock._change_reason = f"Unlocked: {reason.strip()}"
+        column_check(lock)
+        lock._change_reason = history_reason(f"Unlocked: {reason.strip()}")
         lock.save()
     return lock
 

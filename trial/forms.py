@@ -14,6 +14,7 @@ from trial.analytes import ANALYTES, Analyte, limit_message
 from trial.clock import site_today
 from trial.models import Site
 from trial.posted import VersionField
+from trial.versioning import REASON_MAX_LENGTH  # the history's reason column
 from trial.widgets import tri_state_field
 
 
@@ -89,10 +90,6 @@ class CRFForm(forms.ModelForm):
             if isinstance(value, date) and value > today:
                 self.add_error(name, f"{self.fields[name].label} cannot be in the future (after {today.isoformat()}).")
         return cleaned
-
-
-# What the history keeps of a reason for change (django-simple-history's change reason column).
-REASON_MAX_LENGTH = 100
 
 
 class ReasonForChangeMixin(forms.Form):

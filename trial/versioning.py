@@ -8,6 +8,17 @@ editing the same record never silently overwrite each other.
 from django.conf import settings
 from django.db import models
 
+from trial.text_columns import column_check
+
+# What the history keeps of a reason for change (django-simple-history's change reason column).
+REASON_MAX_LENGTH = 100
+
+
+def history_reason(text: str) -> str:
+    """A reason as the history row keeps it: a composed one ("Recorded as pr: <the reason>") is cut to
+    the column, the record's own field keeping it whole; a reason typed as such is refused at the door."""
+    return text if len(text) <= REASON_MAX_LENGTH else text[: REASON_MAX_LENGTH - 1] + "…"
+
 
 class ConcurrentEditError(Exception):
     """The record changed since the user loaded it."""
@@ -74,6 +85,7 @@ def record_save(*, record: VersionedRecord, user, reason: str | None, created: b
     from review.services import lock_check
 
     lock_check(record)
+    column_check(record)  # a text too long for its column, or one PostgreSQL cannot store, names its field
     if not created:
         record.version += 1
     else:
@@ -81,5 +93,5 @@ def record_save(*, record: VersionedRecord, user, reason: str | None, created: b
     record.updated_by = user if getattr(user, "is_authenticated", False) else None
     if getattr(user, "is_authenticated", False):
         record._history_user = user
-    record._change_reason = reason or ("Created" if created else "")
+    record._change_reason = history_reason(reason or ("Created" if created else ""))
     record.save()

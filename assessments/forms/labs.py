@@ -11,7 +11,7 @@ from assessments.services.labs import Measurement, supportive_care_product_probl
 from trial import clock
 from trial.analytes import ANALYTES, GROUP_ORDER, plausibility_message, units_for
 from trial.clock import site_today
-from trial.forms import SiteDateTimeField, date_input
+from trial.forms import REASON_MAX_LENGTH, SiteDateTimeField, date_input
 from trial.posted import VersionField
 
 # Height is a screening value; the rest of the catalogue is on the lab page.
@@ -48,7 +48,7 @@ class LabPanelForm(forms.Form):
         label="Notes (CSF, MRI, ECG, echo findings)", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     version = VersionField(required=False)  # required once the panel is saved: a change states what it changes
-    reason_for_change = forms.CharField(label="Reason for change", max_length=200, required=False)
+    reason_for_change = forms.CharField(label="Reason for change", max_length=REASON_MAX_LENGTH, required=False)
 
     def __init__(self, *args, visit, panel: LabPanel | None = None, expected: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)

@@ -46,6 +46,7 @@ from patients.services.locking import patient_lock
 from queries.services import auto_queries_live, auto_query_sync, target_of
 from trial import clock
 from trial.clock import site_today, zone_of
+from trial.text_columns import column_errors
 from trial.versioning import record_lock_for_update, record_save
 
 CENT = Decimal("0.01")
@@ -614,6 +615,9 @@ def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchO
                 updated_by=user if getattr(user, "is_authenticated", False) else None,
                 **values,
             )
+            if too_long := column_errors(dose):  # as record_save checks a single dose
+                outcome.errors[index] = ValidationError(too_long)
+                continue
             pending.append(dose)
         if outcome.errors or not pending:
             return outcome

@@ -171,7 +171,8 @@ def test_other_site_is_404_and_not_listed(api_b, patient):
 
 def test_list_filters_by_site_and_date(api, patient):
     assert api.get("/api/v1/patients/?site=BCH").json()["count"] == 1
-    assert api.get("/api/v1/patients/?site=SCH").json()["count"] == 0
+    # A site that is not one of yours is named, not answered with an empty list.
+    assert api.get("/api/v1/patients/?site=SCH").json() == {"site": ["Choose one of your sites: BCH."]}
     assert api.get("/api/v1/screenings/?date_from=2026-03-03").json()["count"] == 0
     assert api.get("/api/v1/screenings/?date_from=2026-03-02").json()["count"] == 1
     assert api.get("/api/v1/screenings/?date_from=bad").status_code == 400

@@ -1,13 +1,16 @@
 """Import a trial's existing data from a JSON bundle or a CSV bundle (ZIP) (docs/import.md); all or nothing."""
 
-import json
+import io
 import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from rest_framework.exceptions import ValidationError
 
-from api.csv_bundle import csv_bundle_import, is_zip
+from api.bundle_zip import is_zip
+from api.csv_bundle import csv_bundle_import
 from api.importing import ImportFailed, bundle_import
+from api.parsing import json_loads
 
 
 def progress_bar(stream):
@@ -40,20 +43,30 @@ class Command(BaseCommand):
         try:
             if bundle == "-":
                 stdin = getattr(sys.stdin, "buffer", None)
-                raw = stdin.read() if stdin is not None else sys.stdin.read().encode("utf-8")
+                source = io.BytesIO(stdin.read() if stdin is not None else sys.stdin.read().encode("utf-8"))
             else:
-                with open(bundle, "rb") as handle:
-                    raw = handle.read()
-            csv_zip = bundle.lower().endswith(".zip") or is_zip(raw)
-            data = None if csv_zip else json.loads(raw.decode("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                source = open(bundle, "rb")  # closed below (with source); a ZIP is read from it as a stream
+        except OSError as exc:
             raise CommandError(f"Cannot read the bundle: {exc}") from None
+        with source:
+            self.import_from(
+                source, csv_zip=bundle.lower().endswith(".zip") or is_zip(source), user=account, quiet=quiet
+            )
+
+    def import_from(self, source, *, csv_zip: bool, user, quiet: bool) -> None:
+        data = None
+        if not csv_zip:
+            try:  # the API's reading: no NaN, no NUL or lone surrogate, bounded nesting
+                data = json_loads(source.read())
+            except ValidationError as exc:
+                problems = "; ".join(f"{field}: {' '.join(map(str, m))}" for field, m in exc.detail.items())
+                raise CommandError(f"Cannot read the bundle: {problems}") from None
         progress = None if quiet else progress_bar(self.stderr)
         try:
             if csv_zip:
-                result = csv_bundle_import(data=raw, user=account, progress=progress)
+                result = csv_bundle_import(data=source, user=user, progress=progress)
             else:
-                result = bundle_import(bundle=data, user=account, progress=progress)
+                result = bundle_import(bundle=data, user=user, progress=progress)
         except ImportFailed as exc:
             for error in exc.errors:
                 field = f" {error['field']}:" if error["field"] else ""
