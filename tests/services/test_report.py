@@ -198,11 +198,19 @@ def enroll_late(site, user, *, first_dose_day: int):
     from patients.services import patient_enroll
     from tests.conftest import SCREENING_DAY
 
-    screening = screening_create(site=site, data=eligible_data(initials="LT"), user=user)
+    first_dose = DAY0 + timedelta(days=first_dose_day)
+    screened = first_dose - timedelta(days=1)  # day 0 comes within 7 days of screening (section 7)
+    data = eligible_data(
+        initials="LT",
+        screening_date=screened,
+        consent_date=screened,
+        date_of_birth=SCREENING_DAY - timedelta(days=365 * 4 + 30),
+    )
+    screening = screening_create(site=site, data=data, user=user)
     return patient_enroll(
         screening_id=screening.pk,
-        enrollment_date=SCREENING_DAY,
-        first_dose_date=DAY0 + timedelta(days=first_dose_day),
+        enrollment_date=screened,
+        first_dose_date=first_dose,
         weight_kg=eligible_data()["weight_kg"],
         prescribed_dose_mg=Decimal("5"),
         user=user,
