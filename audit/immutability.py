@@ -6,9 +6,15 @@ bind it; a trigger does, whatever path (application, admin, shell, raw SQL) trie
 
 from django.db import connections
 
+# An UPDATE that writes a row back exactly as it is changes nothing and passes: Django's test
+# runner writes its saved rows back that way (serialized_rollback), the seeded configuration's
+# first history rows included.
 FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND NEW IS NOT DISTINCT FROM OLD THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'audit rows cannot be changed or deleted (table %)', TG_TABLE_NAME
         USING ERRCODE = 'insufficient_privilege';
 END;
