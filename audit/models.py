@@ -102,3 +102,36 @@ def account_history_record(*, user, reason: str | None = None, created: bool = F
     if reason is not None:
         user._change_reason = reason
     ACCOUNT_HISTORY.create_historical_record(user, "+" if created else "~")
+
+
+class ChainLink(models.Model):
+    """One link of an audit table's hash chain: the row it covers and sha256(previous link's
+    hash + the row's canonical form). Written by the database (audit/chain.py), never by the
+    application, and checked by `manage.py audit_verify`."""
+
+    table_name = models.CharField(max_length=63)
+    seq = models.BigIntegerField(help_text="Position in the table's chain, from 1.")
+    row_pk = models.BigIntegerField(help_text="Primary key of the row covered.")
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table_name", "seq"], name="chain_link_position")]
+        indexes = [models.Index(fields=["table_name", "row_pk"], name="chain_link_row")]
+
+    def __str__(self) -> str:
+        return f"{self.table_name} #{self.seq} row {self.row_pk}"
+
+
+class ChainEpoch(models.Model):
+    """The columns an audit table's rows are hashed with from one link on: a migration that adds
+    a column to a history table starts a new epoch, and older rows keep their own columns."""
+
+    table_name = models.CharField(max_length=63)
+    first_seq = models.BigIntegerField()
+    columns = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table_name", "first_seq"], name="chain_epoch_start")]
+
+    def __str__(self) -> str:
+        return f"{self.table_name} from #{self.first_seq}"
