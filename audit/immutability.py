@@ -2,7 +2,8 @@
 each row is linked into its table's hash chain (audit/chain.py).
 
 The trigger binds whoever connects, the tables' owner included, whatever path (application,
-admin, shell, raw SQL) tries.
+admin, shell, raw SQL) tries; the application's own role is also refused by its privileges
+(`manage.py db_roles`), which keep it from TRUNCATE and from switching triggers off.
 """
 
 from django.apps import apps
