@@ -13,8 +13,6 @@ from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
-from trial.models import Role
-
 # Stored for a superuser who holds none of the trial's roles.
 ADMINISTRATOR = "administrator"
 
@@ -25,6 +23,13 @@ ADMINISTRATOR = "administrator"
 _STAMP = "_audit_roles_stamp"
 
 
+def role_names(user) -> list[str]:
+    """The trial roles among the user's groups now, sorted (read from the database, never memoised)."""
+    from trial.models import Role  # here, not at the top: trial.models imports this module
+
+    return sorted(name for name in user.groups.values_list("name", flat=True) if name in Role.values)
+
+
 def roles_stamp(user) -> str:
     """The user's role names now, sorted and comma-separated; blank for no user (the system)."""
     if user is None or not getattr(user, "is_authenticated", False):
@@ -32,7 +37,7 @@ def roles_stamp(user) -> str:
     memo = user.__dict__.get(_STAMP)
     if memo is not None:
         return memo
-    names = sorted(name for name in user.groups.values_list("name", flat=True) if name in Role.values)
+    names = role_names(user)
     if not names and user.is_superuser:
         names = [ADMINISTRATOR]
     user.__dict__[_STAMP] = ",".join(names)
@@ -45,6 +50,8 @@ def clear_roles_stamp(user) -> None:
 
 def roles_label(stamp: str) -> str:
     """The stored role names as a reader sees them: 'Study coordinator, Monitor'."""
+    from trial.models import Role
+
     labels = dict(Role.choices) | {ADMINISTRATOR: "administrator"}
     return ", ".join(str(labels.get(name, name)) for name in stamp.split(",") if name)
 
@@ -118,8 +125,43 @@ class AuditedHistory(HistoricalRecords):
         kwargs.setdefault("history_manager", RoleStampingHistoryManager)
         super().__init__(**kwargs)
 
+    def post_save(self, instance, created, using=None, **kwargs):
+        # A save of nothing but what the history leaves out (a site's subject counter, a
+        # sign-in time) changes nothing a reader could see: no row.
+        update_fields = kwargs.get("update_fields")
+        if not created and update_fields and set(update_fields) <= set(self.excluded_fields):
+            return
+        super().post_save(instance, created, using=using, **kwargs)
+
 
 @receiver(pre_create_historical_record, dispatch_uid="audit.history_user_roles")
 def _stamp_roles(sender, history_instance, history_user, **kwargs) -> None:
     if hasattr(history_instance, "history_user_roles") and not history_instance.history_user_roles:
         history_instance.history_user_roles = roles_stamp(history_user)
+
+
+BASELINE_REASON = "As it stood when its history began"
+
+
+def history_baseline(apps, label: str, *, history_label: str = "", extra=None) -> None:
+    """For a migration that starts the history of a model: one 'created' row for each existing
+    record, so the first change of it reads old → new. `extra(obj)` gives more fields of the row."""
+    from trial.clock import now
+
+    model = apps.get_model(label)
+    history = apps.get_model(history_label or f"{model._meta.app_label}.Historical{model._meta.object_name}")
+    kept = {f.attname for f in history._meta.concrete_fields}
+    # Whole seconds: Django's JSON serializer keeps milliseconds only, and the test runner's
+    # serialized rollback writes rows back from it (the guard lets an unchanged row pass).
+    at = now().replace(microsecond=0)
+    rows = [
+        history(
+            **{f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields if f.attname in kept},
+            **(extra(obj) if extra else {}),
+            history_date=at,
+            history_type="+",
+            history_change_reason=BASELINE_REASON,
+        )
+        for obj in model.objects.all()
+    ]
+    history.objects.bulk_create(rows)

@@ -5,7 +5,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
-from audit.models import AuthEvent
+from audit.models import AuthEvent, account_history_record
 
 
 def _ip(request) -> str | None:
@@ -54,3 +54,11 @@ def _roles_changed(sender, instance, action, pk_set, **kwargs) -> None:
         username=getattr(instance, "username", ""),
         detail=f"Roles {verb}: {', '.join(names) or 'all'}",
     )
+    # The account's history keeps who changed its roles, old and new, and the reason. The
+    # admin saves an account and its groups as one change and writes that row itself.
+    users = (
+        [instance] if isinstance(instance, get_user_model()) else get_user_model().objects.filter(pk__in=pk_set or [])
+    )
+    for user in users:
+        if not getattr(user, "_roles_saved_with_account", False):
+            account_history_record(user=user)

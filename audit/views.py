@@ -36,7 +36,10 @@ def audit_record(request, label: str, pk: int):
     site_id = _record_patient_site(subject) if subject is not None else None
     if site_id is not None and site_id not in user_site_ids(request.user):
         raise Http404("No such record at your sites.")
-    if site_id is None and not request.user.has_perm("audit.view_study_audit"):
+    if site_id is None and not (
+        request.user.has_perm("audit.view_study_audit")
+        and selectors.record_in_study_scope(model=model, pk=pk, site_ids=user_site_ids(request.user))
+    ):  # configuration and accounts: those of the reader's trial and sites
         raise Http404("No such record at your sites.")
     return render(
         request,
@@ -61,7 +64,7 @@ def audit_study(request):
         site_ids=user_site_ids(request.user), model_label=model_label, username=username, limit=200
     )
     security = selectors.security_events(user=request.user, limit=200)
-    models = [(m._meta.label_lower, str(m._meta.verbose_name).capitalize()) for m in selectors.tracked_models()]
+    models = [(m._meta.label_lower, selectors.model_label(m)) for m in selectors.tracked_models()]
     return render(
         request,
         "audit/study.html",

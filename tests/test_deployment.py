@@ -11,10 +11,13 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_compose_has_the_five_services_with_health_checks():
+def test_compose_has_the_five_services_with_health_checks_and_a_one_off_migrate():
     services = compose()["services"]
-    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
+    assert set(services) == {"migrate", "web", "worker", "beat", "postgres", "redis"}
     for name, service in services.items():
+        if name == "migrate":
+            assert service["restart"] == "no"  # runs once, before the others
+            continue
         assert "healthcheck" in service, name
         assert service["healthcheck"]["test"], name
 
@@ -22,7 +25,7 @@ def test_compose_has_the_five_services_with_health_checks():
 def test_compose_commands_start_gunicorn_celery_worker_and_beat():
     services = compose()["services"]
     assert "gunicorn config.wsgi:application" in services["web"]["command"]
-    assert "migrate" in services["web"]["command"]
+    assert "migrate" not in services["web"]["command"]  # the application's role cannot migrate
     assert services["worker"]["command"].startswith("celery -A config worker")
     assert services["beat"]["command"].startswith("celery -A config beat")
 
@@ -37,6 +40,24 @@ def test_compose_wires_the_app_to_postgres_and_redis_and_keeps_data_in_volumes()
     assert "pgdata:/var/lib/postgresql/data" in data["services"]["postgres"]["volumes"]
     assert {"pgdata", "redisdata", "media"} <= set(data["volumes"])
     assert "${SECRET_KEY" in web["environment"]["SECRET_KEY"]  # never a committed secret
+
+
+def test_compose_migrates_as_the_owner_and_runs_the_processes_as_the_application_role():
+    services = compose()["services"]
+    migrate = services["migrate"]
+    steps = migrate["command"].removeprefix('sh -c "').removesuffix('"').split(" && ")
+    assert steps == [
+        "python manage.py db_roles --bootstrap --apply",  # as the superuser: the two roles
+        "python manage.py migrate --noinput",  # as the owner
+        "python manage.py db_roles --apply",  # as the owner: the application's grants
+    ]
+    assert migrate["environment"]["DATABASE_URL"].startswith("postgres://ecrf_owner:${DB_OWNER_PASSWORD")
+    assert migrate["environment"]["APP_DATABASE_URL"] == services["web"]["environment"]["DATABASE_URL"]
+    assert migrate["environment"]["DATABASE_ADMIN_URL"].startswith("postgres://ecrf:${POSTGRES_PASSWORD")
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://ecrf_app:${DB_APP_PASSWORD"), name
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
+    assert services["postgres"]["environment"]["POSTGRES_USER"] == "ecrf"  # the superuser, for the roles only
 
 
 def test_dockerfile_installs_the_pinned_requirements():

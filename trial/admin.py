@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from audit.admin import ReasonForChangeAdmin
 from trial.models import DoseBand, ReferenceRange, Site, SiteMembership, Trial, VisitDefinition
 
 
@@ -20,18 +21,18 @@ class VisitDefinitionInline(admin.TabularInline):
 
 
 @admin.register(Trial)
-class TrialAdmin(admin.ModelAdmin):
+class TrialAdmin(ReasonForChangeAdmin):
     list_display = ["registry_id", "short_name", "protocol_version", "data_cutoff_date"]
     inlines = [SiteInline, DoseBandInline, VisitDefinitionInline]
 
 
 @admin.register(ReferenceRange)
-class ReferenceRangeAdmin(admin.ModelAdmin):
+class ReferenceRangeAdmin(ReasonForChangeAdmin):
     list_display = ["analyte", "unit", "lower", "upper", "site", "age_min_days", "age_max_days"]
     list_filter = ["site", "analyte"]
 
 
 @admin.register(SiteMembership)
-class SiteMembershipAdmin(admin.ModelAdmin):
+class SiteMembershipAdmin(ReasonForChangeAdmin):
     list_display = ["user", "site"]
     list_filter = ["site"]

@@ -5,6 +5,11 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from audit.history import AuditedHistory
+
+# Configuration that changes clinical meaning (thresholds, doses, the schedule, who sees which
+# site) keeps its history like the clinical records: who, when, old, new and the reason.
+
 
 class Trial(models.Model):
     registry_id = models.CharField(max_length=40, unique=True)
@@ -25,6 +30,8 @@ class Trial(models.Model):
         max_digits=5, decimal_places=2, default=150, help_text="Heaviest plausible weight at entry."
     )
 
+    history = AuditedHistory()
+
     class Meta:
         ordering = ["registry_id"]
         constraints = [
@@ -44,6 +51,9 @@ class Site(models.Model):
     last_subject_sequence = models.PositiveIntegerField(default=0)
     last_screening_sequence = models.PositiveIntegerField(default=0)
 
+    # The counters move with every screening and enrollment; the patients' own history has those.
+    history = AuditedHistory(excluded_fields=["last_subject_sequence", "last_screening_sequence"])
+
     class Meta:
         ordering = ["code"]
         constraints = [models.UniqueConstraint(fields=["trial", "code"], name="site_code_unique_in_trial")]
@@ -61,6 +71,8 @@ class DoseBand(models.Model):
     )
     dose_mg = models.DecimalField(max_digits=5, decimal_places=2)
     label = models.CharField(max_length=60)
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = [F("max_weight_kg").asc(nulls_last=True)]
@@ -80,10 +92,12 @@ class ReferenceRange(models.Model):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="reference_ranges")
     analyte = models.CharField(max_length=30)
     unit = models.CharField(max_length=20)
-    lower = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
-    upper = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
-    age_min_days = models.PositiveIntegerField(null=True, blank=True)
-    age_max_days = models.PositiveIntegerField(null=True, blank=True, help_text="Exclusive.")
+    lower = models.DecimalField("lower limit (L below)", max_digits=12, decimal_places=3, null=True, blank=True)
+    upper = models.DecimalField("upper limit (H above)", max_digits=12, decimal_places=3, null=True, blank=True)
+    age_min_days = models.PositiveIntegerField("from age (days)", null=True, blank=True)
+    age_max_days = models.PositiveIntegerField("to age (days)", null=True, blank=True, help_text="Exclusive.")
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["analyte", "site_id", "age_min_days"]
@@ -117,15 +131,19 @@ class VisitDefinition(models.Model):
     code = models.CharField(max_length=20)
     name = models.CharField(max_length=80)
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    day = models.IntegerField()
-    window_before = models.PositiveSmallIntegerField(default=0)
-    window_after = models.PositiveSmallIntegerField(default=0)
+    day = models.IntegerField("study day")
+    window_before = models.PositiveSmallIntegerField("window, days before", default=0)
+    window_after = models.PositiveSmallIntegerField("window, days after", default=0)
     response_assessment = models.BooleanField(default=False)
     full_hlh_panel = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=0)
 
+    history = AuditedHistory()
+
     class Meta:
         ordering = ["trial", "order", "day"]
+        verbose_name = "visit of the schedule"
+        verbose_name_plural = "visits of the schedule"
         constraints = [models.UniqueConstraint(fields=["trial", "code"], name="visit_code_unique_in_trial")]
 
     def __str__(self) -> str:
@@ -154,6 +172,8 @@ class SiteMembership(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_memberships")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+
+    history = AuditedHistory()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "site"], name="membership_unique")]

@@ -174,8 +174,9 @@ def lab_panel_save(
             )
 
         if visit.visit_date is None or (visit_date is not None and visit_date != visit.visit_date):
+            # A correction's reason covers the visit date it moves; a first date needs none.
             visit_date_apply(
-                visit=visit, visit_date=visit_date or local_date(patient.site, sampled_at), user=user, reason=None
+                visit=visit, visit_date=visit_date or local_date(patient.site, sampled_at), user=user, reason=reason
             )
         outcome.warnings.extend(
             _after_save_checks(panel=panel, values=values, new_panel=created, ranges_by_age={age: ranges})

@@ -178,3 +178,22 @@ def test_unscheduled_visit_validation(patient, clinician):
         patient=patient, visit_date=DAY0 + timedelta(days=10), reason="Fever", user=clinician, today=TODAY
     )
     assert (visit_.unscheduled, visit_.planned_day, visit_.name) == (True, 10, "Unscheduled (day 10)")
+
+
+def test_a_visit_date_changed_by_a_lab_correction_keeps_the_users_reason(patient, clinician, coordinator):
+    first = save(patient, "D7", {"FERRITIN": m(1800, "µg/L")}, user=clinician)
+    save(
+        patient,
+        "D7",
+        {"FERRITIN": m(1800, "µg/L", day=8)},
+        day=8,
+        user=coordinator,
+        visit_date=DAY0 + timedelta(days=8),
+        expected_version=first.panel.version,
+        reason="Sample drawn the next morning",
+    )
+    rows = visit(patient, "D7").history.order_by("history_date", "history_id")
+    assert [(r.visit_date, r.history_change_reason) for r in rows if r.visit_date] == [
+        (DAY0 + timedelta(days=7), "Visit date recorded"),
+        (DAY0 + timedelta(days=8), "Sample drawn the next morning"),
+    ]
