@@ -7,10 +7,15 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trial', '0002_seed_rux_hlh'),
+        ('trial', '0003_configuration_history'),
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='historicaltrial',
+            name='min_dose_interval_hours',
+            field=models.PositiveSmallIntegerField(default=8, help_text='Least time between two given doses; a shorter interval needs a confirmation. 0 = no check.', validators=[django.core.validators.MaxValueValidator(24)]),
+        ),
         migrations.AddField(
             model_name='trial',
             name='min_dose_interval_hours',
