@@ -48,3 +48,33 @@ def test_production_settings_pass_the_deploy_check():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# Serious adverse events reach the patient's site only.
+
+
+@pytest.mark.django_db
+def test_a_serious_adverse_event_notifies_only_the_coordinators_and_monitors_of_its_site(
+    patient, clinician, coordinator, monitor, site_a, site_b, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from assessments.services.adverse_events import adverse_event_record
+    from notifications.models import Notification
+    from tests.conftest import make_user
+    from tests.services.test_adverse_events import serious_data
+    from trial.models import Role
+
+    monitor_b = make_user("mon_b", Role.MONITOR, site_b)  # same trial, another site
+    coordinator_b = make_user("coord_b", Role.COORDINATOR, site_b)
+    both = make_user("mon_ab", Role.MONITOR, site_a, site_b)  # monitors both sites: is told once
+    for user in (coordinator, monitor, monitor_b, coordinator_b, both):
+        user.email = f"{user.username}@example.org"
+        user.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        ae = adverse_event_record(patient=patient, data=serious_data(), user=clinician)
+    told = sorted(Notification.objects.filter(source_key=f"sae:{ae.pk}").values_list("recipient__username", flat=True))
+    assert told == sorted([coordinator.username, monitor.username, both.username])
+    mailed = sorted(address for message in mail.outbox for address in message.to)
+    assert mailed == sorted(f"{u}@example.org" for u in told)
+    assert not any(patient.subject_number in m.body for m in mail.outbox if m.to[0].startswith(("mon_b", "coord_b")))
