@@ -56,10 +56,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -191,6 +194,33 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# A server (HTTPS=1) never runs on the embedded development key: sessions, password-reset and
+# signed values would be forgeable by anyone who has read this file.
+if HTTPS and not os.environ.get("SECRET_KEY", "").strip():
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set and HTTPS=1: a server refuses to start on the embedded development key. "
+        "Set SECRET_KEY in the environment (docker-compose: in .env beside it) to 50 or more random characters."
+    )
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and fetches from this site only, no
+# inline script or style, no plugins, no framing, forms post here. The pages' scripts are static
+# files (static/js); images may also be data: URIs (Bootstrap's CSS draws its icons with them).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,
@@ -217,6 +247,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read and write the trial's case report forms; see docs/api.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its documentation pages describe every form and field: signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The documentation page's assets are vendored (no CDN at a bedside or in tests).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
