@@ -2,9 +2,9 @@ from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from accounts.api import TokenObtainView
 from api import views
 
 REDOC_POLICY = {"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]}
@@ -27,7 +27,7 @@ router.register("queries", views.DataQueryViewSet, basename="dataquery")
 router.register("imports", views.ImportViewSet, basename="import")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api_token"),
+    path("auth/token/", TokenObtainView.as_view(), name="api_token"),
     path("sites/", views.SiteListView.as_view(), name="api_sites"),
     path("analytes/", views.AnalyteListView.as_view(), name="api_analytes"),
     path("report/", views.StudyReportView.as_view(), name="api_report"),

@@ -82,6 +82,10 @@ TABLE: dict[str, Row] = {
     # Sign-in and out
     "login/": page(lambda w: reverse("login"), "200 200 200 200 200 200", "200 200 200 200 200 200"),
     "logout/": page(lambda w: reverse("logout"), "405 405 405 405 405 405", "302 302 302 302 302 302"),
+    # The user's own second factor: set up by anyone signed in (an empty code re-shows the form
+    # with its error); the code page sends a user without an authenticator to set one up.
+    "account/two-factor/": page(r("two_factor"), ALL, ALL),
+    "account/two-factor/verify/": page(r("two_factor_verify"), "L 302 302 302 302 302", "L 302 302 302 302 302"),
     # Screening, enrollment, patients
     "": page(r("home"), "L 302 302 302 302 302"),
     "patients/": page(r("subject_list"), ALL, hidden_from_other=True),

@@ -81,6 +81,7 @@ def test_no_page_breaks_the_policy_and_the_moved_scripts_work(live_server, brows
             reverse("audit_patient", args=[pk]),
             reverse("api_docs"),
             reverse("api_redoc"),
+            reverse("two_factor"),  # the QR code is inline SVG
         ],
         data_manager.username: [reverse("exports_home"), reverse("audit_study")],
         "root": ["/admin/", "/admin/trial/referencerange/", "/admin/trial/referencerange/add/", "/admin/auth/user/"],
