@@ -16,7 +16,7 @@ from accounts.tokens import token_expires_at, token_issue
 
 class TokenRequest(serializers.Serializer):
     username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    password = serializers.CharField(max_length=1024, trim_whitespace=False, style={"input_type": "password"})
     otp = serializers.CharField(
         max_length=12,
         required=False,
