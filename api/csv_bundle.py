@@ -31,6 +31,7 @@ from api.importing import FORMAT, ImportFailed, ImportResult, bundle_import
 from api.inputs import DOSE_FIELDS, ENROLL_FIELDS
 from assessments.services.adverse_events import AE_FIELDS
 from assessments.services.labs import PANEL_FIELDS
+from exports.spreadsheet import spreadsheet_safe, spreadsheet_unquote
 from patients.forms import SCREENING_FIELDS
 from patients.models import Screening
 
@@ -200,7 +201,7 @@ class CsvBundleReader:
                 row = Row(name, line, {})
                 for column, cell in zip(header, cells, strict=False):
                     if cell.strip() and column in FILES[name]:
-                        row.cells[column] = cell.strip()
+                        row.cells[column] = spreadsheet_unquote(cell.strip())
                     elif cell.strip() and not column:
                         self.error(name, line, None, "A cell under a column without a name in the header.")
                 rows.append(row)
@@ -528,7 +529,7 @@ def bundle_to_csv_files(bundle: dict) -> dict[str, str]:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows[name]:
-            writer.writerow([_cell(row.get(column)) for column in columns])
+            writer.writerow([spreadsheet_safe(_cell(row.get(column))) for column in columns])
         files[name] = out.getvalue()
     return files
 

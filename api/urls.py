@@ -1,9 +1,13 @@
+from csp.decorators import csp_update
+from django.contrib.auth.decorators import login_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from accounts.api import TokenObtainView
 from api import views
+
+REDOC_POLICY = {"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]}
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -23,12 +27,21 @@ router.register("queries", views.DataQueryViewSet, basename="dataquery")
 router.register("imports", views.ImportViewSet, basename="import")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api_token"),
+    path("auth/token/", TokenObtainView.as_view(), name="api_token"),
     path("sites/", views.SiteListView.as_view(), name="api_sites"),
     path("analytes/", views.AnalyteListView.as_view(), name="api_analytes"),
     path("report/", views.StudyReportView.as_view(), name="api_report"),
+    # Signed-in users only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the two pages send a
+    # browser to the sign-in page. The Swagger page loads its start-up script from ?script, not
+    # inline, as the Content-Security-Policy asks. ReDoc's bundle writes its styles into <style>
+    # elements and starts its search worker from a blob: at run time, so that page alone allows
+    # inline styles and blob: workers (never an inline script).
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api_schema")), name="api_docs"),
+    path(
+        "redoc/",
+        login_required(csp_update(REDOC_POLICY)(SpectacularRedocView.as_view(url_name="api_schema"))),
+        name="api_redoc",
+    ),
     *router.urls,
 ]

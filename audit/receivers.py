@@ -1,4 +1,5 @@
-"""Sign-ins, failures and role changes go to the security log (no patient data is written)."""
+"""Sign-ins, failures (of a sign-in, a signature or an API token request) and role changes go to
+the security log (no patient data is written)."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -29,10 +30,15 @@ def _logged_out(sender, request, user, **kwargs) -> None:
         )
 
 
+# Where a password was checked other than the sign-in page (accounts/lockout.py names it).
+PURPOSES = {"signature": (AuthEvent.Kind.SIGNATURE_FAILED, ""), "api_token": (AuthEvent.Kind.LOGIN_FAILED, "API token")}
+
+
 @receiver(user_login_failed, dispatch_uid="audit.login_failed")
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:
+    kind, detail = PURPOSES.get(credentials.get("purpose", ""), (AuthEvent.Kind.LOGIN_FAILED, ""))
     AuthEvent.objects.create(
-        kind=AuthEvent.Kind.LOGIN_FAILED, username=str(credentials.get("username", ""))[:150], ip_address=_ip(request)
+        kind=kind, username=str(credentials.get("username", ""))[:150], ip_address=_ip(request), detail=detail
     )
 
 

@@ -56,15 +56,24 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether this session's sign-in gave its second factor; until it does, only that page opens.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -127,6 +136,14 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.5"))
 # A username from one address: a ward's shared address is not locked for everyone.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The same lockout guards the signature password and the API token endpoint (accounts/lockout.py).
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Roles that must sign in with a second factor (TOTP, accounts/two_factor.py), comma-separated
+# role names, e.g. "monitor,data_manager"; empty: optional for everyone.
+TWO_FACTOR_ROLES = env_list("TWO_FACTOR_ROLES", "")
+OTP_TOTP_ISSUER = "RUX-HLH eCRF"
+# An API token lasts this long from its issue (accounts/tokens.py).
+API_TOKEN_HOURS = float(os.environ.get("API_TOKEN_HOURS", "24"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -208,6 +225,33 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# A server (HTTPS=1) never runs on the embedded development key: sessions, password-reset and
+# signed values would be forgeable by anyone who has read this file.
+if HTTPS and not os.environ.get("SECRET_KEY", "").strip():
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set and HTTPS=1: a server refuses to start on the embedded development key. "
+        "Set SECRET_KEY in the environment (docker-compose: in .env beside it) to 50 or more random characters."
+    )
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and fetches from this site only, no
+# inline script or style, no plugins, no framing, forms post here. The pages' scripts are static
+# files (static/js); images may also be data: URIs (Bootstrap's CSS draws its icons with them).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,
@@ -219,7 +263,7 @@ LOGGING = {
 # REST API (api/): token auth for scripts, session auth for the browser; errors as JSON by field.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -240,6 +284,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read and write the trial's case report forms; see docs/api.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its documentation pages describe every form and field: signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The documentation page's assets are vendored (no CDN at a bedside or in tests).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("queries.urls")),
     path("", include("review.urls")),
+    path("", include("accounts.urls")),
     # PROJECT-URLS: other apps add their include here
 ]
 

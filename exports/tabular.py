@@ -2,7 +2,9 @@
 
 Each form is a list of `Column`s: the variable name (stable, upper case, CDISC-like where one
 exists), its label, type, unit and allowed values, and how to read it from a row. The data
-dictionary is generated from the same list, so it can never disagree with the files.
+dictionary is generated from the same list, so it can never disagree with the files. A cell
+that a spreadsheet would evaluate (= + - @ tab CR first) is written after an apostrophe
+(exports/spreadsheet.py).
 """
 
 import csv
@@ -17,6 +19,7 @@ from django.db.models import QuerySet
 
 from assessments.models import AdverseEvent, LabResult, ResponseAssessment, Visit
 from assessments.models.responses import RESPONSE_CHOICES
+from exports.spreadsheet import spreadsheet_safe
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, TreatmentEnd
 from trial.analytes import ANALYTES
 
@@ -367,10 +370,11 @@ class _Sink(io.RawIOBase):
 
 
 def _csv_lines(rows: Iterable[list[str]]) -> Iterator[bytes]:
+    """CSV lines of the rows; a cell a spreadsheet would run as a formula is written as text."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
         if buffer.tell() > 64_000:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -8,6 +8,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.events import auth_event_log
+from accounts.lockout import SIGNATURE, password_confirm
+from audit.models import AuthEvent
 from crf import catalogue
 from crf.versions import history_digest
 from review.models import DataLock, Signature, SourceVerification
@@ -267,12 +270,18 @@ def signature_meaning(*, user, scope: str, patient, visit=None) -> str:
     )
 
 
-def signature_sign(*, patient, user, password: str, visit=None) -> Signature:
-    """Sign by re-entering the password (21 CFR 11.200); name, time and meaning are kept (11.50)."""
+def signature_sign(*, patient, user, password: str, visit=None, request=None) -> Signature:
+    """Sign by re-entering the password (21 CFR 11.200); name, time and meaning are kept (11.50).
+
+    The password gets the sign-in's lockout and every attempt is in the security log
+    (accounts/lockout.py); `request` is the one the password came with, for its address.
+    """
     if "clinician" not in _roles(user):
         raise ReviewNotAllowed("Only investigators (clinicians) sign.")
-    if not user.check_password(password):
-        raise ValidationError({"password": "The password is not correct; nothing was signed."})
+    try:
+        password_confirm(request=request, user=user, password=password, purpose=SIGNATURE)
+    except ValidationError as refused:
+        raise ValidationError({"password": f"{' '.join(refused.messages)} Nothing was signed."}) from refused
     scope = Signature.Scope.VISIT if visit else Signature.Scope.CASEBOOK
     signature = Signature(
         patient=patient,
@@ -285,6 +294,10 @@ def signature_sign(*, patient, user, password: str, visit=None) -> Signature:
     )
     signature._change_reason = "Signed"
     signature.save()
+    what = f"visit {visit.name}" if visit else "casebook"
+    auth_event_log(
+        kind=AuthEvent.Kind.SIGNATURE, user=user, request=request, detail=f"{patient.subject_number}: {what}"
+    )
     return signature
 
 

@@ -111,7 +111,9 @@ def _act(request, patient) -> None:
         messages.success(request, "Unlocked; the reason is kept in the lock's history.")
     elif action == "sign":
         visit = _chosen_visit(request, patient)
-        services.signature_sign(patient=patient, user=user, password=request.POST.get("password", ""), visit=visit)
+        services.signature_sign(
+            patient=patient, user=user, password=request.POST.get("password", ""), visit=visit, request=request
+        )
         messages.success(request, "Signed.")
 
 

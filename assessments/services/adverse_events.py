@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -208,13 +208,17 @@ def _blank_record() -> dict:
 
 
 def sae_recipients(*, patient: Patient) -> QuerySet:
-    """Section 10: a serious AE notifies the coordinators of the patient's site and the trial's monitors."""
+    """Section 10: a serious AE notifies the coordinators and the monitors of the patient's site.
+
+    Only that site's: the notification names the subject, the term, the grade and the onset,
+    which a monitor of another site may not read (the pages give them a 404 for this patient).
+    """
     return (
         get_user_model()
-        .objects.filter(is_active=True)
-        .filter(
-            Q(groups__name=Role.COORDINATOR.value, site_memberships__site=patient.site)
-            | Q(groups__name=Role.MONITOR.value, site_memberships__site__trial_id=patient.site.trial_id)
+        .objects.filter(
+            is_active=True,
+            groups__name__in=(Role.COORDINATOR.value, Role.MONITOR.value),
+            site_memberships__site=patient.site,
         )
         .distinct()
         .order_by("username")
@@ -255,7 +259,7 @@ def _create(*, patient: Patient, data: dict, user, source: str, reason: str) -> 
 
 @retried
 def adverse_event_record(*, patient: Patient, data: dict, user) -> AdverseEvent:
-    """Enter an adverse event (section 10); a serious one notifies coordinators and monitors at once."""
+    """Enter an adverse event (section 10); a serious one notifies the site's coordinators and monitors at once."""
     with transaction.atomic():
         patient = Patient.objects.select_related("site").get(pk=patient.pk)
         return _create(

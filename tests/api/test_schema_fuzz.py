@@ -15,14 +15,16 @@ from tests.conftest import enroll_child
 
 
 @pytest.fixture
-def live_schema(db):
+def live_schema(db, clinician):
     from config.wsgi import application
 
     # As Django's test client does: keep the test's connection (and transaction) open across requests.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
+    # The schema is served to signed-in users only.
+    headers = {"Authorization": f"Token {Token.objects.get_or_create(user=clinician)[0].key}"}
     try:
-        yield schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
+        yield schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application, headers=headers)
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)

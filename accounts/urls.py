@@ -1,0 +1,3 @@
+from accounts.views import urlpatterns
+
+__all__ = ["urlpatterns"]
