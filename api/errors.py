@@ -11,10 +11,10 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crf.locks import RecordLocked
 from crf.transactions import BUSY_MESSAGE, RETRY_AFTER_SECONDS, is_busy, is_conflict
 from patients.services import EnrollmentRefused
 from queries.services import QueryNotAllowed
-from review.services import RecordLocked
 from trial.versioning import ConcurrentEditError
 
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from api.models import ImportJob
 from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
 from assessments.services.adverse_events import AE_FIELDS
+from crf.models import DataQuery, QueryMessage
 from patients.forms import SCREENING_FIELDS
 from patients.models import (
     Death,
@@ -19,7 +20,6 @@ from patients.models import (
     SubsequentTherapy,
     TreatmentEnd,
 )
-from queries.models import DataQuery, QueryMessage
 from trial.models import Site
 
 AUDIT = ("version", "created_at", "updated_at")

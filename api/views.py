@@ -70,6 +70,7 @@ from assessments.services.adverse_events import adverse_event_record, adverse_ev
 from assessments.services.labs import lab_panel_save, supportive_care_record, supportive_care_update
 from assessments.services.responses import response_confirm
 from assessments.services.visits import visit_not_done_record, visit_unscheduled_add
+from crf.models import DataQuery, QueryMessage
 from crf.outbox import task_enqueue
 from patients.forms import DeathForm, SubsequentTherapyForm
 from patients.models import (
@@ -94,12 +95,11 @@ from patients.services import (
     subsequent_therapy_update,
     treatment_end_record,
 )
-from queries.models import DataQuery, QueryMessage
 from queries.selectors import query_targets
 from queries.services import (
-    RAISING_ROLES,
     QueryNotAllowed,
     query_answer,
+    query_can_raise,
     query_close,
     query_comment,
     query_raise,
@@ -1173,7 +1173,7 @@ class DataQueryViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     @extend_schema(request=QueryRaiseSerializer, responses={201: DataQueryDetailSerializer})
     def create(self, request):
-        if not set(request.user.groups.values_list("name", flat=True)) & RAISING_ROLES:
+        if not query_can_raise(request.user):
             raise QueryNotAllowed("Only monitors and data managers raise queries.")
         payload = _body(request)
         patient = _patient_for(request, payload)

@@ -12,7 +12,7 @@ from django.db import connections
 from audit.chain import chains_install
 
 # Append-only beside the history tables: the security log, query conversations, downloads.
-LOGS = ["audit.AuthEvent", "queries.QueryMessage", "exports.DownloadLog"]
+LOGS = ["audit.AuthEvent", "crf.QueryMessage", "exports.DownloadLog"]
 # The chain itself is append-only too.
 CHAIN = ["audit.ChainLink", "audit.ChainEpoch"]
 

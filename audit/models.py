@@ -4,7 +4,7 @@ from django.db import models
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
 
-from audit.history import AuditedHistory, RoleStampedHistory, role_names
+from trial.history import AuditedHistory, RoleStampedHistory, role_names
 
 
 class AuthEvent(models.Model):

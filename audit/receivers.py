@@ -46,7 +46,7 @@ def _login_failed(sender, credentials, request=None, **kwargs) -> None:
 def _roles_changed(sender, instance, action, pk_set, **kwargs) -> None:
     if action not in {"post_add", "post_remove", "post_clear"}:
         return
-    from audit.history import clear_roles_stamp
+    from trial.history import clear_roles_stamp
 
     if isinstance(instance, get_user_model()):
         clear_roles_stamp(instance)  # the next history row of this user object reads the new roles

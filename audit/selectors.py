@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import registered_models
 
-from audit.history import roles_label
+from trial.history import roles_label
 
 # Bookkeeping columns that change on every save and say nothing to a reader.
 SILENT_FIELDS = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}

@@ -16,8 +16,8 @@ from assessments.models import ResponseAssessment
 from assessments.services.responses import response_assess_patient
 from assessments.tasks import response_sweep_task
 from config.celery import app
+from crf.models import DataQuery
 from patients.models import Patient
-from queries.models import DataQuery
 
 ROOT = Path(__file__).resolve().parent.parent
 

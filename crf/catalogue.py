@@ -20,6 +20,7 @@ from datetime import date, timedelta
 
 from django.apps import apps
 from django.db import models
+from django.urls import reverse
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,12 @@ class CaseReportForm:
     day: Callable[[models.Model], date | None] | None = None
     day_sql: str | None = None  # the same day as SQL over the form's table (alias "r"), for bulk reads
     part_of: tuple[str, str] | None = None
+    page: Callable[[models.Model], str] | None = None  # the page that shows a record of the form
     printed: bool = True  # in the casebook
     signed: bool = True  # covered by the investigator's casebook signature
     lockable: bool = True  # a data manager can freeze or lock it on its own
     verified: bool = True  # source data verification applies (it has a version)
+    queryable: bool = True  # a monitor or data manager can raise a query on it
 
     @property
     def model(self) -> type[models.Model]:
@@ -52,44 +55,70 @@ def _dose_day(record) -> date | None:
     return patient.first_dose_date + timedelta(days=record.treatment_day - 1)
 
 
+def _page(name: str, arg: str = "patient_id", anchor: str = ""):
+    def url(record) -> str:
+        return reverse(name, args=[getattr(record, arg)]) + (anchor.format(record=record) if anchor else "")
+
+    return url
+
+
 # The casebook's order. Every clinical form is here once.
 FORMS: tuple[CaseReportForm, ...] = (
-    CaseReportForm("patients.screening", "Screening", patient_field=None),
-    CaseReportForm("patients.patient", "Enrollment", patient_field="id"),
-    CaseReportForm("assessments.visit", "Visit", visit_field="id"),
-    CaseReportForm("assessments.labpanel", "Lab panel", visit_field="visit_id"),
+    CaseReportForm("patients.screening", "Screening", patient_field=None, page=_page("screening_detail", "pk")),
+    CaseReportForm("patients.patient", "Enrollment", patient_field="id", page=_page("patient_overview", "pk")),
+    CaseReportForm("assessments.visit", "Visit", visit_field="id", page=_page("visit_calendar")),
+    CaseReportForm(
+        "assessments.labpanel", "Lab panel", visit_field="visit_id", page=_page("lab_panel_edit", "visit_id")
+    ),
     CaseReportForm(
         "assessments.labresult",
         "Lab value",
         part_of=("assessments.labpanel", "panel_id"),
+        page=lambda r: reverse("lab_panel_edit", args=[r.panel.visit_id]),
         lockable=False,
         verified=False,
+        queryable=False,  # a query names the panel and the field
     ),
     CaseReportForm(
         "assessments.supportivecare",
         "G-CSF or transfusion",
         day=lambda r: r.given_on,
         day_sql="r.given_on",
+        page=_page("supportive_care"),
     ),
     CaseReportForm(
         "patients.doseadministration",
         "Study drug dose",
         day=_dose_day,
         day_sql="(SELECT p.first_dose_date FROM patients_patient p WHERE p.id = r.patient_id) + (r.treatment_day - 1)",
+        page=_page("dose_log", anchor="#day-{record.treatment_day}"),
     ),
-    CaseReportForm("assessments.adverseevent", "Adverse event", day=lambda r: r.onset_date, day_sql="r.onset_date"),
+    CaseReportForm(
+        "assessments.adverseevent",
+        "Adverse event",
+        day=lambda r: r.onset_date,
+        day_sql="r.onset_date",
+        page=_page("ae_list", anchor="#ae-{record.pk}"),
+    ),
     CaseReportForm(
         "assessments.labaesuggestion",
         "Lab-based adverse event suggestion",
+        page=_page("ae_list"),
         printed=False,
         signed=False,
         verified=False,
+        queryable=False,
     ),
-    CaseReportForm("assessments.responseassessment", "Response assessment", visit_field="visit_id"),
-    CaseReportForm("patients.treatmentend", "End of treatment"),
-    CaseReportForm("patients.subsequenttherapy", "Subsequent therapy"),
-    CaseReportForm("patients.followup", "Follow-up", visit_field="visit_id"),
-    CaseReportForm("patients.death", "Death"),
+    CaseReportForm(
+        "assessments.responseassessment",
+        "Response assessment",
+        visit_field="visit_id",
+        page=_page("patient_responses", anchor="#assessment-day-{record.study_day}"),
+    ),
+    CaseReportForm("patients.treatmentend", "End of treatment", page=_page("treatment_summary")),
+    CaseReportForm("patients.subsequenttherapy", "Subsequent therapy", page=_page("treatment_summary")),
+    CaseReportForm("patients.followup", "Follow-up", visit_field="visit_id", page=_page("treatment_summary")),
+    CaseReportForm("patients.death", "Death", page=_page("treatment_summary")),
 )
 
 BY_LABEL: dict[str, CaseReportForm] = {form.label: form for form in FORMS}
@@ -110,6 +139,19 @@ def printed_forms() -> tuple[CaseReportForm, ...]:
 
 def lockable_labels() -> frozenset[str]:
     return frozenset(form.label for form in FORMS if form.lockable)
+
+
+def queryable_labels() -> frozenset[str]:
+    return frozenset(form.label for form in FORMS if form.queryable)
+
+
+def page_of(record) -> str:
+    """The page showing a record of a catalogued form (its patient's overview for anything else)."""
+    form = form_of(record)
+    if form is not None and form.page is not None:
+        return form.page(record)
+    patient_id = patient_id_of(record)
+    return reverse("patient_overview", args=[patient_id]) if patient_id else reverse("subject_list")
 
 
 def target_of(record) -> str:

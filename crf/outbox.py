@@ -52,7 +52,7 @@ def _deliver_after_commit(ids: list[int], *, key: str = "") -> None:
 
 
 def _task(name: str):
-    from config.celery import app
+    from celery import current_app as app  # the project's app: config/__init__.py loads it first
 
     task = app.tasks.get(name)
     if task is None:
@@ -116,3 +116,19 @@ def tasks_pending(*, key_prefix: str = "", keys: list[str] | None = None) -> boo
     elif key_prefix:
         rows = rows.filter(key__startswith=key_prefix)
     return rows.exists()
+
+
+# The patient's response assessments (protocol section 9) are recomputed after any save of the
+# data they read: lab panels, supportive care, outcome records. Every app that saves such data
+# queues it here, by the task's name (the engine is assessments', above the apps that call it).
+RESPONSES_TASK = "assessments.response_assess_patient"
+
+
+def responses_key(patient_id: int) -> str:
+    return f"response:{patient_id}"
+
+
+def responses_recompute_queue(*, patient_id: int) -> None:
+    """Re-run the patient's assessments once the current transaction commits (idempotent task),
+    once per patient and transaction: an import or a form saving many records queues one run."""
+    task_enqueue(RESPONSES_TASK, patient_id, key=responses_key(patient_id))

@@ -5,8 +5,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from assessments.models import AdverseEvent, LabPanel, ResponseAssessment, SupportiveCare, Visit
+from crf.models import DataQuery
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
-from queries.models import DataQuery
 from trial.analytes import ANALYTES
 from trial.clock import zone_label
 from trial.selectors import trial_current
@@ -238,7 +238,8 @@ def _verification_rows(patient: Patient) -> list[VerificationRow]:
 def review_context(patient: Patient) -> dict:
     """Signatures (valid or broken), verifications and locks, and the patient's audit trail."""
     from audit.selectors import patient_trail
-    from review.models import DataLock, Signature
+    from crf.models import DataLock
+    from review.models import Signature
     from review.services import signature_valid
 
     signatures = list(Signature.objects.filter(patient=patient).select_related("visit").order_by("signed_at"))

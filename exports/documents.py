@@ -16,6 +16,7 @@ from django.utils import timezone
 from assessments.models import Visit
 from crf.catalogue import CaseReportForm, printed_forms
 from crf.jobs import heartbeat, is_stale
+from crf.models import DataLock
 from crf.outbox import task_enqueue, tasks_pending
 from crf.versions import history_digest
 from exports.casebook import FORMS, casebook_context, document_zone, header_context, visit_pages
@@ -23,7 +24,6 @@ from exports.models import DownloadLog, GeneratedDocument
 from patients.models import (
     Patient,
 )
-from review.models import DataLock
 from trial import clock
 
 # Bump when the templates change what a document shows, so stored PDFs are not reused.

@@ -44,6 +44,7 @@ class GeneratedDocument(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("export_data", "Can export the study's datasets (CSV, ODM)")]
         indexes = [models.Index(fields=["kind", "patient", "visit", "data_version"], name="document_scope_version")]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="document_progress_0_100"),

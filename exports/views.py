@@ -13,12 +13,9 @@ from exports.casebook import FORMS
 from exports.documents import document_check, document_download, document_file_exists, document_request
 from exports.models import DownloadLog, GeneratedDocument
 from patients.selectors import patient_get_for_user
-from trial.models import Role
 from trial.posted import posted_int
 from trial.selectors import user_site_ids
 
-# Study-wide data exports are for the data managers and the monitors (and the admin).
-EXPORT_ROLES = (Role.DATA_MANAGER.value, Role.MONITOR.value)
 PATIENT_KINDS = {GeneratedDocument.Kind.CASEBOOK, GeneratedDocument.Kind.VISIT_CRF, GeneratedDocument.Kind.FORM_CRF}
 
 
@@ -33,7 +30,8 @@ def _document_for_user(user, pk: int) -> GeneratedDocument:
 
 
 def _require_export_role(user) -> None:
-    if not (user.is_superuser or user.groups.filter(name__in=EXPORT_ROLES).exists()):
+    # Study-wide data exports are for the data managers and the monitors (and the admin).
+    if not user.has_perm("exports.export_data"):
         raise PermissionDenied("Data exports are for data managers and monitors.")
 
 

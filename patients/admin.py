@@ -25,13 +25,13 @@ class ReadOnlyClinicalAdmin(SimpleHistoryAdmin):
         return False
 
     def _lock_of(self, object_id):
-        from review.services import active_lock
+        from crf.locks import active_lock
 
         record = self.model._default_manager.filter(pk=object_id).first() if str(object_id).isdigit() else None
         return active_lock(record) if record is not None else None
 
     def _refuse(self, request, object_id):
-        from review.services import lock_description
+        from crf.locks import lock_description
 
         lock = self._lock_of(object_id)
         if lock is not None:
@@ -48,7 +48,7 @@ class ReadOnlyClinicalAdmin(SimpleHistoryAdmin):
         if request.method == "POST" and object_id is not None:
             return self._refuse(request, object_id)
         if object_id is not None and (lock := self._lock_of(object_id)):
-            from review.services import lock_description
+            from crf.locks import lock_description
 
             messages.warning(request, f"This record cannot be changed: {lock_description(lock)}.")
         return super().changeform_view(request, object_id, form_url, extra_context)

@@ -4,7 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-from audit.history import AuditedHistory
+from trial.history import AuditedHistory
 from trial.models import Site
 from trial.versioning import VersionedRecord
 

@@ -4,9 +4,9 @@ from django.apps import apps
 from django.db.models import QuerySet
 
 from assessments.models import AdverseEvent, LabPanel
+from crf.edit_checks import target_of
+from crf.models import DataQuery
 from patients.models import Patient
-from queries.models import DataQuery
-from queries.services import target_of
 from trial.selectors import user_site_ids
 
 

@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from crf.models import DataQuery
 from patients.selectors import patient_get_for_user
-from queries.models import DataQuery
 from queries.selectors import form_name, queries_visible, query_targets, with_target_labels
 from queries.services import (
     QueryNotAllowed,

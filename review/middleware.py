@@ -6,7 +6,7 @@ Each form page shows the refusal on the form itself; this catches any other path
 
 from django.shortcuts import render
 
-from review.services import RecordLocked
+from crf.locks import RecordLocked
 
 
 class LockedDataMiddleware:

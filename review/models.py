@@ -1,52 +1,8 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
-from audit.history import AuditedHistory
 from patients.models import Patient
-from trial.models import Trial
-
-
-class DataLock(models.Model):
-    """Freeze: data cannot change but queries can still be answered. Lock: nothing changes."""
-
-    class Scope(models.TextChoices):
-        RECORD = "record", "Form"
-        VISIT = "visit", "Visit"
-        PATIENT = "patient", "Patient"
-        STUDY = "study", "Whole study"
-
-    class Level(models.TextChoices):
-        FREEZE = "freeze", "Freeze"
-        LOCK = "lock", "Lock"
-
-    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="locks")
-    scope = models.CharField(max_length=8, choices=Scope.choices)
-    level = models.CharField(max_length=6, choices=Level.choices)
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="locks")
-    visit = models.ForeignKey("assessments.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    target = models.CharField(max_length=60, blank=True, help_text="The form locked, as app.model:id.")
-    reason = models.CharField(max_length=300, blank=True)
-    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    locked_at = models.DateTimeField(auto_now_add=True)
-    released_at = models.DateTimeField(null=True, blank=True)
-    released_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    release_reason = models.CharField(max_length=300, blank=True)
-
-    history = AuditedHistory()
-
-    class Meta:
-        ordering = ["-locked_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(released_at__isnull=True) | ~Q(release_reason=""), name="lock_release_has_reason"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_level_display()} {self.get_scope_display().lower()} {self.target or self.patient or ''}"
+from trial.history import AuditedHistory
 
 
 class SourceVerification(models.Model):
@@ -62,6 +18,7 @@ class SourceVerification(models.Model):
 
     class Meta:
         ordering = ["-verified_at"]
+        permissions = [("verify_source", "Can mark source data verified")]
 
     def __str__(self) -> str:
         return f"SDV {self.target} v{self.record_version}"
@@ -87,6 +44,7 @@ class Signature(models.Model):
 
     class Meta:
         ordering = ["-signed_at"]
+        permissions = [("sign_records", "Can sign visits and casebooks as investigator")]
 
     def __str__(self) -> str:
         return f"{self.signer_name} signed {self.get_scope_display().lower()} {self.signed_at:%Y-%m-%d}"

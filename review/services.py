@@ -1,173 +1,29 @@
 """Writes for data review: locks and their central check, source data verification, signatures."""
 
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
-
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import connection, transaction
-from django.db.models import Q
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.events import auth_event_log
 from accounts.lockout import SIGNATURE, password_confirm
 from audit.models import AuthEvent
 from crf import catalogue
+from crf.locks import scope_of
+from crf.models import DataLock
 from crf.versions import history_digest
-from review.models import DataLock, Signature, SourceVerification
-from trial.clock import zone_label
+from review.models import Signature, SourceVerification
 from trial.text_columns import column_check
 from trial.versioning import history_reason
-
-REVIEW_LABELS = {"review.datalock", "review.sourceverification", "review.signature"}
-QUERY_LABELS = {"queries.dataquery", "queries.querymessage"}
-
-
-PAST = {DataLock.Level.FREEZE: "frozen", DataLock.Level.LOCK: "locked"}
-
-
-class RecordLocked(ValidationError):
-    """The data are frozen or locked; the message names the lock and who set it."""
-
-    def __init__(self, message, *, lock: DataLock | None = None):
-        super().__init__(message)
-        self.lock = lock
 
 
 class ReviewNotAllowed(Exception):
     """The user's role may not take this review step."""
 
 
-def _scope_of(record) -> tuple[int | None, int | None, str]:
-    """(patient id, visit id, target) of a clinical record, as the form catalogue declares them."""
-    return catalogue.patient_id_of(record), catalogue.visit_id_of(record), catalogue.target_of(record)
-
-
-# Portable SQL (PostgreSQL and the embedded SQLite): the form targets go in as an IN list. A
-# record that belongs to no visit but to a day (a G-CSF dose, a study-drug dose, an adverse
-# event's onset) is covered by the lock of a visit whose window (or date) holds that day.
-_LOCK_SQL = (
-    "SELECT id FROM review_datalock WHERE released_at IS NULL AND ("
-    "scope = %s OR (scope = %s AND patient_id = %s) OR (scope = %s AND visit_id = %s) "
-    "OR (scope = %s AND target IN ({targets}))"
-    "{day_clause})"
-)
-_DAY_CLAUSE = (
-    " OR (scope = %s AND visit_id IN (SELECT v.id FROM assessments_visit v WHERE v.patient_id = %s"
-    " AND COALESCE(v.window_start, v.visit_date) <= %s AND COALESCE(v.window_end, v.visit_date) >= %s))"
-)
-
-
-def record_target(record) -> str:
-    """The form a record is, as app.model:id (blank for a record not saved yet)."""
-    return catalogue.target_of(record)
-
-
-def _covering_targets(record) -> list[str]:
-    """The record's own target and the form it belongs to: a lab value is part of its panel,
-    and a query (with its conversation) is about the record it names."""
-    targets = catalogue.covering_targets(record)
-    label = record._meta.label_lower
-    if label == "queries.dataquery" and record.target:
-        targets.append(record.target)
-    elif label == "queries.querymessage" and getattr(record, "query_id", None):
-        from queries.models import DataQuery
-
-        targets += [t for t in DataQuery.objects.filter(pk=record.query_id).values_list("target", flat=True) if t]
-    return targets
-
-
-def active_lock(record) -> DataLock | None:
-    """The freeze or lock that holds a record now, of whatever scope (None when it may change)."""
-    label = record._meta.label_lower
-    if label in REVIEW_LABELS:
-        return None
-    patient_id, visit_id, _ = _scope_of(record)
-    if label == "queries.querymessage" and patient_id is None:
-        from queries.models import DataQuery
-
-        patient_id = DataQuery.objects.filter(pk=record.query_id).values_list("patient_id", flat=True).first()
-    # Every clinical write passes here, so the common case (no lock applies) is one small
-    # statement; the ORM's query building cost more than the query on bulk imports.
-    targets = _covering_targets(record) or [""]  # "" is no form's target
-    day = catalogue.day_of(record) if patient_id is not None else None
-    sql = _LOCK_SQL.format(targets=", ".join(["%s"] * len(targets)), day_clause=_DAY_CLAUSE if day else "")
-    sql += (" AND level = %s" if label in QUERY_LABELS else "") + " ORDER BY locked_at, id LIMIT 1"
-    params = [DataLock.Scope.STUDY, DataLock.Scope.PATIENT, patient_id, DataLock.Scope.VISIT, visit_id]
-    params += [DataLock.Scope.RECORD, *targets]
-    if day:
-        params += [DataLock.Scope.VISIT, patient_id, day, day]
-    if label in QUERY_LABELS:
-        params.append(DataLock.Level.LOCK)  # a freeze still lets queries be answered
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return DataLock.objects.select_related("locked_by", "patient__site", "visit").get(pk=row[0])
-
-
-@dataclass(frozen=True)
-class PatientLocks:
-    """Every freeze or lock that holds some of one patient's data now, read in one query: what a
-    long computation over the patient (the response engine) must leave as it was locked."""
-
-    locks: tuple[DataLock, ...]
-
-    @classmethod
-    def load(cls, patient_id: int) -> "PatientLocks":
-        rows = DataLock.objects.filter(released_at__isnull=True).filter(
-            Q(scope=DataLock.Scope.STUDY) | Q(patient_id=patient_id) | Q(visit__patient_id=patient_id)
-        )
-        return cls(tuple(rows.order_by("locked_at", "id")))
-
-    @property
-    def whole(self) -> DataLock | None:
-        """A lock of the study or of the patient: nothing of the patient changes."""
-        return next((lock for lock in self.locks if lock.scope in (DataLock.Scope.STUDY, DataLock.Scope.PATIENT)), None)
-
-    def holds(self, *, visit_id: int | None = None, targets: tuple[str, ...] = ()) -> bool:
-        """Whether a record of this visit, or with one of these targets, is frozen or locked."""
-        return self.whole is not None or any(
-            (lock.scope == DataLock.Scope.VISIT and visit_id is not None and lock.visit_id == visit_id)
-            or (lock.scope == DataLock.Scope.RECORD and lock.target in targets)
-            for lock in self.locks
-        )
-
-
-def lock_description(lock: DataLock) -> str:
-    """'the form is locked by dm since 2026-03-02 18:00 (Asia/Shanghai, UTC+08:00) (Database lock)'.
-
-    The time is the patient's site's (UTC for a lock of the whole study)."""
-    zone = lock.patient.site.time_zone if lock.patient_id else "UTC"
-    when = lock.locked_at.astimezone(ZoneInfo(zone))
-    what = lock.get_scope_display().lower()
-    if lock.scope == DataLock.Scope.VISIT and lock.visit_id:
-        what = f"visit {lock.visit.name}"
-    return (
-        f"the {what} is {PAST[lock.level]} by {lock.locked_by} since {when:%Y-%m-%d %H:%M} "
-        f"({zone_label(zone, at=lock.locked_at)}) ({lock.reason or 'no reason'})"
-    )
-
-
-def lock_message(lock: DataLock) -> str:
-    return f"Not saved: {lock_description(lock)}. A data manager must unlock it first."
-
-
-def lock_check(record) -> None:
-    """Refuse a change to frozen or locked data (called by every clinical write, trial.versioning)."""
-    lock = active_lock(record)
-    if lock is not None:
-        raise RecordLocked({NON_FIELD_ERRORS: [lock_message(lock)]}, lock=lock)
-
-
-def _roles(user) -> set[str]:
-    return set(user.groups.values_list("name", flat=True))
-
-
 def lock_set(
     *, trial, scope: str, level: str, user, reason: str, patient=None, visit=None, target: str = ""
 ) -> DataLock:
-    if "data_manager" not in _roles(user):
+    if not user.has_perm("crf.lock_data"):
         raise ReviewNotAllowed("Only data managers lock data.")
     if level not in DataLock.Level.values:
         raise ValidationError({"level": "Choose freeze or lock."})
@@ -192,7 +48,7 @@ def lock_set(
 
 def form_lock_set(*, record, level: str, user, reason: str) -> DataLock:
     """Freeze or lock one form (scope "record", target app.model:id) of a patient."""
-    patient_id, _, target = _scope_of(record)
+    patient_id, _, target = scope_of(record)
     if patient_id is None or not target:
         raise ValidationError({"target": "Only a saved form of an enrolled patient can be locked."})
     from patients.models import Patient
@@ -213,7 +69,7 @@ def form_lock_set(*, record, level: str, user, reason: str) -> DataLock:
 
 def lock_release(*, lock_id: int, user, reason: str) -> DataLock:
     """Unlocking needs a reason and stays in the lock's history."""
-    if "data_manager" not in _roles(user):
+    if not user.has_perm("crf.lock_data"):
         raise ReviewNotAllowed("Only data managers unlock data.")
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason for unlocking."})
@@ -230,9 +86,9 @@ def lock_release(*, lock_id: int, user, reason: str) -> DataLock:
 
 def sdv_mark(*, record, user) -> SourceVerification:
     """A monitor marks a form verified against source at its current version."""
-    if "monitor" not in _roles(user):
+    if not user.has_perm("review.verify_source"):
         raise ReviewNotAllowed("Only monitors mark source data verified.")
-    patient_id, _, target = _scope_of(record)
+    patient_id, _, target = scope_of(record)
     verification = SourceVerification(
         patient_id=patient_id, target=target, record_version=record.version, verified_by=user
     )
@@ -243,7 +99,7 @@ def sdv_mark(*, record, user) -> SourceVerification:
 
 def sdv_status(*, record) -> SourceVerification | None:
     """The verification that still holds: one made at the record's current version, else None."""
-    _, _, target = _scope_of(record)
+    _, _, target = scope_of(record)
     latest = SourceVerification.objects.filter(target=target).order_by("-verified_at").first()
     if latest is None or latest.record_version != record.version:
         return None
@@ -276,7 +132,7 @@ def signature_sign(*, patient, user, password: str, visit=None, request=None) ->
     The password gets the sign-in's lockout and every attempt is in the security log
     (accounts/lockout.py); `request` is the one the password came with, for its address.
     """
-    if "clinician" not in _roles(user):
+    if not user.has_perm("review.sign_records"):
         raise ReviewNotAllowed("Only investigators (clinicians) sign.")
     try:
         password_confirm(request=request, user=user, password=password, purpose=SIGNATURE)

@@ -10,10 +10,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from assessments.models import AdverseEvent, LabPanel, Visit
+from crf.catalogue import page_of
+from crf.locks import lockable_model, scope_of
+from crf.models import DataLock
 from patients.selectors import patient_get_for_user
 from review import services
-from review.models import DataLock, Signature
-from review.selectors import lockable_model, record_page_url
+from review.models import Signature
 from trial.posted import posted_int, whole_number
 
 
@@ -28,7 +30,7 @@ def _forms(patient) -> list:
             {
                 "record": record,
                 "label": _label(record),
-                "target": services._scope_of(record)[2],
+                "target": scope_of(record)[2],
                 "sdv": services.sdv_status(record=record),
             }
         )
@@ -54,7 +56,7 @@ def patient_review(request, pk: int):
             messages.error(request, " ".join(exc.messages))
         return redirect("patient_review", pk=patient.pk)
     signatures = [(s, services.signature_valid(s)) for s in Signature.objects.filter(patient=patient)]
-    roles = set(request.user.groups.values_list("name", flat=True))
+    user = request.user
     return render(
         request,
         "review/patient.html",
@@ -66,9 +68,9 @@ def patient_review(request, pk: int):
             "signatures": signatures,
             "visits": Visit.objects.filter(patient=patient, visit_date__isnull=False),
             "meaning": services.signature_meaning(user=request.user, scope="casebook", patient=patient),
-            "can_sdv": "monitor" in roles,
-            "can_lock": "data_manager" in roles,
-            "can_sign": "clinician" in roles,
+            "can_sdv": user.has_perm("review.verify_source"),
+            "can_lock": user.has_perm("crf.lock_data"),
+            "can_sign": user.has_perm("review.sign_records"),
         },
     )
 
@@ -85,7 +87,7 @@ def _act(request, patient) -> None:
         label, _, pk = request.POST.get("target", "").partition(":")
         model = lockable_model(label)
         record = model.objects.filter(pk=whole_number(pk, label="Form id")).first() if model is not None else None
-        if record is None or services._scope_of(record)[0] != patient.pk:
+        if record is None or scope_of(record)[0] != patient.pk:
             raise ValidationError({"target": "That form is not this patient's."})
         services.sdv_mark(record=record, user=user)
         messages.success(request, f"{_label(record)} marked source-verified.")
@@ -125,13 +127,13 @@ def record_lock(request, label: str, pk: int):
     if model is None:
         raise Http404("No such form.")
     record = get_object_or_404(model, pk=pk)
-    patient_id = services._scope_of(record)[0]
+    patient_id = scope_of(record)[0]
     if patient_id is None:
         raise Http404("No such form.")
     patient_get_for_user(user=request.user, pk=patient_id)  # another site's form is a 404
     back = request.POST.get("next", "")
     if not (back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
-        back = record_page_url(record)
+        back = page_of(record)
     action = request.POST.get("action", "")
     try:
         if action == "lock":

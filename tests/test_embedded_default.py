@@ -18,7 +18,8 @@ from django.test import Client
 from django.urls import reverse
 from assessments.models import LabPanel
 from patients.models import Patient
-from review.services import form_lock_set, lock_check, RecordLocked
+from review.services import form_lock_set
+from crf.locks import lock_check, RecordLocked
 from django.contrib.auth.models import User
 
 client = Client()

@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from audit.history import AuditedHistory
+from trial.history import AuditedHistory
 
 # Configuration that changes clinical meaning (thresholds, doses, the schedule, who sees which
 # site) keeps its history like the clinical records: who, when, old, new and the reason.

@@ -5,8 +5,8 @@ from django.db import models
 from django.db.models import Q
 
 from assessments.models.visits import Visit
-from audit.history import AuditedHistory
 from patients.models import Patient
+from trial.history import AuditedHistory
 from trial.versioning import VersionedRecord
 
 RESPONSE_CHOICES = [

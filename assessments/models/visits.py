@@ -3,8 +3,8 @@
 from django.db import models
 from django.db.models import F, Q
 
-from audit.history import AuditedHistory
 from patients.models import Patient
+from trial.history import AuditedHistory
 from trial.models import VisitDefinition
 from trial.versioning import VersionedRecord
 

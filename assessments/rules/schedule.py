@@ -5,29 +5,10 @@ deviation that is flagged, never a rejected save.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import Enum
 
 from assessments.rules.endpoints import EndpointThresholds, on_ruxolitinib
-
-
-@dataclass(frozen=True)
-class ScheduledVisit:
-    code: str
-    name: str
-    day: int
-    window_before: int
-    window_after: int
-
-
-@dataclass(frozen=True)
-class PlannedVisit:
-    code: str
-    name: str
-    day: int
-    planned_date: date
-    window_start: date
-    window_end: date
 
 
 class WindowStatus(str, Enum):
@@ -45,21 +26,6 @@ class WindowCheck:
     @property
     def deviation(self) -> bool:
         return self.status is not WindowStatus.IN_WINDOW
-
-
-def visits_plan(*, day0: date, schedule: tuple[ScheduledVisit, ...]) -> tuple[PlannedVisit, ...]:
-    """Planned date and window of each visit of the schedule (protocol section 7)."""
-    return tuple(
-        PlannedVisit(
-            code=v.code,
-            name=v.name,
-            day=v.day,
-            planned_date=day0 + timedelta(days=v.day),
-            window_start=day0 + timedelta(days=v.day - v.window_before),
-            window_end=day0 + timedelta(days=v.day + v.window_after),
-        )
-        for v in sorted(schedule, key=lambda v: v.day)
-    )
 
 
 def visit_window_check(*, visit_date: date, window_start: date, window_end: date) -> WindowCheck:

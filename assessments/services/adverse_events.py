@@ -20,6 +20,7 @@ from django.utils import timezone
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
 from assessments.rules.ctcae import GRADED_ANALYTES, LabGrade, lab_grade, suggestion_decide, suggestion_explain
 from crf.transactions import retried
+from crf.writes import record_lock_for_update, record_save
 from notifications.models import Notification
 from notifications.services import notifications_send
 from patients.models import Death, Patient
@@ -28,7 +29,6 @@ from trial.models import Role
 from trial.rules.age import age_in_days
 from trial.rules.units import UnitConversionError, convert
 from trial.selectors import reference_ranges_for
-from trial.versioning import record_lock_for_update, record_save
 
 # Everything a user enters on the adverse event CRF.
 AE_FIELDS = (
@@ -434,7 +434,7 @@ def _pending_suggestion(suggestion_id: int) -> LabAESuggestion:
 
 
 def _decide(suggestion: LabAESuggestion, *, status: str, user, reason: str) -> None:
-    from review.services import lock_check
+    from crf.locks import lock_check
 
     lock_check(suggestion)  # a decision on frozen or locked data is refused like any other write
     suggestion.status = status

@@ -14,16 +14,16 @@ from assessments.rules.flags import range_in_unit, value_flag
 from assessments.services.adverse_events import lab_ae_suggestions_create
 from assessments.services.responses import response_queue_after_lab_save, response_queue_for_patient
 from assessments.services.visits import visit_date_apply
+from crf.edit_checks import auto_query_sync
 from crf.transactions import retried
+from crf.writes import record_lock_for_update, record_save
 from patients.models import Patient
 from patients.services.locking import patient_lock
 from patients.services.treatment import weight_band_check
-from queries.services import auto_query_sync
 from trial.analytes import ANALYTES, plausibility_message, units_for
 from trial.clock import local_date, site_today
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for
-from trial.versioning import record_lock_for_update, record_save
 
 PANEL_FIELDS = (
     "cns_symptoms",

@@ -29,17 +29,17 @@ from assessments.rules.response import (
 )
 from assessments.rules.schedule import markers_expected
 from assessments.selectors import related_or_none
-from crf.outbox import task_enqueue, tasks_pending
+from crf.edit_checks import auto_queries_live, auto_query_sync, target_of
+from crf.locks import PatientLocks
+from crf.outbox import responses_key, responses_recompute_queue, tasks_pending
 from crf.transactions import retried
+from crf.writes import record_save
 from patients.models import Patient
-from queries.services import auto_queries_live, auto_query_sync, target_of
-from review.services import PatientLocks
 from trial import clock
 from trial.clock import site_today
 from trial.models import Site, VisitDefinition
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_pick, reference_rows
-from trial.versioning import record_save
 
 # Lab analyte code behind each numeric marker.
 MARKER_ANALYTES = {
@@ -539,7 +539,7 @@ def response_confirm(
     """The investigator confirms the computed response or records another with a reason (section 9)."""
     from django.core.exceptions import ValidationError
 
-    from trial.versioning import record_lock_for_update
+    from crf.writes import record_lock_for_update
 
     valid = {r.value for r in Response if r is not Response.NOT_ASSESSABLE}
     if status not in valid:
@@ -629,25 +629,14 @@ def response_stale(*, patient_ids: list[int] | None = None) -> list[int]:
 
 
 def response_queue_for_patient(*, patient_id: int) -> None:
-    """Re-run the patient's assessments once the current transaction commits (idempotent task).
-
-    Queued in the transaction of the data (crf.outbox): a broker that is down loses nothing.
-    Once per patient and transaction: an import or a form saving many records queues one run.
-    """
-    task_enqueue(RESPONSE_TASK, patient_id, key=response_key(patient_id))
-
-
-RESPONSE_TASK = "assessments.response_assess_patient"
-
-
-def response_key(patient_id: int) -> str:
-    return f"response:{patient_id}"
+    """Re-run the patient's assessments once the current transaction commits (crf.outbox)."""
+    responses_recompute_queue(patient_id=patient_id)
 
 
 def response_recompute_pending(*, patient_id: int) -> bool:
     """Whether the patient's responses wait for a recomputation: queued and not yet taken by a
     worker (the broker may be down), or data changed after the last run."""
-    return tasks_pending(keys=[response_key(patient_id)]) or patient_id in response_stale(patient_ids=[patient_id])
+    return tasks_pending(keys=[responses_key(patient_id)]) or patient_id in response_stale(patient_ids=[patient_id])
 
 
 def response_queue_after_lab_save(*, visit: Visit) -> None:

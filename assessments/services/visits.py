@@ -1,51 +1,18 @@
-"""Writes for visits: planned at enrollment, dated when done, unscheduled when needed."""
+"""Writes for visits: dated when done, not done, unscheduled when needed (planned: crf.calendar)."""
 
 from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from simple_history.utils import bulk_create_with_history
 
 from assessments.models import Visit
-from assessments.rules.schedule import ScheduledVisit, visit_window_check, visits_plan
+from assessments.rules.schedule import visit_window_check
+from crf.edit_checks import auto_query_sync
 from crf.transactions import retried
+from crf.writes import record_lock_for_update, record_save
 from patients.models import Patient
-from queries.services import auto_query_sync
 from trial.clock import site_today
-from trial.selectors import visit_definitions_for
-from trial.versioning import record_lock_for_update, record_save
-
-
-def visits_plan_for_patient(*, patient: Patient, user) -> list[Visit]:
-    """Create the planned visits with their windows from the trial's schedule (section 7)."""
-    definitions = {d.code: d for d in visit_definitions_for(trial=patient.site.trial)}
-    schedule = tuple(
-        ScheduledVisit(code=d.code, name=d.name, day=d.day, window_before=d.window_before, window_after=d.window_after)
-        for d in definitions.values()
-    )
-    author = user if getattr(user, "is_authenticated", False) else None
-    visits = [
-        Visit(
-            patient=patient,
-            definition=definitions[planned.code],
-            name=planned.name,
-            planned_day=planned.day,
-            planned_date=planned.planned_date,
-            window_start=planned.window_start,
-            window_end=planned.window_end,
-            created_by=author,
-            updated_by=author,
-        )
-        for planned in visits_plan(day0=patient.first_dose_date, schedule=schedule)
-    ]
-    if not visits:
-        return visits
-    from review.services import lock_check
-
-    lock_check(visits[0])  # a study lock refuses the plan as it refuses any record_save
-    # The whole calendar in one statement, with one history row per visit.
-    return bulk_create_with_history(visits, Visit, default_user=author, default_change_reason="Planned at enrollment")
 
 
 def visit_date_apply(*, visit: Visit, visit_date: date, user, reason: str | None) -> Visit:

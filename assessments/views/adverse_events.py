@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from assessments.forms.adverse_events import AdverseEventEditForm, AdverseEventForm, SuggestionAcceptForm
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion
 from assessments.services import adverse_events as services
+from crf.locks import form_lock
 from patients.selectors import patient_get_for_user
-from review.selectors import form_lock
 from trial.versioning import ConcurrentEditError
 
 TERM_SEARCH_LIMIT = 30

@@ -12,8 +12,8 @@ from assessments.forms.labs import LabPanelForm, SupportiveCareForm, default_sam
 from assessments.models import LabPanel, SupportiveCare
 from assessments.services.labs import lab_panel_save, supportive_care_record
 from assessments.views.visits import visit_get_for_user
+from crf.locks import form_lock
 from patients.selectors import patient_get_for_user
-from review.selectors import form_lock
 from trial.analytes import ANALYTES
 from trial.clock import site_today
 from trial.rules.age import age_in_days

@@ -7,7 +7,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-from audit.history import history_baseline
+from trial.history import history_baseline
 from trial.models import Role
 
 

@@ -9,9 +9,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from assessments.services import visits_plan_for_patient
+from crf.calendar import visits_plan_for_patient
+from crf.edit_checks import auto_query_sync
 from crf.outbox import task_enqueue
 from crf.transactions import retried
+from crf.writes import record_lock_for_update, record_save
 from patients import selectors
 from patients.models import Eligibility, Patient, Screening
 from patients.rules.dosing import dose_band_for_weight, prescribed_dose_check
@@ -21,12 +23,10 @@ from patients.rules.enrollment import enrollment_problems
 from patients.rules.etiology import etiology_classify
 from patients.rules.risk import risk_stratify
 from patients.services.locking import patient_lock
-from queries.services import auto_query_sync
 from trial.clock import site_today
 from trial.models import Site
 from trial.reasons import criteria_json
 from trial.rules.age import age_in_days
-from trial.versioning import record_lock_for_update, record_save
 
 
 class EnrollmentRefused(Exception):

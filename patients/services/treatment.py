@@ -19,7 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from crf.edit_checks import auto_queries_live, auto_query_sync, target_of
+from crf.outbox import responses_recompute_queue
 from crf.transactions import retried
+from crf.writes import record_lock_for_update, record_save
 from patients import selectors
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import (
@@ -43,11 +46,9 @@ from patients.rules.treatment import (
     weight_band_change,
 )
 from patients.services.locking import patient_lock
-from queries.services import auto_queries_live, auto_query_sync, target_of
 from trial import clock
 from trial.clock import site_today, zone_of
 from trial.text_columns import column_errors
-from trial.versioning import record_lock_for_update, record_save
 
 CENT = Decimal("0.01")
 
@@ -121,9 +122,7 @@ def _save_or_update(
 
 def _endpoints_refresh_after_commit(patient: Patient) -> None:
     """Outcome records feed best response and EFS (section 11): re-run the patient's assessments."""
-    from assessments.services.responses import response_queue_for_patient
-
-    response_queue_for_patient(patient_id=patient.pk)
+    responses_recompute_queue(patient_id=patient.pk)
 
 
 def _status_refresh(*, patient: Patient, user, why: str) -> None:
@@ -621,7 +620,7 @@ def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchO
             pending.append(dose)
         if outcome.errors or not pending:
             return outcome
-        from review.services import lock_check
+        from crf.locks import lock_check
 
         lock_check(pending[0])
         outcome.created = bulk_create_with_history(

@@ -8,13 +8,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from crf.locks import RecordLocked, form_lock
 from patients import selectors, services
 from patients.forms import EnrollmentForm, ScreeningEditForm, ScreeningForm
 from patients.models import Patient, Screening
 from patients.rules.dosing import dose_band_for_weight
 from patients.views.treatment import service_errors_to_form
-from review.selectors import form_lock
-from review.services import RecordLocked
 from trial.posted import posted_int
 from trial.selectors import user_sites
 from trial.versioning import ConcurrentEditError

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from crf.locks import form_lock
 from patients import selectors, services
 from patients.forms import (
     DeathEditForm,
@@ -28,7 +29,6 @@ from patients.forms import (
 )
 from patients.models import Death, DoseAdministration, Patient, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import SLOT_LABELS, ScheduledDose, slots_for, treatment_day_date
-from review.selectors import form_lock
 from trial import clock
 from trial.versioning import ConcurrentEditError
 

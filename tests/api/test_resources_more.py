@@ -10,8 +10,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from assessments.models import AdverseEvent, SupportiveCare, Visit
+from crf.models import DataQuery
 from patients.models import Death, SubsequentTherapy
-from queries.models import DataQuery
 from tests.api.conftest import client_for, dose_body
 from tests.conftest import DAY0, PASSWORD, SCREENING_DAY, enroll_child, make_user
 from trial.models import Role

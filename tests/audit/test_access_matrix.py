@@ -337,6 +337,7 @@ def _build(media_root: Path) -> World:
     from assessments.services.adverse_events import adverse_event_record
     from assessments.services.labs import Measurement, lab_panel_save, supportive_care_record
     from assessments.services.responses import response_assess_patient
+    from crf.edit_checks import target_of
     from exports.models import GeneratedDocument
     from patients.models import SubsequentTherapy
     from patients.services import (
@@ -347,7 +348,7 @@ def _build(media_root: Path) -> World:
         subsequent_therapy_record,
         treatment_end_record,
     )
-    from queries.services import query_raise, target_of
+    from queries.services import query_raise
 
     trial = Trial.objects.get(registry_id="ChiCTR2000029977")
     site_a = Site.objects.get(trial=trial, code="BCH")

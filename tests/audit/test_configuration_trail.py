@@ -8,10 +8,10 @@ from django.contrib.auth.models import Group, User
 from django.forms import MultiWidget
 from django.urls import reverse
 
-from audit.history import BASELINE_REASON
 from audit.models import AuthEvent
 from patients.services import screening_create
 from tests.conftest import PASSWORD, eligible_data
+from trial.history import BASELINE_REASON
 from trial.models import DoseBand, ReferenceRange, Role, Site, SiteMembership, Trial, VisitDefinition
 
 pytestmark = pytest.mark.django_db

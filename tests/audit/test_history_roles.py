@@ -11,11 +11,11 @@ from simple_history.utils import bulk_create_with_history
 
 from assessments.models import SupportiveCare
 from audit.selectors import patient_trail, record_trail
+from crf.writes import record_save
 from patients.models import Screening
 from patients.services import screening_create, screening_update
 from tests.conftest import DAY0, PASSWORD, eligible_data
 from trial.models import Role
-from trial.versioning import record_save
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +119,7 @@ def test_the_services_bulk_paths_store_the_authors_roles(patient, coordinator):
 def test_the_roles_are_read_once_per_user_object_and_again_after_a_change(clinician, django_assert_num_queries):
     from django.contrib.auth.models import Group
 
-    from audit.history import roles_stamp
+    from trial.history import roles_stamp
 
     with django_assert_num_queries(1):
         assert roles_stamp(clinician) == "clinician"

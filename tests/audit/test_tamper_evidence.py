@@ -13,10 +13,10 @@ from assessments.models import SupportiveCare
 from audit.chain import GENESIS
 from audit.immutability import audit_table_names
 from audit.models import AuthEvent, ChainLink
+from crf.models import QueryMessage
 from exports.models import DownloadLog
 from patients.models import Screening
 from patients.services import screening_create
-from queries.models import QueryMessage
 from queries.services import query_raise
 from tests.conftest import DAY0, eligible_data
 

@@ -121,7 +121,7 @@ def test_odm_carries_a_valid_casebook_signature_and_drops_a_broken_one(site_a, c
     assert root.xpath(f"//odm:User[@OID='USR.{clinician.pk}']", namespaces=ns)
 
     # A later change breaks the signature: it no longer signs the exported data.
-    from trial.versioning import record_save
+    from crf.writes import record_save
 
     patient.refresh_from_db()
     patient.status = patient.status
@@ -132,7 +132,7 @@ def test_odm_carries_a_valid_casebook_signature_and_drops_a_broken_one(site_a, c
 
 def test_odm_audit_record_is_each_records_latest_history_row(site_a, clinician, coordinator):
     """The AuditRecord of a record saved three times by two users is its newest history row (who, when, why)."""
-    from trial.versioning import record_save
+    from crf.writes import record_save
 
     patient = enroll_child(site_a, clinician)
     for user, reason in ((coordinator, "Weight re-read"), (clinician, "Initials corrected")):

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from queries.models import DataQuery
-from queries.services import target_of
+from crf.edit_checks import target_of
+from crf.models import DataQuery
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

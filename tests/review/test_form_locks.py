@@ -10,10 +10,11 @@ from django.urls import reverse
 
 from assessments.models import AdverseEvent, CtcaeTerm, LabResult, Visit
 from assessments.services.adverse_events import adverse_event_record
+from crf.locks import RecordLocked, lock_check
+from crf.models import DataLock
 from patients.models import Screening, TreatmentEnd
 from patients.services import screening_create, treatment_end_record
-from review.models import DataLock
-from review.services import RecordLocked, lock_check, lock_set
+from review.services import lock_set
 from tests.api.conftest import client_for
 from tests.conftest import DAY0, PASSWORD, eligible_data, form_payload, make_user
 from tests.review.test_review import save_day7
@@ -96,7 +97,8 @@ def test_a_locked_panel_holds_its_values_and_queries_on_it(patient, clinician, m
     result = LabResult.objects.get(panel=panel, analyte="FERRITIN")
     with pytest.raises(RecordLocked, match="form is locked"):
         lock_check(result)
-    from queries.services import query_raise, target_of
+    from crf.edit_checks import target_of
+    from queries.services import query_raise
 
     with pytest.raises(RecordLocked):
         query_raise(patient=patient, target=target_of(panel), field="FERRITIN", text="Check unit", user=monitor)

@@ -21,10 +21,10 @@ from django.urls import reverse
 from api.importing import ImportFailed, bundle_import
 from assessments.models import AdverseEvent, LabAESuggestion, LabPanel, ResponseAssessment, SupportiveCare, Visit
 from assessments.services.labs import supportive_care_record
+from crf.models import DataLock
 from patients.models import Death, DoseAdministration, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from patients.services import screening_create
 from patients.services.treatment import death_record, subsequent_therapy_record, treatment_end_record
-from review.models import DataLock
 from review.services import lock_release, lock_set
 from tests.api.conftest import client_for
 from tests.conftest import DAY0, SCREENING_DAY, eligible_data, form_payload

@@ -10,10 +10,11 @@ from django.urls import reverse
 
 from assessments.models import LabPanel, Visit
 from assessments.services.labs import Measurement, lab_panel_save
-from queries.services import query_answer, query_raise, target_of
-from review.models import DataLock
+from crf.edit_checks import target_of
+from crf.locks import RecordLocked
+from crf.models import DataLock
+from queries.services import query_answer, query_raise
 from review.services import (
-    RecordLocked,
     ReviewNotAllowed,
     lock_release,
     lock_set,

@@ -5,14 +5,13 @@ from datetime import date, timedelta
 import pytest
 
 from assessments.rules.schedule import (
-    ScheduledVisit,
     VisitStatus,
     WindowStatus,
     markers_expected,
     visit_status,
     visit_window_check,
-    visits_plan,
 )
+from trial.rules.calendar import ScheduledVisit, visits_plan
 
 DAY0 = date(2026, 3, 10)
 

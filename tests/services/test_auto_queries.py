@@ -9,9 +9,9 @@ import pytest
 from assessments.models import Visit
 from assessments.services.labs import Measurement, lab_panel_save
 from assessments.services.responses import response_assess_patient
+from crf.models import DataQuery
 from patients.services import screening_update
 from patients.services.treatment import dose_record
-from queries.models import DataQuery
 from tests.conftest import DAY0, enroll_child
 
 pytestmark = pytest.mark.django_db

@@ -135,7 +135,7 @@ def test_recompute_is_idempotent_and_follows_baseline_changes(site_a, clinician)
 
 def stored() -> dict:
     """What an enrollment writes: the patient, its calendar, its queries, the history and the counters."""
-    from queries.models import DataQuery
+    from crf.models import DataQuery
     from trial.models import Site
 
     return {

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from crf.models import DataQuery
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from patients.services import (
     DOSE_INTERVAL_SHORT,
@@ -25,7 +26,6 @@ from patients.services import (
     treatment_end_record,
     weight_band_check,
 )
-from queries.models import DataQuery
 from tests.conftest import SCREENING_DAY, eligible_data
 from trial import clock
 from trial.versioning import ConcurrentEditError

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from assessments.models import ResponseAssessment, Visit
 from assessments.services.responses import response_assess_patient
-from review.models import DataLock
+from crf.models import DataLock
 from tests.conftest import DAY0
 from tests.review.test_review import save_day7
 from tests.web.test_lab_pages import payload

@@ -210,7 +210,7 @@ def test_junk_ids_are_a_400_page_naming_the_field(client, clinician, site_a, req
     ],
 )
 def test_junk_ids_on_the_review_page_are_shown_on_it(client, data_manager, monitor, site_a, body, message):
-    from review.models import DataLock
+    from crf.models import DataLock
 
     patient = enroll_child(site_a, data_manager)
     user = monitor if body["action"] == "sdv" else data_manager

@@ -5,7 +5,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-from audit.history import history_baseline
+from trial.history import history_baseline
 
 CONFIGURATION = ["trial.Trial", "trial.Site", "trial.DoseBand", "trial.ReferenceRange", "trial.VisitDefinition", "trial.SiteMembership"]
 

@@ -134,7 +134,7 @@ class AuditedHistory(HistoricalRecords):
         super().post_save(instance, created, using=using, **kwargs)
 
 
-@receiver(pre_create_historical_record, dispatch_uid="audit.history_user_roles")
+@receiver(pre_create_historical_record, dispatch_uid="trial.history_user_roles")
 def _stamp_roles(sender, history_instance, history_user, **kwargs) -> None:
     if hasattr(history_instance, "history_user_roles") and not history_instance.history_user_roles:
         history_instance.history_user_roles = roles_stamp(history_user)

@@ -1,0 +1,104 @@
+"""The one write path of the clinical records: every service saves through these functions.
+
+Each write is checked against the locks (crf.locks) and the text columns, stamped with the
+author, and kept in the record's history with the reason for change; a change names the version
+it was loaded with (optimistic locking). Nothing else sets django-simple-history's internals
+(`_change_reason`, `_history_user`).
+"""
+
+from django.db import models
+from simple_history.utils import bulk_create_with_history
+
+from crf.locks import lock_check
+from trial.text_columns import column_check
+from trial.versioning import ConcurrentEditError, VersionedRecord, history_reason
+
+
+def _author(user):
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def _stamp(record: models.Model, *, user, reason: str) -> None:
+    author = _author(user)
+    if author is not None:
+        record._history_user = author
+    record._change_reason = history_reason(reason)
+
+
+def changes_since(record: models.Model, expected_version: int) -> dict[str, tuple[str, str]]:
+    """Field-by-field differences between the version a user loaded and the stored one."""
+    history = getattr(record, "history", None)
+    if history is None:
+        return {}
+    then = history.filter(version=expected_version).order_by("-history_date").first()
+    now = history.order_by("-history_date").first()
+    if then is None or now is None:
+        return {}
+    delta = now.diff_against(then)
+    return {
+        change.field: (str(change.old), str(change.new))
+        for change in delta.changes
+        if change.field not in {"version", "updated_at", "updated_by"}
+    }
+
+
+def record_lock_for_update(*, model: type[models.Model], pk: int, expected_version: int | None) -> models.Model:
+    """Load a record under a row lock and refuse when it moved past the user's version."""
+    record = model.objects.select_for_update(no_key=True).get(pk=pk)
+    if expected_version is not None and record.version != expected_version:
+        raise ConcurrentEditError(
+            record=record, expected_version=expected_version, changes=changes_since(record, expected_version)
+        )
+    return record
+
+
+def record_save(*, record: VersionedRecord, user, reason: str | None, created: bool = False) -> None:
+    """Save with the next version, the user and the reason recorded in the record's history.
+
+    Frozen or locked data are refused here, so no service, page, API or import can change them.
+    """
+    lock_check(record)
+    column_check(record)  # a text too long for its column, or one PostgreSQL cannot store, names its field
+    if not created:
+        record.version += 1
+    else:
+        record.created_by = _author(user)
+    record.updated_by = _author(user)
+    _stamp(record, user=user, reason=reason or ("Created" if created else ""))
+    record.save()
+
+
+def record_write(*, record: models.Model, user, reason: str, check_lock: bool = True) -> None:
+    """Save a record that has no version of its own (a lab value of a panel, an AE suggestion) with
+    its history's author and reason. `check_lock=False` only for a part of a form whose own write
+    was just checked (the panel's values after the panel)."""
+    if check_lock:
+        lock_check(record)
+    column_check(record)
+    _stamp(record, user=user, reason=reason)
+    record.save()
+
+
+def record_delete(*, record: models.Model, user, reason: str, check_lock: bool = True) -> None:
+    """Delete a record; its history keeps the deletion with the author and the reason."""
+    if check_lock:
+        lock_check(record)
+    _stamp(record, user=user, reason=reason)
+    record.delete()
+
+
+def records_create(*, records: list, model: type[models.Model], user, reason: str, check_lock: bool = True) -> list:
+    """Create many records of one form in one statement, with one history row each (a bulk import,
+    a visit calendar, a panel's values). The first record's locks stand for all: callers pass
+    records of one patient and one form."""
+    if not records:
+        return []
+    if check_lock:
+        lock_check(records[0])
+    for record in records:
+        column_check(record)
+    author = _author(user)
+    if any(f.name == "created_by" for f in model._meta.fields):
+        for record in records:
+            record.created_by = record.updated_by = author
+    return bulk_create_with_history(records, model, default_user=author, default_change_reason=history_reason(reason))
