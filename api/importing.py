@@ -357,9 +357,7 @@ class Importer:
                 return
             data["term"] = term
         try:
-            from api.views import AE_INPUT
-
-            inputs.unknown_fields(data, AE_INPUT)
+            inputs.unknown_fields(data, inputs.AE_INPUT)
             data = scalars.strict_values(data, inputs.AE_VALUES)
         except ValidationError as exc:
             self.error(row, exc)

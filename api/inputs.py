@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from api import scalars
 from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
+from assessments.services.adverse_events import AE_FIELDS
 from assessments.services.labs import PANEL_FIELDS, Measurement
 from patients.forms import SCREENING_FIELDS, EnrollmentForm, ScreeningEditForm, ScreeningForm
 from patients.models import Screening
@@ -24,6 +25,9 @@ DOSE_FIELDS = ("treatment_day", "slot", "status", "administered_at", "amount_mg"
 AE_VALUES = {"grade": scalars.WHOLE, "onset_date": scalars.DAY, "resolution_date": scalars.DAY}
 DOSE_VALUES = {"amount_mg": scalars.NUMBER}
 LAB_TOP_FIELDS = {"visit", "visit_date", "sampled_at", "values", "version", "reason_for_change", *PANEL_FIELDS}
+
+# The fields an adverse event is written with, by the API and the import alike.
+AE_INPUT = frozenset({"term_code", *AE_FIELDS})
 
 
 def _form_value(value):

@@ -5,32 +5,49 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import TokenObtainView
-from api import views
+from api.resources import (
+    adverse_events,
+    deaths,
+    doses,
+    follow_ups,
+    imports,
+    labs,
+    patients,
+    queries,
+    reference,
+    report,
+    responses,
+    screenings,
+    subsequent_therapies,
+    supportive_care,
+    treatment_ends,
+    visits,
+)
 
 REDOC_POLICY = {"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]}
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("screenings", views.ScreeningViewSet, basename="screening")
-router.register("patients", views.PatientViewSet, basename="patient")
-router.register("visits", views.VisitViewSet, basename="visit")
-router.register("lab-panels", views.LabPanelViewSet, basename="labpanel")
-router.register("response-assessments", views.ResponseAssessmentViewSet, basename="responseassessment")
-router.register("adverse-events", views.AdverseEventViewSet, basename="adverseevent")
-router.register("doses", views.DoseViewSet, basename="dose")
-router.register("treatment-ends", views.TreatmentEndViewSet, basename="treatmentend")
-router.register("follow-ups", views.FollowUpViewSet, basename="followup")
-router.register("supportive-care", views.SupportiveCareViewSet, basename="supportivecare")
-router.register("subsequent-therapies", views.SubsequentTherapyViewSet, basename="subsequenttherapy")
-router.register("deaths", views.DeathViewSet, basename="death")
-router.register("queries", views.DataQueryViewSet, basename="dataquery")
-router.register("imports", views.ImportViewSet, basename="import")
+router.register("screenings", screenings.ScreeningViewSet, basename="screening")
+router.register("patients", patients.PatientViewSet, basename="patient")
+router.register("visits", visits.VisitViewSet, basename="visit")
+router.register("lab-panels", labs.LabPanelViewSet, basename="labpanel")
+router.register("response-assessments", responses.ResponseAssessmentViewSet, basename="responseassessment")
+router.register("adverse-events", adverse_events.AdverseEventViewSet, basename="adverseevent")
+router.register("doses", doses.DoseViewSet, basename="dose")
+router.register("treatment-ends", treatment_ends.TreatmentEndViewSet, basename="treatmentend")
+router.register("follow-ups", follow_ups.FollowUpViewSet, basename="followup")
+router.register("supportive-care", supportive_care.SupportiveCareViewSet, basename="supportivecare")
+router.register("subsequent-therapies", subsequent_therapies.SubsequentTherapyViewSet, basename="subsequenttherapy")
+router.register("deaths", deaths.DeathViewSet, basename="death")
+router.register("queries", queries.DataQueryViewSet, basename="dataquery")
+router.register("imports", imports.ImportViewSet, basename="import")
 
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="api_token"),
-    path("sites/", views.SiteListView.as_view(), name="api_sites"),
-    path("analytes/", views.AnalyteListView.as_view(), name="api_analytes"),
-    path("report/", views.StudyReportView.as_view(), name="api_report"),
+    path("sites/", reference.SiteListView.as_view(), name="api_sites"),
+    path("analytes/", reference.AnalyteListView.as_view(), name="api_analytes"),
+    path("report/", report.StudyReportView.as_view(), name="api_report"),
     # Signed-in users only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the two pages send a
     # browser to the sign-in page. The Swagger page loads its start-up script from ?script, not
     # inline, as the Content-Security-Policy asks. ReDoc's bundle writes its styles into <style>

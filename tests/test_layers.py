@@ -116,5 +116,5 @@ def test_the_import_graph_has_no_cycle():
 def test_the_checker_sees_function_level_imports(tmp_path):
     # The guard must not be blind to an import hidden in a function body.
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from review import services\n    import api.views\n")
+    module.write_text("def f():\n    from review import services\n    import api.resources\n")
     assert {app for app, _ in _imported_apps(module)} == {"review", "api"}

@@ -1,0 +1,229 @@
+"""What every resource shares: the request body, the version a client loaded, the reason for
+change, scoping to the user's sites and the common filters."""
+
+from contextlib import contextmanager
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+)
+from rest_framework import viewsets
+from rest_framework.response import Response
+
+from api import filters, inputs, scalars
+from api.permissions import RolePermission
+from patients.models import (
+    Patient,
+)
+from trial.selectors import user_site_ids, user_sites
+from trial.text_columns import length_message, text_problem
+from trial.versioning import REASON_MAX_LENGTH
+
+SITE = OpenApiParameter("site", str, description="Site code, e.g. BCH.")
+
+
+PATIENT = OpenApiParameter("patient", int, description="Patient id.")
+
+
+VISIT = OpenApiParameter("visit", int, description="Visit id.")
+
+
+DATE_FROM = OpenApiParameter("date_from", OpenApiTypes.DATE, description="On or after (YYYY-MM-DD).")
+
+
+DATE_TO = OpenApiParameter("date_to", OpenApiTypes.DATE, description="On or before (YYYY-MM-DD).")
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, description="The ETag (version) you loaded; same as body 'version'."
+)
+
+
+def _bad_text(value: str) -> bool:
+    return text_problem(value) is not None
+
+
+def _day(value, *, field: str) -> date:
+    return scalars.day(value, field=field, impossible=scalars.DATE_MESSAGE)
+
+
+def _moment(value, *, zone: ZoneInfo, field: str):
+    return scalars.moment(value, zone=zone, field=field)
+
+
+def _body(request) -> dict:
+    data = request.data
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    return dict(data)
+
+
+def expected_version(request, payload: dict) -> int:
+    """The version the client loaded: body 'version' or the If-Match header (the ETag)."""
+    raw = payload.pop("version", None)
+    if raw is None:
+        raw = (request.headers.get("If-Match") or "").strip().removeprefix("W/").strip('"') or None
+    if raw is None:
+        raise ValidationError({"version": ["Send the version you loaded (field 'version' or the If-Match header)."]})
+    if isinstance(raw, bool):
+        raise ValidationError({"version": ["Version is a whole number."]})
+    value = scalars.whole_number(raw, field="version", message="Version is a whole number.")
+    if value < 1:
+        raise ValidationError({"version": ["Version is a whole number."]})
+    return value
+
+
+def _change_reason(payload: dict) -> str:
+    """The reason for change of saved data (required by the services), within what the history keeps."""
+    reason = payload.pop("reason_for_change", None)
+    if reason is None:
+        return ""
+    if not isinstance(reason, str) or _bad_text(reason):
+        raise ValidationError({"reason_for_change": ["Enter text."]})
+    if len(reason.strip()) > REASON_MAX_LENGTH:
+        message = length_message("Reason for change", REASON_MAX_LENGTH, len(reason.strip()))
+        raise ValidationError({"reason_for_change": [message]})
+    return reason
+
+
+@contextmanager
+def _api_names(names: dict[str, str]):
+    """A service's errors under the API's names of its fields (the model's or the service's differ)."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not (hasattr(exc, "error_dict") and set(exc.error_dict) & set(names)):
+            raise
+        raise ValidationError({names.get(key, key): v for key, v in exc.message_dict.items()}) from exc
+
+
+def _reason_field():
+    """The services call the reason for change `change_reason`; the API (and the pages) `reason_for_change`."""
+    return _api_names({"change_reason": "reason_for_change"})
+
+
+class ETagMixin:
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        response = Response(self.get_serializer(instance).data)
+        response["ETag"] = f'"{instance.version}"'
+        return response
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    permission_classes = [RolePermission]
+    site_field = "patient__site_id"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        for name, value in request.query_params.items():
+            if "\x00" in value:  # the database refuses it in any text it compares
+                raise ValidationError({name: ["The value contains a NUL character."]})
+
+    def scoped(self, queryset):
+        return queryset.filter(**{f"{self.site_field}__in": user_site_ids(self.request.user)})
+
+    def filter_common(self, queryset, *, date_field: str | None = None, patient_field: str | None = "patient_id"):
+        """site, patient and date_from/date_to; a site or patient not the user's is a 400 naming it."""
+        request = self.request
+        if site := filters.site_code(request, "site", user_sites(request.user)):
+            queryset = queryset.filter(**{self.site_field.replace("_id", "__code"): site})
+        if patient_field:
+            patients = Patient.objects.filter(site_id__in=user_site_ids(request.user))
+            if (patient := filters.record_id(request, "patient", patients, label="patient")) is not None:
+                queryset = queryset.filter(**{patient_field: patient})
+        if date_field:
+            if (start := filters.day(request, "date_from")) is not None:
+                queryset = queryset.filter(**{f"{date_field}__gte": start})
+            if (end := filters.day(request, "date_to")) is not None:
+                queryset = queryset.filter(**{f"{date_field}__lte": end})
+        return queryset
+
+    def filter_choices(self, queryset, choices: dict):
+        """Filters on a field's choices ({"status": Screening.Status}); a value not among them is a 400."""
+        for name, values in choices.items():
+            if (value := filters.choice(self.request, name, values)) is not None:
+                queryset = queryset.filter(**{name: value})
+        return queryset
+
+
+def _patient_for(request, payload: dict) -> Patient:
+    patient_id = payload.pop("patient", None)
+    if isinstance(patient_id, bool) or not isinstance(patient_id, int):
+        raise ValidationError({"patient": ["Give the patient id."]})
+    patient = (
+        Patient.objects.select_related("site", "screening")
+        .filter(pk=patient_id, site_id__in=user_site_ids(request.user))
+        .first()
+    )
+    if patient is None:
+        raise Http404
+    return patient
+
+
+def _text(payload: dict, name: str) -> str:
+    value = payload.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError({name: ["Enter text."]})
+    return value
+
+
+def _optional_bool(payload: dict, name: str) -> bool | None:
+    value = payload.get(name)
+    if value not in (True, False, None):
+        raise ValidationError({name: ["true, false or null (not known)."]})
+    return value
+
+
+TEXT, BOOL, NULL_BOOL, DATE = "text", "bool", "null_bool", "date"
+
+
+def _typed(payload: dict, spec: dict[str, str]) -> None:
+    """Refuse unknown fields and values of the wrong JSON type, each error under its field."""
+    inputs.unknown_fields(payload, spec)
+    errors: dict[str, list[str]] = {}
+    for name, value in payload.items():
+        kind = spec[name]
+        if kind == TEXT and value is not None and not isinstance(value, str):
+            errors[name] = ["Enter text."]
+        elif kind == TEXT and isinstance(value, str) and (problem := text_problem(value)):
+            errors[name] = [problem]
+        elif kind == BOOL and not isinstance(value, bool):
+            errors[name] = ["true or false."]
+        elif kind == NULL_BOOL and value is not None and not isinstance(value, bool):
+            errors[name] = ["true, false or null (not known)."]
+        elif kind == DATE and value is not None:
+            try:
+                _day(value, field=name)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _form_clean(form_class, values: dict, **kwargs) -> dict:
+    """The values as the page's form cleans them (its errors by field, as on the page)."""
+    inputs.strict_form_values(form_class, values)
+    form = form_class(data=inputs.form_data(values), **kwargs)
+    if not form.is_valid():
+        raise ValidationError(inputs.form_errors(form))
+    return form.cleaned_data
+
+
+def _as_json(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _current(record, fields) -> dict:
+    return {name: _as_json(getattr(record, name)) for name in fields}
+
+
+def _etag(response: Response, record) -> Response:
+    response["ETag"] = f'"{record.version}"'
+    return response
