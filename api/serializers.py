@@ -344,6 +344,8 @@ class FollowUpWriteSerializer(serializers.Serializer):
     date_of_death = serializers.DateField(required=False, allow_null=True)
     death_cause = serializers.CharField(required=False, allow_blank=True)
     death_hlh_related = serializers.BooleanField(required=False, allow_null=True)
+    version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded (or If-Match).")
+    reason_for_change = serializers.CharField(required=False, help_text="PATCH: why the saved data change.")
 
 
 class UnscheduledVisitSerializer(serializers.Serializer):

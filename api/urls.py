@@ -47,6 +47,7 @@ urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="api_token"),
     path("sites/", reference.SiteListView.as_view(), name="api_sites"),
     path("analytes/", reference.AnalyteListView.as_view(), name="api_analytes"),
+    path("ctcae-terms/", reference.CtcaeTermListView.as_view(), name="api_ctcae_terms"),
     path("report/", report.StudyReportView.as_view(), name="api_report"),
     # Signed-in users only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the two pages send a
     # browser to the sign-in page. The Swagger page loads its start-up script from ?script, not

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch, Q
+from django.db.models import Case, IntegerField, Prefetch, Q, Value, When
 
-from assessments.models import LabPanel, LabResult, Visit
+from assessments.models import CtcaeTerm, LabPanel, LabResult, Visit
 from assessments.rules.expectations import expected_groups, missing_expected
 from assessments.rules.schedule import VisitStatus, visit_status
 from patients.models import Patient
@@ -114,3 +114,25 @@ def worklist(*, user, now: datetime | None = None, today: date | None = None) ->
     )
     rows = [_row(v, days[v.patient.site_id]) for v in visits.order_by("planned_date", "patient__subject_number")]
     return [row for row in rows if row.status in (VisitStatus.DUE, VisitStatus.OVERDUE)]
+
+
+def ctcae_terms_find(query: str, *, limit: int) -> list:
+    """CTCAE v3.0 terms whose name, category or code contains the query (the page's search and the
+    API's alike): the code itself first, then names starting with it, then names and categories
+    containing it."""
+    query = (query or "").strip()[:60]
+    if not query:
+        return []
+    return list(
+        CtcaeTerm.objects.filter(Q(term__icontains=query) | Q(category__icontains=query) | Q(code__iexact=query))
+        .annotate(
+            rank=Case(
+                When(code__iexact=query, then=Value(0)),
+                When(term__istartswith=query, then=Value(1)),
+                When(term__icontains=query, then=Value(2)),
+                default=Value(3),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("rank", "term", "code")[:limit]
+    )

@@ -4,13 +4,10 @@ its record, a passing check closes it ("fixed in the data"). Manual queries and 
 
 from django.db import IntegrityError, transaction
 
+from crf.catalogue import target_of
 from crf.models import DataQuery, QueryMessage
 from crf.writes import record_save
 from trial import clock
-
-
-def target_of(record) -> str:
-    return f"{record._meta.label_lower}:{record.pk}"
 
 
 def auto_queries_live(*, patient, check_code: str) -> dict[str, DataQuery]:

@@ -52,11 +52,6 @@ _DAY_CLAUSE = (
 )
 
 
-def record_target(record) -> str:
-    """The form a record is, as app.model:id (blank for a record not saved yet)."""
-    return catalogue.target_of(record)
-
-
 def _covering_targets(record) -> list[str]:
     """The record's own target and the form it belongs to: a lab value is part of its panel,
     and a query (with its conversation) is about the record it names."""

@@ -33,15 +33,15 @@ DOCUMENT_DIR = "exports"
 # Beside the printed forms of the catalogue, the casebook prints the queries and its review
 # pages: a new query, signature, verification or lock is a new document.
 CASEBOOK_RECORDS = (
-    CaseReportForm("queries.dataquery", "Data query"),
+    CaseReportForm("crf.dataquery", "Data query"),
     CaseReportForm("review.sourceverification", "Source data verification"),
     CaseReportForm("review.signature", "Signature"),
-    CaseReportForm("review.datalock", "Lock"),
+    CaseReportForm("crf.datalock", "Lock"),
 )
 
 
 def document_locked(*, patient: Patient | None) -> bool:
-    """Whether the data a document shows are locked (review.DataLock, level "lock"): a PDF is a draft until then.
+    """Whether the data a document shows are locked (crf.DataLock, level "lock"): a PDF is a draft until then.
 
     A freeze still lets queries change, so only a lock of the patient or of the whole study counts.
     """

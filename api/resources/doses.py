@@ -3,14 +3,14 @@
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import (
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
+from rest_framework import serializers as drf
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api import inputs, scalars
+from api.errors import validation_error_dict
 from api.resources.base import (
     IF_MATCH,
     PATIENT,
@@ -36,7 +36,43 @@ from patients.models import (
 from patients.services import (
     DoseAlreadyRecorded,
     dose_record,
+    doses_record_new,
 )
+
+# A batch is one patient's doses, e.g. a day's or a week's paper log entered at once: at most
+# the 56 doses of the 28 treatment days.
+BATCH_LIMIT = 56
+
+
+class DoseBatchSerializer(drf.Serializer):
+    patient = drf.IntegerField()
+    doses = DoseWriteSerializer(many=True, help_text=f"At most {BATCH_LIMIT}; each as POST /doses/ takes it.")
+
+
+class DoseBatchResultSerializer(drf.Serializer):
+    created = DoseSerializer(many=True)
+    already_recorded = drf.IntegerField(
+        help_text="Doses of the batch whose day and slot were recorded: left as they are."
+    )
+
+
+def _dose_arguments(patient: Patient, payload: dict) -> dict:
+    """A dose as the API sends it, typed for the dose services (one dose or each of a batch)."""
+    inputs.unknown_fields(payload, inputs.DOSE_FIELDS)
+    zone = ZoneInfo(patient.site.time_zone)
+    at = payload.get("administered_at")
+    amount = payload.get("amount_mg")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, str))):
+        raise ValidationError({"amount_mg": ["Enter a number."]})
+    return {
+        "treatment_day": payload.get("treatment_day"),
+        "slot": payload.get("slot"),
+        "status": payload.get("status"),
+        "administered_at": _moment(at, zone=zone, field="administered_at") if at else None,
+        "amount_mg": scalars.strict_values(payload, inputs.DOSE_VALUES).get("amount_mg"),
+        "reason": _text(payload, "reason"),
+        "confirm_short_interval": payload.get("confirm_short_interval", False),
+    }
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT]))
@@ -44,6 +80,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     """Ruxolitinib doses, twice daily on treatment days 1-28 (section 6): given (time, amount), missed or held."""
 
     perm_model = "patients.doseadministration"
+    action_perms = {"batch": "patients.add_doseadministration"}
     serializer_class = DoseSerializer
 
     def get_queryset(self):
@@ -51,25 +88,52 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         return self.filter_common(queryset) if self.action == "list" else queryset
 
     def _record(self, *, patient: Patient, payload: dict, **extra):
-        inputs.unknown_fields(payload, inputs.DOSE_FIELDS)
-        zone = ZoneInfo(patient.site.time_zone)
-        at = payload.get("administered_at")
-        administered_at = _moment(at, zone=zone, field="administered_at") if at else None
-        amount = payload.get("amount_mg")
-        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, str))):
-            raise ValidationError({"amount_mg": ["Enter a number."]})
-        amount = scalars.strict_values(payload, inputs.DOSE_VALUES).get("amount_mg")
-        return dose_record(
-            patient=patient,
-            treatment_day=payload.get("treatment_day"),
-            slot=payload.get("slot"),
-            status=payload.get("status"),
-            administered_at=administered_at,
-            amount_mg=amount,
-            reason=_text(payload, "reason"),
-            user=self.request.user,
-            confirm_short_interval=payload.get("confirm_short_interval", False),
-            **extra,
+        return dose_record(patient=patient, **_dose_arguments(patient, payload), user=self.request.user, **extra)
+
+    @extend_schema(
+        request=DoseBatchSerializer,
+        responses={
+            201: DoseBatchResultSerializer,
+            400: OpenApiResponse(description="{doses: [{field: [message]} per dose, {} for a dose without error]}"),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="batch")
+    def batch(self, request):
+        """Several doses of one patient in one request, all or none: each is checked as POST /doses/ checks
+        it (the interval between two doses of the batch counts too); if any is refused, none is kept and the
+        answer lists each dose's errors in the order sent. A day and slot already recorded is left as it is
+        (counted in already_recorded; correct it with PATCH /doses/<id>/)."""
+        payload = _body(request)
+        patient = _patient_for(request, payload)
+        inputs.unknown_fields(payload, {"doses"})
+        items = payload.get("doses")
+        if not isinstance(items, list) or not items:
+            raise ValidationError({"doses": ["Send the doses as a list of dose objects."]})
+        if len(items) > BATCH_LIMIT:
+            raise ValidationError({"doses": [f"At most {BATCH_LIMIT} doses in one batch (sent {len(items)})."]})
+        parsed, errors = [], []
+        for item in items:
+            try:
+                if not isinstance(item, dict):
+                    raise ValidationError({"non_field_errors": ["Send each dose as a JSON object."]})
+                parsed.append(_dose_arguments(patient, dict(item)))
+                errors.append({})
+            except ValidationError as exc:
+                errors.append(validation_error_dict(exc))
+        if any(errors):
+            return Response({"doses": errors}, status=status.HTTP_400_BAD_REQUEST)
+        outcome = doses_record_new(patient=patient, doses=parsed, user=request.user)
+        if outcome.errors:
+            errors = [
+                validation_error_dict(outcome.errors[i]) if i in outcome.errors else {} for i in range(len(parsed))
+            ]
+            return Response({"doses": errors}, status=status.HTTP_400_BAD_REQUEST)
+        doses = DoseAdministration.objects.filter(pk__in=[d.pk for d in outcome.created]).order_by(
+            "treatment_day", "slot"
+        )
+        return Response(
+            {"created": DoseSerializer(doses, many=True).data, "already_recorded": outcome.existing},
+            status=status.HTTP_201_CREATED,
         )
 
     @extend_schema(request=DoseWriteSerializer, responses={201: DoseSerializer})

@@ -1,9 +1,7 @@
-"""Reference lists: the user's sites and the lab catalogue."""
+"""Reference lists: the user's sites, the lab catalogue and the CTCAE v3.0 terms."""
 
-from drf_spectacular.utils import (
-    extend_schema,
-    inline_serializer,
-)
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +9,7 @@ from rest_framework.views import APIView
 from api.serializers import (
     SiteSerializer,
 )
+from assessments.selectors import ctcae_terms_find
 from trial.analytes import ANALYTES, units_for
 from trial.selectors import user_sites
 
@@ -56,3 +55,37 @@ class AnalyteListView(APIView):
                 for a in ANALYTES.values()
             ]
         )
+
+
+CTCAE_SEARCH_LIMIT = 50
+CtcaeTermSchema = inline_serializer(
+    "CtcaeTerm",
+    fields={
+        "id": serializers.IntegerField(),
+        "code": serializers.CharField(help_text="CTCAE v3.0 code; give it as an adverse event's term_code."),
+        "term": serializers.CharField(help_text="The official English term."),
+        "category": serializers.CharField(),
+    },
+    many=True,
+)
+
+
+class CtcaeTermListView(APIView):
+    """CTCAE v3.0 terms by name, category or code (the adverse-event page's search)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "search", str, required=True, description="Part of a term or category, or a code (up to 60 characters)."
+            )
+        ],
+        responses={200: CtcaeTermSchema},
+    )
+    def get(self, request):
+        query = request.query_params.get("search", "")
+        if not query.strip():
+            raise ValidationError({"search": ["Give part of a term, a category or a code to search for."]})
+        if "\x00" in query:
+            raise ValidationError({"search": ["The value contains a NUL character."]})
+        terms = ctcae_terms_find(query, limit=CTCAE_SEARCH_LIMIT)
+        return Response([{"id": t.pk, "code": t.code, "term": t.term, "category": t.category} for t in terms])

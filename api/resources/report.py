@@ -2,17 +2,16 @@
 
 import math
 
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    inline_serializer,
-)
+from django.contrib.auth.views import redirect_to_login
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import filters
 from assessments.report import study_report
-from trial.selectors import user_site_ids
+from trial.selectors import user_site_ids, user_sites
 
 
 def _finite(value):
@@ -103,17 +102,34 @@ class StudyReportView(APIView):
     """The study report's figures (section 11) for your sites: the same as the report page and /report.json."""
 
     @extend_schema(
+        parameters=[OpenApiParameter("site", str, description="One of your sites' codes: its patients only.")],
         responses={
             200: OpenApiResponse(
                 REPORT_SCHEMA,
                 description="Enrollment, baseline, outcomes, response rates, EFS, week-1 markers and adverse "
-                "events of the enrolled patients at your sites; cached until the data change or the day does. "
-                "A figure that cannot be computed is null.",
+                "events of the enrolled patients at your sites (or the one site asked for); cached until the "
+                "data change or the day does. A figure that cannot be computed is null.",
             )
-        }
+        },
     )
     def get(self, request):
-        report = study_report(site_ids=user_site_ids(request.user))
-        response = Response(_finite(report))
+        site_ids = user_site_ids(request.user)
+        if code := filters.site_code(request, "site", user_sites(request.user)):
+            site_ids = set(user_sites(request.user).filter(code=code).values_list("pk", flat=True))
+        response = Response(_finite(study_report(site_ids=site_ids)))
         response["Cache-Control"] = "private, max-age=60"
         return response
+
+
+class StudyReportJsonView(StudyReportView):
+    """/report.json: always JSON, whatever the browser accepts."""
+
+    renderer_classes = [JSONRenderer]
+
+
+def study_report_json(request):
+    """The report's figures at /report.json, to a signed-in browser or an API token alike; a browser
+    that is not signed in is sent to the sign-in page as by every page."""
+    if not request.headers.get("Authorization") and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return StudyReportJsonView.as_view()(request)

@@ -29,7 +29,8 @@ from assessments.rules.response import (
 )
 from assessments.rules.schedule import markers_expected
 from assessments.selectors import related_or_none
-from crf.edit_checks import auto_queries_live, auto_query_sync, target_of
+from crf.catalogue import target_of
+from crf.edit_checks import auto_queries_live, auto_query_sync
 from crf.locks import PatientLocks
 from crf.outbox import responses_key, responses_recompute_queue, tasks_pending
 from crf.transactions import retried

@@ -8,14 +8,14 @@ is a 404 through patients.selectors, a monitor's attempt to change anything a 40
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assessments.forms.adverse_events import AdverseEventEditForm, AdverseEventForm, SuggestionAcceptForm
-from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion
+from assessments.models import AdverseEvent, LabAESuggestion
+from assessments.selectors import ctcae_terms_find
 from assessments.services import adverse_events as services
 from crf.locks import form_lock
 from patients.selectors import patient_get_for_user
@@ -168,22 +168,7 @@ def ae_suggestion_dismiss(request, pk: int):
 @require_GET
 def ctcae_term_search(request):
     """CTCAE v3.0 terms whose name, category or code contains the query; names starting with it first."""
-    query = request.GET.get("q", "").strip()[:60]
-    if not query:
-        return JsonResponse([], safe=False)
-    terms = (
-        CtcaeTerm.objects.filter(Q(term__icontains=query) | Q(category__icontains=query) | Q(code__iexact=query))
-        .annotate(
-            rank=Case(
-                When(code__iexact=query, then=Value(0)),
-                When(term__istartswith=query, then=Value(1)),
-                When(term__icontains=query, then=Value(2)),
-                default=Value(3),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("rank", "term", "code")[:TERM_SEARCH_LIMIT]
-    )
+    terms = ctcae_terms_find(request.GET.get("q", ""), limit=TERM_SEARCH_LIMIT)
     return JsonResponse(
         [{"id": t.pk, "code": t.code, "term": t.term, "category": t.category} for t in terms], safe=False
     )

@@ -3,7 +3,7 @@ patient's own marker trajectories. Everything is scoped to the user's sites."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
@@ -66,13 +66,6 @@ def _patient_page(request, report: dict) -> dict:
 
 @login_required
 @require_GET
-def study_report_json(request):
-    report = study_report(site_ids=user_site_ids(request.user))
-    return JsonResponse(report, json_dumps_params={"ensure_ascii": False})
-
-
-@login_required
-@require_GET
 def study_report_plot(request, name: str):
     site_ids = user_site_ids(request.user)
     report = study_report(site_ids=site_ids)
@@ -128,7 +121,6 @@ def patient_trajectory_plot(request, pk: int, code: str):
 
 urlpatterns = [
     path("report/", study_report_page, name="study_report"),
-    path("report.json", study_report_json, name="study_report_json"),
     path("report/plots/<slug:name>.png", study_report_plot, name="study_report_plot"),
     path("patients/<int:pk>/trajectories/", patient_trajectories, name="patient_trajectories"),
     path("patients/<int:pk>/trajectories/<slug:code>.png", patient_trajectory_plot, name="patient_trajectory_plot"),

@@ -19,7 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from crf.edit_checks import auto_queries_live, auto_query_sync, target_of
+from crf.catalogue import target_of
+from crf.edit_checks import auto_queries_live, auto_query_sync
 from crf.outbox import responses_recompute_queue
 from crf.transactions import retried
 from crf.writes import record_lock_for_update, record_save
@@ -622,7 +623,8 @@ def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchO
             return outcome
         from crf.locks import lock_check
 
-        lock_check(pending[0])
+        for dose in pending:  # a visit lock covers the doses dated in its window, not the patient's all
+            lock_check(dose)
         outcome.created = bulk_create_with_history(
             pending,
             DoseAdministration,
@@ -1017,16 +1019,25 @@ def follow_up_record(
     date_of_death: date | None = None,
     death_cause: str = "",
     death_hlh_related: bool | None = None,
+    follow_up_id: int | None = None,
+    expected_version: int | None = None,
+    change_reason: str | None = None,
 ) -> FollowUp:
     """Record the patient's status at a follow-up contact: alive, dead or lost.
 
     "Dead" needs the death: the recorded one, or one created here from `date_of_death` and
     `death_cause`. Dead or lost puts the patient off study; a later contact alive brings a
     patient once lost back to follow-up. One follow-up per date: a repeated identical
-    submit returns the first.
+    submit returns the first. A correction names the follow-up (`follow_up_id`), the version
+    the user loaded and a reason for change; its date may move to a day without another contact.
     """
     with transaction.atomic():
         patient = _lock_patient(patient)
+        corrected = None
+        if follow_up_id is not None:
+            corrected = FollowUp.objects.filter(pk=follow_up_id, patient=patient).first()
+            if corrected is None:
+                raise ValidationError({"follow_up": "No such follow-up of this patient."})
         errors: dict[str, list[str]] = {}
         if vital_status not in FollowUp.VitalStatus.values:
             _add(errors, "vital_status", "Vital status must be alive, dead or lost to follow-up.")
@@ -1096,21 +1107,28 @@ def follow_up_record(
             record_save(
                 record=dead, user=user, reason=f"Death reported at the follow-up of {assessed_on}", created=True
             )
+        same_day = FollowUp.objects.filter(patient=patient, assessed_on=assessed_on)
+        values = {
+            "vital_status": vital_status,
+            "hlh_relapse": hlh_relapse,
+            "notes": (notes or "").strip(),
+            "visit": visit,
+        }
+        duplicate = ("assessed_on", f"A follow-up on {assessed_on.isoformat()} is already recorded.")
+        if corrected is not None:
+            if same_day.exclude(pk=corrected.pk).exists():
+                raise ValidationError({duplicate[0]: duplicate[1]})
+            values["assessed_on"] = assessed_on
         record = _save_or_update(
             model=FollowUp,
-            existing=FollowUp.objects.filter(patient=patient, assessed_on=assessed_on).first(),
-            values={
-                "vital_status": vital_status,
-                "hlh_relapse": hlh_relapse,
-                "notes": (notes or "").strip(),
-                "visit": visit,
-            },
+            existing=corrected or same_day.first(),
+            values=values,
             create={"patient": patient, "assessed_on": assessed_on},
             user=user,
             created_reason="Follow-up recorded",
-            expected_version=None,
-            change_reason=None,
-            duplicate_message=("assessed_on", f"A follow-up on {assessed_on.isoformat()} is already recorded."),
+            expected_version=expected_version if corrected is not None else None,
+            change_reason=change_reason,
+            duplicate_message=duplicate,
         )
         _status_refresh(
             patient=patient, user=user, why=f"Follow-up of {assessed_on}: {record.get_vital_status_display()}"

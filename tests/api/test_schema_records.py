@@ -8,7 +8,8 @@ from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from assessments.services.labs import supportive_care_record
-from crf.edit_checks import auto_query_sync, target_of
+from crf.catalogue import target_of
+from crf.edit_checks import auto_query_sync
 from patients.services import death_record, subsequent_therapy_record, treatment_end_record
 from queries.services import query_answer, query_raise
 from tests.api.test_schema_fuzz import live_schema  # noqa: F401 - the fixture

@@ -185,6 +185,7 @@ TABLE: dict[str, Row] = {
     "api/v1/auth/token/": api(lambda w: reverse("api_token"), "405 405 405 405 405 405", "400 400 400 400 400 400"),
     "api/v1/sites/": api(lambda w: reverse("api_sites"), API_LIST, hidden_from_other=True),
     "api/v1/analytes/": api(lambda w: reverse("api_analytes"), API_LIST),
+    "api/v1/ctcae-terms/": api(lambda w: reverse("api_ctcae_terms") + "?search=neutro", API_LIST),
     "api/v1/^screenings/$": api(r("screening-list"), API_LIST, API_CREATE, hidden_from_other=True),
     "api/v1/^screenings/(?P<pk>[^/.]+)/$": api(
         r("screening-detail", lambda w: w.screening.pk), API_READ, API_CHANGE, method="patch"
@@ -217,11 +218,16 @@ TABLE: dict[str, Row] = {
         r("adverseevent-detail", lambda w: w.ae.pk), API_READ, API_CHANGE, method="patch"
     ),
     "api/v1/^doses/$": api(r("dose-list"), API_LIST, API_CREATE, hidden_from_other=True),
+    "api/v1/^doses/batch/$": api(r("dose-batch"), "401 405 405 405 405 405", API_CREATE),
     "api/v1/^doses/(?P<pk>[^/.]+)/$": api(r("dose-detail", lambda w: w.dose.pk), API_READ, API_CHANGE, method="patch"),
     "api/v1/^treatment-ends/$": api(r("treatmentend-list"), API_LIST, API_CREATE, hidden_from_other=True),
-    "api/v1/^treatment-ends/(?P<pk>[^/.]+)/$": api(r("treatmentend-detail", lambda w: w.end.pk), API_READ),
+    "api/v1/^treatment-ends/(?P<pk>[^/.]+)/$": api(
+        r("treatmentend-detail", lambda w: w.end.pk), API_READ, API_CHANGE, method="patch"
+    ),
     "api/v1/^follow-ups/$": api(r("followup-list"), API_LIST, API_CREATE, hidden_from_other=True),
-    "api/v1/^follow-ups/(?P<pk>[^/.]+)/$": api(r("followup-detail", lambda w: w.follow_up.pk), API_READ),
+    "api/v1/^follow-ups/(?P<pk>[^/.]+)/$": api(
+        r("followup-detail", lambda w: w.follow_up.pk), API_READ, API_CHANGE, method="patch"
+    ),
     "api/v1/report/": api(lambda w: reverse("api_report"), API_LIST, hidden_from_other=True),
     "api/v1/^supportive-care/$": api(r("supportivecare-list"), API_LIST, API_CREATE, hidden_from_other=True),
     "api/v1/^supportive-care/(?P<pk>[^/.]+)/$": api(
@@ -229,7 +235,7 @@ TABLE: dict[str, Row] = {
     ),
     "api/v1/^subsequent-therapies/$": api(r("subsequenttherapy-list"), API_LIST, API_CREATE, hidden_from_other=True),
     "api/v1/^subsequent-therapies/(?P<pk>[^/.]+)/$": api(
-        r("subsequenttherapy-detail", lambda w: w.therapy.pk), API_READ
+        r("subsequenttherapy-detail", lambda w: w.therapy.pk), API_READ, API_CHANGE, method="patch"
     ),
     "api/v1/^deaths/$": api(r("death-list"), API_LIST, API_CREATE, hidden_from_other=True),
     "api/v1/^deaths/(?P<pk>[^/.]+)/$": api(
@@ -337,7 +343,7 @@ def _build(media_root: Path) -> World:
     from assessments.services.adverse_events import adverse_event_record
     from assessments.services.labs import Measurement, lab_panel_save, supportive_care_record
     from assessments.services.responses import response_assess_patient
-    from crf.edit_checks import target_of
+    from crf.catalogue import target_of
     from exports.models import GeneratedDocument
     from patients.models import SubsequentTherapy
     from patients.services import (

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from crf.edit_checks import target_of
+from crf.catalogue import target_of
 from crf.models import DataQuery
 from tests.conftest import PASSWORD
 

@@ -97,7 +97,7 @@ def test_a_locked_panel_holds_its_values_and_queries_on_it(patient, clinician, m
     result = LabResult.objects.get(panel=panel, analyte="FERRITIN")
     with pytest.raises(RecordLocked, match="form is locked"):
         lock_check(result)
-    from crf.edit_checks import target_of
+    from crf.catalogue import target_of
     from queries.services import query_raise
 
     with pytest.raises(RecordLocked):

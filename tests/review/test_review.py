@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from assessments.models import LabPanel, Visit
 from assessments.services.labs import Measurement, lab_panel_save
-from crf.edit_checks import target_of
+from crf.catalogue import target_of
 from crf.locks import RecordLocked
 from crf.models import DataLock
 from queries.services import query_answer, query_raise
