@@ -59,14 +59,14 @@ def labs(patient, user, code: str, *, day: int, values=DAILY):
     ).panel
 
 
-def cells(patient, *, user, now=NOW) -> dict[str, object]:
+def cells(patient, *, now=NOW) -> dict[str, object]:
     definitions, columns = matrix_columns(trial=patient.site.trial)
     (row,) = matrix_rows(patients=[patient], definitions=definitions, columns=columns, now=now)
     return {cell.column.key: cell for cell in row.cells}
 
 
-def status_of(patient, key: str, *, user, now=NOW):
-    return cells(patient, user=user, now=now)[key].status
+def status_of(patient, key: str, *, now=NOW):
+    return cells(patient, now=now)[key].status
 
 
 def test_each_status_and_its_precedence(site_a, clinician, monitor, dm, trial):
@@ -149,16 +149,16 @@ def test_each_status_and_its_precedence(site_a, clinician, monitor, dm, trial):
         "visit locked, query still open": ("D1", L),
         "the panel frozen on its own page": ("D1", L),
     }
-    found = {name: status_of(made[name], key, user=monitor) for name, (key, _) in looked_at.items()}
+    found = {name: status_of(made[name], key) for name, (key, _) in looked_at.items()}
     assert found == {name: expected for name, (_, expected) in looked_at.items()}
 
     # Every status that holds is kept, in precedence order, for the cell's title.
-    locked = cells(made["visit locked, query still open"], user=monitor)["D1"]
+    locked = cells(made["visit locked, query still open"])["D1"]
     assert locked.flags == (L, Q, C)
-    late = cells(made["done a day late and incomplete"], user=monitor)["D3"]
+    late = cells(made["done a day late and incomplete"])["D3"]
     assert late.flags == (Q, W, INC)
     # A daily visit whose day passed without data is out of window; one still ahead is not started.
-    first = cells(made["nothing entered, window open"], user=monitor)
+    first = cells(made["nothing entered, window open"])
     assert (first["D2"].status, first["D14"].status, first["FU182"].status) == (W, N, N)
 
 
@@ -172,10 +172,10 @@ def test_the_patients_own_forms(site_a, clinician, monitor, trial):
     sdv_mark(record=ended.screening, user=monitor)
     query_raise(patient=ended, target=target_of(ended), field="", text="Check weight", user=monitor)
 
-    first = cells(quiet, user=monitor)
+    first = cells(quiet)
     assert [first[k].status for k in ("patients.screening", "patients.patient", "patients.treatmentend")] == [C, C, N]
     assert first["patients.death"].status is None  # no death is no missing form
-    second = cells(ended, user=monitor)
+    second = cells(ended)
     assert [second[k].status for k in ("patients.screening", "patients.patient", "patients.treatmentend")] == [V, Q, C]
     assert second["patients.death"].status is C
     assert second["patients.screening"].url == reverse("screening_detail", args=[ended.screening.pk])
@@ -190,8 +190,8 @@ def test_out_of_window_is_judged_on_the_sites_day(site_a, clinician, monitor):
     day2 = DAY0 + timedelta(days=2)
     late_evening = datetime.combine(day2, time(15), tzinfo=UTC)
     after_midnight = datetime.combine(day2, time(20), tzinfo=UTC)
-    assert status_of(patient, "D2", user=monitor, now=late_evening) is N
-    assert status_of(patient, "D2", user=monitor, now=after_midnight) is W
+    assert status_of(patient, "D2", now=late_evening) is N
+    assert status_of(patient, "D2", now=after_midnight) is W
 
 
 def test_the_digests_of_many_equal_each_ones_digest(site_a, clinician):
