@@ -290,3 +290,25 @@ def test_a_status_filter_keeps_the_rows_having_it_and_marks_its_cells(client, si
     assert queried.subject_number in text and quiet.subject_number not in text
     assert text.count("mx-match") == 1
     assert f'href="{reverse("lab_panel_edit", args=[panel.visit_id])}"' in text
+
+
+def test_the_site_filter_shows_one_of_the_users_sites(client, site_a, site_b, clinician, clinician_b):
+    both = make_user("mon_ab", Role.MONITOR, site_a, site_b)
+    at_a, at_b = enroll_child(site_a, clinician), enroll_child(site_b, clinician_b)
+    client.force_login(both)
+    text = client.get(reverse("study_matrix")).content.decode()
+    assert at_a.subject_number in text and at_b.subject_number in text
+    text = client.get(reverse("study_matrix"), {"site": site_b.pk}).content.decode()
+    assert at_b.subject_number in text and at_a.subject_number not in text
+
+
+def test_pages_go_by_subject_number_and_keep_the_filters(client, site_a, clinician, monitor, monkeypatch):
+    monkeypatch.setattr("review.selectors.PAGE_SIZE", 2)
+    patients = [enroll_child(site_a, clinician) for _ in range(3)]
+    numbers = sorted(p.subject_number for p in patients)
+    client.force_login(monitor)
+    first = client.get(reverse("study_matrix"), {"site": site_a.pk, "status": "out_of_window"})
+    assert [row.patient.subject_number for row in first.context["matrix"].page] == numbers[:2]
+    assert f'href="?site={site_a.pk}&amp;status=out_of_window&amp;page=2"' in first.content.decode()
+    second = client.get(reverse("study_matrix"), {"site": site_a.pk, "status": "out_of_window", "page": 2})
+    assert [row.patient.subject_number for row in second.context["matrix"].page] == numbers[2:]
