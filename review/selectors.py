@@ -24,9 +24,11 @@ kind of record for all the patients at once, never one query per cell.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
+from functools import partial
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -111,9 +113,13 @@ class Column:
 class Cell:
     column: Column
     status: CellStatus | None  # None: nothing expected here (no such visit, no death)
-    url: str = ""
+    link: Callable[[], str] | None = None  # the form's page, built only for the rows shown
     flags: tuple[CellStatus, ...] = ()  # every status that holds, in precedence order
     note: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.link() if self.link is not None else ""
 
     @property
     def title(self) -> str:
@@ -275,7 +281,7 @@ def _visit_cell(column: Column, visit: Visit | None, *, entered: set[str], today
     return Cell(
         column=column,
         status=ordered[0],
-        url=reverse("lab_panel_edit", args=[visit.pk]),
+        link=partial(reverse, "lab_panel_edit", args=[visit.pk]),
         flags=ordered,
         note=note,
     )
@@ -292,11 +298,11 @@ def _form_cell(column: Column, patient: Patient, *, label: str, expected: bool, 
     if record is None:
         if not expected:
             return Cell(column=column, status=None, note=str(_("None recorded.")))
-        url = reverse("treatment_summary", args=[patient.pk])
+        link = partial(reverse, "treatment_summary", args=[patient.pk])
         ordered = (CellStatus.NOT_STARTED,)
         if review.locked(patient_id=patient.pk, visit_id=None, targets=[]):
             ordered = (CellStatus.LOCKED, CellStatus.NOT_STARTED)
-        return Cell(column=column, status=ordered[0], url=url, flags=ordered)
+        return Cell(column=column, status=ordered[0], link=link, flags=ordered)
     target = catalogue.target_of(record)
     flags = {CellStatus.COMPLETE}
     if review.locked(patient_id=patient.pk, visit_id=None, targets=[target]):
@@ -308,7 +314,16 @@ def _form_cell(column: Column, patient: Patient, *, label: str, expected: bool, 
     if form.verified and review.verified(record):
         flags.add(CellStatus.VERIFIED)
     ordered = tuple(status for status in STATUS_ORDER if status in flags)
-    return Cell(column=column, status=ordered[0], url=form.page(record), flags=ordered)
+    return Cell(column=column, status=ordered[0], link=partial(form.page, record), flags=ordered)
+
+
+# What a cell reads of a visit and the forms hanging on it (the rest of their columns stays unread).
+VISIT_COLUMNS = (
+    *("id", "version", "patient_id", "definition_id", "planned_date", "window_start", "window_end"),
+    *("visit_date", "out_of_window", "window_note", "not_done", "not_done_reason"),
+    *("definition__kind", "definition__full_hlh_panel", "definition__response_assessment"),
+    *("lab_panel__id", "lab_panel__version", "response_assessment__id", "follow_up__id"),
+)
 
 
 def matrix_rows(*, patients: list[Patient], definitions, columns, now: datetime | None = None) -> list[MatrixRow]:
@@ -318,6 +333,7 @@ def matrix_rows(*, patients: list[Patient], definitions, columns, now: datetime 
     visits = (
         Visit.objects.filter(patient_id__in=ids, definition__isnull=False)
         .select_related("definition", "lab_panel", "response_assessment", "follow_up")
+        .only(*VISIT_COLUMNS)
         .order_by()
     )
     by_patient: dict[int, dict[int, Visit]] = defaultdict(dict)
