@@ -1,12 +1,13 @@
 """The patient's review page: locks, source data verification and signatures."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from assessments.models import AdverseEvent, LabPanel, Visit
@@ -14,9 +15,10 @@ from crf.catalogue import page_of, target_of
 from crf.locks import PAST, lockable_model, scope_of
 from crf.models import DataLock
 from patients.selectors import patient_get_for_user
-from review import services
+from review import selectors, services
 from review.models import Signature
 from trial.posted import posted_int, whole_number
+from trial.selectors import trial_current, user_sites
 
 
 def _forms(patient) -> list:
@@ -166,7 +168,56 @@ def record_lock(request, label: str, pk: int):
     return redirect(back)
 
 
+SEARCH_MAX = 40
+
+
+@login_required
+@permission_required(("patients.view_patient", "assessments.view_visit"), raise_exception=True)
+def study_matrix(request):
+    """Patients by visits and forms, each cell's status; filters by site, status and subject."""
+    notices = []
+    sites = list(user_sites(request.user))
+    site_id = None
+    raw_site = request.GET.get("site", "").strip()
+    if raw_site:
+        site_id = next((site.pk for site in sites if str(site.pk) == raw_site), None)
+        if site_id is None:
+            notices.append(_("That site is not one of yours; showing all your sites."))
+    status = None
+    raw_status = request.GET.get("status", "").strip()
+    if raw_status:
+        status = next((s for s in selectors.STATUS_ORDER if s.value == raw_status), None)
+        if status is None:
+            notices.append(_("There is no status “%(status)s”; showing every status.") % {"status": raw_status[:40]})
+    query = request.GET.get("q", "").strip()[:SEARCH_MAX]
+    matrix = selectors.study_matrix(
+        user=request.user,
+        trial=trial_current(),
+        site_id=site_id,
+        query=query,
+        status=status,
+        page=request.GET.get("page"),
+    )
+    filters = {
+        key: value
+        for key, value in (("q", query), ("site", site_id or ""), ("status", status.value if status else ""))
+        if value
+    }
+    return render(
+        request,
+        "review/matrix.html",
+        {
+            "matrix": matrix,
+            "sites": sites,
+            "statuses": selectors.STATUS_ORDER,
+            "notices": notices,
+            "filters": urlencode(filters),
+        },
+    )
+
+
 urlpatterns = [
+    path("matrix/", study_matrix, name="study_matrix"),
     path("patients/<int:pk>/review/", patient_review, name="patient_review"),
     path("review/forms/<str:label>/<int:pk>/lock/", record_lock, name="record_lock"),
 ]

@@ -171,6 +171,7 @@ TABLE: dict[str, Row] = {
     "patients/<int:pk>/review/": page(
         r("patient_review", lambda w: w.patient.pk), READ, "L 403 403 403 302 404", body={"action": "lock"}
     ),
+    "matrix/": page(r("study_matrix"), ALL, hidden_from_other=True),
     "review/forms/<str:label>/<int:pk>/lock/": page(
         r("record_lock", "assessments.labpanel", lambda w: w.panel.pk),
         "L 405 405 405 405 405",  # the role is checked on the POST

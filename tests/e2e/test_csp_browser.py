@@ -74,6 +74,7 @@ def test_no_page_breaks_the_policy_and_the_moved_scripts_work(live_server, brows
             reverse("patient_trajectories", args=[pk]),
             reverse("study_report"),
             reverse("query_list"),
+            reverse("study_matrix"),
             reverse("patient_queries", args=[pk]),
             reverse("patient_review", args=[pk]),
             reverse("patient_documents", args=[pk]),
