@@ -31,6 +31,7 @@ from api.importing import FORMAT, ImportFailed, ImportResult, bundle_import
 from api.inputs import DOSE_FIELDS, ENROLL_FIELDS
 from assessments.services.adverse_events import AE_FIELDS
 from assessments.services.labs import PANEL_FIELDS
+from crf.catalogue import fields_of
 from exports.spreadsheet import spreadsheet_safe, spreadsheet_unquote
 from patients.forms import SCREENING_FIELDS
 from patients.models import Screening
@@ -44,17 +45,9 @@ FILES: dict[str, tuple[str, ...]] = {
     "labs.csv": (*KEY, "visit", "visit_date", "sampled_at", *LAB_VALUE_COLUMNS, *PANEL_FIELDS),
     "doses.csv": (*KEY, *DOSE_FIELDS),
     "adverse_events.csv": (*KEY, "term_code", *(name for name in AE_FIELDS if name != "term")),
-    "treatment_ends.csv": (*KEY, "outcome", "reason", "reason_detail", "last_dose_date"),
-    "follow_ups.csv": (
-        *KEY,
-        "assessed_on",
-        "vital_status",
-        "hlh_relapse",
-        "notes",
-        "date_of_death",
-        "death_cause",
-        "death_hlh_related",
-    ),
+    "treatment_ends.csv": (*KEY, *fields_of("patients.treatmentend")),
+    # A follow-up that reports a death carries the death's fields, as POST /follow-ups/ does.
+    "follow_ups.csv": (*KEY, *fields_of("patients.followup"), "date_of_death", "death_cause", "death_hlh_related"),
 }
 REQUIRED_COLUMNS = {name: KEY for name in FILES} | {"labs.csv": (*KEY, "visit")}
 # The patient parts that are lists in the JSON bundle, by file (labs are grouped by visit).

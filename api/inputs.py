@@ -13,14 +13,16 @@ from api import scalars
 from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
 from assessments.services.adverse_events import AE_FIELDS
 from assessments.services.labs import PANEL_FIELDS, Measurement
+from crf.catalogue import fields_of
 from patients.forms import SCREENING_FIELDS, EnrollmentForm, ScreeningEditForm, ScreeningForm
 from patients.models import Screening
 from trial.analytes import ANALYTES, plausibility_message, units_for
 from trial.models import Site
 
+# The enrollment as the enroll service takes it (the weight is stored as enrollment_weight_kg).
 ENROLL_FIELDS = ("enrollment_date", "first_dose_date", "weight_kg", "prescribed_dose_mg")
 # One dose in the API, the JSON import and the CSV import (doses.csv), in that order of columns.
-DOSE_FIELDS = ("treatment_day", "slot", "status", "administered_at", "amount_mg", "reason", "confirm_short_interval")
+DOSE_FIELDS = (*fields_of("patients.doseadministration"), "confirm_short_interval")
 # The numbers and dates of the records written without a page's form, read strictly (api.scalars).
 AE_VALUES = {"grade": scalars.WHOLE, "onset_date": scalars.DAY, "resolution_date": scalars.DAY}
 DOSE_VALUES = {"amount_mg": scalars.NUMBER}

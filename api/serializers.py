@@ -8,7 +8,9 @@ from rest_framework import serializers
 
 from api.models import ImportJob
 from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
+from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
 from assessments.services.adverse_events import AE_FIELDS
+from crf.catalogue import fields_of
 from crf.models import DataQuery, QueryMessage
 from patients.forms import SCREENING_FIELDS
 from patients.models import (
@@ -171,18 +173,7 @@ class LabPanelSerializer(RecordSerializer):
             "patient",
             "visit",
             "sampled_at",
-            "cns_symptoms",
-            "csf_result",
-            "mri_result",
-            "ecg_result",
-            "echo_result",
-            "cmv",
-            "adenovirus",
-            "tuberculosis",
-            "herpes_zoster",
-            "pneumocystis",
-            "fungal",
-            "notes",
+            *fields_of("assessments.labpanel"),
             "results",
             *AUDIT,
         )
@@ -202,6 +193,16 @@ class LabPanelWriteSerializer(serializers.Serializer):
     sampled_at = serializers.DateTimeField(help_text="ISO 8601; without an offset it is the site's local time.")
     values = LabValueInputSerializer(many=True, required=False)
     cns_symptoms = serializers.BooleanField(required=False, allow_null=True)
+    csf_result = serializers.ChoiceField(choices=EXAM_CHOICES, required=False, allow_blank=True)
+    mri_result = serializers.ChoiceField(choices=EXAM_CHOICES, required=False, allow_blank=True)
+    ecg_result = serializers.ChoiceField(choices=EXAM_CHOICES, required=False, allow_blank=True)
+    echo_result = serializers.ChoiceField(choices=EXAM_CHOICES, required=False, allow_blank=True)
+    cmv = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
+    adenovirus = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
+    tuberculosis = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
+    herpes_zoster = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
+    pneumocystis = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
+    fungal = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
     notes = serializers.CharField(required=False, allow_blank=True)
     version = serializers.IntegerField(required=False, help_text="Correction: the version you loaded.")
     reason_for_change = serializers.CharField(required=False, help_text="Correction: required.")

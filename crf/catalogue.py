@@ -12,6 +12,10 @@ Each entry says how a record of the form belongs to a patient and a visit:
   day, a study-drug dose, an adverse event's onset), so a lock of the visit whose window holds
   that day covers it;
 - `part_of`: (form, column) for a record that is part of another form (a lab value of its panel).
+
+And what a user enters on it: `sections`, (title, field names) in the paper CRF's order. The
+page's form, the API's serializers, the JSON and CSV import, the casebook and the exports all
+take a form's fields from here (`fields`); a lab panel's analytes are trial.analytes'.
 """
 
 from collections.abc import Callable
@@ -38,6 +42,12 @@ class CaseReportForm:
     lockable: bool = True  # a data manager can freeze or lock it on its own
     verified: bool = True  # source data verification applies (it has a version)
     queryable: bool = True  # a monitor or data manager can raise a query on it
+    sections: tuple[tuple[str, tuple[str, ...]], ...] = ()  # what a user enters, by section
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The form's entered fields in CRF order (the system's computed columns are not among them)."""
+        return tuple(name for _, names in self.sections for name in names)
 
     @property
     def model(self) -> type[models.Model]:
@@ -62,13 +72,128 @@ def _page(name: str, arg: str = "patient_id", anchor: str = ""):
     return url
 
 
+SCREENING_SECTIONS = (
+    ("Demographics", ("initials", "date_of_birth", "sex", "screening_date", "weight_kg", "height_cm")),
+    ("Informed consent", ("consent_date", "consent_signer_initials", "consent_relation")),
+    ("Diagnosis", ("new_diagnosis", "prior_hlh_chemotherapy", "molecular_diagnosis")),
+    (
+        "HLH-2004 findings",
+        (
+            "max_temperature_c",
+            "splenomegaly",
+            "spleen_cm",
+            "hemoglobin_g_l",
+            "wbc_10e9_l",
+            "anc_10e9_l",
+            "platelets_10e9_l",
+            "triglycerides_mmol_l",
+            "fibrinogen_g_l",
+            "hemophagocytosis",
+            "nk_activity_pct",
+            "ferritin_ug_l",
+            "scd25_value",
+            "scd25_unit",
+        ),
+    ),
+    ("Risk items", ("cns_involvement", "serious_non_lab_manifestation", "ifn_gamma_pg_ml", "alt_u_l")),
+    (
+        "Kidney, liver and other exclusions",
+        (
+            "creatinine_umol_l",
+            "creatinine_clearance_ml_min",
+            "gfr_ml_min",
+            "cirrhosis",
+            "bilirubin_umol_l",
+            "inr",
+            "dialysis_twice_past_week",
+            "nyha_class",
+            "malignancy",
+            "parasitic_infection",
+            "severe_allergy_history",
+        ),
+    ),
+    (
+        "Corticosteroids",
+        (
+            "corticosteroids_received",
+            "corticosteroid_drug",
+            "corticosteroid_dose",
+            "corticosteroid_start_date",
+            "corticosteroid_stop_date",
+        ),
+    ),
+    (
+        "Etiology",
+        (
+            "ebv_dna_whole_blood",
+            "ebv_dna_plasma",
+            "ebna_igg_positive",
+            "vca_igg_positive",
+            "vca_igm_positive",
+            "caebv_diagnosis",
+            "aid_diagnosis",
+            "wes_done",
+            "wes_pathogenic_variant",
+            "wes_detail",
+        ),
+    ),
+)
+# Besides the analytes of protocol section 8 (trial.analytes), a panel records these; a section
+# named as an analyte group is shown with that group's values.
+LAB_PANEL_SECTIONS = (
+    ("Spleen and CNS", ("cns_symptoms", "csf_result", "mri_result")),
+    ("Heart", ("ecg_result", "echo_result")),
+    ("Infection / EBV", ("cmv", "adenovirus", "tuberculosis", "herpes_zoster", "pneumocystis", "fungal")),
+    ("Notes", ("notes",)),
+)
+ADVERSE_EVENT_SECTIONS = (
+    ("Event", ("term", "other_specify", "grade", "onset_date", "resolution_date")),
+    (
+        "Seriousness",
+        (
+            "serious",
+            "sae_death",
+            "sae_life_threatening",
+            "sae_hospitalisation",
+            "sae_disability",
+            "sae_congenital_anomaly",
+            "sae_other_important",
+        ),
+    ),
+    ("Attribution and outcome", ("relationship", "action_taken", "outcome", "description")),
+)
+
 # The casebook's order. Every clinical form is here once.
 FORMS: tuple[CaseReportForm, ...] = (
-    CaseReportForm("patients.screening", "Screening", patient_field=None, page=_page("screening_detail", "pk")),
-    CaseReportForm("patients.patient", "Enrollment", patient_field="id", page=_page("patient_overview", "pk")),
-    CaseReportForm("assessments.visit", "Visit", visit_field="id", page=_page("visit_calendar")),
     CaseReportForm(
-        "assessments.labpanel", "Lab panel", visit_field="visit_id", page=_page("lab_panel_edit", "visit_id")
+        "patients.screening",
+        "Screening",
+        patient_field=None,
+        page=_page("screening_detail", "pk"),
+        sections=SCREENING_SECTIONS,
+    ),
+    CaseReportForm(
+        "patients.patient",
+        "Enrollment",
+        patient_field="id",
+        page=_page("patient_overview", "pk"),
+        sections=(
+            ("Enrollment", ("enrollment_date", "first_dose_date", "enrollment_weight_kg", "prescribed_dose_mg")),
+        ),
+    ),
+    CaseReportForm(
+        "assessments.visit",
+        "Visit",
+        visit_field="id",
+        page=_page("visit_calendar"),
+        sections=(("Visit", ("visit_date", "reason", "not_done", "not_done_reason")),),
+    ),
+    CaseReportForm(
+        "assessments.labpanel",
+        "Lab panel",
+        visit_field="visit_id",
+        page=_page("lab_panel_edit", "visit_id"),
+        sections=LAB_PANEL_SECTIONS,
     ),
     CaseReportForm(
         "assessments.labresult",
@@ -85,6 +210,7 @@ FORMS: tuple[CaseReportForm, ...] = (
         day=lambda r: r.given_on,
         day_sql="r.given_on",
         page=_page("supportive_care"),
+        sections=(("G-CSF or transfusion", ("kind", "product", "given_on", "detail")),),
     ),
     CaseReportForm(
         "patients.doseadministration",
@@ -92,6 +218,7 @@ FORMS: tuple[CaseReportForm, ...] = (
         day=_dose_day,
         day_sql="(SELECT p.first_dose_date FROM patients_patient p WHERE p.id = r.patient_id) + (r.treatment_day - 1)",
         page=_page("dose_log", anchor="#day-{record.treatment_day}"),
+        sections=(("Dose", ("treatment_day", "slot", "status", "administered_at", "amount_mg", "reason")),),
     ),
     CaseReportForm(
         "assessments.adverseevent",
@@ -99,6 +226,7 @@ FORMS: tuple[CaseReportForm, ...] = (
         day=lambda r: r.onset_date,
         day_sql="r.onset_date",
         page=_page("ae_list", anchor="#ae-{record.pk}"),
+        sections=ADVERSE_EVENT_SECTIONS,
     ),
     CaseReportForm(
         "assessments.labaesuggestion",
@@ -114,11 +242,48 @@ FORMS: tuple[CaseReportForm, ...] = (
         "Response assessment",
         visit_field="visit_id",
         page=_page("patient_responses", anchor="#assessment-day-{record.study_day}"),
+        # Computed by the response engine; the investigator enters only the confirmation.
+        sections=(("Investigator's confirmation", ("confirmed_status", "confirmation_reason")),),
     ),
-    CaseReportForm("patients.treatmentend", "End of treatment", page=_page("treatment_summary")),
-    CaseReportForm("patients.subsequenttherapy", "Subsequent therapy", page=_page("treatment_summary")),
-    CaseReportForm("patients.followup", "Follow-up", visit_field="visit_id", page=_page("treatment_summary")),
-    CaseReportForm("patients.death", "Death", page=_page("treatment_summary")),
+    CaseReportForm(
+        "patients.treatmentend",
+        "End of treatment",
+        page=_page("treatment_summary"),
+        sections=(("End of treatment", ("outcome", "reason", "reason_detail", "last_dose_date")),),
+    ),
+    CaseReportForm(
+        "patients.subsequenttherapy",
+        "Subsequent therapy",
+        page=_page("treatment_summary"),
+        sections=(
+            (
+                "Subsequent therapy",
+                (
+                    "regimen",
+                    "start_date",
+                    "etoposide",
+                    "dexamethasone",
+                    "cyclosporine",
+                    "other_drugs",
+                    "response",
+                    "outcome",
+                ),
+            ),
+        ),
+    ),
+    CaseReportForm(
+        "patients.followup",
+        "Follow-up",
+        visit_field="visit_id",
+        page=_page("treatment_summary"),
+        sections=(("Follow-up", ("assessed_on", "vital_status", "hlh_relapse", "notes")),),
+    ),
+    CaseReportForm(
+        "patients.death",
+        "Death",
+        page=_page("treatment_summary"),
+        sections=(("Death", ("date_of_death", "cause", "hlh_related")),),
+    ),
 )
 
 BY_LABEL: dict[str, CaseReportForm] = {form.label: form for form in FORMS}
@@ -127,6 +292,15 @@ BY_LABEL: dict[str, CaseReportForm] = {form.label: form for form in FORMS}
 def form_of(record_or_label) -> CaseReportForm | None:
     label = record_or_label if isinstance(record_or_label, str) else record_or_label._meta.label_lower
     return BY_LABEL.get(label)
+
+
+def fields_of(label: str) -> tuple[str, ...]:
+    """The entered fields of a catalogued form, in CRF order."""
+    return BY_LABEL[label].fields
+
+
+def sections_of(label: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return BY_LABEL[label].sections
 
 
 def signed_forms() -> tuple[CaseReportForm, ...]:

@@ -5,6 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from assessments.models import AdverseEvent, LabPanel, ResponseAssessment, SupportiveCare, Visit
+from crf import catalogue
 from crf.models import DataQuery
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from trial.analytes import ANALYTES
@@ -12,87 +13,9 @@ from trial.clock import zone_label
 from trial.selectors import trial_current
 
 # Screening fields printed on the screening page, in CRF order (section title, field names).
-SCREENING_SECTIONS: list[tuple[str, list[str]]] = [
-    ("Demographics", ["initials", "date_of_birth", "sex", "screening_date", "weight_kg", "height_cm"]),
-    ("Informed consent", ["consent_date", "consent_signer_initials", "consent_relation"]),
-    ("Diagnosis", ["new_diagnosis", "prior_hlh_chemotherapy", "molecular_diagnosis"]),
-    (
-        "HLH-2004 findings",
-        [
-            "max_temperature_c",
-            "splenomegaly",
-            "spleen_cm",
-            "hemoglobin_g_l",
-            "wbc_10e9_l",
-            "anc_10e9_l",
-            "platelets_10e9_l",
-            "triglycerides_mmol_l",
-            "fibrinogen_g_l",
-            "hemophagocytosis",
-            "nk_activity_pct",
-            "ferritin_ug_l",
-            "scd25_value",
-            "scd25_unit",
-        ],
-    ),
-    ("Risk items", ["cns_involvement", "serious_non_lab_manifestation", "ifn_gamma_pg_ml", "alt_u_l"]),
-    (
-        "Kidney, liver and other exclusions",
-        [
-            "creatinine_umol_l",
-            "creatinine_clearance_ml_min",
-            "gfr_ml_min",
-            "cirrhosis",
-            "bilirubin_umol_l",
-            "inr",
-            "dialysis_twice_past_week",
-            "nyha_class",
-            "malignancy",
-            "parasitic_infection",
-            "severe_allergy_history",
-        ],
-    ),
-    (
-        "Corticosteroids",
-        [
-            "corticosteroids_received",
-            "corticosteroid_drug",
-            "corticosteroid_dose",
-            "corticosteroid_start_date",
-            "corticosteroid_stop_date",
-        ],
-    ),
-    (
-        "Etiology",
-        [
-            "ebv_dna_whole_blood",
-            "ebv_dna_plasma",
-            "ebna_igg_positive",
-            "vca_igg_positive",
-            "vca_igm_positive",
-            "caebv_diagnosis",
-            "aid_diagnosis",
-            "wes_done",
-            "wes_pathogenic_variant",
-            "wes_detail",
-        ],
-    ),
-]
+SCREENING_SECTIONS = catalogue.sections_of("patients.screening")
 
-PANEL_FIELDS = [
-    "cns_symptoms",
-    "csf_result",
-    "mri_result",
-    "ecg_result",
-    "echo_result",
-    "cmv",
-    "adenovirus",
-    "tuberculosis",
-    "herpes_zoster",
-    "pneumocystis",
-    "fungal",
-    "notes",
-]
+PANEL_FIELDS = catalogue.fields_of("assessments.labpanel")
 
 
 def field_display(record, name: str) -> str:

@@ -8,6 +8,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
 
+from crf.catalogue import fields_of
 from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import ScheduledDose, administration_time_check, dose_amount_problem
 from trial.analytes import ANALYTES, SCD25_U_PER_ML_MAXIMUM
@@ -43,15 +44,9 @@ FIELD_ANALYTE = {
 
 MAX_AGE_YEARS = 18
 
-# Everything a user enters; the numbers, status and computed eligibility are the system's.
-SCREENING_FIELDS = [
-    f.name
-    for f in Screening._meta.get_fields()
-    if getattr(f, "editable", False)
-    and not f.auto_created
-    and f.name not in {"site", "status", "eligibility", "eligibility_detail", "computed_at"}
-    and not f.is_relation
-]
+# Everything a user enters, in CRF order (the form catalogue); the numbers, status and computed
+# eligibility are the system's.
+SCREENING_FIELDS = list(fields_of("patients.screening"))
 
 
 class ScreeningForm(CRFForm):

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from api import filters, inputs, scalars
 from api.permissions import RolePermission
+from crf.catalogue import fields_of
 from patients.models import (
     Patient,
 )
@@ -182,6 +183,26 @@ def _optional_bool(payload: dict, name: str) -> bool | None:
 
 
 TEXT, BOOL, NULL_BOOL, DATE = "text", "bool", "null_bool", "date"
+
+
+def json_types(label: str) -> dict[str, str]:
+    """The JSON type of each entered field of a catalogued form, read off its model's columns."""
+    from django.apps import apps
+    from django.db import models
+
+    model = apps.get_model(label)
+    types = {}
+    for name in fields_of(label):
+        field = model._meta.get_field(name)
+        if isinstance(field, models.BooleanField):
+            types[name] = NULL_BOOL if field.null else BOOL
+        elif isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
+            types[name] = DATE
+        elif isinstance(field, (models.CharField, models.TextField)):
+            types[name] = TEXT
+        else:
+            raise TypeError(f"{label}.{name}: no JSON type for {type(field).__name__}")
+    return types
 
 
 def _typed(payload: dict, spec: dict[str, str]) -> None:

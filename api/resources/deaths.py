@@ -9,14 +9,11 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 
 from api.resources.base import (
-    DATE,
     DATE_FROM,
     DATE_TO,
     IF_MATCH,
-    NULL_BOOL,
     PATIENT,
     SITE,
-    TEXT,
     ETagMixin,
     ScopedViewSet,
     _body,
@@ -28,6 +25,7 @@ from api.resources.base import (
     _reason_field,
     _typed,
     expected_version,
+    json_types,
 )
 from api.serializers import (
     DeathSerializer,
@@ -42,7 +40,7 @@ from patients.services import (
     death_record,
 )
 
-DEATH_FIELDS = {"date_of_death": DATE, "cause": TEXT, "hlh_related": NULL_BOOL}
+DEATH_FIELDS = json_types("patients.death")
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))

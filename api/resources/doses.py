@@ -3,7 +3,7 @@
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework import serializers as drf
 from rest_framework.decorators import action
@@ -92,10 +92,9 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
 
     @extend_schema(
         request=DoseBatchSerializer,
-        responses={
-            201: DoseBatchResultSerializer,
-            400: OpenApiResponse(description="{doses: [{field: [message]} per dose, {} for a dose without error]}"),
-        },
+        responses={201: DoseBatchResultSerializer},
+        description="A refused batch is a 400 whose `doses` lists each dose's errors ({field: [message]}, {} for "
+        "a dose without error) in the order sent; nothing of the batch is kept.",
     )
     @action(detail=False, methods=["post"], url_path="batch")
     def batch(self, request):

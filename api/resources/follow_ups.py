@@ -25,10 +25,11 @@ from api.resources.base import (
     expected_version,
 )
 from api.serializers import FollowUpSerializer, FollowUpWriteSerializer
+from crf.catalogue import fields_of
 from patients.models import FollowUp, Patient
 from patients.services import follow_up_record
 
-FOLLOW_UP_FIELDS = ("assessed_on", "vital_status", "hlh_relapse", "notes")
+FOLLOW_UP_FIELDS = fields_of("patients.followup")
 DEATH_AT_FOLLOW_UP = ("date_of_death", "death_cause", "death_hlh_related")
 # The death a follow-up reports is the Death's own record: its errors come back under these names.
 DEATH_NAMES = {"cause": "death_cause", "hlh_related": "death_hlh_related"}

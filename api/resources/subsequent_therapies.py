@@ -9,14 +9,11 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 
 from api.resources.base import (
-    BOOL,
-    DATE,
     DATE_FROM,
     DATE_TO,
     IF_MATCH,
     PATIENT,
     SITE,
-    TEXT,
     ETagMixin,
     ScopedViewSet,
     _body,
@@ -28,6 +25,7 @@ from api.resources.base import (
     _reason_field,
     _typed,
     expected_version,
+    json_types,
 )
 from api.serializers import (
     SubsequentTherapySerializer,
@@ -43,16 +41,7 @@ from patients.services import (
     subsequent_therapy_update,
 )
 
-THERAPY_FIELDS = {
-    "regimen": TEXT,
-    "start_date": DATE,
-    "etoposide": BOOL,
-    "dexamethasone": BOOL,
-    "cyclosporine": BOOL,
-    "other_drugs": TEXT,
-    "response": TEXT,
-    "outcome": TEXT,
-}
+THERAPY_FIELDS = json_types("patients.subsequenttherapy")
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))

@@ -9,13 +9,11 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 
 from api.resources.base import (
-    DATE,
     DATE_FROM,
     DATE_TO,
     IF_MATCH,
     PATIENT,
     SITE,
-    TEXT,
     ETagMixin,
     ScopedViewSet,
     _body,
@@ -26,6 +24,7 @@ from api.resources.base import (
     _patient_for,
     _typed,
     expected_version,
+    json_types,
 )
 from api.serializers import (
     SupportiveCareSerializer,
@@ -39,7 +38,7 @@ from patients.models import (
 )
 from trial.clock import site_today
 
-CARE_FIELDS = {"kind": TEXT, "product": TEXT, "given_on": DATE, "detail": TEXT}
+CARE_FIELDS = json_types("assessments.supportivecare")
 
 
 @extend_schema_view(

@@ -29,6 +29,7 @@ from api.serializers import (
     TreatmentEndSerializer,
     TreatmentEndWriteSerializer,
 )
+from crf.catalogue import fields_of
 from patients.models import (
     Patient,
     TreatmentEnd,
@@ -37,7 +38,7 @@ from patients.services import (
     treatment_end_record,
 )
 
-TREATMENT_END_FIELDS = ("outcome", "reason", "reason_detail", "last_dose_date")
+TREATMENT_END_FIELDS = fields_of("patients.treatmentend")
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT]))

@@ -7,7 +7,8 @@ from django import forms
 
 from assessments.models import LabPanel, SupportiveCare
 from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
-from assessments.services.labs import Measurement, supportive_care_product_problem
+from assessments.services.labs import PANEL_FIELDS, Measurement, supportive_care_product_problem
+from crf.catalogue import sections_of
 from trial import clock
 from trial.analytes import ANALYTES, GROUP_ORDER, plausibility_message, units_for
 from trial.clock import site_today
@@ -17,17 +18,11 @@ from trial.posted import VersionField
 # Height is a screening value; the rest of the catalogue is on the lab page.
 LAB_PAGE_ANALYTES = [code for code in ANALYTES if code != "HEIGHT"]
 
+# The panel's qualitative fields by the analyte group they are shown with (the notes stand alone).
 QUALITATIVE = {
-    "Spleen and CNS": [("cns_symptoms", "CNS symptoms"), ("csf_result", "CSF"), ("mri_result", "Brain MRI")],
-    "Heart": [("ecg_result", "ECG"), ("echo_result", "Echocardiogram")],
-    "Infection / EBV": [
-        ("cmv", "CMV"),
-        ("adenovirus", "Adenovirus"),
-        ("tuberculosis", "Tuberculosis"),
-        ("herpes_zoster", "Herpes zoster"),
-        ("pneumocystis", "Pneumocystis"),
-        ("fungal", "Fungal infection"),
-    ],
+    title: [(name, LabPanel._meta.get_field(name).verbose_name) for name in names]
+    for title, names in sections_of("assessments.labpanel")
+    if "notes" not in names
 }
 
 
@@ -105,20 +100,7 @@ class LabPanelForm(forms.Form):
             "sampled_at": panel.sampled_at.astimezone(self.zone).strftime("%Y-%m-%dT%H:%M"),
             "version": panel.version,
         }
-        for name in (
-            "cns_symptoms",
-            "csf_result",
-            "mri_result",
-            "ecg_result",
-            "echo_result",
-            "cmv",
-            "adenovirus",
-            "tuberculosis",
-            "herpes_zoster",
-            "pneumocystis",
-            "fungal",
-            "notes",
-        ):
+        for name in PANEL_FIELDS:
             initial[name] = getattr(panel, name)
         for result in panel.results.all():
             # Fixed-point text: normalize() alone turns 70.0000 into 7E+1, which the input would show.

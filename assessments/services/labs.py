@@ -14,6 +14,7 @@ from assessments.rules.flags import range_in_unit, value_flag
 from assessments.services.adverse_events import lab_ae_suggestions_create
 from assessments.services.responses import response_queue_after_lab_save, response_queue_for_patient
 from assessments.services.visits import visit_date_apply
+from crf import catalogue
 from crf.edit_checks import auto_query_sync
 from crf.transactions import retried
 from crf.writes import record_lock_for_update, record_save
@@ -25,20 +26,7 @@ from trial.clock import local_date, site_today
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for
 
-PANEL_FIELDS = (
-    "cns_symptoms",
-    "csf_result",
-    "mri_result",
-    "ecg_result",
-    "echo_result",
-    "cmv",
-    "adenovirus",
-    "tuberculosis",
-    "herpes_zoster",
-    "pneumocystis",
-    "fungal",
-    "notes",
-)
+PANEL_FIELDS = catalogue.fields_of("assessments.labpanel")  # besides the analytes
 
 
 @dataclass(frozen=True)
