@@ -114,3 +114,17 @@ def test_visit_not_done_controls_are_fully_visible_and_the_badge_is_coloured(
     assert badge.inner_text() == "Not done"
     # A white label needs a background of its own: the status class must paint one.
     assert badge.evaluate("el => getComputedStyle(el).backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
+
+
+@pytest.mark.parametrize("width", [1200, 1366])
+def test_expanded_menu_keeps_log_out_on_screen_with_a_long_name(live_server, page, data_manager, width):
+    data_manager.first_name, data_manager.last_name = "Maria-Fernanda Alexandrina", "Wolfeschlegelsteinhausen"
+    data_manager.save()
+    page.set_viewport_size({"width": width, "height": 800})
+    sign_in(page, live_server.url, data_manager.username)
+    page.goto(live_server.url + reverse("subject_list"))
+    # Wide enough for the expanded bar: no menu button, every link and Log out in view.
+    assert page.locator("#nav-toggler").is_hidden()
+    assert page_overflow(page) <= 0
+    assert fully_visible(page, "#logout-button")
+    assert page.locator("#user-name").get_attribute("title").startswith("Maria-Fernanda Alexandrina")
