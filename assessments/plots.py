@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.ticker
+from django.utils.translation import ngettext
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
@@ -38,7 +39,11 @@ def _survival_at(times: Sequence[float], survival: Sequence[float], t: float) ->
 
 
 def km_png(groups: Sequence[tuple[str, Sequence[float], Sequence[bool]]], *, mark_day: int = 183) -> bytes:
-    """Kaplan-Meier curves (one per group) with '+' at censoring times and the numbers at risk below."""
+    """Kaplan-Meier curves (one per group) with '+' at censoring times and the numbers at risk below.
+
+    The first group is everyone (the groups after it split them): it is drawn on top,
+    thicker and dashed, so a group curve that coincides with it shows through and neither hides.
+    """
     horizon = max((max(d) for _, d, _ in groups if d), default=mark_day)
     horizon = max(horizon, mark_day)
     step = 30 if horizon <= 400 else 90
@@ -54,9 +59,21 @@ def km_png(groups: Sequence[tuple[str, Sequence[float], Sequence[bool]]], *, mar
         last = max(durations)  # the curve stops at the longest follow-up
         times = [*curve.times, last] if curve.times[-1] < last else list(curve.times)
         survival = [*curve.survival, curve.survival[-1]] if curve.times[-1] < last else list(curve.survival)
-        ax.step(times, survival, where="post", color=colour, label=f"{label} (n={len(durations)})")
+        overall = i == 0 and rows > 1
+        ax.step(
+            times,
+            survival,
+            where="post",
+            color=colour,
+            label=f"{label} (n={len(durations)})",
+            linewidth=2.6 if overall else 1.5,
+            linestyle=(0, (5, 3)) if overall else "-",
+            zorder=4 if overall else 2,
+        )
         censor_y = [_survival_at(curve.times, curve.survival, c) for c in curve.censored]
-        ax.plot(curve.censored, censor_y, "+", color=colour, markersize=9, markeredgewidth=1.5)
+        ax.plot(
+            curve.censored, censor_y, "+", color=colour, markersize=9, markeredgewidth=1.5, zorder=5 if overall else 3
+        )
         counts = at_risk_counts(durations, ticks)
         y = -0.16 - 0.075 * (i + 1)
         ax.text(-0.02, y, label, transform=ax.transAxes, ha="right", va="center", fontsize=8, color=colour)
@@ -130,6 +147,11 @@ def trajectory_png(
     ax.set_xticks([0, 3, 7, 14, 21, 28])
     ax.set_xlabel("Study day")
     ax.set_ylabel(unit)
-    ax.set_title(f"{label} ({len(lines)} patients)" if show_count else label, fontsize=10)
+    if show_count:
+        count = ngettext("%(n)d patient", "%(n)d patients", len(lines)) % {"n": len(lines)}
+        title = f"{label} ({count})"
+    else:
+        title = label
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     return _png(fig)

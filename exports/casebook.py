@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from assessments.models import AdverseEvent, LabPanel, ResponseAssessment, SupportiveCare, Visit
@@ -10,7 +11,8 @@ from crf.models import DataQuery
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from trial.analytes import ANALYTES
 from trial.clock import zone_label
-from trial.selectors import trial_current
+from trial.rules.criteria import fmt
+from trial.selectors import range_label, trial_current
 
 # Screening fields printed on the screening page, in CRF order (section title, field names).
 SCREENING_SECTIONS = catalogue.sections_of("patients.screening")
@@ -32,6 +34,9 @@ def field_display(record, name: str) -> str:
         return "No"
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        # As entered: 38.2 °C, not the column's places (38.20, 38.2000).
+        return fmt(value)
     return str(value)
 
 
@@ -69,15 +74,7 @@ class VisitPage:
 
 
 def _reference(low, high) -> str:
-    low = f"{low.normalize():f}" if low is not None else None
-    high = f"{high.normalize():f}" if high is not None else None
-    if low is not None and high is not None:
-        return f"{low}–{high}"
-    if high is not None:
-        return f"≤ {high}"
-    if low is not None:
-        return f"≥ {low}"
-    return ""
+    return range_label(low, high)
 
 
 def visit_pages(patient: Patient, *, visit_id: int | None = None) -> list[VisitPage]:

@@ -27,7 +27,7 @@ from patients.models import (
 from trial import clock
 
 # Bump when the templates change what a document shows, so stored PDFs are not reused.
-LAYOUT_VERSION = "3"
+LAYOUT_VERSION = "4"
 DOCUMENT_DIR = "exports"
 
 # Beside the printed forms of the catalogue, the casebook prints the queries and its review

@@ -32,7 +32,7 @@ from patients.rules.treatment import (
 from trial.analytes import ANALYTES
 from trial.clock import zone_of
 from trial.models import Site, VisitDefinition
-from trial.rules.age import age_in_days
+from trial.rules.age import age_in_days, age_label
 from trial.selectors import dose_bands_for, reference_ranges_for, user_site_ids, visit_definitions_for
 
 
@@ -70,6 +70,7 @@ def hlh2004_input(screening: Screening) -> HLH2004Input:
         platelets_10e9_l=num(screening.platelets_10e9_l),
         anc_10e9_l=num(screening.anc_10e9_l),
         age_days=age_in_days(screening.date_of_birth, screening.screening_date),
+        age_text=age_label(screening.date_of_birth, screening.screening_date),
         triglycerides_mmol_l=num(screening.triglycerides_mmol_l),
         fibrinogen_g_l=num(screening.fibrinogen_g_l),
         hemophagocytosis=screening.hemophagocytosis,

@@ -2,7 +2,7 @@
 
     python scripts/screenshots.py http://127.0.0.1:8000 OUT_DIR USER PASSWORD PATH [PATH ...]
 
-Each PATH is shot at 1366 and 768 px wide (full page) as OUT_DIR/<name>-<width>.png.
+Each PATH is shot at 1366, 768 and 375 px wide (full page) as OUT_DIR/<name>-<width>.png.
 """
 
 import re
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-WIDTHS = (1366, 768)
+WIDTHS = (1366, 768, 375)
 
 
 def main() -> None:

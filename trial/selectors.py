@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from trial.models import DoseBand, ReferenceRange, Role, Site, Trial, VisitDefinition
+from trial.rules.criteria import fmt
 
 
 @dataclass(frozen=True)
@@ -18,11 +19,25 @@ class Range:
 
     @property
     def label(self) -> str:
-        if self.lower is not None and self.upper is not None:
-            return f"{self.lower:g}–{self.upper:g} {self.unit}"
-        if self.upper is not None:
-            return f"≤ {self.upper:g} {self.unit}"
-        return f"≥ {self.lower:g} {self.unit}"
+        return range_label(self.lower, self.upper, self.unit)
+
+
+def range_label(lower, upper, unit: str = "") -> str:
+    """A reference range as the pages and PDFs print it: "2–4 g/L", "≤ 1.7 mmol/L", "≥ 15.11 %".
+
+    One limit alone reads as a bound, never as an open interval ("–1.7"); "" without limits.
+    """
+    low = None if lower is None else fmt(float(lower))
+    high = None if upper is None else fmt(float(upper))
+    if low is not None and high is not None:
+        text = f"{low}–{high}"
+    elif high is not None:
+        text = f"≤ {high}"
+    elif low is not None:
+        text = f"≥ {low}"
+    else:
+        return ""
+    return f"{text} {unit}" if unit else text
 
 
 def trial_current() -> Trial:

@@ -10,6 +10,7 @@ from django.db.models import Q
 from assessments.models.visits import Visit
 from patients.models import Patient
 from trial.history import AuditedHistory
+from trial.rules.criteria import fmt
 from trial.versioning import VersionedRecord
 
 RESULT_CHOICES = [("", "Not done"), ("negative", "Negative"), ("positive", "Positive")]
@@ -72,7 +73,8 @@ class LabResult(models.Model):
         indexes = [models.Index(fields=["patient", "analyte", "sampled_at"], name="lab_result_trend")]
 
     def __str__(self) -> str:
-        return f"{self.analyte} {self.value} {self.unit}"
+        # The value as entered (38.2), not as stored with the column's four places (38.2000).
+        return f"{self.analyte} {fmt(self.value)} {self.unit}"
 
 
 class SupportiveCare(VersionedRecord):

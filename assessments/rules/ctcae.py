@@ -61,7 +61,7 @@ GRADED_ANALYTES: dict[str, GradedAnalyte] = {
         GradedAnalyte("HGB", "Hemoglobin", "g/L", Direction.LOW, HEMOGLOBIN_G_L, "BL104", "Hemoglobin"),
         GradedAnalyte("NEUT", "ANC", "10^9/L", Direction.LOW, NEUTROPHILS_10E9_L, "BL110", "Neutrophils"),
         GradedAnalyte("PLAT", "Platelets", "10^9/L", Direction.LOW, PLATELETS_10E9_L, "BL111", "Platelets"),
-        GradedAnalyte("ALT", "ALT", "U/L", Direction.HIGH, ALT_ULN_MULTIPLES, "ME105", "ALT- SGPT"),
+        GradedAnalyte("ALT", "ALT", "U/L", Direction.HIGH, ALT_ULN_MULTIPLES, "ME105", "ALT, SGPT"),
     )
 }
 

@@ -2,6 +2,8 @@
 
 from django import template
 
+from trial.selectors import range_label
+
 register = template.Library()
 
 
@@ -17,3 +19,11 @@ def plain(value):
         return ""
     text = f"{value.normalize():f}" if hasattr(value, "normalize") else str(value)
     return text
+
+
+@register.filter
+def reference_range(result) -> str:
+    """The reference range stored with a saved value, with its unit ("≤ 1.7 mmol/L")."""
+    if result is None:
+        return ""
+    return range_label(result.reference_low, result.reference_high, result.unit)

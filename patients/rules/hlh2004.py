@@ -46,6 +46,7 @@ class HLH2004Input:
     platelets_10e9_l: float | None
     anc_10e9_l: float | None
     age_days: int | None  # age on the day the hemoglobin was sampled
+    age_text: str | None = None  # that age as written for a reader ("5 years 5 months"), else days
     triglycerides_mmol_l: float | None
     fibrinogen_g_l: float | None
     hemophagocytosis: bool | None
@@ -144,7 +145,7 @@ def _cytopenias(data: HLH2004Input, t: HLH2004Thresholds) -> Criterion:
         why = f"{low} of 3 lineages are cytopenic and {unknown} cannot be judged yet."
     hb_text = _lineage("hemoglobin", data.hemoglobin_g_l, "g/L", hb_low)
     if data.hemoglobin_g_l is not None and data.age_days is not None:
-        hb_text += f" at {data.age_days} days of age"
+        hb_text += f" at {data.age_text or f'{data.age_days} days'} of age"
     elif data.hemoglobin_g_l is not None and hb_low is None:
         hb_text += " (age not entered, and the limit depends on it)"
     return Criterion(

@@ -3,10 +3,16 @@
 MELD = 3.78 ln(bilirubin mg/dL) + 11.2 ln(INR) + 9.57 ln(creatinine mg/dL) + 6.43, each
 input floored at 1.0, creatinine capped at 4.0 (and set to 4.0 with dialysis >= 2 times
 in the past week), score capped at 40. A child with cirrhosis and MELD > 20 is excluded.
+
+Rounding: the protocol states the formula with two-decimal coefficients and no rounding, so
+the exclusion compares the unrounded score with 20, and every page, PDF and reason prints the
+score with the coefficients' two decimals (meld_display), never a coarser value that could
+read as the other side of the limit.
 """
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from trial.rules.criteria import Criterion, fmt
 from trial.rules.units import (
@@ -25,6 +31,12 @@ CONSTANT = 6.43
 INPUT_FLOOR = 1.0  # "each input floored at 1.0"
 CREATININE_CAP_MG_DL = 4.0  # "creatinine capped at 4.0 (and set to 4.0 with dialysis)"
 SCORE_CAP = 40.0  # "score capped at 40"
+DISPLAY_PLACES = Decimal("0.01")  # the coefficients' precision
+
+
+def meld_display(score: float) -> str:
+    """The score as printed everywhere: two decimals, half up, trailing zeros dropped (7.5, 20.28)."""
+    return fmt(float(Decimal(repr(score)).quantize(DISPLAY_PLACES, rounding=ROUND_HALF_UP)))
 
 
 @dataclass(frozen=True)
@@ -123,11 +135,11 @@ def cirrhosis_meld_exclusion(
     else:
         low, high = meld_score_range(bilirubin, inr, creatinine, dialysis_twice_past_week)
         if meld is not None:
-            value = f"MELD {fmt(round(meld, 2))}; {value}"
+            value = f"MELD {meld_display(meld)}; {value}"
         elif low > limit:
-            value = f"MELD at least {fmt(round(low, 2))}; {value}"
+            value = f"MELD at least {meld_display(low)}; {value}"
         elif high <= limit:
-            value = f"MELD at most {fmt(round(high, 2))}; {value}"
+            value = f"MELD at most {meld_display(high)}; {value}"
         unknown = "" if meld is not None else ", whatever the missing input"
         if low > limit:
             met, why = True, f"Cirrhosis with MELD above {fmt(limit)}{unknown}."

@@ -154,7 +154,8 @@ def _dose_given_now(request, patient: Patient, scheduled: ScheduledDose, label: 
         return _dose_form_page(request, patient=patient, form=form, record=None, scheduled=scheduled, label=label)
     else:
         local = timezone.localtime(dose.administered_at, clock.zone_of(patient.site))
-        note = f" Protocol deviation: {dose.deviation_note}" if dose.deviation else ""
+        # The note is the rule's explanation, which names the deviation itself.
+        note = f" {dose.deviation_note}" if dose.deviation else ""
         messages.success(
             request,
             f"The {label} was recorded as given at {local:%H:%M}, {dose.amount_mg.normalize():f} mg.{note}",

@@ -32,13 +32,13 @@ def test_day7_labs_flag_abnormal_values_and_suggest_an_alt_adverse_event(
 
     flash = page.inner_text(".alert-success")
     assert "Ferritin 2400 µg/L (high)" in flash and "ALT 250 U/L (high)" in flash
-    assert "Suggested adverse event: ALT- SGPT grade 3" in page.inner_text(".alert-warning")
+    assert "Suggested adverse event: ALT, SGPT grade 3" in page.inner_text(".alert-warning")
     assert page.get_attribute('tr[data-analyte="ALT"] [data-flag]', "data-flag") == "H"
     assert page.get_attribute('tr[data-analyte="PLAT"] [data-flag]', "data-flag") == "N"
 
     page.click("#patient-tabs >> text=Adverse events")
     screenshot("day7-ae-suggestion")
-    assert "ALT- SGPT" in page.inner_text("body")
+    assert "ALT, SGPT" in page.inner_text("body")
     suggestion = LabAESuggestion.objects.get(patient=patient)
     assert (suggestion.grade, suggestion.status, suggestion.lab_result.analyte) == (3, "pending", "ALT")
     assert day7.pk == suggestion.lab_result.panel.visit_id

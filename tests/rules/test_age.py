@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from trial.rules.age import age_in_days, age_in_years, anniversary, has_reached_age
+from trial.rules.age import age_in_days, age_in_months, age_in_years, age_label, anniversary, has_reached_age
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,30 @@ def test_birth_after_reference_date_is_an_error(function):
 def test_has_reached_age_rejects_birth_after_reference_date():
     with pytest.raises(ValueError, match="after"):
         has_reached_age(date(2020, 1, 2), date(2020, 1, 1), 1)
+
+
+@pytest.mark.parametrize(
+    ("dob", "on", "expected"),
+    [
+        pytest.param(date(2026, 3, 1), date(2026, 3, 1), "0 days", id="day-of-birth"),
+        pytest.param(date(2026, 3, 1), date(2026, 3, 21), "20 days", id="newborn"),
+        pytest.param(date(2026, 1, 31), date(2026, 2, 28), "28 days", id="no-31-february"),
+        pytest.param(date(2026, 1, 31), date(2026, 3, 1), "1 month", id="anniversary-on-the-1st"),
+        pytest.param(date(2025, 7, 10), date(2026, 3, 9), "7 months", id="day-before-monthly"),
+        pytest.param(date(2025, 7, 10), date(2026, 3, 10), "8 months", id="infant"),
+        pytest.param(date(2024, 3, 11), date(2026, 3, 10), "23 months", id="under-two-in-months"),
+        pytest.param(date(2024, 3, 10), date(2026, 3, 10), "2 years", id="second-birthday"),
+        pytest.param(date(2020, 9, 23), date(2026, 3, 2), "5 years 5 months", id="1986-days"),
+        pytest.param(date(2013, 2, 2), date(2026, 3, 2), "13 years 1 month", id="one-month"),
+        pytest.param(date(2008, 2, 29), date(2026, 2, 28), "17 years 11 months", id="feb29-not-yet"),
+    ],
+)
+def test_age_label_reads_as_a_clinician_writes_it(dob, on, expected):
+    assert age_label(dob, on) == expected
+
+
+def test_the_reported_1986_days_of_age_read_5_years_5_months():
+    dob, on = date(2020, 9, 23), date(2026, 3, 2)
+    assert age_in_days(dob, on) == 1986
+    # Birthdays 2025-09-23 (5 years), then 23 Oct, Nov, Dec, Jan, Feb: five more months.
+    assert age_in_months(dob, on) == 5 * 12 + 5

@@ -91,7 +91,7 @@ def test_platelet_grades(value, grade, quote):
 def test_alt_grades(value, grade, quote):
     result = lab_grade("ALT", value, None, ALT_ULN)
     assert result.grade == grade, quote
-    assert (result.ctcae_code, result.ctcae_term) == ("ME105", "ALT- SGPT")
+    assert (result.ctcae_code, result.ctcae_term) == ("ME105", "ALT, SGPT")
 
 
 def test_alt_boundary_is_exact_with_a_decimal_uln():
@@ -129,7 +129,7 @@ def test_explanation_names_value_range_limit_and_grade():
     result = lab_grade("ALT", 250, None, 40)
     assert result.threshold == "> 5-20 x ULN (> 200-800 U/L)"
     assert result.explanation == (
-        "ALT 250 U/L is > 5-20 x ULN (> 200-800 U/L) (ULN 40 U/L): CTCAE v3.0 ALT- SGPT grade 3."
+        "ALT 250 U/L is > 5-20 x ULN (> 200-800 U/L) (ULN 40 U/L): CTCAE v3.0 ALT, SGPT grade 3."
     )
     normal = lab_grade("PLAT", 150, 100, 300)
     assert normal.explanation == "Platelets 150 10^9/L is within the normal limit (LLN 100 10^9/L): no adverse event."

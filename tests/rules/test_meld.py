@@ -7,6 +7,7 @@ import pytest
 from patients.rules.meld import (
     MELDThresholds,
     cirrhosis_meld_exclusion,
+    meld_display,
     meld_score,
     meld_score_range,
 )
@@ -136,3 +137,27 @@ def test_meld_decided_without_dialysis_is_explained():
     assert result.meld is None
     assert result.criterion.value.startswith("MELD at least 20.28;")
     assert result.criterion.explanation == ("Cirrhosis with MELD above 20, whatever the missing input.")
+
+
+@pytest.mark.parametrize(
+    ("score", "printed"),
+    [
+        pytest.param(7.4567, "7.46", id="two-decimals"),
+        pytest.param(7.5, "7.5", id="trailing-zero-dropped"),
+        pytest.param(7.455, "7.46", id="half-up-not-binary-noise"),
+        pytest.param(20.0, "20", id="at-the-limit"),
+        pytest.param(20.284, "20.28", id="above-the-limit"),
+    ],
+)
+def test_meld_display_prints_the_coefficients_two_decimals(score, printed):
+    assert meld_display(score) == printed
+
+
+def test_the_criterion_and_the_pages_print_the_same_meld():
+    result = cirrhosis_meld_exclusion(
+        cirrhosis=True, bilirubin_umol_l=30.0, inr=1.3, creatinine_umol_l=30.0, dialysis_twice_past_week=False
+    )
+    score = hand_meld(30 / 17.1, 1.3, 1.0)
+    assert result.meld == pytest.approx(score)
+    assert result.criterion.value.startswith(f"MELD {meld_display(result.meld)};")
+    assert meld_display(result.meld) == "11.49"

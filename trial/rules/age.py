@@ -33,6 +33,32 @@ def age_in_days(date_of_birth: date, on: date) -> int:
     return (on - date_of_birth).days
 
 
+def age_in_months(date_of_birth: date, on: date) -> int:
+    """Completed months of age on `on`. As for birthdays, a monthly anniversary that a month
+    lacks (born on the 31st, in April) falls on the 1st of the next month."""
+    _check_order(date_of_birth, on)
+    months = (on.year - date_of_birth.year) * 12 + on.month - date_of_birth.month
+    if on.day < date_of_birth.day:
+        months -= 1
+    return months
+
+
+def age_label(date_of_birth: date, on: date) -> str:
+    """Age as a paediatrician writes it: "20 days" under a month, "8 months" under two years,
+    then "5 years 5 months" ("3 years" on a birthday month)."""
+    months = age_in_months(date_of_birth, on)
+    if months < 1:
+        return _count(age_in_days(date_of_birth, on), "day")
+    if months < 24:
+        return _count(months, "month")
+    years, rest = divmod(months, 12)
+    return _count(years, "year") + (f" {_count(rest, 'month')}" if rest else "")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+
 def has_reached_age(date_of_birth: date, on: date, years: int) -> bool:
     """True on and after the `years`-th birthday."""
     _check_order(date_of_birth, on)

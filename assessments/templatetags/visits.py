@@ -1,0 +1,22 @@
+"""Display names of a visit's status (templates display; they decide nothing)."""
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+from assessments.rules.schedule import VisitStatus
+
+register = template.Library()
+
+STATUS_LABELS = {
+    VisitStatus.DONE: _("Done"),
+    VisitStatus.NOT_DONE: _("Not done"),
+    VisitStatus.UPCOMING: _("Upcoming"),
+    VisitStatus.DUE: _("Due"),
+    VisitStatus.OVERDUE: _("Overdue"),
+    VisitStatus.MISSED: _("Missed"),
+}
+
+
+@register.filter
+def visit_status_label(status) -> str:
+    return STATUS_LABELS.get(VisitStatus(status), str(status))
