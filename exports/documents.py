@@ -33,10 +33,10 @@ DOCUMENT_DIR = "exports"
 # Beside the printed forms of the catalogue, the casebook prints the queries and its review
 # pages: a new query, signature, verification or lock is a new document.
 CASEBOOK_RECORDS = (
-    CaseReportForm("queries.dataquery", "Data query"),
+    CaseReportForm("crf.dataquery", "Data query"),
     CaseReportForm("review.sourceverification", "Source data verification"),
     CaseReportForm("review.signature", "Signature"),
-    CaseReportForm("review.datalock", "Lock"),
+    CaseReportForm("crf.datalock", "Lock"),
 )
 
 
