@@ -67,11 +67,12 @@ def test_data_manager_locks_a_lab_panel_from_its_page_and_the_page_shows_it(clie
     )
     assert 'id="form-unlock"' in client.get(url).content.decode()
 
-    # The clinician sees the form locked, its fields disabled and no save button.
+    # The clinician sees the form locked, its values as text (no inputs) and no save button.
     login(client, clinician)
     page = client.get(url).content.decode()
     assert "This form is locked by dm_a" in page and "Source verified, final" in page
-    assert 'id="lab-fields" disabled' in page and 'id="save-labs"' not in page
+    assert 'id="lab-read-only"' in page and 'id="lab-form"' not in page and 'name="v_' not in page
+    assert 'id="save-labs"' not in page
     assert 'id="form-lock-set"' not in page and 'id="form-unlock"' not in page  # not a data manager
     day = DAY0 + timedelta(days=7)
     response = client.post(

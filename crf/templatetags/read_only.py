@@ -1,0 +1,39 @@
+"""A form's values as text, for the pages a user may read but not change (a monitor, a locked form).
+
+The page shows what is saved, the way the form would show it, without inputs that look editable:
+a choice as its label, a yes/no as Yes or No, nothing entered as a dash."""
+
+from django import forms, template
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+NOTHING = "—"
+
+
+def _choice_label(field: forms.Field, value) -> str | None:
+    for key, label in getattr(field, "choices", ()):
+        if isinstance(label, list | tuple):  # an optgroup
+            for sub_key, sub_label in label:
+                if str(sub_key) == str(value):
+                    return str(sub_label)
+        elif str(key) == str(value):
+            return str(label)
+    return None
+
+
+@register.filter
+def field_text(bound_field) -> str:
+    """The saved value of a bound form field as text."""
+    field, value = bound_field.field, bound_field.value()
+    if isinstance(field, forms.NullBooleanField | forms.BooleanField) and value in (True, False, "True", "False"):
+        return _("Yes") if value in (True, "True") else _("No")
+    if value is None or value == "" or value == []:
+        return NOTHING
+    if isinstance(value, list | tuple):
+        return ", ".join(_choice_label(field, v) or str(v) for v in value)
+    if getattr(field, "choices", None):
+        label = _choice_label(field, value)
+        if label is not None:
+            return label
+    return str(value)
