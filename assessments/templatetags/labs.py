@@ -17,3 +17,9 @@ def plain(value):
         return ""
     text = f"{value.normalize():f}" if hasattr(value, "normalize") else str(value)
     return text
+
+
+@register.filter
+def entered_in(items, current) -> int:
+    """How many of a group's variables have a saved value (the read-only page folds an empty group)."""
+    return sum(1 for item in items if current and item["code"] in current)

@@ -116,7 +116,9 @@ def test_monitor_sees_the_saved_lab_values_as_text_not_inputs(client, monitor, c
     assert "2400 µg/L" in ferritin and "▲ high" in ferritin
     assert "70 10^9/L" in values
     assert re.search(r'data-field="cns_symptoms">No<', values)
-    assert re.search(r'<tr data-analyte="ALT">.*?not entered', values, re.S)
+    assert re.search(r'<tr data-analyte="HGB">.*?not entered', values, re.S)  # beside the platelets
+    liver = re.search(r'data-group="Liver">(.*?)</section>', values, re.S).group(1)
+    assert "Nothing entered in this group." in liver and "data-analyte" not in liver
 
 
 def test_monitor_on_a_visit_without_labs_is_told_so_without_a_form(client, monitor, patient):
