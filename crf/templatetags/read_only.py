@@ -45,7 +45,12 @@ def field_text(bound_field) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_choice_label(field, v) or str(v) for v in value)
     if getattr(field, "choices", None):
-        label = _choice_label(field, value)
+        # A yes/no radio keeps "true"/"false" as its choices and the record's bool as its initial.
+        label = _choice_label(field, value) or (
+            _choice_label(field, str(value).lower()) if isinstance(value, bool) else None
+        )
         if label is not None:
             return label
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
     return str(value)

@@ -175,6 +175,7 @@ def test_a_locked_adverse_event_is_refused_on_its_page_and_through_the_api(clien
     edit = client.get(reverse("ae_edit", args=[ae.pk])).content.decode()
     assert "This form is frozen" in edit and 'id="read-only-values"' in edit
     assert 'id="save-ae"' not in edit and 'name="grade"' not in edit
+    assert 'data-field="serious">No<' in edit  # the yes/no radio's label, not the stored bool
     response = client.post(
         reverse("ae_edit", args=[ae.pk]),
         {
@@ -329,4 +330,5 @@ def test_a_locked_death_record_shows_its_values_as_text(client, patient, clinici
     page = login(client, clinician).get(reverse("death_record", args=[patient.pk])).content.decode()
     assert "This form is locked" in page and 'id="save-death"' not in page and 'name="cause"' not in page
     assert 'data-field="cause">Multi-organ failure<' in page
+    assert re.search(r'class="btn btn-outline-secondary" href="[^"]+">Back</a>', page)  # nothing to cancel
     assert 'data-field="hlh_related">Yes<' in page
