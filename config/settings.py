@@ -118,6 +118,18 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c lock_timeout={DB_LOCK_TIMEOUT_MS} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
     )
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded default has a second writer beside the request: the background task runner
+    # (crf.background). WAL lets the pages read while a job writes; a write transaction takes the
+    # write lock when it begins (IMMEDIATE), so two writers queue for up to `timeout` seconds
+    # instead of one failing at once with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": int(os.environ.get("SQLITE_TIMEOUT_SECONDS", "30")),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -185,6 +197,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# Without a broker, the long jobs (a PDF: tasks declared with long_job=True) run on a
+# thread of the web process after commit (crf.background), so the request answers at once and
+# the progress bar moves. Off, or with a broker, they run as before: on a Celery worker, or
+# eagerly inside the request (the tests set CELERY_TASK_ALWAYS_EAGER=1 with a REDIS_URL).
+TASKS_IN_BACKGROUND = env_bool("TASKS_IN_BACKGROUND", default=not REDIS_URL) and CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -9,8 +9,10 @@ delivery retry them, so work queued while the broker was down is done when it is
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 
+from crf.background import background_submit
 from crf.models import QueuedTask
 from trial import clock
 
@@ -64,6 +66,11 @@ def _task(name: str):
     return task, app.conf.task_always_eager
 
 
+def _in_background(task) -> bool:
+    """A long job (declared `long_job=True`) without a broker, when TASKS_IN_BACKGROUND is on."""
+    return bool(getattr(task, "long_job", False)) and getattr(settings, "TASKS_IN_BACKGROUND", False)
+
+
 def outbox_deliver(*, ids: list[int] | None = None, limit: int = DELIVERY_BATCH) -> int:
     """Hand pending tasks to the queue, oldest first; returns how many were delivered.
 
@@ -72,7 +79,8 @@ def outbox_deliver(*, ids: list[int] | None = None, limit: int = DELIVERY_BATCH)
     a process that dies in between sends it again (tasks are safe to run twice). Stops at the
     first delivery the broker refuses: the rest wait for the next delivery. Never raises for
     a broker or database fault: a save must not fail because the queue is down. Run eagerly
-    (tests), a task runs here, after its row is marked, and its own errors propagate."""
+    (tests), a task runs here, after its row is marked, and its own errors propagate; a long
+    job on the embedded default (TASKS_IN_BACKGROUND) is handed to crf.background instead."""
     delivered = 0
     try:
         while delivered < limit:
@@ -102,7 +110,10 @@ def outbox_deliver(*, ids: list[int] | None = None, limit: int = DELIVERY_BATCH)
             delivered += 1
             if eager_run is not None:
                 task, args = eager_run
-                task.apply(args=args).get()  # raises the task's own error, as an eager .delay() did
+                if _in_background(task):
+                    background_submit(task, args)  # the embedded default: after commit, off the request
+                else:
+                    task.apply(args=args).get()  # raises the task's own error, as an eager .delay() did
     except DatabaseError:
         log.exception("The task outbox could not be read; pending tasks wait for the next delivery.")
     return delivered

@@ -5,7 +5,7 @@ from celery import shared_task
 from exports.documents import document_render
 
 
-@shared_task(name="exports.render_document", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="exports.render_document", acks_late=True, reject_on_worker_lost=True, long_job=True)
 def render_document(document_id: int) -> str:
     """Render the document; running it again after success or a crash is harmless."""
     return document_render(document_id=document_id).status

@@ -1,7 +1,7 @@
 """The embedded default of `make run` (SQLite, tasks in-process, DEBUG off): the demo data load
-through the import, the main pages and the ODM export answer, a form lock holds, and errors are
-the eCRF's own pages (never a debug page), on SQLite. The rest of the suite runs on
-PostgreSQL, so SQL that only PostgreSQL understands would otherwise go unnoticed here."""
+through the import, the main pages and the ODM export answer, a form lock holds, errors are
+the eCRF's own pages (never a debug page), and a casebook renders off the request, on SQLite.
+The rest of the suite runs on PostgreSQL, so SQL that only PostgreSQL understands would otherwise go unnoticed here."""
 
 import os
 import re
@@ -96,6 +96,57 @@ print("ERROR PAGES OK")
 """
 
 
+# The embedded default renders a PDF on its background thread (crf.background), on SQLite: the
+# request answers with the casebook queued while the render waits on an event, the page keeps
+# reading and the status poll keeps answering beside the render's writes (WAL, busy timeout),
+# and the render then completes to a PDF.
+BACKGROUND = """
+import threading, time
+import weasyprint
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from crf.background import background_idle
+from exports.models import GeneratedDocument
+from patients.models import Patient
+
+assert settings.TASKS_IN_BACKGROUND is True, settings.TASKS_IN_BACKGROUND
+with connection.cursor() as cursor:
+    cursor.execute("PRAGMA journal_mode")
+    assert cursor.fetchone()[0] == "wal"
+started, release, real = threading.Event(), threading.Event(), weasyprint.HTML
+class GatedHTML:
+    def __init__(self, *args, **kwargs):
+        self.html = real(*args, **kwargs)
+    def write_pdf(self, *args, **kwargs):
+        started.set()
+        assert release.wait(60), "never released"
+        return self.html.write_pdf(*args, **kwargs)
+weasyprint.HTML = GatedHTML
+
+client = Client()
+client.force_login(User.objects.get(username="monitor"))
+patient = Patient.objects.order_by("id").first()
+response = client.post(reverse("document_generate", args=[patient.pk]), {"kind": "casebook"})
+assert response.status_code == 302, response.status_code
+document = GeneratedDocument.objects.filter(patient=patient, kind="casebook").latest("created_at")
+assert document.status in ("queued", "rendering"), document.status
+assert started.wait(60), "the render never started"
+status = client.get(reverse("document_status", args=[document.pk])).json()
+assert (status["status"], status["progress"]) == ("rendering", 40), status
+assert client.get(reverse("patient_documents", args=[patient.pk])).status_code == 200
+release.set()
+assert background_idle(timeout=120)
+status = client.get(reverse("document_status", args=[document.pk])).json()
+assert (status["status"], status["progress"]) == ("done", 100), status
+download = client.get(status["download_url"])
+assert b"".join(download.streaming_content).startswith(b"%PDF")
+print("BACKGROUND OK")
+"""
+
+
 def runserver_line(*args: str, env: dict[str, str] | None = None) -> str:
     """The runserver command `make run` would execute (make -n prints it, runs nothing)."""
     make = shutil.which("make")
@@ -137,3 +188,4 @@ def test_make_run_path_works_on_sqlite(tmp_path):
     out = manage("shell", "-c", SMOKE)
     assert "LOCK HOLDS" in out and "ODM OK" in out and "SMOKE OK 3" in out, out
     assert "ERROR PAGES OK" in manage("shell", "-c", ERROR_PAGES)
+    assert "BACKGROUND OK" in manage("shell", "-c", BACKGROUND)

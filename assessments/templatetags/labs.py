@@ -27,3 +27,9 @@ def reference_range(result) -> str:
     if result is None:
         return ""
     return range_label(result.reference_low, result.reference_high, result.unit)
+
+
+@register.filter
+def entered_in(items, current) -> int:
+    """How many of a group's variables have a saved value (the read-only page folds an empty group)."""
+    return sum(1 for item in items if current and item["code"] in current)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from crf.locks import RecordLocked, form_lock
 from patients import selectors, services
 from patients.forms import EnrollmentForm, ScreeningEditForm, ScreeningForm
-from patients.models import Patient, Screening
+from patients.models import Eligibility, Patient, Screening
 from patients.rules.dosing import dose_band_for_weight
 from patients.views.treatment import service_errors_to_form
 from trial.posted import posted_int
@@ -167,7 +167,14 @@ def screening_enroll(request, pk: int):
     return render(
         request,
         "patients/enroll.html",
-        {"form": form, "screening": screening, "detail": screening.eligibility_detail, "band": band},
+        {
+            "form": form,
+            "screening": screening,
+            "detail": screening.eligibility_detail,
+            "band": band,
+            # The form is offered only for an eligible child; the service refuses any other anyway.
+            "may_enroll": screening.eligibility == Eligibility.ELIGIBLE,
+        },
     )
 
 

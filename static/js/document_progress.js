@@ -20,7 +20,7 @@
           var link = document.createElement("a");
           link.className = "btn btn-sm btn-outline-primary";
           link.href = s.download_url;
-          link.textContent = "Download PDF";
+          link.textContent = row.dataset.downloadLabel;
           row.querySelector(".download").replaceChildren(link);
         }
       } else { setTimeout(function () { poll(row); }, 1000); }

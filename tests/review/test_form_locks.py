@@ -1,6 +1,7 @@
 """One form frozen or locked from its own page; locked data refused by the pages, the API and the admin."""
 
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -67,11 +68,12 @@ def test_data_manager_locks_a_lab_panel_from_its_page_and_the_page_shows_it(clie
     )
     assert 'id="form-unlock"' in client.get(url).content.decode()
 
-    # The clinician sees the form locked, its fields disabled and no save button.
+    # The clinician sees the form locked, its values as text (no inputs) and no save button.
     login(client, clinician)
     page = client.get(url).content.decode()
     assert "This form is locked by dm_a" in page and "Source verified, final" in page
-    assert 'id="lab-fields" disabled' in page and 'id="save-labs"' not in page
+    assert 'id="lab-read-only"' in page and 'id="lab-form"' not in page and 'name="v_' not in page
+    assert 'id="save-labs"' not in page
     assert 'id="form-lock-set"' not in page and 'id="form-unlock"' not in page  # not a data manager
     day = DAY0 + timedelta(days=7)
     response = client.post(
@@ -148,7 +150,8 @@ def test_a_locked_screening_form_cannot_be_edited_on_its_page(client, site_a, cl
     page = client.get(reverse("screening_detail", args=[screening.pk])).content.decode()
     assert "This form is locked" in page and 'id="screening-edit-link"' not in page
     edit = client.get(reverse("screening_edit", args=[screening.pk])).content.decode()
-    assert 'id="save-screening" disabled' in edit
+    assert 'id="save-screening"' not in edit and 'name="ferritin_ug_l"' not in edit  # values as text, no inputs
+    assert re.search(r'data-field="ferritin_ug_l">3200(\.0+)?<', edit)
     data = form_payload(eligible_data(ferritin_ug_l=Decimal("5000")))
     data.update({"version": str(screening.version), "reason_for_change": "Re-read"})
     response = client.post(reverse("screening_edit", args=[screening.pk]), data)
@@ -170,7 +173,9 @@ def test_a_locked_adverse_event_is_refused_on_its_page_and_through_the_api(clien
     assert "Frozen" in listing
     assert reverse("ae_edit", args=[ae.pk]) not in listing and reverse("ae_edit", args=[other.pk]) in listing
     edit = client.get(reverse("ae_edit", args=[ae.pk])).content.decode()
-    assert "This form is frozen" in edit and 'id="save-ae" disabled' in edit
+    assert "This form is frozen" in edit and 'id="read-only-values"' in edit
+    assert 'id="save-ae"' not in edit and 'name="grade"' not in edit
+    assert 'data-field="serious">No<' in edit  # the yes/no radio's label, not the stored bool
     response = client.post(
         reverse("ae_edit", args=[ae.pk]),
         {
@@ -232,7 +237,8 @@ def test_treatment_end_locked_from_the_summary(client, patient, clinician, data_
     summary = client.get(reverse("treatment_summary", args=[patient.pk])).content.decode()
     assert 'id="treatment-end-link"' not in summary and "Locked" in summary
     page = client.get(reverse("treatment_end", args=[patient.pk])).content.decode()
-    assert 'id="save-treatment-end" disabled' in page
+    assert 'id="save-treatment-end"' not in page and 'name="reason"' not in page
+    assert re.search(r'data-field="reason">[^<]*[Tt]oxicity', page)
     response = client.post(
         reverse("treatment_end", args=[patient.pk]),
         {
@@ -307,3 +313,22 @@ def test_the_admin_history_page_cannot_revert_a_record(admin_client, site_a, cli
     assert "clinical records cannot be changed in the admin" in response.content.decode()
     screening.refresh_from_db()
     assert (screening.initials, screening.version) == ("ABC", 2)
+
+
+def test_a_locked_death_record_shows_its_values_as_text(client, patient, clinician, data_manager):
+    from patients.services.treatment import death_record
+
+    death = death_record(
+        patient=patient,
+        date_of_death=DAY0 + timedelta(5),
+        cause="Multi-organ failure",
+        user=clinician,
+        hlh_related=True,
+    )
+    login(client, data_manager)
+    lock_from_page(client, "patients.death", death.pk)
+    page = login(client, clinician).get(reverse("death_record", args=[patient.pk])).content.decode()
+    assert "This form is locked" in page and 'id="save-death"' not in page and 'name="cause"' not in page
+    assert 'data-field="cause">Multi-organ failure<' in page
+    assert re.search(r'class="btn btn-outline-secondary" href="[^"]+">Back</a>', page)  # nothing to cancel
+    assert 'data-field="hlh_related">Yes<' in page

@@ -1,5 +1,6 @@
 """Lab entry pages: flags shown, limits named, nothing lost, concurrent edits refused, roles."""
 
+import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -94,6 +95,40 @@ def test_monitor_can_view_but_not_save_labs(client, monitor, clinician, patient)
     assert client.get(url).status_code == 200
     assert client.post(url, payload(FERRITIN="100", version="1", reason_for_change="x")).status_code == 403
     assert LabResult.objects.get(analyte="FERRITIN").value == 2400
+
+
+def read_only_section(page: str) -> str:
+    start = page.index('id="lab-read-only"')
+    return page[start : page.index("Back to visits", start)]
+
+
+def test_monitor_sees_the_saved_lab_values_as_text_not_inputs(client, monitor, clinician, patient):
+    login(client, clinician)
+    url = reverse("lab_panel_edit", args=[day7(patient).pk])
+    assert client.post(url, payload(FERRITIN="2400", PLAT="70", cns_symptoms="False")).status_code == 302
+    client.logout()
+    page = login(client, monitor).get(url).content.decode()
+    assert 'id="lab-form"' not in page and 'id="save-labs"' not in page
+    values = read_only_section(page)
+    for control in ("<input", "<select", "<textarea", "<button"):
+        assert control not in values, control
+    ferritin = re.search(r'<tr data-analyte="FERRITIN">.*?</tr>', values, re.S).group(0)
+    assert "2400 µg/L" in ferritin and "▲ high" in ferritin
+    assert "70 10^9/L" in values
+    assert re.search(r'data-field="cns_symptoms">No<', values)
+    assert re.search(r'<tr data-analyte="HGB">.*?not entered', values, re.S)  # beside the platelets
+    liver = re.search(r'data-group="Liver">(.*?)</section>', values, re.S).group(1)
+    assert "Nothing entered in this group." in liver and "data-analyte" not in liver
+
+
+def test_monitor_on_a_visit_without_labs_is_told_so_without_a_form(client, monitor, patient):
+    page = login(client, monitor).get(reverse("lab_panel_edit", args=[day7(patient).pk])).content.decode()
+    assert 'id="lab-none"' in page and 'id="lab-form"' not in page and 'name="v_' not in page
+
+
+def test_clinician_still_gets_the_form(client, clinician, patient):
+    page = login(client, clinician).get(reverse("lab_panel_edit", args=[day7(patient).pk])).content.decode()
+    assert 'id="lab-form"' in page and 'name="v_FERRITIN"' in page and 'id="lab-read-only"' not in page
 
 
 def test_other_site_gets_404_on_visit_labs_and_calendar(client, clinician_b, patient):

@@ -1,5 +1,6 @@
 """Screening, enrollment and overview pages: bad input named, scoping, roles, concurrent edits."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -83,6 +84,52 @@ def test_the_day_before_the_18th_birthday_is_accepted(client, coordinator):
     dob = SCREENING_DAY.replace(year=SCREENING_DAY.year - 18) + timedelta(days=1)
     response = post_screening(client, date_of_birth=dob.isoformat())
     assert response.status_code == 302
+
+
+def test_eligible_screening_shows_the_reasons_before_the_enroll_link(client, coordinator, site_a):
+    screening = screening_create(site=site_a, data=eligible_data(), user=coordinator)
+    page = login(client, coordinator).get(reverse("screening_detail", args=[screening.pk])).content.decode()
+    assert page.count('id="enroll-link"') == 1
+    reasons, link = page.index('id="eligible-reasons"'), page.index('id="enroll-link"')
+    assert page.index('id="eligibility"') < reasons < link  # the criteria, then the verdict, then Enroll
+    assert "7 of 8 criteria met" in page[reasons:link]
+
+
+def test_ineligible_screening_shows_why_and_offers_no_enroll(client, coordinator, site_a):
+    screening = screening_create(site=site_a, data=eligible_data(parasitic_infection=True), user=coordinator)
+    page = login(client, coordinator).get(reverse("screening_detail", args=[screening.pk])).content.decode()
+    assert 'id="enroll-link"' not in page and reverse("screening_enroll", args=[screening.pk]) not in page
+    reasons = re.search(r'<ul class="mb-0" id="ineligible-reasons">(.*?)</ul>', page, re.S).group(1)
+    assert "Parasitic infection" in reasons
+
+
+def test_incomplete_screening_lists_what_is_missing_and_offers_no_enroll(client, coordinator, site_a):
+    screening = screening_create(site=site_a, data=eligible_data(consent_date=None), user=coordinator)
+    assert screening.eligibility == "incomplete"
+    page = login(client, coordinator).get(reverse("screening_detail", args=[screening.pk])).content.decode()
+    assert 'id="enroll-link"' not in page
+    assert re.search(r'id="missing-reasons">\s*<li>', page)
+
+
+def test_monitor_sees_the_eligibility_but_no_enroll_link(client, coordinator, monitor, site_a):
+    screening = screening_create(site=site_a, data=eligible_data(), user=coordinator)
+    page = login(client, monitor).get(reverse("screening_detail", args=[screening.pk])).content.decode()
+    assert 'id="eligible-reasons"' in page and 'id="enroll-link"' not in page
+
+
+def test_enroll_page_of_an_ineligible_screening_gives_the_reasons_and_no_form(client, coordinator, site_a):
+    screening = screening_create(site=site_a, data=eligible_data(parasitic_infection=True), user=coordinator)
+    page = login(client, coordinator).get(reverse("screening_enroll", args=[screening.pk])).content.decode()
+    assert 'id="ineligible-reasons"' in page and "Parasitic infection" in page
+    assert 'id="enrollment-form"' not in page and 'name="enrollment_date"' not in page
+
+
+def test_enroll_page_of_an_eligible_screening_puts_the_reasons_before_the_form(client, coordinator, site_a):
+    screening = screening_create(site=site_a, data=eligible_data(), user=coordinator)
+    page = login(client, coordinator).get(reverse("screening_enroll", args=[screening.pk])).content.decode()
+    assert (
+        page.index('id="eligible-reasons"') < page.index('id="enrollment-form"') < page.index('name="enrollment_date"')
+    )
 
 
 def test_enrollment_page_enrolls_and_overview_shows_risk_and_dose(client, coordinator, site_a):
