@@ -11,9 +11,8 @@ from crf import catalogue
 from crf.locks import scope_of
 from crf.models import DataLock
 from crf.versions import history_digest
+from crf.writes import record_write
 from review.models import Signature, SourceVerification
-from trial.text_columns import column_check
-from trial.versioning import history_reason
 
 
 class ReviewNotAllowed(Exception):
@@ -40,9 +39,7 @@ def lock_set(
             reason=reason,
             locked_by=user,
         )
-        column_check(lock)
-        lock._change_reason = history_reason(f"{level} {scope}: {reason}")
-        lock.save()
+        record_write(record=lock, user=user, reason=f"{level} {scope}: {reason}", check_lock=False)
     return lock
 
 
@@ -78,9 +75,7 @@ def lock_release(*, lock_id: int, user, reason: str) -> DataLock:
         if lock is None:
             raise ValidationError({"lock": "This lock is already released."})
         lock.released_at, lock.released_by, lock.release_reason = timezone.now(), user, reason.strip()
-        column_check(lock)
-        lock._change_reason = history_reason(f"Unlocked: {reason.strip()}")
-        lock.save()
+        record_write(record=lock, user=user, reason=f"Unlocked: {reason.strip()}", check_lock=False)
     return lock
 
 
@@ -92,8 +87,7 @@ def sdv_mark(*, record, user) -> SourceVerification:
     verification = SourceVerification(
         patient_id=patient_id, target=target, record_version=record.version, verified_by=user
     )
-    verification._change_reason = "Source data verified"
-    verification.save()
+    record_write(record=verification, user=user, reason="Source data verified", check_lock=False)
     return verification
 
 
@@ -148,8 +142,7 @@ def signature_sign(*, patient, user, password: str, visit=None, request=None) ->
         meaning=signature_meaning(user=user, scope=scope, patient=patient, visit=visit),
         digest=scope_digest(patient=patient, visit=visit),
     )
-    signature._change_reason = "Signed"
-    signature.save()
+    record_write(record=signature, user=user, reason="Signed", check_lock=False)
     what = f"visit {visit.name}" if visit else "casebook"
     auth_event_log(
         kind=AuthEvent.Kind.SIGNATURE, user=user, request=request, detail=f"{patient.subject_number}: {what}"

@@ -20,7 +20,7 @@ from django.utils import timezone
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
 from assessments.rules.ctcae import GRADED_ANALYTES, LabGrade, lab_grade, suggestion_decide, suggestion_explain
 from crf.transactions import retried
-from crf.writes import record_lock_for_update, record_save
+from crf.writes import record_delete, record_lock_for_update, record_save, record_write
 from notifications.models import Notification
 from notifications.services import notifications_send
 from patients.models import Death, Patient
@@ -393,8 +393,8 @@ def lab_ae_suggestions_create(
                 graded = _grades(result, patient, ranges_by_age)
             if graded is None or not suggestion_decide(graded[0], graded[1].grade if graded[1] else None):
                 if suggestion is not None:
-                    suggestion._change_reason = "Lab value corrected: no worse grade than baseline is reached"
-                    suggestion.delete()
+                    reason = "Lab value corrected: no worse grade than baseline is reached"
+                    record_delete(record=suggestion, user=None, reason=reason, check_lock=False)
                 continue
             current, baseline = graded
             wanted = {
@@ -404,13 +404,11 @@ def lab_ae_suggestions_create(
             }
             if suggestion is None:
                 suggestion = LabAESuggestion(patient=patient, lab_result=result, **wanted)
-                suggestion._change_reason = "Suggested from a lab value"
-                suggestion.save()
+                record_write(record=suggestion, user=None, reason="Suggested from a lab value", check_lock=False)
             elif any(getattr(suggestion, k) != v for k, v in wanted.items()):
                 for key, value in wanted.items():
                     setattr(suggestion, key, value)
-                suggestion._change_reason = "Lab value corrected"
-                suggestion.save()
+                record_write(record=suggestion, user=None, reason="Lab value corrected", check_lock=False)
             pending.append(suggestion)
     return pending
 
@@ -434,16 +432,10 @@ def _pending_suggestion(suggestion_id: int) -> LabAESuggestion:
 
 
 def _decide(suggestion: LabAESuggestion, *, status: str, user, reason: str) -> None:
-    from crf.locks import lock_check
-
-    lock_check(suggestion)  # a decision on frozen or locked data is refused like any other write
     suggestion.status = status
     suggestion.decided_by = user if getattr(user, "is_authenticated", False) else None
     suggestion.decided_at = timezone.now()
-    if getattr(user, "is_authenticated", False):
-        suggestion._history_user = user
-    suggestion._change_reason = reason
-    suggestion.save()
+    record_write(record=suggestion, user=user, reason=reason)  # refused on frozen or locked data
 
 
 @retried

@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from simple_history.utils import bulk_create_with_history
 
 from assessments.models import LabPanel, LabResult, SupportiveCare, Visit
 from assessments.rules.flags import range_in_unit, value_flag
@@ -17,7 +16,7 @@ from assessments.services.visits import visit_date_apply
 from crf import catalogue
 from crf.edit_checks import auto_query_sync
 from crf.transactions import retried
-from crf.writes import record_lock_for_update, record_save
+from crf.writes import record_delete, record_lock_for_update, record_save, record_write, records_create
 from patients.models import Patient
 from patients.services.locking import patient_lock
 from patients.services.treatment import weight_band_check
@@ -142,24 +141,14 @@ def lab_panel_save(
             result.reference_high = _decimal(reference.upper if reference else None)
             if result.pk is None:
                 new_results.append(result)
-            elif changed:
-                result._change_reason = history_reason
-                if getattr(user, "is_authenticated", False):
-                    result._history_user = user
-                result.save()
+            elif changed:  # a part of the panel, whose own write was just checked against the locks
+                record_write(record=result, user=user, reason=history_reason, check_lock=False)
             if result.flag in {"H", "L"}:
                 outcome.flagged.append(result)
         for removed in current.values():
-            removed._change_reason = reason or "Value removed"
-            removed.delete()
-        if new_results:
-            # One statement for the values and one for their history rows, whatever the panel's size.
-            bulk_create_with_history(
-                new_results,
-                LabResult,
-                default_user=user if getattr(user, "is_authenticated", False) else None,
-                default_change_reason=history_reason,
-            )
+            record_delete(record=removed, user=user, reason=reason or "Value removed", check_lock=False)
+        # One statement for the values and one for their history rows, whatever the panel's size.
+        records_create(records=new_results, model=LabResult, user=user, reason=history_reason, check_lock=False)
 
         if visit.visit_date is None or (visit_date is not None and visit_date != visit.visit_date):
             # A correction's reason covers the visit date it moves; a first date needs none.

@@ -12,7 +12,6 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from simple_history.utils import bulk_create_with_history
 
 from assessments.models import LabPanel, LabResult, PatientEndpoints, ResponseAssessment, SupportiveCare, Visit
 from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute, last_contact
@@ -34,7 +33,7 @@ from crf.edit_checks import auto_queries_live, auto_query_sync
 from crf.locks import PatientLocks
 from crf.outbox import responses_key, responses_recompute_queue, tasks_pending
 from crf.transactions import retried
-from crf.writes import record_save
+from crf.writes import record_save, records_create
 from patients.models import Patient
 from trial import clock
 from trial.clock import site_today
@@ -359,7 +358,8 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
             )
         _missing_markers_close_rest(patient=patient, data=data, locks=locks)
         if new:
-            bulk_create_with_history(new, ResponseAssessment, default_change_reason="Computed")
+            # The engine's own rows: the locked visits were skipped above (PatientLocks).
+            records_create(records=new, model=ResponseAssessment, user=None, reason="Computed", check_lock=False)
         patient_endpoints_refresh(patient=patient, data=data)
         for assessment in changed:
             _alert(patient=patient, assessment=assessment, today=today)

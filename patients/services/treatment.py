@@ -17,13 +17,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from crf.catalogue import target_of
 from crf.edit_checks import auto_queries_live, auto_query_sync
 from crf.outbox import responses_recompute_queue
 from crf.transactions import retried
-from crf.writes import record_lock_for_update, record_save
+from crf.writes import record_lock_for_update, record_save, records_create
 from patients import selectors
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import (
@@ -625,11 +624,8 @@ def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchO
 
         for dose in pending:  # a visit lock covers the doses dated in its window, not the patient's all
             lock_check(dose)
-        outcome.created = bulk_create_with_history(
-            pending,
-            DoseAdministration,
-            default_user=user if getattr(user, "is_authenticated", False) else None,
-            default_change_reason="Dose recorded (bulk import)",
+        outcome.created = records_create(
+            records=pending, model=DoseAdministration, user=user, reason="Dose recorded (bulk import)", check_lock=False
         )
         for dose in outcome.created:
             if dose.short_interval:
