@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from assessments.models import AdverseEvent, LabPanel, Visit
 from crf.catalogue import page_of
-from crf.locks import lockable_model, scope_of
+from crf.locks import PAST, lockable_model, record_target, scope_of
 from crf.models import DataLock
 from patients.selectors import patient_get_for_user
 from review import services
@@ -104,7 +104,7 @@ def _act(request, patient) -> None:
             visit=visit,
         )
         level = request.POST.get("level", "lock")
-        messages.success(request, f"{scope.capitalize()} {services.PAST.get(level, level)}.")
+        messages.success(request, f"{scope.capitalize()} {PAST.get(level, level)}.")
     elif action == "unlock":
         lock = DataLock.objects.filter(pk=posted_int(request.POST, "lock", label="Lock"), patient=patient).first()
         if lock is None:
@@ -145,13 +145,13 @@ def record_lock(request, label: str, pk: int):
             )
             messages.success(
                 request,
-                f"{_label(record)} {services.PAST[lock.level]}: it cannot be changed until a data manager unlocks it.",
+                f"{_label(record)} {PAST[lock.level]}: it cannot be changed until a data manager unlocks it.",
             )
         elif action == "unlock":
             lock = DataLock.objects.filter(
                 pk=posted_int(request.POST, "lock", label="Lock"),
                 scope=DataLock.Scope.RECORD,
-                target=services.record_target(record),
+                target=record_target(record),
             ).first()
             if lock is None:
                 raise ValidationError({"lock": "That is not a lock of this form."})
