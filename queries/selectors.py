@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from assessments.models import AdverseEvent, LabPanel
-from crf.catalogue import fields_of, page_of
+from crf.catalogue import day_of, fields_of, page_of, visit_id_of
 from crf.edit_checks import target_of
 from crf.models import DataQuery
 from patients.models import Patient
@@ -148,3 +148,33 @@ def form_name(model_label: str) -> str:
         return str(apps.get_model(model_label)._meta.verbose_name).capitalize()
     except (LookupError, ValueError):
         return model_label
+
+
+def queries_unresolved_covered(*, trial=None, patient=None, visit=None, target: str = "") -> list[DataQuery]:
+    """The open and answered queries on the records a lock, signature or verification covers:
+    one form (`target`), a visit (its records and those dated in its window, as a lock of the
+    visit covers them, crf.locks), a patient, or the whole study (`trial`); each with its labels."""
+    rows = DataQuery.objects.exclude(status=DataQuery.Status.CLOSED).select_related("patient__site")
+    if target:
+        rows = rows.filter(target=target)
+    elif patient is not None:
+        rows = rows.filter(patient=patient)
+    elif trial is not None:
+        rows = rows.filter(patient__site__trial=trial)
+    else:
+        return []
+    found = with_target_labels(rows.order_by("created_at", "id"))
+    if visit is None or target:
+        return found
+    start = visit.window_start or visit.visit_date
+    end = visit.window_end or visit.visit_date
+    records = records_by_target({q.target for q in found})
+    covered = []
+    for query in found:
+        record = records.get(query.target)
+        if record is None:
+            continue
+        day = day_of(record)
+        if visit_id_of(record) == visit.pk or (day is not None and start and end and start <= day <= end):
+            covered.append(query)
+    return covered

@@ -11,6 +11,7 @@ from crf import catalogue
 from crf.locks import scope_of
 from crf.models import DataLock
 from crf.versions import history_digest
+from queries.selectors import queries_unresolved_covered
 from review.models import Signature, SourceVerification
 from trial.text_columns import column_check
 from trial.versioning import history_reason
@@ -18,6 +19,44 @@ from trial.versioning import history_reason
 
 class ReviewNotAllowed(Exception):
     """The user's role may not take this review step."""
+
+
+CONFIRM_FIELD = "confirm_open_queries"
+LISTED = 10  # open queries named in the refusal; the rest are counted
+
+
+def lock_open_queries(*, trial, scope: str, level: str, patient=None, visit=None, target: str = "") -> list:
+    """The unresolved queries a lock would hold (none for a freeze: queries are still answered)."""
+    if level != DataLock.Level.LOCK:
+        return []
+    if scope == DataLock.Scope.STUDY:
+        return queries_unresolved_covered(trial=trial)
+    if scope == DataLock.Scope.RECORD:
+        return queries_unresolved_covered(target=target)
+    return queries_unresolved_covered(patient=patient, visit=visit if scope == DataLock.Scope.VISIT else None)
+
+
+def open_queries_check(*, queries: list, confirmed: bool, step: str) -> None:
+    """A person locking, signing or verifying data with unresolved (open or answered) queries on
+    them confirms it explicitly; without the confirmation nothing is done and the message names
+    the queries. The review page calls it before the step (before the signature's password)."""
+    if not queries or confirmed:
+        return
+    named = []
+    for query in queries[:LISTED]:
+        what = query.target_label + (f" · {query.field_label}" if query.field else "")
+        named.append(f"#{query.pk} {what} ({query.get_status_display().lower()})")
+    more = f" and {len(queries) - LISTED} more" if len(queries) > LISTED else ""
+    count = f"{len(queries)} unresolved quer{'y' if len(queries) == 1 else 'ies'}"
+    raise ValidationError(
+        {
+            CONFIRM_FIELD: (
+                f"Not {step}: {count} on these data: {'; '.join(named)}{more}. "
+                "Tick “Go ahead with the open queries” to confirm."
+            )
+        },
+        code="open_queries",
+    )
 
 
 def lock_set(
