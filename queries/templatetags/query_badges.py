@@ -12,7 +12,7 @@ from django import template
 from django.urls import reverse
 
 from crf.catalogue import page_of, patient_id_of, target_of
-from queries.selectors import live_queries_by_field
+from queries.selectors import field_label, live_queries_by_field
 from queries.services import query_can_raise
 
 register = template.Library()
@@ -29,6 +29,14 @@ class RecordQueries:
     @property
     def whole_record(self) -> list:
         return self.by_field.get("", [])
+
+    @property
+    def on_fields(self) -> list[tuple[str, str, list]]:
+        """(field name, label as on the form, queries) of each field with live queries."""
+        if self.record is None:
+            return []
+        label = self.record._meta.label_lower
+        return [(name, field_label(f"{label}:", name), found) for name, found in self.by_field.items() if name]
 
     @property
     def count(self) -> int:

@@ -246,3 +246,18 @@ def test_the_csv_export_is_the_filtered_list_with_formulas_neutralised(client, m
     assert table[0]["record_url"].endswith(reverse("patient_overview", args=[patient.pk]))
     bad = client.get(reverse("query_export"), {"older_than": "-1"})
     assert bad.status_code == 400 and "must be at least 0" in bad.content.decode()
+
+
+def test_the_screening_pages_list_each_query_by_its_fields_label_beside_that_field(client, monitor, clinician, patient):
+    screening = patient.screening
+    query_raise(patient=patient, target=target_of(screening), field="ferritin_ug_l", text="3020?", user=monitor)
+    label = Screening._meta.get_field("ferritin_ug_l").verbose_name
+    edit = login(client, clinician).get(reverse("screening_edit", args=[screening.pk])).content.decode()
+    assert re.search(rf'data-place-beside="id_ferritin_ug_l">{re.escape(label)}\s*<span[^>]*data-field-queries', edit)
+    assert 'for="id_ferritin_ug_l"' in edit  # the label the page's script sets the badge beside
+    assert "js/field_queries.js" in edit
+    detail = login(client, monitor).get(reverse("screening_detail", args=[screening.pk])).content.decode()
+    assert re.search(
+        rf'{re.escape(label)}\s*<span[^>]*data-field-queries="ferritin_ug_l"><a[^>]*data-query-status="open"', detail
+    )
+    assert 'id="raise-query-link"' in detail
