@@ -5,6 +5,7 @@ a permission of the user's role (trial.roles): raise, answer, close (and re-open
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from crf.catalogue import form_of
 from crf.models import DataQuery, QueryMessage
@@ -73,9 +74,8 @@ def _field_check(target: str, field: str) -> None:
     if field not in fields:
         form = form_of(target.partition(":")[0])
         title = form.title if form is not None else target.partition(":")[0]
-        raise ValidationError(
-            {"field": f"Field: “{field}” is not a field of the {title} form; choose one of the form's fields."}
-        )
+        message = _("Field: “%(field)s” is not a field of the %(form)s form; choose one of the form's fields.")
+        raise ValidationError({"field": message % {"field": field, "form": title}})
 
 
 def _assignee(patient: Patient, assignee_id: int | None):
@@ -84,9 +84,8 @@ def _assignee(patient: Patient, assignee_id: int | None):
         return None
     assignee = query_assignees(patient=patient).filter(pk=assignee_id).first()
     if assignee is None:
-        raise ValidationError(
-            {"assignee": f"Assignee: choose a member of site {patient.site.code} who answers queries."}
-        )
+        message = _("Assignee: choose a member of site %(site)s who answers queries.")
+        raise ValidationError({"assignee": message % {"site": patient.site.code}})
     return assignee
 
 
@@ -132,17 +131,17 @@ def query_assign(*, query_id: int, user, assignee_id: int | None, expected_versi
     """Give an unresolved query to one person of the patient's site (or to nobody: the site)."""
     with transaction.atomic():
         if not query_can_assign(user):
-            raise QueryNotAllowed("Only monitors and data managers assign queries.")
+            raise QueryNotAllowed(_("Only monitors and data managers assign queries."))
         query = record_lock_for_update(model=DataQuery, pk=query_id, expected_version=expected_version)
         if query.status == DataQuery.Status.CLOSED:
-            raise ValidationError({"status": "The query is closed; re-open it to assign it."})
+            raise ValidationError({"status": _("The query is closed; re-open it to assign it.")})
         assignee = _assignee(query.patient, assignee_id)
         if assignee == query.assignee:
             return query
         query.assignee = assignee
-        who = (assignee.get_full_name() or assignee.get_username()) if assignee else "the site"
+        who = (assignee.get_full_name() or assignee.get_username()) if assignee else _("the site")
         record_save(record=query, user=user, reason=f"Query assigned to {who}")
-        message = _message(query, user, QueryMessage.Action.ASSIGN, f"Assigned to {who}.")
+        message = _message(query, user, QueryMessage.Action.ASSIGN, _("Assigned to %(who)s.") % {"who": who})
         if assignee is not None:
             query_notify(query=query, message=message, user=user)
     return query

@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.events import auth_event_log
 from accounts.lockout import SIGNATURE, password_confirm
@@ -46,15 +48,13 @@ def open_queries_check(*, queries: list, confirmed: bool, step: str) -> None:
     for query in queries[:LISTED]:
         what = query.target_label + (f" · {query.field_label}" if query.field else "")
         named.append(f"#{query.pk} {what} ({query.get_status_display().lower()})")
-    more = f" and {len(queries) - LISTED} more" if len(queries) > LISTED else ""
-    count = f"{len(queries)} unresolved quer{'y' if len(queries) == 1 else 'ies'}"
+    more = _(" and %(n)d more") % {"n": len(queries) - LISTED} if len(queries) > LISTED else ""
+    count = ngettext("%(n)d unresolved query", "%(n)d unresolved queries", len(queries)) % {"n": len(queries)}
+    message = _(
+        "Not %(step)s: %(count)s on these data: %(named)s%(more)s. Tick “Go ahead with the open queries” to confirm."
+    )
     raise ValidationError(
-        {
-            CONFIRM_FIELD: (
-                f"Not {step}: {count} on these data: {'; '.join(named)}{more}. "
-                "Tick “Go ahead with the open queries” to confirm."
-            )
-        },
+        {CONFIRM_FIELD: message % {"step": step, "count": count, "named": "; ".join(named), "more": more}},
         code="open_queries",
     )
 

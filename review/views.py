@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from assessments.models import AdverseEvent, LabPanel, Visit
@@ -104,7 +105,7 @@ def _act(request, patient) -> None:
     action = request.POST.get("action")
     user = request.user
     if action == "sdv":
-        label, _, pk = request.POST.get("target", "").partition(":")
+        label, _sep, pk = request.POST.get("target", "").partition(":")
         model = lockable_model(label)
         record = model.objects.filter(pk=whole_number(pk, label="Form id")).first() if model is not None else None
         if record is None or scope_of(record)[0] != patient.pk:
@@ -114,7 +115,7 @@ def _act(request, patient) -> None:
         services.open_queries_check(
             queries=queries_unresolved_covered(target=scope_of(record)[2]),
             confirmed=_confirmed(request),
-            step="verified",
+            step=_("verified"),
         )
         services.sdv_mark(record=record, user=user)
         messages.success(request, f"{_label(record)} marked source-verified.")
@@ -131,7 +132,7 @@ def _act(request, patient) -> None:
                     visit=visit,
                 ),
                 confirmed=_confirmed(request),
-                step="locked",
+                step=_("locked"),
             )
         services.lock_set(
             trial=patient.site.trial,
@@ -156,7 +157,7 @@ def _act(request, patient) -> None:
             services.open_queries_check(
                 queries=queries_unresolved_covered(patient=patient, visit=visit),
                 confirmed=_confirmed(request),
-                step="signed",
+                step=_("signed"),
             )
         services.signature_sign(
             patient=patient,
@@ -193,7 +194,7 @@ def record_lock(request, label: str, pk: int):
                         trial=None, scope=DataLock.Scope.RECORD, level=level, target=record_target(record)
                     ),
                     confirmed=_confirmed(request),
-                    step="locked",
+                    step=_("locked"),
                 )
             lock = services.form_lock_set(
                 record=record, level=level, user=request.user, reason=request.POST.get("reason", "")
