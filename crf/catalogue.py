@@ -21,10 +21,14 @@ take a form's fields from here (`fields`); a lab panel's analytes are trial.anal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
+
+from trial.analytes import ANALYTES
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,50 @@ class CaseReportForm:
         """The form's entered fields in CRF order (the system's computed columns are not among them)."""
         return tuple(name for _, names in self.sections for name in names)
 
+    # Fields of the form that are rows of another model (a panel's lab values): (name, label).
+    part_fields: Callable[[], tuple[tuple[str, str], ...]] | None = None
+
     @property
     def model(self) -> type[models.Model]:
         return apps.get_model(self.label)
 
     @property
+    def labelled_fields(self) -> tuple[tuple[str, str], ...]:
+        """Every field a query can name, as (name, label as on the form): the model's entered
+        columns, named by their verbose_name, then the values held in rows of their own (`part_fields`)."""
+        own = tuple(
+            (field.name, str(field.verbose_name)[:1].upper() + str(field.verbose_name)[1:])
+            for field in self.model._meta.concrete_fields
+            if _entered(field)
+        )
+        return own + (self.part_fields() if self.part_fields is not None else ())
+
+    def field_label(self, name: str) -> str:
+        """A field's label as on the form (the name itself for a field the form does not have)."""
+        return field_labels(self.label).get(name, name)
+
+    @property
     def history_model(self) -> type[models.Model]:
         return self.model.history.model
+
+
+# Columns that say whose record it is or who saved it when, not what was entered.
+_OWNER_COLUMNS = frozenset({"patient", "visit", "site", "screening", "panel"})
+
+
+def _entered(field) -> bool:
+    if field.primary_key or not field.editable or field.name in _OWNER_COLUMNS:
+        return False
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return False
+    if isinstance(field, models.JSONField):
+        return False
+    related = field.related_model if field.is_relation else None
+    return related is None or related._meta.label != settings.AUTH_USER_MODEL
+
+
+def _lab_values() -> tuple[tuple[str, str], ...]:
+    return tuple((analyte.code, analyte.label) for analyte in ANALYTES.values())
 
 
 def _dose_day(record) -> date | None:
@@ -194,6 +235,7 @@ FORMS: tuple[CaseReportForm, ...] = (
         visit_field="visit_id",
         page=_page("lab_panel_edit", "visit_id"),
         sections=LAB_PANEL_SECTIONS,
+        part_fields=_lab_values,
     ),
     CaseReportForm(
         "assessments.labresult",
@@ -287,6 +329,13 @@ FORMS: tuple[CaseReportForm, ...] = (
 )
 
 BY_LABEL: dict[str, CaseReportForm] = {form.label: form for form in FORMS}
+
+
+@cache
+def field_labels(label: str) -> dict[str, str]:
+    """The fields a query can name on a catalogued form, with their labels (none for another label)."""
+    form = BY_LABEL.get(label)
+    return dict(form.labelled_fields) if form is not None else {}
 
 
 def form_of(record_or_label) -> CaseReportForm | None:

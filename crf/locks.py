@@ -177,6 +177,17 @@ class FormLock:
         return reverse("record_lock", args=[self.record._meta.label_lower, self.record.pk])
 
     @property
+    def open_queries(self) -> int:
+        """The form's unresolved queries, which a lock of it must confirm (review.services)."""
+        if not self.can_lock or self.locked:
+            return 0
+        return (
+            DataQuery.objects.filter(target=catalogue.target_of(self.record))
+            .exclude(status=DataQuery.Status.CLOSED)
+            .count()
+        )
+
+    @property
     def next_url(self) -> str:
         return catalogue.page_of(self.record) if self.record is not None and self.record.pk else ""
 

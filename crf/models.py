@@ -106,6 +106,14 @@ class DataQuery(VersionedRecord):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     raised_by_role = models.CharField(max_length=20, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The person of the patient's site asked to answer it.",
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -144,6 +152,7 @@ class QueryMessage(models.Model):
         CLOSE = "close", "Closed"
         REOPEN = "reopen", "Re-opened"
         COMMENT = "comment", "Comment"
+        ASSIGN = "assign", "Assigned"
 
     query = models.ForeignKey(DataQuery, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)

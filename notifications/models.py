@@ -7,6 +7,7 @@ class Notification(models.Model):
         SAE = "sae", "Serious adverse event"
         RESPONSE = "response", "Response alert"
         DEVIATION = "deviation", "Protocol deviation"
+        QUERY = "query", "Data query"
         INFO = "info", "Information"
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")

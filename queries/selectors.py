@@ -1,13 +1,22 @@
 """Reads for data queries: those a user may see, and the records a query can be raised on."""
 
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+
 from django.apps import apps
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
 from assessments.models import AdverseEvent, LabPanel
+from crf.catalogue import day_of, field_labels, page_of, visit_id_of
 from crf.edit_checks import target_of
 from crf.models import DataQuery
 from patients.models import Patient
+from trial import clock
+from trial.models import Site
 from trial.selectors import user_site_ids
+
+ANSWER_PERMISSION = ("crf", "answer_query")
 
 
 def queries_visible(user) -> QuerySet[DataQuery]:
@@ -59,12 +68,78 @@ def target_labels(targets) -> dict[str, str]:
 
 
 def with_target_labels(queries) -> list[DataQuery]:
-    """The queries as a list, each with `target_label` set."""
+    """The queries as a list, each with `target_label`, `field_label` (the field named as on its
+    form) and `record_url` (the page showing the record; blank when it no longer exists) set."""
     rows = list(queries)
-    labels = target_labels(q.target for q in rows)
+    records = records_by_target({q.target for q in rows})
     for query in rows:
-        query.target_label = labels.get(query.target, query.target)
+        record = records.get(query.target)
+        query.target_label = (
+            f"{str(record._meta.verbose_name).capitalize()}: {record}" if record is not None else query.target
+        )
+        query.field_label = field_label(query.target, query.field)
+        query.record_url = page_of(record) if record is not None else ""
+        query.age_days = query_age_days(query)
     return rows
+
+
+def target_fields(target: str) -> dict[str, str]:
+    """The fields of the form a target ("app.model:id") is, by name, with their labels."""
+    return field_labels(target.partition(":")[0])
+
+
+def field_label(target: str, field: str) -> str:
+    """A query's field as its form names it ("Amount (mg)", not amount_mg)."""
+    if not field:
+        return ""
+    return target_fields(target).get(field, field)
+
+
+def query_assignees(*, patient: Patient) -> QuerySet:
+    """Who a query on the patient can be assigned to: the active users of the patient's site
+    whose role answers queries."""
+    app_label, codename = ANSWER_PERMISSION
+    may_answer = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+    may_answer |= Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, site_memberships__site_id=patient.site_id)
+        .filter(may_answer)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def live_queries_by_field(records) -> dict[str, dict[str, list[DataQuery]]]:
+    """The open and answered queries on these records, by target and field ("" for a query on
+    the whole record), read in one statement whatever the number of records and queries."""
+    targets = {target_of(record) for record in records if record is not None and record.pk is not None}
+    found: dict[str, dict[str, list[DataQuery]]] = defaultdict(lambda: defaultdict(list))
+    if not targets:
+        return {}
+    rows = DataQuery.objects.filter(target__in=targets).exclude(status=DataQuery.Status.CLOSED)
+    for query in rows.order_by("created_at", "id"):
+        found[query.target][query.field].append(query)
+    return {target: dict(by_field) for target, by_field in found.items()}
+
+
+def queries_older_than(queries: QuerySet[DataQuery], *, days: int, at: datetime | None = None) -> QuerySet[DataQuery]:
+    """The unresolved (open or answered) queries raised more than `days` days ago, counted in
+    days of the patient's site: a query raised on the site's day D is `days` old on D + days."""
+    moment = at or clock.now()
+    older = Q(pk__in=[])
+    for site in Site.objects.filter(pk__in=queries.values("patient__site_id")):
+        zone = clock.zone_of(site)
+        # Raised before the start of the site's day (today - days) means older than `days` days.
+        cutoff = datetime.combine(clock.site_today(site, at=moment) - timedelta(days=days), time.min, tzinfo=zone)
+        older |= Q(patient__site_id=site.pk, created_at__lt=cutoff)
+    return queries.exclude(status=DataQuery.Status.CLOSED).filter(older)
+
+
+def query_age_days(query: DataQuery, *, at: datetime | None = None) -> int:
+    """Whole days of the patient's site since the query was raised (0 on the day it was raised)."""
+    site = query.patient.site
+    return (clock.site_today(site, at=at) - clock.local_date(site, query.created_at)).days
 
 
 def form_name(model_label: str) -> str:
@@ -73,3 +148,33 @@ def form_name(model_label: str) -> str:
         return str(apps.get_model(model_label)._meta.verbose_name).capitalize()
     except (LookupError, ValueError):
         return model_label
+
+
+def queries_unresolved_covered(*, trial=None, patient=None, visit=None, target: str = "") -> list[DataQuery]:
+    """The open and answered queries on the records a lock, signature or verification covers:
+    one form (`target`), a visit (its records and those dated in its window, as a lock of the
+    visit covers them, crf.locks), a patient, or the whole study (`trial`); each with its labels."""
+    rows = DataQuery.objects.exclude(status=DataQuery.Status.CLOSED).select_related("patient__site")
+    if target:
+        rows = rows.filter(target=target)
+    elif patient is not None:
+        rows = rows.filter(patient=patient)
+    elif trial is not None:
+        rows = rows.filter(patient__site__trial=trial)
+    else:
+        return []
+    found = with_target_labels(rows.order_by("created_at", "id"))
+    if visit is None or target:
+        return found
+    start = visit.window_start or visit.visit_date
+    end = visit.window_end or visit.visit_date
+    records = records_by_target({q.target for q in found})
+    covered = []
+    for query in found:
+        record = records.get(query.target)
+        if record is None:
+            continue
+        day = day_of(record)
+        if visit_id_of(record) == visit.pk or (day is not None and start and end and start <= day <= end):
+            covered.append(query)
+    return covered

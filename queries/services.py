@@ -3,12 +3,17 @@
 Edit checks raise and close their own queries in the write path (crf.edit_checks). Each step is
 a permission of the user's role (trial.roles): raise, answer, close (and re-open)."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from crf.catalogue import form_of
 from crf.models import DataQuery, QueryMessage
 from crf.transactions import retried
 from crf.writes import record_lock_for_update, record_save
 from patients.models import Patient
+from queries.notices import query_notify
+from queries.selectors import query_assignees, target_fields
 from trial import clock
 from trial.history import role_names
 
@@ -52,19 +57,57 @@ def _role_label(user) -> str:
     return next(iter(role_names(user)), "")
 
 
-def _message(query: DataQuery, user, action: str, text: str) -> None:
-    QueryMessage.objects.create(query=query, author=user, action=action, text=text.strip())
+def _message(query: DataQuery, user, action: str, text: str) -> QueryMessage:
+    return QueryMessage.objects.create(query=query, author=user, action=action, text=text.strip())
+
+
+def query_can_assign(user) -> bool:
+    """The raiser's roles (monitor, data manager) say who at the site answers."""
+    return user.has_perm(RAISE) or user.has_perm(CLOSE)
+
+
+def _field_check(target: str, field: str) -> None:
+    """A query names a field of its record's form, as the form has it (or none: the whole record)."""
+    if not field:
+        return
+    fields = target_fields(target)
+    if field not in fields:
+        form = form_of(target.partition(":")[0])
+        title = form.title if form is not None else target.partition(":")[0]
+        message = _("Field: “%(field)s” is not a field of the %(form)s form; choose one of the form's fields.")
+        raise ValidationError({"field": message % {"field": field, "form": title}})
+
+
+def _assignee(patient: Patient, assignee_id: int | None):
+    """The user a query is assigned to: someone of the patient's site who answers queries."""
+    if assignee_id is None:
+        return None
+    assignee = query_assignees(patient=patient).filter(pk=assignee_id).first()
+    if assignee is None:
+        message = _("Assignee: choose a member of site %(site)s who answers queries.")
+        raise ValidationError({"assignee": message % {"site": patient.site.code}})
+    return assignee
 
 
 @retried
-def query_raise(*, patient: Patient, target: str, field: str, text: str, user, link: str = "") -> DataQuery:
-    """A monitor or data manager asks the site about one record (and optionally one field)."""
-    from django.core.exceptions import ValidationError
-
+def query_raise(
+    *,
+    patient: Patient,
+    target: str,
+    field: str,
+    text: str,
+    user,
+    link: str = "",
+    assignee_id: int | None = None,
+) -> DataQuery:
+    """A monitor or data manager asks the site about one record (and optionally one field of its
+    form), optionally of one person of the site; the assignee (else the site's staff) is told."""
     if not query_can_raise(user):
         raise QueryNotAllowed("Only monitors and data managers raise queries.")
+    _field_check(target, field)
     if not text.strip():
         raise ValidationError({"text": "Write the question for the site."})
+    assignee = _assignee(patient, assignee_id)
     with transaction.atomic():
         query = DataQuery(
             patient=patient,
@@ -75,9 +118,32 @@ def query_raise(*, patient: Patient, target: str, field: str, text: str, user, l
             link=link,
             raised_by=user,
             raised_by_role=_role_label(user),
+            assignee=assignee,
         )
         record_save(record=query, user=user, reason="Query raised", created=True)
-        _message(query, user, QueryMessage.Action.RAISE, text)
+        message = _message(query, user, QueryMessage.Action.RAISE, text)
+        query_notify(query=query, message=message, user=user)
+    return query
+
+
+@retried
+def query_assign(*, query_id: int, user, assignee_id: int | None, expected_version: int | None = None) -> DataQuery:
+    """Give an unresolved query to one person of the patient's site (or to nobody: the site)."""
+    with transaction.atomic():
+        if not query_can_assign(user):
+            raise QueryNotAllowed(_("Only monitors and data managers assign queries."))
+        query = record_lock_for_update(model=DataQuery, pk=query_id, expected_version=expected_version)
+        if query.status == DataQuery.Status.CLOSED:
+            raise ValidationError({"status": _("The query is closed; re-open it to assign it.")})
+        assignee = _assignee(query.patient, assignee_id)
+        if assignee == query.assignee:
+            return query
+        query.assignee = assignee
+        who = (assignee.get_full_name() or assignee.get_username()) if assignee else _("the site")
+        record_save(record=query, user=user, reason=f"Query assigned to {who}")
+        message = _message(query, user, QueryMessage.Action.ASSIGN, _("Assigned to %(who)s.") % {"who": who})
+        if assignee is not None:
+            query_notify(query=query, message=message, user=user)
     return query
 
 
@@ -93,8 +159,6 @@ def _step(
     why: str,
     expected_version: int | None = None,
 ):
-    from django.core.exceptions import ValidationError
-
     with transaction.atomic():
         if not user.has_perm(permission):
             raise QueryNotAllowed(why)
@@ -111,7 +175,8 @@ def _step(
         else:
             query.closed_at, query.closed_by = None, None
         record_save(record=query, user=user, reason=f"Query {action}")
-        _message(query, user, action, text)
+        message = _message(query, user, action, text)
+        query_notify(query=query, message=message, user=user)
     return query
 
 
@@ -168,8 +233,6 @@ def query_comment(*, query_id: int, user, text: str) -> DataQuery:
 
     A closed query takes no comments: re-open it to continue. Locked data refuse it as any step.
     """
-    from django.core.exceptions import ValidationError
-
     from crf.locks import lock_check
 
     with transaction.atomic():

@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.events import auth_event_log
 from accounts.lockout import SIGNATURE, password_confirm
@@ -12,11 +14,48 @@ from crf.locks import scope_of
 from crf.models import DataLock
 from crf.versions import history_digest
 from crf.writes import record_write
+from queries.selectors import queries_unresolved_covered
 from review.models import Signature, SourceVerification
 
 
 class ReviewNotAllowed(Exception):
     """The user's role may not take this review step."""
+
+
+CONFIRM_FIELD = "confirm_open_queries"
+LISTED = 10  # open queries named in the refusal; the rest are counted
+
+
+def lock_open_queries(*, trial, scope: str, level: str, patient=None, visit=None, target: str = "") -> list:
+    """The unresolved queries a lock would hold (none for a freeze: queries are still answered)."""
+    if level != DataLock.Level.LOCK:
+        return []
+    if scope == DataLock.Scope.STUDY:
+        return queries_unresolved_covered(trial=trial)
+    if scope == DataLock.Scope.RECORD:
+        return queries_unresolved_covered(target=target)
+    return queries_unresolved_covered(patient=patient, visit=visit if scope == DataLock.Scope.VISIT else None)
+
+
+def open_queries_check(*, queries: list, confirmed: bool, step: str) -> None:
+    """A person locking, signing or verifying data with unresolved (open or answered) queries on
+    them confirms it explicitly; without the confirmation nothing is done and the message names
+    the queries. The review page calls it before the step (before the signature's password)."""
+    if not queries or confirmed:
+        return
+    named = []
+    for query in queries[:LISTED]:
+        what = query.target_label + (f" · {query.field_label}" if query.field else "")
+        named.append(f"#{query.pk} {what} ({query.get_status_display().lower()})")
+    more = _(" and %(n)d more") % {"n": len(queries) - LISTED} if len(queries) > LISTED else ""
+    count = ngettext("%(n)d unresolved query", "%(n)d unresolved queries", len(queries)) % {"n": len(queries)}
+    message = _(
+        "Not %(step)s: %(count)s on these data: %(named)s%(more)s. Tick “Go ahead with the open queries” to confirm."
+    )
+    raise ValidationError(
+        {CONFIRM_FIELD: message % {"step": step, "count": count, "named": "; ".join(named), "more": more}},
+        code="open_queries",
+    )
 
 
 def lock_set(

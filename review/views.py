@@ -1,5 +1,7 @@
 """The patient's review page: locks, source data verification and signatures."""
 
+from collections import Counter
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -15,6 +17,7 @@ from crf.catalogue import page_of, target_of
 from crf.locks import PAST, lockable_model, scope_of
 from crf.models import DataLock
 from patients.selectors import patient_get_for_user
+from queries.selectors import queries_unresolved_covered
 from review import selectors, services
 from review.models import Signature
 from trial.posted import posted_int, whole_number
@@ -46,26 +49,42 @@ def _label(record) -> str:
     return f"{name} {record}"
 
 
+def _confirmed(request) -> bool:
+    return request.POST.get(services.CONFIRM_FIELD) == "1"
+
+
 @login_required
 def patient_review(request, pk: int):
     patient = patient_get_for_user(user=request.user, pk=pk)
+    error, typed = "", {}
     if request.method == "POST":
         try:
             _act(request, patient)
         except services.ReviewNotAllowed as exc:
             return render(request, "403.html", {"exception": str(exc)}, status=403)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        return redirect("patient_review", pk=patient.pk)
+            # Shown again with what was typed (the reason, the choices; never the password).
+            error = " ".join(exc.messages)
+            typed = {key: request.POST.get(key, "") for key in ("action", "reason", "visit", "level", "target")}
+        else:
+            return redirect("patient_review", pk=patient.pk)
     signatures = [(s, services.signature_valid(s)) for s in Signature.objects.filter(patient=patient)]
     user = request.user
+    forms = _forms(patient)
+    unresolved = queries_unresolved_covered(patient=patient)
+    per_target = Counter(q.target for q in unresolved)
+    for row in forms:
+        row["open_queries"] = per_target.get(row["target"], 0)
     return render(
         request,
         "review/patient.html",
         {
             "patient": patient,
             "active": "review",
-            "forms": _forms(patient),
+            "forms": forms,
+            "unresolved": unresolved,
+            "error": error,
+            "typed": typed,
             "locks": DataLock.objects.filter(patient=patient) | DataLock.objects.filter(scope="study"),
             "signatures": signatures,
             "visits": Visit.objects.filter(patient=patient, visit_date__isnull=False),
@@ -74,6 +93,7 @@ def patient_review(request, pk: int):
             "can_lock": user.has_perm("crf.lock_data"),
             "can_sign": user.has_perm("review.sign_records"),
         },
+        status=400 if error else 200,
     )
 
 
@@ -86,16 +106,35 @@ def _act(request, patient) -> None:
     action = request.POST.get("action")
     user = request.user
     if action == "sdv":
-        label, _, pk = request.POST.get("target", "").partition(":")
+        label, _sep, pk = request.POST.get("target", "").partition(":")
         model = lockable_model(label)
         record = model.objects.filter(pk=whole_number(pk, label="Form id")).first() if model is not None else None
         if record is None or scope_of(record)[0] != patient.pk:
             raise ValidationError({"target": "That form is not this patient's."})
+        if not user.has_perm("review.verify_source"):
+            raise services.ReviewNotAllowed("Only monitors mark source data verified.")
+        services.open_queries_check(
+            queries=queries_unresolved_covered(target=scope_of(record)[2]),
+            confirmed=_confirmed(request),
+            step=_("verified"),
+        )
         services.sdv_mark(record=record, user=user)
         messages.success(request, f"{_label(record)} marked source-verified.")
     elif action == "lock":
         visit = _chosen_visit(request, patient)
         scope = DataLock.Scope.VISIT if visit else DataLock.Scope.PATIENT
+        if user.has_perm("crf.lock_data"):
+            services.open_queries_check(
+                queries=services.lock_open_queries(
+                    trial=patient.site.trial,
+                    scope=scope,
+                    level=request.POST.get("level", "lock"),
+                    patient=patient,
+                    visit=visit,
+                ),
+                confirmed=_confirmed(request),
+                step=_("locked"),
+            )
         services.lock_set(
             trial=patient.site.trial,
             scope=scope,
@@ -115,8 +154,18 @@ def _act(request, patient) -> None:
         messages.success(request, "Unlocked; the reason is kept in the lock's history.")
     elif action == "sign":
         visit = _chosen_visit(request, patient)
+        if user.has_perm("review.sign_records"):  # before the password: no failed attempt counted
+            services.open_queries_check(
+                queries=queries_unresolved_covered(patient=patient, visit=visit),
+                confirmed=_confirmed(request),
+                step=_("signed"),
+            )
         services.signature_sign(
-            patient=patient, user=user, password=request.POST.get("password", ""), visit=visit, request=request
+            patient=patient,
+            user=user,
+            password=request.POST.get("password", ""),
+            visit=visit,
+            request=request,
         )
         messages.success(request, "Signed.")
 
@@ -139,11 +188,17 @@ def record_lock(request, label: str, pk: int):
     action = request.POST.get("action", "")
     try:
         if action == "lock":
+            level = request.POST.get("level", "")
+            if request.user.has_perm("crf.lock_data"):
+                services.open_queries_check(
+                    queries=services.lock_open_queries(
+                        trial=None, scope=DataLock.Scope.RECORD, level=level, target=target_of(record)
+                    ),
+                    confirmed=_confirmed(request),
+                    step=_("locked"),
+                )
             lock = services.form_lock_set(
-                record=record,
-                level=request.POST.get("level", ""),
-                user=request.user,
-                reason=request.POST.get("reason", ""),
+                record=record, level=level, user=request.user, reason=request.POST.get("reason", "")
             )
             messages.success(
                 request,

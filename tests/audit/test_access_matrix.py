@@ -160,12 +160,13 @@ TABLE: dict[str, Row] = {
     "patients/<int:pk>/audit/": page(r("audit_patient", lambda w: w.patient.pk), READ),
     # Queries: monitors and data managers raise and close them, the site answers
     "queries/": page(r("query_list"), ALL, hidden_from_other=True),
+    "queries/export.csv": page(r("query_export"), ALL, hidden_from_other=True),
     "queries/<int:pk>/": page(r("query_detail", lambda w: w.query.pk), READ),
     "queries/<int:pk>/<str:action>/": page(
-        r("query_action", lambda w: w.query.pk, "answer"), "L 405 405 405 405 405", "L 302 302 403 403 404"
+        r("query_action", lambda w: w.query.pk, "answer"), "L 405 405 405 405 405", "L 400 400 403 403 404"
     ),
     "patients/<int:pk>/queries/": page(
-        r("patient_queries", lambda w: w.patient.pk), READ, "L 403 403 200 200 404", body={"text": ""}
+        r("patient_queries", lambda w: w.patient.pk), READ, "L 403 403 400 400 404", body={"text": ""}
     ),
     # Review: source data verification, signatures, locks
     "patients/<int:pk>/review/": page(
