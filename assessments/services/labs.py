@@ -146,7 +146,10 @@ def lab_panel_save(
             if result.flag in {"H", "L"}:
                 outcome.flagged.append(result)
         for removed in current.values():
-            record_delete(record=removed, user=user, reason=reason or "Value removed", check_lock=False)
+            why = reason or "Value removed"
+            for suggestion in removed.ae_suggestions.all():  # gone with its value, with the same reason
+                record_delete(record=suggestion, user=user, reason=f"Lab value removed: {why}", check_lock=False)
+            record_delete(record=removed, user=user, reason=why, check_lock=False)
         # One statement for the values and one for their history rows, whatever the panel's size.
         records_create(records=new_results, model=LabResult, user=user, reason=history_reason, check_lock=False)
 

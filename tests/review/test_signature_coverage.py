@@ -62,3 +62,33 @@ def test_a_change_to_a_printed_form_breaks_the_signature_and_clears_its_verifica
     if form is not None and form.verified:
         record.refresh_from_db()
         assert sdv_status(record=record) is None, f"{write.name} left the source data verification holding"
+
+
+def _newest_history_rows(since):
+    """Every history row of a catalogued form written after `since`, newest first."""
+    from crf.catalogue import FORMS
+
+    rows = []
+    for form in FORMS:
+        rows += list(form.history_model.objects.filter(history_date__gt=since))
+    return sorted(rows, key=lambda r: r.history_date, reverse=True)
+
+
+@pytest.mark.parametrize("write", SIGNED_WRITES, ids=[w.name for w in SIGNED_WRITES])
+def test_every_accepted_write_keeps_who_in_which_role_when_and_why(write, clinician, data_manager):
+    """Walks the catalogue's writes: the history of what each changed names the author, the role
+    the author held, the time and a reason (the user's, or what the system did)."""
+    from django.utils import timezone
+
+    world = build_world(clinician, data_manager, ended=write.ended, dead=write.dead)
+    before = timezone.now()
+    door, attempt = next(iter(write.doors.items()))
+    outcome = attempt(world)
+    assert outcome.accepted, f"{write.name} by {door}: {outcome.detail}"
+    after = timezone.now()
+    rows = [r for r in _newest_history_rows(before) if r.history_user_id == clinician.pk]
+    assert rows, f"{write.name}: no history row by the clinician"
+    for row in rows:
+        assert before < row.history_date <= after
+        assert "clinician" in row.history_user_roles.lower(), (write.name, row.history_user_roles)
+        assert row.history_change_reason, f"{write.name}: {row._meta.label} {row.history_type} row without a reason"
