@@ -11,11 +11,10 @@ per kind of record; a row's record is named from the history row itself.
 
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from heapq import merge
 
 from django.apps import apps
-from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db import connection, models
+from django.db.models import OuterRef, Q, Subquery, Value
 from django.utils.translation import gettext as _
 from simple_history.models import registered_models
 
@@ -426,7 +425,7 @@ def record_trail(*, model, pk: int, zone: tzinfo | None = None) -> list[TrailEnt
 # Pages -------------------------------------------------------------------------------------
 
 
-def _before(history, cursor: Cursor, label: str) -> Q:
+def _before(cursor: Cursor, label: str) -> Q:
     """This table's rows strictly older than the cursor in the trail's order (time, type, row)."""
     if label < cursor.label:
         return Q(history_date__lte=cursor.when)
@@ -435,7 +434,7 @@ def _before(history, cursor: Cursor, label: str) -> Q:
     return Q(history_date__lt=cursor.when) | Q(history_date=cursor.when, history_id__lt=cursor.history_id)
 
 
-def _after(history, cursor: Cursor, label: str) -> Q:
+def _after(cursor: Cursor, label: str) -> Q:
     if label > cursor.label:
         return Q(history_date__gte=cursor.when)
     if label < cursor.label:
@@ -443,8 +442,14 @@ def _after(history, cursor: Cursor, label: str) -> Q:
     return Q(history_date__gt=cursor.when) | Q(history_date=cursor.when, history_id__gt=cursor.history_id)
 
 
+def _rows(history) -> models.QuerySet:
+    """A plain queryset of a history table: its managers are built anew at each access, which a
+    page asking two dozen tables would pay for every time."""
+    return models.QuerySet(model=history)
+
+
 def _filtered(model, scope: Q, trail_filter: TrailFilter):
-    rows = model.history.filter(scope)
+    rows = _rows(model.history.model).filter(scope)
     if trail_filter.user:
         text = trail_filter.user
         people = _user_model().objects.filter(
@@ -456,6 +461,36 @@ def _filtered(model, scope: Q, trail_filter: TrailFilter):
     if trail_filter.until is not None:
         rows = rows.filter(history_date__lt=trail_filter.until)
     return rows
+
+
+def _keys(parts) -> list[tuple]:
+    """(time, form, row) of each table's rows from the cursor: one UNION ALL of the tables' own
+    ordered and limited selects where the database can (PostgreSQL), else one select a table."""
+    if not parts:
+        return []
+    if connection.features.supports_slicing_ordering_in_compound and len(parts) > 1:
+        return list(parts[0].union(*parts[1:], all=True))
+    return [key for part in parts for key in part]
+
+
+def _with_previous(history, history_ids: list[int]) -> dict[int, tuple]:
+    """The page's rows of one history table, each with the version before it: the rows with the
+    id of their previous version (a correlated subquery on the record's id), then those versions.
+    Two statements, each by index (an OR of the two would read the whole table)."""
+    previous = (
+        _rows(history)
+        .filter(id=OuterRef("id"))
+        .filter(
+            Q(history_date__lt=OuterRef("history_date"))
+            | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
+        )
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    rows = list(_rows(history).filter(history_id__in=history_ids).annotate(earlier_id=Subquery(previous)))
+    earlier_ids = [r.earlier_id for r in rows if r.earlier_id is not None]
+    earlier = {r.history_id: r for r in _rows(history).filter(history_id__in=earlier_ids)} if earlier_ids else {}
+    return {r.history_id: (r, earlier.get(r.earlier_id)) for r in rows}
 
 
 def _trail_page(
@@ -470,20 +505,21 @@ def _trail_page(
     """One page of the merged trail of several tables: page_size + 1 keys from each table, in SQL
     order from the cursor; the page's rows, their previous versions and names in bulk."""
     newest_first = after is None
-    keyed = []
+    order = ("-history_date", "-history_id") if newest_first else ("history_date", "history_id")
+    parts = []
     for model, scope in scopes:
         label = model._meta.label_lower
         rows = _filtered(model, scope, trail_filter)
         if before is not None:
-            rows = rows.filter(_before(rows, before, label))
+            rows = rows.filter(_before(before, label))
         if after is not None:
-            rows = rows.filter(_after(rows, after, label))
-        order = ("-history_date", "-history_id") if newest_first else ("history_date", "history_id")
-        keys = rows.order_by(*order).values_list("history_date", "history_id")[: page_size + 1]
-        keyed.append([(when, label, history_id) for when, history_id in keys])
-    merged = list(merge(*keyed, reverse=newest_first))
-    more = len(merged) > page_size
-    chosen = merged[:page_size]
+            rows = rows.filter(_after(after, label))
+        rows = rows.annotate(form=Value(label, output_field=models.CharField())).order_by(*order)
+        parts.append(rows.values_list("history_date", "form", "history_id")[: page_size + 1])
+    keys = _keys(parts)
+    keys.sort(reverse=newest_first)
+    more = len(keys) > page_size
+    chosen = keys[:page_size]
     if not newest_first:
         chosen.reverse()  # a page of newer entries is still shown newest first
 
@@ -494,26 +530,15 @@ def _trail_page(
     for label, history_ids in by_model.items():
         model = model_by_label(label)
         history = model.history.model
-        previous = (
-            history.objects.filter(id=OuterRef("id"))
-            .filter(
-                Q(history_date__lt=OuterRef("history_date"))
-                | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
-            )
-            .order_by("-history_date", "-history_id")
-            .values("history_id")[:1]
-        )
-        rows = list(history.objects.filter(history_id__in=history_ids).annotate(previous_id=Subquery(previous)))
-        earlier_ids = [r.previous_id for r in rows if r.previous_id is not None]
-        earlier = {r.history_id: r for r in history.objects.filter(history_id__in=earlier_ids)} if earlier_ids else {}
+        versions = _with_previous(history, history_ids)
         fields = _fields(model)
-        _want_names(model, rows + list(earlier.values()), fields, names)
-        loaded[label] = (model, fields, {r.history_id: (r, earlier.get(r.previous_id)) for r in rows})
+        _want_names(model, [r for pair in versions.values() for r in pair if r is not None], fields, names)
+        loaded[label] = (model, fields, versions)
     names.load()
     entries = []
     for _when, label, history_id in chosen:
-        model, fields, rows = loaded[label]
-        row, earlier = rows[history_id]
+        model, fields, versions = loaded[label]
+        row, earlier = versions[history_id]
         entries.append(_entry(model, row, earlier, fields, names, zone))
 
     page = TrailPage(entries=entries)
