@@ -606,22 +606,26 @@ def study_trail_page(
 ) -> TrailPage:
     """A page of the study-wide log for data managers and monitors, newest first, scoped to their
     sites (and to one of their patients when the filter names one)."""
+    wanted = trail_filter.model_label
+    models_ = [m for m in tracked_models() if not wanted or m._meta.label_lower == wanted]
     scopes = []
-    for model in tracked_models():
-        if trail_filter.model_label and model._meta.label_lower != trail_filter.model_label:
-            continue
-        scope = _study_scope(model, site_ids)
-        if scope is None:
-            continue
-        if trail_filter.patient_id is not None:
-            screening_id = (
-                apps.get_model("patients.patient").objects.filter(pk=trail_filter.patient_id).values("screening_id")
-            )
-            patient_scope = _patient_filter(model, trail_filter.patient_id, Subquery(screening_id))
-            if patient_scope is None:
-                continue
-            scope &= patient_scope
-        scopes.append((model, scope))
+    if trail_filter.patient_id is not None:
+        # One patient of the reader's sites (else nothing): their rows, found by the patient's index.
+        found = (
+            apps.get_model("patients.patient")
+            .objects.filter(pk=trail_filter.patient_id, site_id__in=site_ids)
+            .values_list("screening_id", flat=True)
+        )
+        for screening_id in found:
+            for model in models_:
+                scope = _patient_filter(model, trail_filter.patient_id, screening_id)
+                if scope is not None:
+                    scopes.append((model, scope))
+    else:
+        for model in models_:
+            scope = _study_scope(model, site_ids)
+            if scope is not None:
+                scopes.append((model, scope))
     return _trail_page(scopes, trail_filter=trail_filter, before=before, after=after, page_size=page_size, zone=zone)
 
 

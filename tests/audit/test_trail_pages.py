@@ -252,3 +252,13 @@ def test_selectors_page_in_sql_not_in_python(patient, clinician):
     statements = [q["sql"] for q in queries.captured_queries]
     keyed = [sql for sql in statements if "historicalsupportivecare" in sql and "LIMIT 6" in sql]
     assert keyed and "ORDER BY" in keyed[0]
+
+
+def test_a_patient_of_another_site_is_not_in_the_study_trail_even_by_id(site_a, site_b, clinician, clinician_b):
+    theirs = enroll_child(site_b, clinician_b)
+    supportive_care(theirs, clinician_b, 2)
+    page = study_trail_page(site_ids={site_a.pk}, trail_filter=TrailFilter(patient_id=theirs.pk))
+    assert page.entries == []
+    own = study_trail_page(site_ids={site_b.pk}, trail_filter=TrailFilter(patient_id=theirs.pk), page_size=500)
+    expected = SupportiveCare.history.filter(patient_id=theirs.pk).count()
+    assert len([e for e in own.entries if e.model == "assessments.supportivecare"]) == expected == 2
