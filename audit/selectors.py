@@ -1,15 +1,36 @@
-"""Reading the audit trail back: per record, per patient and study-wide, each change with who,
-their role at the time of the change (stored with it), when (UTC), the old and new value of
-every field and the reason."""
+"""Reading the audit trail back: per record, per patient and study-wide, each change with who (by
+name), their role at the time of the change (stored with it), when, the old and new value of every
+field as a person reads it, and the reason.
+
+The patient and study trails are read a page at a time, newest first, by keyset: each history
+table is asked for the rows before the cursor, ordered and limited in SQL, and the pages of the
+tables are merged here, so a page costs the same number of statements whatever the size of the
+trial. The names of the records and people a page mentions are read once per page, in one query
+per kind of record; a row's record is named from the history row itself.
+"""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.apps import apps
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.utils.translation import gettext as _
 from simple_history.models import registered_models
 
+from crf.catalogue import form_of
+from crf.readable import (
+    EMPTY,
+    field_label,
+    field_text,
+    instant_text,
+    json_items,
+    json_leaves,
+    person_name,
+    sentence_case,
+)
+from trial.analytes import ANALYTES
+from trial.clock import zone_of
 from trial.history import roles_label
 
 # Bookkeeping columns that change on every save and say nothing to a reader.
@@ -19,8 +40,8 @@ ACTIONS = {"+": "Created", "~": "Changed", "-": "Deleted"}
 LABELS = {"auth.user": "User account"}
 # Values a history row keeps beside the record's fields (an account's roles), as shown.
 HISTORY_ONLY_FIELDS = {"roles": roles_label}
-# Foreign keys shown by the record's name: configuration and accounts, few and often read.
-NAMED_RELATIONS = {"trial.trial", "trial.site", "trial.visitdefinition", "auth.user"}
+PAGE_SIZE = 50
+CURSOR_SEPARATOR = "~"
 
 
 @dataclass
@@ -43,10 +64,70 @@ class TrailEntry:
     action: str
     reason: str
     changes: list[Change] = field(default_factory=list)
+    history_id: int = 0
+
+    @property
+    def name(self) -> str:
+        """The record as named on its page: 'Lab panel, day 7 (2026-03-09) — patient BCH-003'."""
+        return f"{self.model_label}, {self.record}" if self.record else self.model_label
+
+    @property
+    def cursor(self) -> str:
+        return Cursor(self.when, self.model, self.history_id).token
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A place in the trail: (time, record type, history row), the trail's total order."""
+
+    when: datetime
+    label: str
+    history_id: int
+
+    @property
+    def key(self) -> tuple:
+        return (self.when, self.label, self.history_id)
+
+    @property
+    def token(self) -> str:
+        return CURSOR_SEPARATOR.join([self.when.isoformat(), self.label, str(self.history_id)])
+
+    @classmethod
+    def parse(cls, text: str | None) -> "Cursor | None":
+        """A cursor from a link; anything else (edited, truncated, junk) is None: the first page."""
+        parts = (text or "").split(CURSOR_SEPARATOR)
+        if len(parts) != 3:
+            return None
+        try:
+            when = datetime.fromisoformat(parts[0].replace(" ", "+"))  # a '+' of the offset read as a space
+            history_id = int(parts[2])
+        except ValueError:
+            return None
+        if when.tzinfo is None or history_id < 0 or model_by_label(parts[1]) is None:
+            return None
+        return cls(when, parts[1], history_id)
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    """What a reader narrowed the trail to; blank means everything in scope."""
+
+    model_label: str = ""
+    user: str = ""  # part of a username or a name
+    patient_id: int | None = None
+    since: datetime | None = None  # from this instant (inclusive)
+    until: datetime | None = None  # to this instant (exclusive)
+
+
+@dataclass
+class TrailPage:
+    entries: list[TrailEntry]
+    older: str = ""  # the cursor of the page after this one, blank on the last page
+    newer: str = ""  # the cursor of the page before this one, blank on the first page
 
 
 def tracked_models() -> list[type[models.Model]]:
-    return sorted(registered_models.values(), key=lambda m: m._meta.label)
+    return sorted(registered_models.values(), key=lambda m: m._meta.label_lower)
 
 
 def model_by_label(label: str) -> type[models.Model] | None:
@@ -57,14 +138,11 @@ def model_by_label(label: str) -> type[models.Model] | None:
     return model if model in registered_models.values() else None
 
 
-def _sentence(text) -> str:
-    """'upper limit (H above)' -> 'Upper limit (H above)': the first letter only (not str.capitalize)."""
-    text = str(text)
-    return text[:1].upper() + text[1:]
-
-
 def model_label(model) -> str:
-    return LABELS.get(model._meta.label_lower) or str(model._meta.verbose_name).capitalize()
+    form = form_of(model._meta.label_lower)
+    if form is not None:
+        return form.title
+    return LABELS.get(model._meta.label_lower) or sentence_case(model._meta.verbose_name)
 
 
 def _fields(model) -> list[models.Field]:
@@ -78,128 +156,501 @@ def _fields(model) -> list[models.Field]:
     return own + [f for f in history._meta.concrete_fields if f.name in HISTORY_ONLY_FIELDS]
 
 
-class _Names(dict):
-    """The names of related configuration records, read once per trail."""
-
-    def __missing__(self, key):
-        model, pk = key
-        found = model._default_manager.filter(pk=pk).first()
-        self[key] = str(found) if found is not None else f"#{pk}"
-        return self[key]
+# Names of related records --------------------------------------------------------------------
 
 
-def _show(row, f: models.Field, names: _Names) -> str:
+def _visit_name(v: dict) -> str:
+    when = v.get("visit_date") or v.get("planned_date")
+    day = v.get("planned_day")
+    name = f"day {day}" if day is not None else v.get("name", "")
+    if v.get("unscheduled"):
+        name = _("unscheduled visit, %(name)s") % {"name": name}
+    return f"{name} ({when.isoformat()})" if when else name
+
+
+def _ae_name(v: dict) -> str:
+    term = v.get("term__term") or _("Other")
+    if v.get("other_specify"):
+        term = f"{term}: {v['other_specify']}"
+    return _("%(term)s, grade %(grade)s") % {"term": term, "grade": v.get("grade")}
+
+
+# label -> (columns read, how a record is named from them). Anything else is named by type and number.
+RELATED_NAMES = {
+    "auth.user": (("username", "first_name", "last_name"), None),
+    "patients.patient": (("subject_number",), lambda v: v["subject_number"] or f"#{v['id']}"),
+    "patients.screening": (("screening_number",), lambda v: v["screening_number"]),
+    "assessments.visit": (("name", "planned_day", "planned_date", "visit_date", "unscheduled"), _visit_name),
+    "assessments.labpanel": (
+        ("visit__name", "visit__planned_day", "visit__planned_date", "visit__visit_date", "visit__unscheduled"),
+        lambda v: (
+            _("Lab panel, %(visit)s") % {"visit": _visit_name({k.removeprefix("visit__"): x for k, x in v.items()})}
+        ),
+    ),
+    "assessments.labresult": (
+        ("analyte", "value", "unit"),
+        lambda v: f"{_analyte(v['analyte'])} {field_text(models.DecimalField(), v['value'])} {v['unit']}",
+    ),
+    "assessments.ctcaeterm": (("term",), lambda v: v["term"]),
+    "assessments.adverseevent": (("term__term", "other_specify", "grade"), _ae_name),
+    "trial.site": (("code", "name"), lambda v: f"{v['code']} – {v['name']}"),
+    "trial.trial": (("short_name",), lambda v: v["short_name"]),
+    "trial.visitdefinition": (("name",), lambda v: v["name"]),
+}
+
+
+def _analyte(code: str) -> str:
+    analyte = ANALYTES.get(code)
+    return analyte.label if analyte is not None else code
+
+
+class Names:
+    """The names of the records and people a page mentions: asked for first (`want`), then read
+    in one query per kind of record (`load`), then looked up (`__call__`)."""
+
+    def __init__(self):
+        self.wanted: dict[type[models.Model], set] = {}
+        self.found: dict[tuple[str, object], str] = {}
+
+    def want(self, model: type[models.Model], pk) -> None:
+        if pk is not None and pk != "":
+            self.wanted.setdefault(model, set()).add(pk)
+
+    def load(self) -> None:
+        for model, ids in self.wanted.items():
+            label = model._meta.label_lower
+            if model is _user_model():
+                columns, namer = RELATED_NAMES["auth.user"]
+                for u in model._default_manager.filter(pk__in=ids).only("id", *columns):
+                    self.found[(label, u.pk)] = person_name(u)
+                continue
+            if label not in RELATED_NAMES:
+                continue
+            columns, namer = RELATED_NAMES[label]
+            for row in model._default_manager.filter(pk__in=ids).values("id", *columns):
+                self.found[(label, row["id"])] = namer(row)
+        self.wanted = {}
+
+    def __call__(self, model: type[models.Model], pk) -> str:
+        label = model._meta.label_lower
+        found = self.found.get((label, pk))
+        if found is not None:
+            return found
+        return f"{model_label(model)} #{pk}"
+
+    def user(self, pk) -> str:
+        return self(_user_model(), pk) if pk is not None else _("system")
+
+
+def _user_model():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()
+
+
+# Records named as on their page ------------------------------------------------------------
+
+
+def _choice(model, name: str, value) -> str:
+    f = model._meta.get_field(name)
+    return str(dict(f.flatchoices).get(value, value)) if value not in (None, "") else EMPTY
+
+
+def _record_detail(model, row, names: Names, zone) -> str:
+    """What tells this record from the others of its form, from the history row's own columns."""
+    label = model._meta.label_lower
+    visit = None
+    if hasattr(row, "visit_id") and row.visit_id:
+        visit = names(apps.get_model("assessments.visit"), row.visit_id)
+    if label == "patients.screening":
+        return f"{row.screening_number} ({row.initials})"
+    if label == "patients.patient":
+        return row.subject_number or ""
+    if label == "assessments.visit":
+        return _visit_name(
+            {
+                "name": row.name,
+                "planned_day": row.planned_day,
+                "planned_date": row.planned_date,
+                "visit_date": row.visit_date,
+                "unscheduled": row.unscheduled,
+            }
+        )
+    if label == "assessments.labresult":
+        sampled = instant_text(row.sampled_at, zone)[:10] if row.sampled_at else ""
+        return _("%(analyte)s, sampled %(date)s") % {"analyte": _analyte(row.analyte), "date": sampled}
+    if label == "assessments.responseassessment":
+        return _("day %(day)s (%(date)s)") % {"day": row.study_day, "date": row.assessment_date}
+    if label == "assessments.supportivecare":
+        return f"{_choice(model, 'kind', row.kind)}, {row.given_on}"
+    if label == "patients.doseadministration":
+        return _("day %(day)s, %(slot)s") % {"day": row.treatment_day, "slot": _choice(model, "slot", row.slot)}
+    if label == "assessments.adverseevent":
+        term = names(apps.get_model("assessments.ctcaeterm"), row.term_id) if row.term_id else _("Other")
+        return _ae_name({"term__term": term, "other_specify": row.other_specify, "grade": row.grade})
+    if label == "assessments.labaesuggestion":
+        term = names(apps.get_model("assessments.ctcaeterm"), row.term_id)
+        return _("%(term)s, grade %(grade)s") % {"term": term, "grade": row.grade}
+    if label == "patients.subsequenttherapy":
+        return f"{_choice(model, 'regimen', row.regimen)}, {row.start_date}"
+    if label == "patients.followup":
+        return str(row.assessed_on)
+    if label == "patients.death":
+        return str(row.date_of_death)
+    if label == "trial.referencerange":
+        where = names(apps.get_model("trial.site"), row.site_id) if row.site_id else _("default")
+        return f"{_analyte(row.analyte)} {field_text(model._meta.get_field('lower'), row.lower)}–" + (
+            f"{field_text(model._meta.get_field('upper'), row.upper)} {row.unit} ({where})"
+        )
+    if label == "trial.sitemembership":
+        return f"{names.user(row.user_id)} @ {names(apps.get_model('trial.site'), row.site_id)}"
+    if label in {"trial.trial", "trial.site", "trial.doseband", "trial.visitdefinition"}:
+        return str(row.instance)  # these name themselves from their own columns
+    if label == "auth.user":
+        return row.username
+    return visit or ""
+
+
+def _record_name(model, row, names: Names, zone) -> str:
+    """Which record of its form, and whose: 'day 7 (2026-03-09) — patient BCH-003'."""
+    if model._meta.label_lower == "assessments.labpanel":
+        detail = names(apps.get_model("assessments.visit"), row.visit_id) if row.visit_id else ""
+    else:
+        detail = _record_detail(model, row, names, zone)
+    patient_id = getattr(row, "patient_id", None)
+    if patient_id and model._meta.label_lower != "patients.patient":
+        whose = _("patient %(subject)s") % {"subject": names(apps.get_model("patients.patient"), patient_id)}
+        detail = f"{detail} — {whose}" if detail else whose
+    return detail
+
+
+def _want_names(model, rows, fields, names: Names) -> None:
+    Visit, Term = apps.get_model("assessments.visit"), apps.get_model("assessments.ctcaeterm")
+    Patient = apps.get_model("patients.patient")
+    for row in rows:
+        names.want(_user_model(), row.history_user_id)
+        for f in fields:
+            related = getattr(f, "related_model", None)
+            if related is not None and f.is_relation:
+                names.want(related, getattr(row, f.attname))
+        for attname, related in (("visit_id", Visit), ("term_id", Term), ("patient_id", Patient)):
+            names.want(related, getattr(row, attname, None))
+
+
+# Entries -----------------------------------------------------------------------------------
+
+
+def _shown(row, f: models.Field, names: Names, zone) -> str:
     value = getattr(row, f.attname)
-    if value is None or value == "":
-        return "—"
     if f.name in HISTORY_ONLY_FIELDS and f.model is type(row):
-        return HISTORY_ONLY_FIELDS[f.name](value) or "—"
-    if f.choices:
-        return str(dict(f.flatchoices).get(value, value))
-    related = getattr(f, "related_model", None)
-    if related is not None and related._meta.label_lower in NAMED_RELATIONS:
-        return names[(related, value)]
-    return str(value)
+        return HISTORY_ONLY_FIELDS[f.name](value or "") or EMPTY
+    if f.name == "analyte" and value:
+        return _analyte(value)
+    return field_text(f, value, zone=zone, names=names)
+
+
+def _changes(row, before, fields, names: Names, zone) -> list[Change]:
+    if row.history_type == "-":
+        return []
+    changes = []
+    for f in fields:
+        if isinstance(f, models.JSONField):
+            old_value = getattr(before, f.attname) if before is not None else None
+            changes += _json_changes(f, getattr(row, f.attname), old_value, created=before is None)
+            continue
+        new = _shown(row, f, names, zone)
+        old = _shown(before, f, names, zone) if before is not None else EMPTY
+        if before is None and new == EMPTY:
+            continue
+        if before is None or old != new:
+            changes.append(Change(field=f.name, label=field_label(f), old=old, new=new))
+    return changes
+
+
+def _json_changes(f, new_value, old_value, created: bool) -> list[Change]:
+    """A JSON document by its entries: when created, each top-level key as a sentence; when
+    changed, only what changed inside it, leaf by leaf ('Eligibility detail · Hlh2004 · ...')."""
+    if created:
+        return [
+            Change(field=f.name, label=f"{field_label(f)} · {key}" if key else field_label(f), old=EMPTY, new=text)
+            for key, text in json_items(new_value)
+            if text != EMPTY
+        ]
+    old, new = json_leaves(old_value or {}), json_leaves(new_value or {})
+    out = []
+    for path in list(old) + [p for p in new if p not in old]:
+        before, after = old.get(path, EMPTY), new.get(path, EMPTY)
+        if before != after:
+            out.append(Change(field=f.name, label=" · ".join((field_label(f), *path)), old=before, new=after))
+    return out
 
 
 def _roles(row) -> str:
     """The author's roles stored with the change: what they were then, not what they are now."""
     if row.history_user_id is None:
-        return "system"
+        return _("system")
     # Rows written before roles were stored with each change have none to show.
-    return roles_label(row.history_user_roles) or "no role recorded"
+    return roles_label(row.history_user_roles) or _("no role recorded")
 
 
-def _entries(model, rows) -> list[TrailEntry]:
-    """Turn ordered history rows into entries with the fields each version changed."""
-    out, previous, names = [], {}, _Names()
-    fields = _fields(model)
+def _entry(model, row, before, fields, names: Names, zone) -> TrailEntry:
+    return TrailEntry(
+        when=row.history_date,
+        user=names.user(row.history_user_id),
+        roles=_roles(row),
+        model=model._meta.label_lower,
+        model_label=model_label(model),
+        object_id=row.id,
+        record=_record_name(model, row, names, zone),
+        action=ACTIONS.get(row.history_type, row.history_type),
+        reason=row.history_change_reason or "",
+        changes=_changes(row, before, fields, names, zone),
+        history_id=row.history_id,
+    )
+
+
+def record_trail(*, model, pk: int, zone: tzinfo | None = None) -> list[TrailEntry]:
+    """Every version of one record, newest first (a record's versions are few: read whole)."""
+    rows = list(model.history.filter(id=pk).order_by("history_date", "history_id"))
+    fields, names = _fields(model), Names()
+    _want_names(model, rows, fields, names)
+    names.load()
+    out, before = [], None
     for row in rows:
-        before = previous.get(row.id)
-        changes = []
-        if row.history_type != "-":
-            for f in fields:
-                new = _show(row, f, names)
-                old = _show(before, f, names) if before is not None else "—"
-                if before is None and new == "—":
-                    continue
-                if before is None or old != new:
-                    changes.append(Change(field=f.name, label=_sentence(f.verbose_name), old=old, new=new))
-        previous[row.id] = row
-        user = row.history_user
-        out.append(
-            TrailEntry(
-                when=row.history_date,
-                user=user.get_username() if user is not None else "system",
-                roles=_roles(row),
-                model=model._meta.label_lower,
-                model_label=model_label(model),
-                object_id=row.id,
-                record=str(row.instance) if row.history_type != "-" else f"#{row.id}",
-                action=ACTIONS.get(row.history_type, row.history_type),
-                reason=row.history_change_reason or "",
-                changes=changes,
-            )
+        out.append(_entry(model, row, before, fields, names, zone))
+        before = row
+    return list(reversed(out))
+
+
+# Pages -------------------------------------------------------------------------------------
+
+
+def _before(cursor: Cursor, label: str) -> Q:
+    """This table's rows strictly older than the cursor in the trail's order (time, type, row)."""
+    if label < cursor.label:
+        return Q(history_date__lte=cursor.when)
+    if label > cursor.label:
+        return Q(history_date__lt=cursor.when)
+    return Q(history_date__lt=cursor.when) | Q(history_date=cursor.when, history_id__lt=cursor.history_id)
+
+
+def _after(cursor: Cursor, label: str) -> Q:
+    if label > cursor.label:
+        return Q(history_date__gte=cursor.when)
+    if label < cursor.label:
+        return Q(history_date__gt=cursor.when)
+    return Q(history_date__gt=cursor.when) | Q(history_date=cursor.when, history_id__gt=cursor.history_id)
+
+
+def _rows(history) -> models.QuerySet:
+    """A plain queryset of a history table: its managers are built anew at each access, which a
+    page asking two dozen tables would pay for every time."""
+    return models.QuerySet(model=history)
+
+
+def _filtered(model, scope: Q, trail_filter: TrailFilter):
+    rows = _rows(model.history.model).filter(scope)
+    if trail_filter.user:
+        text = trail_filter.user
+        people = _user_model().objects.filter(
+            Q(username__icontains=text) | Q(first_name__icontains=text) | Q(last_name__icontains=text)
         )
-    return out
+        rows = rows.filter(history_user_id__in=people.values("id"))
+    if trail_filter.since is not None:
+        rows = rows.filter(history_date__gte=trail_filter.since)
+    if trail_filter.until is not None:
+        rows = rows.filter(history_date__lt=trail_filter.until)
+    return rows
 
 
-def _history_rows(model, **filters):
-    return model.history.filter(**filters).select_related("history_user").order_by("history_date", "history_id")
+def _keys(parts) -> list[tuple]:
+    """(time, form, row) of each table's rows from the cursor: one UNION ALL of the tables' own
+    ordered and limited selects where the database can (PostgreSQL), else one select a table."""
+    if not parts:
+        return []
+    if connection.features.supports_slicing_ordering_in_compound and len(parts) > 1:
+        return list(parts[0].union(*parts[1:], all=True))
+    return [key for part in parts for key in part]
 
 
-def record_trail(*, model, pk: int) -> list[TrailEntry]:
-    return list(reversed(_entries(model, _history_rows(model, id=pk))))
+def _with_previous(history, history_ids: list[int]) -> dict[int, tuple]:
+    """The page's rows of one history table, each with the version before it: the rows with the
+    id of their previous version (a correlated subquery on the record's id), then those versions.
+    Two statements, each by index (an OR of the two would read the whole table)."""
+    previous = (
+        _rows(history)
+        .filter(id=OuterRef("id"))
+        .filter(
+            Q(history_date__lt=OuterRef("history_date"))
+            | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
+        )
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    rows = list(_rows(history).filter(history_id__in=history_ids).annotate(earlier_id=Subquery(previous)))
+    earlier_ids = [r.earlier_id for r in rows if r.earlier_id is not None]
+    earlier = {r.history_id: r for r in _rows(history).filter(history_id__in=earlier_ids)} if earlier_ids else {}
+    return {r.history_id: (r, earlier.get(r.earlier_id)) for r in rows}
 
 
-def _patient_filter(model, patient) -> dict | None:
+def _trail_page(
+    scopes: list[tuple[type[models.Model], Q]],
+    *,
+    trail_filter: TrailFilter,
+    before: Cursor | None,
+    after: Cursor | None,
+    page_size: int,
+    zone,
+) -> TrailPage:
+    """One page of the merged trail of several tables: page_size + 1 keys from each table, in SQL
+    order from the cursor; the page's rows, their previous versions and names in bulk."""
+    newest_first = after is None
+    order = ("-history_date", "-history_id") if newest_first else ("history_date", "history_id")
+    parts = []
+    for model, scope in scopes:
+        label = model._meta.label_lower
+        rows = _filtered(model, scope, trail_filter)
+        if before is not None:
+            rows = rows.filter(_before(before, label))
+        if after is not None:
+            rows = rows.filter(_after(after, label))
+        rows = rows.annotate(form=Value(label, output_field=models.CharField())).order_by(*order)
+        parts.append(rows.values_list("history_date", "form", "history_id")[: page_size + 1])
+    keys = _keys(parts)
+    keys.sort(reverse=newest_first)
+    more = len(keys) > page_size
+    chosen = keys[:page_size]
+    if not newest_first:
+        chosen.reverse()  # a page of newer entries is still shown newest first
+
+    by_model: dict[str, list[int]] = {}
+    for _when, label, history_id in chosen:
+        by_model.setdefault(label, []).append(history_id)
+    loaded, names = {}, Names()
+    for label, history_ids in by_model.items():
+        model = model_by_label(label)
+        history = model.history.model
+        versions = _with_previous(history, history_ids)
+        fields = _fields(model)
+        _want_names(model, [r for pair in versions.values() for r in pair if r is not None], fields, names)
+        loaded[label] = (model, fields, versions)
+    names.load()
+    entries = []
+    for _when, label, history_id in chosen:
+        model, fields, versions = loaded[label]
+        row, earlier = versions[history_id]
+        entries.append(_entry(model, row, earlier, fields, names, zone))
+
+    page = TrailPage(entries=entries)
+    if entries:
+        if newest_first:
+            page.older = entries[-1].cursor if more else ""
+            page.newer = entries[0].cursor if before is not None else ""
+        else:
+            page.older = entries[-1].cursor
+            page.newer = entries[0].cursor if more else ""
+    return page
+
+
+def _patient_filter(model, patient_id: int, screening_id: int | None) -> Q | None:
     names = {f.name for f in model._meta.concrete_fields}
     if model._meta.label_lower == "patients.patient":
-        return {"id": patient.pk}
+        return Q(id=patient_id)
     if model._meta.label_lower == "patients.screening":
-        return {"id": patient.screening_id}
+        return Q(id=screening_id)
     if "patient" in names:
-        return {"patient_id": patient.pk}
+        return Q(patient_id=patient_id)
     return None
 
 
+def patient_trail_page(
+    *,
+    patient,
+    trail_filter: TrailFilter = TrailFilter(),
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    page_size: int = PAGE_SIZE,
+    zone: tzinfo | None = None,
+) -> TrailPage:
+    """A page of the patient's trail, newest first, times in the patient's site's zone."""
+    scopes = []
+    for model in tracked_models():
+        if trail_filter.model_label and model._meta.label_lower != trail_filter.model_label:
+            continue
+        scope = _patient_filter(model, patient.pk, patient.screening_id)
+        if scope is not None:
+            scopes.append((model, scope))
+    return _trail_page(
+        scopes,
+        trail_filter=trail_filter,
+        before=before,
+        after=after,
+        page_size=page_size,
+        zone=zone or zone_of(patient.site),
+    )
+
+
 def patient_trail(*, patient, limit: int = 1000) -> list[TrailEntry]:
-    entries: list[TrailEntry] = []
-    for model in tracked_models():
-        filters = _patient_filter(model, patient)
-        if filters is not None:
-            entries.extend(_entries(model, _history_rows(model, **filters)))
-    entries.sort(key=lambda e: e.when, reverse=True)
-    return entries[:limit]
+    """The patient's newest `limit` entries at once (the casebook prints them)."""
+    return patient_trail_page(patient=patient, page_size=limit).entries
 
 
-def study_trail(*, site_ids: set[int], model_label: str = "", username: str = "", limit: int = 500) -> list[TrailEntry]:
-    """The study-wide log for data managers and monitors, newest first, scoped to their sites."""
-    entries: list[TrailEntry] = []
-    for model in tracked_models():
-        if model_label and model._meta.label_lower != model_label:
-            continue
-        scope = _study_scope(model, site_ids)
-        if scope is None:
-            continue
-        rows = _history_rows(model).filter(scope)
-        if username:
-            rows = rows.filter(history_user__username__icontains=username)
-        entries.extend(_entries(model, rows))
-    entries.sort(key=lambda e: e.when, reverse=True)
-    return entries[:limit]
+def study_trail_page(
+    *,
+    site_ids: set[int],
+    trail_filter: TrailFilter = TrailFilter(),
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    page_size: int = PAGE_SIZE,
+    zone: tzinfo | None = None,
+) -> TrailPage:
+    """A page of the study-wide log for data managers and monitors, newest first, scoped to their
+    sites (and to one of their patients when the filter names one)."""
+    wanted = trail_filter.model_label
+    models_ = [m for m in tracked_models() if not wanted or m._meta.label_lower == wanted]
+    scopes = []
+    if trail_filter.patient_id is not None:
+        # One patient of the reader's sites (else nothing): their rows, found by the patient's index.
+        found = (
+            apps.get_model("patients.patient")
+            .objects.filter(pk=trail_filter.patient_id, site_id__in=site_ids)
+            .values_list("screening_id", flat=True)
+        )
+        for screening_id in found:
+            for model in models_:
+                scope = _patient_filter(model, trail_filter.patient_id, screening_id)
+                if scope is not None:
+                    scopes.append((model, scope))
+    else:
+        for model in models_:
+            scope = _study_scope(model, site_ids)
+            if scope is not None:
+                scopes.append((model, scope))
+    return _trail_page(scopes, trail_filter=trail_filter, before=before, after=after, page_size=page_size, zone=zone)
+
+
+def study_patient_find(*, site_ids: set[int], text: str):
+    """The patient of the reader's sites a filter names by subject or screening number (or None)."""
+    from patients.models import Patient
+
+    text = text.strip()
+    if not text:
+        return None
+    return (
+        Patient.objects.filter(site_id__in=site_ids)
+        .filter(Q(subject_number__iexact=text) | Q(screening__screening_number__iexact=text))
+        .first()
+    )
 
 
 def record_in_study_scope(*, model, pk: int, site_ids: set[int]) -> bool:
     scope = _study_scope(model, site_ids)
-    return scope is not None and _history_rows(model, id=pk).filter(scope).exists()
+    return scope is not None and model.history.filter(id=pk).filter(scope).exists()
 
 
 def _study_scope(model, site_ids: set[int]) -> Q | None:
     """The history rows of a record type that belong to the reader's sites: their records, their
     patients' records, their trial's configuration, their staff's accounts."""
-    from django.contrib.auth import get_user_model
-
     from trial.models import Site, SiteMembership, Trial
 
     fields = {f.name: f for f in model._meta.concrete_fields}
@@ -208,7 +659,7 @@ def _study_scope(model, site_ids: set[int]) -> Q | None:
         return Q(id__in=site_ids)
     if model is Trial:
         return Q(id__in=trial_ids)
-    if model is get_user_model():
+    if model is _user_model():
         return Q(id__in=SiteMembership.objects.filter(site_id__in=site_ids).values("user_id"))
     if "site" in fields:
         scope = Q(site_id__in=site_ids)
@@ -222,23 +673,22 @@ def _study_scope(model, site_ids: set[int]) -> Q | None:
     return None
 
 
-def _patient_ids(site_ids: set[int]) -> list[int]:
+def _patient_ids(site_ids: set[int]):
+    """The reader's patients, as a subquery (never a list of thousands of ids in every statement)."""
     from patients.models import Patient
 
-    return list(Patient.objects.filter(site_id__in=site_ids).values_list("id", flat=True))
+    return Patient.objects.filter(site_id__in=site_ids).values("id")
 
 
 def security_events(*, user, limit: int = 200):
     """Sign-ins, failures and role changes of the users of the reader's sites (all for a superuser):
     another site's staff, their addresses and sign-in times are not a monitor's to read."""
-    from django.contrib.auth import get_user_model
-
     from audit.models import AuthEvent
     from trial.selectors import user_site_ids
 
     events = AuthEvent.objects.select_related("user")
     if not user.is_superuser:
-        colleagues = get_user_model().objects.filter(site_memberships__site_id__in=user_site_ids(user))
+        colleagues = _user_model().objects.filter(site_memberships__site_id__in=user_site_ids(user))
         names = colleagues.values_list("username", flat=True)
         events = events.filter(Q(user__in=colleagues) | Q(user__isnull=True, username__in=names))
     return events.order_by("-at", "-id")[:limit]

@@ -10,6 +10,8 @@ from django.db import models
 from simple_history.utils import bulk_create_with_history
 
 from crf.locks import lock_check
+from crf.readable import person_name, readable_changes
+from trial.clock import zone_of
 from trial.text_columns import column_check
 from trial.versioning import ConcurrentEditError, VersionedRecord, history_reason
 
@@ -25,8 +27,8 @@ def _stamp(record: models.Model, *, user, reason: str) -> None:
     record._change_reason = history_reason(reason)
 
 
-def changes_since(record: models.Model, expected_version: int) -> dict[str, tuple[str, str]]:
-    """Field-by-field differences between the version a user loaded and the stored one."""
+def _changed_values(record: models.Model, expected_version: int) -> dict[str, tuple[object, object]]:
+    """Field-by-field differences (stored values) between the version a user loaded and the stored one."""
     history = getattr(record, "history", None)
     if history is None:
         return {}
@@ -36,18 +38,38 @@ def changes_since(record: models.Model, expected_version: int) -> dict[str, tupl
         return {}
     delta = now.diff_against(then)
     return {
-        change.field: (str(change.old), str(change.new))
+        change.field: (change.old, change.new)
         for change in delta.changes
         if change.field not in {"version", "updated_at", "updated_by"}
     }
+
+
+def _zone_of(record: models.Model):
+    """The zone of the record's site (its own or its patient's), in which its times are shown."""
+    site = getattr(record, "site", None)
+    if site is None:
+        site = getattr(getattr(record, "patient", None), "site", None)
+    return zone_of(site) if site is not None else None
+
+
+def _record_name(model: type[models.Model], pk) -> str:
+    """A related record named in a 409 (a handful of fields, read one by one): a user by name."""
+    found = model._default_manager.filter(pk=pk).first()
+    if found is None:
+        return f"#{pk}"
+    return person_name(found) if hasattr(found, "get_full_name") else str(found)
 
 
 def record_lock_for_update(*, model: type[models.Model], pk: int, expected_version: int | None) -> models.Model:
     """Load a record under a row lock and refuse when it moved past the user's version."""
     record = model.objects.select_for_update(no_key=True).get(pk=pk)
     if expected_version is not None and record.version != expected_version:
+        changed = _changed_values(record, expected_version)
         raise ConcurrentEditError(
-            record=record, expected_version=expected_version, changes=changes_since(record, expected_version)
+            record=record,
+            expected_version=expected_version,
+            changes={name: (str(old), str(new)) for name, (old, new) in changed.items()},
+            readable=readable_changes(model, changed, zone=_zone_of(record), names=_record_name),
         )
     return record
 

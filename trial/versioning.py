@@ -19,18 +19,36 @@ def history_reason(text: str) -> str:
 
 
 class ConcurrentEditError(Exception):
-    """The record changed since the user loaded it."""
+    """The record changed since the user loaded it.
 
-    def __init__(self, *, record: models.Model, expected_version: int, changes: dict[str, tuple[str, str]]):
+    `changes` keeps the stored values as text by field name (the API's structured answer);
+    `readable` the same differences as a person reads them ("Ferritin (µg/L): 3200 → 4100"),
+    which the message and the pages show."""
+
+    def __init__(
+        self,
+        *,
+        record: models.Model,
+        expected_version: int,
+        changes: dict[str, tuple[str, str]],
+        readable: list | None = None,
+    ):
         self.record = record
         self.expected_version = expected_version
         self.changes = changes
+        self.readable = list(readable or [])
         who = getattr(record, "updated_by", None)
-        super().__init__(
+        if who is not None and who.get_full_name():
+            who = f"{who.get_full_name()} ({who.get_username()})"
+        self.summary = (
             f"{record._meta.verbose_name.capitalize()} was changed by {who or 'another user'} "
             f"after you opened it (version {expected_version} -> {record.version}); "
             "your changes were not saved. Review the current values and enter your changes again."
         )
+        message = self.summary
+        if self.readable:
+            message += " Changed since you opened it: " + "; ".join(str(c) for c in self.readable) + "."
+        super().__init__(message)
 
 
 class VersionedRecord(models.Model):

@@ -48,7 +48,7 @@ def test_a_change_made_as_coordinator_still_shows_coordinator_after_the_role_cha
         ("coord_a", "coordinator"),
     ]
     latest = record_trail(model=Screening, pk=screening.pk)[0]
-    assert (latest.user, latest.roles) == ("coord_a", "Study coordinator")
+    assert (latest.user, latest.roles) == ("Coord_A (coord_a)", "Study coordinator")
 
     assert client.login(username=clinician.username, password=PASSWORD)
     page = client.get(reverse("audit_record", args=["patients.screening", screening.pk])).content.decode()

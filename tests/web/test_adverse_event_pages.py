@@ -235,7 +235,8 @@ def test_concurrent_edit_is_refused_with_409_and_shows_what_changed(client, coor
     assert second.status_code == 409
     page = second.content.decode()
     assert "your changes were not saved" in page
-    assert "<li>grade: 3 → 4</li>" in page
+    assert "<li>Grade: 3 – Severe → 4 – Life-threatening or disabling</li>" in page
+    assert "grade:" not in page  # the field's label, not its column name
     ae.refresh_from_db()
     assert (ae.grade, ae.outcome, ae.version) == (4, "recovering", 2)
 

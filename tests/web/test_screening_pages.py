@@ -231,7 +231,10 @@ def test_concurrent_edit_is_refused_and_shows_what_changed(client, coordinator, 
     assert second.status_code == 409
     page = second.content.decode()
     assert "your changes were not saved" in page
-    assert "ferritin_ug_l" in page and "4100" in page
+    conflict = page[page.index('id="conflict"') :]
+    conflict = conflict[: conflict.index("</div>")]
+    assert "<li>Ferritin (µg/L): 3200 → 4100</li>" in conflict  # the field's label, no trailing zeros
+    assert "ferritin_ug_l" not in conflict and "{&#x27;" not in conflict  # no column names, no Python dict
     screening.refresh_from_db()
     assert screening.ferritin_ug_l == 4100 and screening.alt_u_l == 90 and screening.version == 2
 

@@ -346,7 +346,7 @@ def test_concurrent_edit_answers_409_with_what_changed(client, clinician, coordi
     assert second.status_code == 409
     page = second.content.decode()
     assert "your changes were not saved" in page
-    assert "amount_mg: 5.00 → 2.50" in page
+    assert "<li>Amount (mg): 5 → 2.5</li>" in page  # the field's label, not amount_mg: 5.00 → 2.50
     assert DoseAdministration.objects.get().amount_mg == Decimal("2.5")
 
 
@@ -411,8 +411,8 @@ def test_treatment_end_edit_with_reason_and_409(client, clinician, coordinator, 
     assert response.status_code == 302
     response = client.post(url, {**payload, "reason": "relapse", "reason_for_change": "Stale"})
     assert response.status_code == 409
-    assert "reason: progression → relapse" not in response.content.decode()
-    assert "reason: toxicity → progression" in response.content.decode()
+    assert "Reason: Progression → " not in response.content.decode()
+    assert "Reason: Toxicity requiring discontinuation → Progression" in response.content.decode()
 
 
 def test_subsequent_therapy_follow_up_and_death_pages(client, clinician, patient):
