@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max
 
-from assessments.models import AdverseEvent, LabResult, PatientEndpoints, ResponseAssessment, Visit
+from assessments.models import AdverseEvent, LabResult, PatientEndpoints, Visit
 from assessments.models.responses import RESPONSE_CHOICES
 from assessments.rules.endpoints import OVERALL_RESPONSE, follow_up_time, last_contact, outside_cutoff_analysis
 from assessments.rules.response import ResponseThresholds
@@ -36,7 +36,8 @@ from assessments.rules.statistics import (
     survival_at,
 )
 from assessments.selectors import related_or_none
-from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
+from crf import catalogue
+from patients.models import FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from trial import clock
 from trial.models import ReferenceRange, Site, Trial
 from trial.rules.age import age_in_days
@@ -102,8 +103,8 @@ def protocol_normal_range(code: str) -> tuple[float | None, float | None] | None
 
 def _version_sql() -> str:
     # Table names come from the models (S608 below); the query has no parameters.
-    counted = (Screening, Patient, ResponseAssessment, PatientEndpoints, LabResult, AdverseEvent)
-    counted += (TreatmentEnd, SubsequentTherapy, FollowUp, Death, DoseAdministration, ReferenceRange, Site, Visit)
+    # Every printed form of the catalogue, and what the report reads beside them.
+    counted = (*(form.model for form in catalogue.printed_forms()), PatientEndpoints, ReferenceRange, Site)
     parts = [f"(SELECT count(*) FROM {m._meta.db_table})" for m in counted]  # noqa: S608
     for model in counted:
         history = getattr(model, "history", None)
