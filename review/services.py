@@ -58,6 +58,12 @@ def open_queries_check(*, queries: list, confirmed: bool, step: str) -> None:
     )
 
 
+def lock_reason_check(reason: str) -> None:
+    """A freeze or lock says why (it is in the lock's history and on every page it holds)."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Give the reason for the freeze or lock."})
+
+
 def lock_set(
     *, trial, scope: str, level: str, user, reason: str, patient=None, visit=None, target: str = ""
 ) -> DataLock:
@@ -67,6 +73,7 @@ def lock_set(
         raise ValidationError({"level": "Choose freeze or lock."})
     if scope not in DataLock.Scope.values:
         raise ValidationError({"scope": "Choose what to lock."})
+    lock_reason_check(reason)
     with transaction.atomic():
         lock = DataLock(
             trial=trial,

@@ -63,7 +63,11 @@ def patient_review(request, pk: int):
         except services.ReviewNotAllowed as exc:
             return render(request, "403.html", {"exception": str(exc)}, status=403)
         except ValidationError as exc:
-            # Shown again with what was typed (the reason, the choices; never the password).
+            if services.CONFIRM_FIELD not in getattr(exc, "error_dict", {}):
+                messages.error(request, " ".join(exc.messages))
+                return redirect("patient_review", pk=patient.pk)
+            # Open queries: the page again with what was typed (the reason, the choices; never the
+            # password) and the box to tick, so the confirmation is one click away.
             error = " ".join(exc.messages)
             typed = {key: request.POST.get(key, "") for key in ("action", "reason", "visit", "level", "target")}
         else:
@@ -124,6 +128,7 @@ def _act(request, patient) -> None:
         visit = _chosen_visit(request, patient)
         scope = DataLock.Scope.VISIT if visit else DataLock.Scope.PATIENT
         if user.has_perm("crf.lock_data"):
+            services.lock_reason_check(request.POST.get("reason", ""))  # what is missing first, then the queries
             services.open_queries_check(
                 queries=services.lock_open_queries(
                     trial=patient.site.trial,
@@ -190,6 +195,7 @@ def record_lock(request, label: str, pk: int):
         if action == "lock":
             level = request.POST.get("level", "")
             if request.user.has_perm("crf.lock_data"):
+                services.lock_reason_check(request.POST.get("reason", ""))
                 services.open_queries_check(
                     queries=services.lock_open_queries(
                         trial=None, scope=DataLock.Scope.RECORD, level=level, target=target_of(record)

@@ -18,7 +18,10 @@ def axes_on(settings):
 
 def sign(client, patient, password: str):
     return client.post(
-        reverse("patient_review", args=[patient.pk]), {"action": "sign", "visit": "", "password": password}, follow=True
+        reverse("patient_review", args=[patient.pk]),
+        # The patient has the edit checks' open queries; signing over them is confirmed.
+        {"action": "sign", "visit": "", "password": password, "confirm_open_queries": "1"},
+        follow=True,
     )
 
 

@@ -179,11 +179,12 @@ def test_casebook_prints_values_as_entered_in_forms_and_trail(site_a, clinician)
     patient = enroll_child(site_a, clinician, weight="15.0")
     save_day7_labs(patient, clinician, {"TEMP": ("38.2", "°C")})
     context = casebook_context(patient)
-    records = [e.record for e in context["audit_trail"] if e.model == "assessments.labresult"]
-    assert records == ["TEMP 38.2 °C"]
+    entries = [e for e in context["audit_trail"] if e.model == "assessments.labresult"]
+    assert [e.record.split(",")[0] for e in entries] == ["Maximum temperature"]  # named as on the lab page
+    assert [c.new for c in entries[0].changes if c.field == "value"] == ["38.2"]
     assert field_display(Screening.objects.get(pk=patient.screening_id), "weight_kg") == "15"
     html = render_to_string("exports/forms/audit.html", {**context, "first": True})
-    assert "38.2000" not in html and "TEMP 38.2 °C" in html
+    assert "38.2000" not in html and "Maximum temperature" in html
 
 
 # "ALT- SGPT"
