@@ -110,3 +110,17 @@ def test_markers_expected(case, day, follow_up, not_done, last_dose_day, death_d
         death_date=None if death_day is None else d(death_day),
     )
     assert result.expected is expected, result.explanation
+
+
+@pytest.mark.parametrize(
+    ("window_start", "window_end", "planned_date"),
+    [(None, d(8), d(7)), (d(6), None, d(7)), (d(6), d(8), None)],
+    ids=["no window start", "no window end", "no planned day"],
+)
+def test_an_unscheduled_visit_without_a_date_is_upcoming_whatever_the_day(window_start, window_end, planned_date):
+    # Section 7: an unscheduled visit has no window; until it is dated there is nothing due or missed.
+    for today in (d(0), d(7), d(400)):
+        status = visit_status(
+            today=today, window_start=window_start, window_end=window_end, planned_date=planned_date, visit_date=None
+        )
+        assert status == VisitStatus.UPCOMING
