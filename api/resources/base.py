@@ -248,3 +248,18 @@ def _current(record, fields) -> dict:
 def _etag(response: Response, record) -> Response:
     response["ETag"] = f'"{record.version}"'
     return response
+
+
+def correction(request, record, fields, *, types: dict[str, str] | None = None) -> tuple[int, str, dict]:
+    """A PATCH of a form: the version the client loaded, the reason for change, and the record's
+    current values with those sent over them. The fields sent are checked by their JSON types
+    (`types`) or, for a form whose service types them, only for unknown names."""
+    payload = _body(request)
+    version = expected_version(request, payload)
+    reason = _change_reason(payload)
+    payload.pop("patient", None)
+    if types is not None:
+        _typed(payload, types)
+    else:
+        inputs.unknown_fields(payload, fields)
+    return version, reason, {**_current(record, fields), **payload}

@@ -17,14 +17,12 @@ from api.resources.base import (
     ETagMixin,
     ScopedViewSet,
     _body,
-    _change_reason,
-    _current,
     _etag,
     _form_clean,
     _patient_for,
     _reason_field,
     _typed,
-    expected_version,
+    correction,
     json_types,
 )
 from api.serializers import (
@@ -71,13 +69,9 @@ class DeathViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @extend_schema(request=DeathWriteSerializer, responses={200: DeathSerializer}, parameters=[IF_MATCH])
     def partial_update(self, request, pk=None):
         death = self.get_object()
-        payload = _body(request)
-        version = expected_version(request, payload)
-        reason = _change_reason(payload)
-        payload.pop("patient", None)
-        _typed(payload, DEATH_FIELDS)
+        version, reason, merged = correction(request, death, DEATH_FIELDS, types=DEATH_FIELDS)
         patient = Patient.objects.select_related("site", "screening").get(pk=death.patient_id)
-        data = _form_clean(DeathForm, {**_current(death, DEATH_FIELDS), **payload}, site=patient.site)
+        data = _form_clean(DeathForm, merged, site=patient.site)
         with _reason_field():
             death = death_record(
                 patient=patient, user=request.user, expected_version=version, change_reason=reason, **data

@@ -15,14 +15,12 @@ from api.resources.base import (
     ScopedViewSet,
     _api_names,
     _body,
-    _change_reason,
-    _current,
     _day,
     _etag,
     _optional_bool,
     _patient_for,
     _text,
-    expected_version,
+    correction,
 )
 from api.serializers import FollowUpSerializer, FollowUpWriteSerializer
 from crf.catalogue import fields_of
@@ -75,16 +73,13 @@ class FollowUpViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     def partial_update(self, request, pk=None):
         """Correct a follow-up: the version loaded and a reason for change; the date may move to a free day."""
         follow_up = self.get_object()
-        payload = _body(request)
-        version = expected_version(request, payload)
-        reason = _change_reason(payload)
-        payload.pop("patient", None)
-        inputs.unknown_fields(payload, FOLLOW_UP_FIELDS)  # a death is corrected on its own record
+        # A death is corrected on its own record: its fields are unknown here.
+        version, reason, merged = correction(request, follow_up, FOLLOW_UP_FIELDS)
         patient = Patient.objects.select_related("site__trial", "screening").get(pk=follow_up.patient_id)
         follow_up = _follow_up(
             request=request,
             patient=patient,
-            payload={**_current(follow_up, FOLLOW_UP_FIELDS), **payload},
+            payload=merged,
             follow_up_id=follow_up.pk,
             expected_version=version,
             change_reason=reason,

@@ -17,14 +17,12 @@ from api.resources.base import (
     ETagMixin,
     ScopedViewSet,
     _body,
-    _change_reason,
-    _current,
     _etag,
     _form_clean,
     _patient_for,
     _reason_field,
     _typed,
-    expected_version,
+    correction,
     json_types,
 )
 from api.serializers import (
@@ -81,13 +79,9 @@ class SubsequentTherapyViewSet(ETagMixin, mixins.ListModelMixin, mixins.Retrieve
     )
     def partial_update(self, request, pk=None):
         therapy = self.get_object()
-        payload = _body(request)
-        version = expected_version(request, payload)
-        reason = _change_reason(payload)
-        payload.pop("patient", None)
-        _typed(payload, THERAPY_FIELDS)
+        version, reason, merged = correction(request, therapy, THERAPY_FIELDS, types=THERAPY_FIELDS)
         patient = Patient.objects.select_related("site").get(pk=therapy.patient_id)
-        data = _form_clean(SubsequentTherapyForm, {**_current(therapy, THERAPY_FIELDS), **payload}, site=patient.site)
+        data = _form_clean(SubsequentTherapyForm, merged, site=patient.site)
         with _reason_field():
             therapy = subsequent_therapy_update(
                 therapy=therapy, user=request.user, expected_version=version, change_reason=reason, **data

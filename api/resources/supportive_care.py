@@ -17,13 +17,11 @@ from api.resources.base import (
     ETagMixin,
     ScopedViewSet,
     _body,
-    _change_reason,
-    _current,
     _etag,
     _form_clean,
     _patient_for,
     _typed,
-    expected_version,
+    correction,
     json_types,
 )
 from api.serializers import (
@@ -79,12 +77,8 @@ class SupportiveCareViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveMod
     )
     def partial_update(self, request, pk=None):
         care = self.get_object()
-        payload = _body(request)
-        version = expected_version(request, payload)
-        reason = _change_reason(payload)
-        payload.pop("patient", None)
-        _typed(payload, CARE_FIELDS)
-        data = _form_clean(SupportiveCareForm, {**_current(care, CARE_FIELDS), **payload})
+        version, reason, merged = correction(request, care, CARE_FIELDS, types=CARE_FIELDS)
+        data = _form_clean(SupportiveCareForm, merged)
         patient = Patient.objects.select_related("site").get(pk=care.patient_id)
         care = supportive_care_update(
             care_id=care.pk,

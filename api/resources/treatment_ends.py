@@ -16,14 +16,12 @@ from api.resources.base import (
     ETagMixin,
     ScopedViewSet,
     _body,
-    _change_reason,
-    _current,
     _day,
     _etag,
     _patient_for,
     _reason_field,
     _text,
-    expected_version,
+    correction,
 )
 from api.serializers import (
     TreatmentEndSerializer,
@@ -80,12 +78,7 @@ class TreatmentEndViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def partial_update(self, request, pk=None):
         """Correct the end of treatment: the version loaded and a reason for change."""
         end = self.get_object()
-        payload = _body(request)
-        version = expected_version(request, payload)
-        reason = _change_reason(payload)
-        payload.pop("patient", None)
-        inputs.unknown_fields(payload, TREATMENT_END_FIELDS)
-        merged = {**_current(end, TREATMENT_END_FIELDS), **payload}
+        version, reason, merged = correction(request, end, TREATMENT_END_FIELDS)
         patient = Patient.objects.select_related("site__trial", "screening").get(pk=end.patient_id)
         with _reason_field():
             end = treatment_end_record(
