@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from api import inputs, scalars
+from api import inputs
 from api.models import ImportKey
-from assessments.models import AdverseEvent, CtcaeTerm, LabPanel, Visit
+from assessments.models import AdverseEvent, LabPanel, Visit
 from assessments.services.adverse_events import adverse_event_record
 from assessments.services.labs import lab_panel_save
 from assessments.services.responses import response_assess_patient
@@ -318,17 +318,11 @@ class Importer:
     def dose_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
         """Parse one dose; the patient's doses are checked and written together (doses_flush)."""
         try:
-            inputs.unknown_fields(item, inputs.DOSE_FIELDS)
-            administered_at = (
-                inputs.parse_moment(item["administered_at"], zone=zone, field="administered_at")
-                if item.get("administered_at")
-                else None
-            )
-            item = scalars.strict_values(item, inputs.DOSE_VALUES)
+            dose = inputs.dose_input(item, zone=zone)
         except ValidationError as exc:
             self.error(row, exc)
             return
-        self.pending_doses.append((row, {**item, "administered_at": administered_at}))
+        self.pending_doses.append((row, dose))
 
     def doses_flush(self, patient: Patient) -> None:
         pending, self.pending_doses = self.pending_doses, []
@@ -348,17 +342,8 @@ class Importer:
             self.result.count("doses", created=False)
 
     def ae_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
-        data = dict(item)
-        code = data.pop("term_code", None)
-        if code is not None:
-            term = CtcaeTerm.objects.filter(code=code).first() if isinstance(code, str) else None
-            if term is None:
-                self.error(row, f"Unknown CTCAE v3.0 code {code!r}.", "term_code")
-                return
-            data["term"] = term
         try:
-            inputs.unknown_fields(data, inputs.AE_INPUT)
-            data = scalars.strict_values(data, inputs.AE_VALUES)
+            data = inputs.ae_input(item)
         except ValidationError as exc:
             self.error(row, exc)
             return
@@ -385,61 +370,24 @@ class Importer:
             self.result.count("treatment_ends", created=False)
             return
         try:
-            inputs.unknown_fields(item, {"outcome", "reason", "reason_detail", "last_dose_date"})
-            last = inputs.parse_day(item.get("last_dose_date"), field="last_dose_date")
+            data = inputs.treatment_end_input(item)
         except ValidationError as exc:
             self.error(row, exc)
             return
-        end = self.attempt(
-            row,
-            treatment_end_record,
-            patient=patient,
-            outcome=item.get("outcome"),
-            reason=item.get("reason") or "",
-            reason_detail=item.get("reason_detail") or "",
-            last_dose_date=last,
-            user=self.user,
-        )
+        end = self.attempt(row, treatment_end_record, patient=patient, user=self.user, **data)
         if end is not None:
             self.result.count("treatment_ends", created=True)
 
     def follow_up_import(self, row: str, patient: Patient, item) -> None:
         try:
-            inputs.unknown_fields(
-                item,
-                {
-                    "assessed_on",
-                    "vital_status",
-                    "hlh_relapse",
-                    "notes",
-                    "date_of_death",
-                    "death_cause",
-                    "death_hlh_related",
-                },
-            )
-            assessed = inputs.parse_day(item.get("assessed_on"), field="assessed_on")
-            death = (
-                inputs.parse_day(item["date_of_death"], field="date_of_death") if item.get("date_of_death") else None
-            )
+            data = inputs.follow_up_input(item)
         except ValidationError as exc:
             self.error(row, exc)
             return
-        if FollowUp.objects.filter(patient=patient, assessed_on=assessed).exists():
+        if FollowUp.objects.filter(patient=patient, assessed_on=data["assessed_on"]).exists():
             self.result.count("follow_ups", created=False)
             return
-        follow_up = self.attempt(
-            row,
-            follow_up_record,
-            patient=patient,
-            assessed_on=assessed,
-            vital_status=item.get("vital_status"),
-            hlh_relapse=item.get("hlh_relapse"),
-            notes=item.get("notes") or "",
-            date_of_death=death,
-            death_cause=item.get("death_cause") or "",
-            death_hlh_related=item.get("death_hlh_related"),
-            user=self.user,
-        )
+        follow_up = self.attempt(row, follow_up_record, patient=patient, user=self.user, **data)
         if follow_up is not None:
             self.result.count("follow_ups", created=True)
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 
 from api import scalars
+from assessments.models import CtcaeTerm
 from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
 from assessments.services.adverse_events import AE_FIELDS
 from assessments.services.labs import PANEL_FIELDS, Measurement
@@ -111,10 +112,6 @@ def parse_moment(value, *, zone: ZoneInfo, field: str) -> datetime:
     return scalars.moment(value, zone=zone, field=field)
 
 
-def parse_day(value, *, field: str) -> date:
-    return scalars.day(value, field=field)
-
-
 def measurement_clean(item, *, zone: ZoneInfo, default_sampled_at: datetime | None) -> tuple[str, Measurement]:
     """One lab value {analyte, value, unit, sampled_at}; errors keyed by the item's field."""
     if not isinstance(item, dict):
@@ -182,7 +179,7 @@ def lab_panel_clean(payload: dict, *, zone: ZoneInfo, prefix: str = "values") ->
         errors.update(exc.message_dict)
     if payload.get("visit_date") is not None:
         try:
-            visit_date = parse_day(payload.get("visit_date"), field="visit_date")
+            visit_date = day(payload.get("visit_date"), field="visit_date")
         except ValidationError as exc:
             errors.update(exc.message_dict)
     values: dict[str, Measurement] = {}
@@ -208,3 +205,100 @@ def lab_panel_clean(payload: dict, *, zone: ZoneInfo, prefix: str = "values") ->
     if errors:
         raise ValidationError(errors)
     return {"sampled_at": sampled_at, "visit_date": visit_date, "values": values, "panel_data": panel_data}
+
+
+# One adapter per form for the records written without a page's form: the API, the JSON import
+# and the CSV import (read into the same JSON) call the same function and get the same errors.
+
+
+def text(payload: dict, name: str) -> str:
+    value = payload.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError({name: ["Enter text."]})
+    return value
+
+
+def optional_bool(payload: dict, name: str) -> bool | None:
+    value = payload.get(name)
+    if value not in (True, False, None):
+        raise ValidationError({name: ["true, false or null (not known)."]})
+    return value
+
+
+def day(value, *, field: str) -> date:
+    """An ISO date; a well-formed one that does not exist is named (2026-02-30 is not a real date)."""
+    return scalars.day(value, field=field)
+
+
+AE_TEXT = ("relationship", "action_taken", "outcome", "other_specify", "description")
+
+
+def ae_input(payload: dict) -> dict:
+    """An adverse event: its CTCAE v3.0 term by code, whole grade, ISO dates, text as text."""
+    unknown_fields(payload, AE_INPUT)
+    data = dict(payload)
+    if "term_code" in data:
+        code = data.pop("term_code")
+        term = CtcaeTerm.objects.filter(code=code).first() if isinstance(code, str) else None
+        if term is None:
+            raise ValidationError({"term_code": [f"Unknown CTCAE v3.0 code {code!r}."]})
+        data["term"] = term
+    data.update(scalars.strict_values(data, AE_VALUES))
+    for name in ("term", *AE_TEXT):
+        if data.get(name) is not None and not isinstance(data[name], (str, int, CtcaeTerm)):
+            raise ValidationError({name: ["Enter text."]})
+    return data
+
+
+def dose_input(payload: dict, *, zone: ZoneInfo) -> dict:
+    """One dose, typed for the dose services (alone, in a batch or in an import)."""
+    unknown_fields(payload, DOSE_FIELDS)
+    at = payload.get("administered_at")
+    amount = payload.get("amount_mg")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, str))):
+        raise ValidationError({"amount_mg": ["Enter a number."]})
+    return {
+        "treatment_day": payload.get("treatment_day"),
+        "slot": payload.get("slot"),
+        "status": payload.get("status"),
+        "administered_at": parse_moment(at, zone=zone, field="administered_at") if at else None,
+        "amount_mg": scalars.strict_values(payload, DOSE_VALUES).get("amount_mg"),
+        "reason": text(payload, "reason"),
+        "confirm_short_interval": payload.get("confirm_short_interval", False),
+    }
+
+
+TREATMENT_END_FIELDS = fields_of("patients.treatmentend")
+
+
+def treatment_end_input(payload: dict) -> dict:
+    """The end of ruxolitinib: outcome, reason and its detail, the last dose date."""
+    unknown_fields(payload, TREATMENT_END_FIELDS)
+    return {
+        "outcome": text(payload, "outcome"),
+        "reason": text(payload, "reason"),
+        "reason_detail": text(payload, "reason_detail"),
+        "last_dose_date": day(payload.get("last_dose_date"), field="last_dose_date"),
+    }
+
+
+FOLLOW_UP_FIELDS = fields_of("patients.followup")
+# A follow-up that reports a death carries the death's own fields under these names.
+DEATH_AT_FOLLOW_UP = ("date_of_death", "death_cause", "death_hlh_related")
+
+
+def follow_up_input(payload: dict) -> dict:
+    """A follow-up contact: date, vital status, HLH relapse, notes, and the death it reports."""
+    unknown_fields(payload, {*FOLLOW_UP_FIELDS, *DEATH_AT_FOLLOW_UP})
+    death = payload.get("date_of_death")
+    return {
+        "assessed_on": day(payload.get("assessed_on"), field="assessed_on"),
+        "vital_status": text(payload, "vital_status"),
+        "hlh_relapse": optional_bool(payload, "hlh_relapse"),
+        "notes": text(payload, "notes"),
+        "date_of_death": day(death, field="date_of_death") if death else None,
+        "death_cause": text(payload, "death_cause"),
+        "death_hlh_related": optional_bool(payload, "death_hlh_related"),
+    }

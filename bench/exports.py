@@ -43,7 +43,7 @@ def _patient_through_day_182(user) -> Patient:
         panel_data={},
         user=user,
         expected_version=panel.version,
-        reason="Transcription error",
+        reason_for_change="Transcription error",
     )
     return patient
 

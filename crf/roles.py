@@ -22,11 +22,15 @@ def _perms(actions: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
 ENTER = _perms(("view", "add", "change"), CLINICAL_MODELS) | {"patients.enroll_patient", "crf.answer_query"}
 REVIEW = _perms(("view",), CLINICAL_MODELS) | {"audit.view_study_audit", "crf.raise_query", "crf.close_query"}
 REVIEW |= {"exports.export_data"}
+# Section 10: a serious AE alerts the site's coordinators and monitors; a day-3 non-response,
+# progression or relapse alerts the clinicians and coordinators who treat.
+SAE_ALERT = "notifications.receive_sae_alert"
+RESPONSE_ALERT = "notifications.receive_response_alert"
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.CLINICIAN: ENTER | {"review.sign_records"},
-    Role.COORDINATOR: ENTER,
-    Role.MONITOR: REVIEW | {"review.verify_source"},
+    Role.CLINICIAN: ENTER | {"review.sign_records", RESPONSE_ALERT},
+    Role.COORDINATOR: ENTER | {RESPONSE_ALERT, SAE_ALERT},
+    Role.MONITOR: REVIEW | {"review.verify_source", SAE_ALERT},
     Role.DATA_MANAGER: REVIEW | {"crf.lock_data"},
 }
 

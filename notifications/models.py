@@ -23,6 +23,10 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("receive_sae_alert", "Receives the alerts of serious adverse events of the user's sites"),
+            ("receive_response_alert", "Receives the response alerts (no response at day 3, progression, relapse)"),
+        ]
         constraints = [models.UniqueConstraint(fields=["recipient", "source_key"], name="notification_once_per_source")]
 
     def __str__(self) -> str:

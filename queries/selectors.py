@@ -4,7 +4,6 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from assessments.models import AdverseEvent, LabPanel
@@ -14,9 +13,9 @@ from crf.models import DataQuery
 from patients.models import Patient
 from trial import clock
 from trial.models import Site
-from trial.selectors import user_site_ids
+from trial.selectors import site_users_with_perm, user_site_ids
 
-ANSWER_PERMISSION = ("crf", "answer_query")
+ANSWER_PERMISSION = "crf.answer_query"
 
 
 def queries_visible(user) -> QuerySet[DataQuery]:
@@ -98,16 +97,7 @@ def field_label(target: str, field: str) -> str:
 def query_assignees(*, patient: Patient) -> QuerySet:
     """Who a query on the patient can be assigned to: the active users of the patient's site
     whose role answers queries."""
-    app_label, codename = ANSWER_PERMISSION
-    may_answer = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
-    may_answer |= Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, site_memberships__site_id=patient.site_id)
-        .filter(may_answer)
-        .distinct()
-        .order_by("username")
-    )
+    return site_users_with_perm(site_id=patient.site_id, perm=ANSWER_PERMISSION)
 
 
 def live_queries_by_field(records) -> dict[str, dict[str, list[DataQuery]]]:

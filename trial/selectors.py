@@ -131,10 +131,17 @@ def user_roles(user) -> list[str]:
     return [role.label for role in Role if role.value in names]
 
 
-def site_users_with_roles(*, site: Site, roles: tuple[str, ...]):
-    """Active users holding one of the roles who belong to the site (alert recipients)."""
+def site_users_with_perm(*, site_id: int, perm: str):
+    """Active users of the site who hold the permission through their role or directly (alert recipients)."""
     from django.contrib.auth import get_user_model
 
+    app_label, codename = perm.split(".")
+    holds = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+    holds |= Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
     return (
-        get_user_model().objects.filter(is_active=True, groups__name__in=roles, site_memberships__site=site).distinct()
+        get_user_model()
+        .objects.filter(is_active=True, site_memberships__site_id=site_id)
+        .filter(holds)
+        .distinct()
+        .order_by("username")
     )

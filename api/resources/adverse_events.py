@@ -9,7 +9,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
-from api import inputs, scalars
+from api import inputs
 from api.resources.base import (
     DATE_FROM,
     DATE_TO,
@@ -26,27 +26,12 @@ from api.serializers import (
     AdverseEventSerializer,
     AdverseEventWriteSerializer,
 )
-from assessments.models import AdverseEvent, CtcaeTerm
+from assessments.models import AdverseEvent
 from assessments.services.adverse_events import adverse_event_record, adverse_event_update
 from patients.models import (
     Patient,
 )
 from trial.selectors import user_site_ids
-
-
-def _ae_data(payload: dict) -> dict:
-    inputs.unknown_fields(payload, inputs.AE_INPUT)
-    if "term_code" in payload:
-        code = payload.pop("term_code")
-        term = CtcaeTerm.objects.filter(code=code).first() if isinstance(code, str) else None
-        if term is None:
-            raise ValidationError({"term_code": [f"Unknown CTCAE v3.0 code {code}."]})
-        payload["term"] = term
-    payload.update(scalars.strict_values(payload, inputs.AE_VALUES))
-    for name in ("term", "relationship", "action_taken", "outcome", "other_specify", "description"):
-        if name in payload and payload[name] is not None and not isinstance(payload[name], (str, int, CtcaeTerm)):
-            raise ValidationError({name: ["Enter text."]})
-    return payload
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))
@@ -71,7 +56,7 @@ class AdverseEventViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
         patient = Patient.objects.filter(pk=patient_id, site_id__in=user_site_ids(request.user)).first()
         if patient is None:
             raise Http404
-        ae = adverse_event_record(patient=patient, data=_ae_data(payload), user=request.user)
+        ae = adverse_event_record(patient=patient, data=inputs.ae_input(payload), user=request.user)
         return Response(AdverseEventSerializer(ae).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AdverseEventWriteSerializer, responses={200: AdverseEventSerializer}, parameters=[IF_MATCH])
@@ -81,7 +66,11 @@ class AdverseEventViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
         version = expected_version(request, payload)
         reason = _change_reason(payload)
         ae = adverse_event_update(
-            ae_id=ae.pk, data=_ae_data(payload), expected_version=version, user=request.user, reason=reason
+            ae_id=ae.pk,
+            data=inputs.ae_input(payload),
+            expected_version=version,
+            user=request.user,
+            reason_for_change=reason,
         )
         response = Response(AdverseEventSerializer(ae).data)
         response["ETag"] = f'"{ae.version}"'

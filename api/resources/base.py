@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
 )
-from rest_framework import viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from api import filters, inputs, scalars
@@ -102,11 +102,6 @@ def _api_names(names: dict[str, str]):
         raise ValidationError({names.get(key, key): v for key, v in exc.message_dict.items()}) from exc
 
 
-def _reason_field():
-    """The services call the reason for change `change_reason`; the API (and the pages) `reason_for_change`."""
-    return _api_names({"change_reason": "reason_for_change"})
-
-
 class ETagMixin:
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
@@ -152,6 +147,28 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return queryset
 
 
+class FormViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """A catalogued form as a resource: list (site, patient, dates), retrieve with its ETag, and the
+    answers of create (201) and PATCH (200 with the new ETag) in the form's read serializer."""
+
+    date_field: str | None = None  # the date that date_from/date_to filter on
+    ordering: tuple[str, ...] = ("id",)
+
+    @property
+    def perm_model(self) -> str:
+        return self.serializer_class.Meta.model._meta.label_lower
+
+    def get_queryset(self):
+        queryset = self.scoped(self.serializer_class.Meta.model.objects.order_by(*self.ordering))
+        return self.filter_common(queryset, date_field=self.date_field) if self.action == "list" else queryset
+
+    def created(self, record) -> Response:
+        return Response(self.serializer_class(record).data, status=status.HTTP_201_CREATED)
+
+    def corrected(self, record) -> Response:
+        return _etag(Response(self.serializer_class(record).data), record)
+
+
 def _patient_for(request, payload: dict) -> Patient:
     patient_id = payload.pop("patient", None)
     if isinstance(patient_id, bool) or not isinstance(patient_id, int):
@@ -166,20 +183,9 @@ def _patient_for(request, payload: dict) -> Patient:
     return patient
 
 
-def _text(payload: dict, name: str) -> str:
-    value = payload.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationError({name: ["Enter text."]})
-    return value
-
-
-def _optional_bool(payload: dict, name: str) -> bool | None:
-    value = payload.get(name)
-    if value not in (True, False, None):
-        raise ValidationError({name: ["true, false or null (not known)."]})
-    return value
+# The typed readers of the input adapters (api/inputs.py), under the names the resources use.
+_text = inputs.text
+_optional_bool = inputs.optional_bool
 
 
 TEXT, BOOL, NULL_BOOL, DATE = "text", "bool", "null_bool", "date"

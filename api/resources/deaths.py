@@ -1,12 +1,7 @@
 """Deaths."""
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import (
-    extend_schema,
-    extend_schema_view,
-)
-from rest_framework import mixins, status
-from rest_framework.response import Response
+from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from api.resources.base import (
     DATE_FROM,
@@ -14,43 +9,28 @@ from api.resources.base import (
     IF_MATCH,
     PATIENT,
     SITE,
-    ETagMixin,
-    ScopedViewSet,
+    FormViewSet,
     _body,
-    _etag,
     _form_clean,
     _patient_for,
-    _reason_field,
     _typed,
     correction,
     json_types,
 )
-from api.serializers import (
-    DeathSerializer,
-    DeathWriteSerializer,
-)
+from api.serializers import DeathSerializer, DeathWriteSerializer
 from patients.forms import DeathForm
-from patients.models import (
-    Death,
-    Patient,
-)
-from patients.services import (
-    death_record,
-)
+from patients.models import Death, Patient
+from patients.services import death_record
 
 DEATH_FIELDS = json_types("patients.death")
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))
-class DeathViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class DeathViewSet(FormViewSet):
     """A patient's death (sections 6 and 11): off study, an event of event-free survival; a grade 5 AE needs it."""
 
-    perm_model = "patients.death"
     serializer_class = DeathSerializer
-
-    def get_queryset(self):
-        queryset = self.scoped(Death.objects.order_by("id"))
-        return self.filter_common(queryset, date_field="date_of_death") if self.action == "list" else queryset
+    date_field = "date_of_death"
 
     @extend_schema(request=DeathWriteSerializer, responses={201: DeathSerializer})
     def create(self, request):
@@ -63,8 +43,7 @@ class DeathViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
                 {"non_field_errors": [f"The death is recorded; correct it with PATCH /deaths/{recorded.pk}/."]}
             )
         data = _form_clean(DeathForm, payload, site=patient.site)
-        death = death_record(patient=patient, user=request.user, **data)
-        return Response(DeathSerializer(death).data, status=status.HTTP_201_CREATED)
+        return self.created(death_record(patient=patient, user=request.user, **data))
 
     @extend_schema(request=DeathWriteSerializer, responses={200: DeathSerializer}, parameters=[IF_MATCH])
     def partial_update(self, request, pk=None):
@@ -72,8 +51,6 @@ class DeathViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         version, reason, merged = correction(request, death, DEATH_FIELDS, types=DEATH_FIELDS)
         patient = Patient.objects.select_related("site", "screening").get(pk=death.patient_id)
         data = _form_clean(DeathForm, merged, site=patient.site)
-        with _reason_field():
-            death = death_record(
-                patient=patient, user=request.user, expected_version=version, change_reason=reason, **data
-            )
-        return _etag(Response(DeathSerializer(death).data), death)
+        return self.corrected(
+            death_record(patient=patient, user=request.user, expected_version=version, reason_for_change=reason, **data)
+        )

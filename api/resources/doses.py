@@ -9,7 +9,7 @@ from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api import inputs, scalars
+from api import inputs
 from api.errors import validation_error_dict
 from api.resources.base import (
     IF_MATCH,
@@ -19,10 +19,7 @@ from api.resources.base import (
     ScopedViewSet,
     _body,
     _change_reason,
-    _moment,
     _patient_for,
-    _reason_field,
-    _text,
     expected_version,
 )
 from api.serializers import (
@@ -56,25 +53,6 @@ class DoseBatchResultSerializer(drf.Serializer):
     )
 
 
-def _dose_arguments(patient: Patient, payload: dict) -> dict:
-    """A dose as the API sends it, typed for the dose services (one dose or each of a batch)."""
-    inputs.unknown_fields(payload, inputs.DOSE_FIELDS)
-    zone = ZoneInfo(patient.site.time_zone)
-    at = payload.get("administered_at")
-    amount = payload.get("amount_mg")
-    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, str))):
-        raise ValidationError({"amount_mg": ["Enter a number."]})
-    return {
-        "treatment_day": payload.get("treatment_day"),
-        "slot": payload.get("slot"),
-        "status": payload.get("status"),
-        "administered_at": _moment(at, zone=zone, field="administered_at") if at else None,
-        "amount_mg": scalars.strict_values(payload, inputs.DOSE_VALUES).get("amount_mg"),
-        "reason": _text(payload, "reason"),
-        "confirm_short_interval": payload.get("confirm_short_interval", False),
-    }
-
-
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT]))
 class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Ruxolitinib doses, twice daily on treatment days 1-28 (section 6): given (time, amount), missed or held."""
@@ -88,7 +66,12 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         return self.filter_common(queryset) if self.action == "list" else queryset
 
     def _record(self, *, patient: Patient, payload: dict, **extra):
-        return dose_record(patient=patient, **_dose_arguments(patient, payload), user=self.request.user, **extra)
+        return dose_record(
+            patient=patient,
+            **inputs.dose_input(payload, zone=ZoneInfo(patient.site.time_zone)),
+            user=self.request.user,
+            **extra,
+        )
 
     @extend_schema(
         request=DoseBatchSerializer,
@@ -115,7 +98,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
             try:
                 if not isinstance(item, dict):
                     raise ValidationError({"non_field_errors": ["Send each dose as a JSON object."]})
-                parsed.append(_dose_arguments(patient, dict(item)))
+                parsed.append(inputs.dose_input(dict(item), zone=ZoneInfo(patient.site.time_zone)))
                 errors.append({})
             except ValidationError as exc:
                 errors.append(validation_error_dict(exc))
@@ -150,7 +133,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
         dose = self.get_object()
         payload = _body(request)
         version = expected_version(request, payload)
-        change_reason = _change_reason(payload)
+        reason_for_change = _change_reason(payload)
         payload.pop("patient", None)
         current = {
             "treatment_day": dose.treatment_day,
@@ -161,11 +144,10 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
             "reason": dose.reason,
         }
         patient = Patient.objects.select_related("site", "screening").get(pk=dose.patient_id)
-        with _reason_field():
-            dose = self._record(
-                patient=patient,
-                payload={**current, **payload},
-                expected_version=version,
-                change_reason=change_reason,
-            )
+        dose = self._record(
+            patient=patient,
+            payload={**current, **payload},
+            expected_version=version,
+            reason_for_change=reason_for_change,
+        )
         return Response(DoseSerializer(dose).data)

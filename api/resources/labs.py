@@ -77,7 +77,7 @@ class LabPanelViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
             visit_date=cleaned["visit_date"],
             user=self.request.user,
             expected_version=version,
-            reason=reason,
+            reason_for_change=reason,
             today=site_today(patient.site),
         )
         panel = LabPanel.objects.prefetch_related("results").get(pk=outcome.panel.pk)

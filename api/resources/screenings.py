@@ -86,7 +86,7 @@ class ScreeningViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         payload.setdefault("reason_for_change", "")
         data, version, reason = inputs.screening_change_clean(screening=screening, payload=payload, version=version)
         screening = screening_update(
-            screening_id=screening.pk, data=data, expected_version=version, user=request.user, reason=reason
+            screening_id=screening.pk, data=data, expected_version=version, user=request.user, reason_for_change=reason
         )
         response = Response(ScreeningSerializer(screening).data)
         response["ETag"] = f'"{screening.version}"'

@@ -5,8 +5,6 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status
-from rest_framework.response import Response
 
 from api.resources.base import (
     DATE_FROM,
@@ -14,13 +12,10 @@ from api.resources.base import (
     IF_MATCH,
     PATIENT,
     SITE,
-    ETagMixin,
-    ScopedViewSet,
+    FormViewSet,
     _body,
-    _etag,
     _form_clean,
     _patient_for,
-    _reason_field,
     _typed,
     correction,
     json_types,
@@ -43,15 +38,12 @@ THERAPY_FIELDS = json_types("patients.subsequenttherapy")
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))
-class SubsequentTherapyViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class SubsequentTherapyViewSet(FormViewSet):
     """Therapy after ruxolitinib (section 6), usually HLH-1994: etoposide + dexamethasone +/- cyclosporine A."""
 
-    perm_model = "patients.subsequenttherapy"
     serializer_class = SubsequentTherapySerializer
 
-    def get_queryset(self):
-        queryset = self.scoped(SubsequentTherapy.objects.order_by("id"))
-        return self.filter_common(queryset, date_field="start_date") if self.action == "list" else queryset
+    date_field = "start_date"
 
     @extend_schema(request=SubsequentTherapyWriteSerializer, responses={201: SubsequentTherapySerializer})
     def create(self, request):
@@ -72,7 +64,7 @@ class SubsequentTherapyViewSet(ETagMixin, mixins.ListModelMixin, mixins.Retrieve
                 }
             )
         therapy = subsequent_therapy_record(patient=patient, user=request.user, **data)
-        return Response(SubsequentTherapySerializer(therapy).data, status=status.HTTP_201_CREATED)
+        return self.created(therapy)
 
     @extend_schema(
         request=SubsequentTherapyWriteSerializer, responses={200: SubsequentTherapySerializer}, parameters=[IF_MATCH]
@@ -82,8 +74,7 @@ class SubsequentTherapyViewSet(ETagMixin, mixins.ListModelMixin, mixins.Retrieve
         version, reason, merged = correction(request, therapy, THERAPY_FIELDS, types=THERAPY_FIELDS)
         patient = Patient.objects.select_related("site").get(pk=therapy.patient_id)
         data = _form_clean(SubsequentTherapyForm, merged, site=patient.site)
-        with _reason_field():
-            therapy = subsequent_therapy_update(
-                therapy=therapy, user=request.user, expected_version=version, change_reason=reason, **data
-            )
-        return _etag(Response(SubsequentTherapySerializer(therapy).data), therapy)
+        therapy = subsequent_therapy_update(
+            therapy=therapy, user=request.user, expected_version=version, reason_for_change=reason, **data
+        )
+        return self.corrected(therapy)

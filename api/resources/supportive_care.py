@@ -85,7 +85,7 @@ class SupportiveCareViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveMod
             **data,
             user=request.user,
             expected_version=version,
-            reason=reason,
+            reason_for_change=reason,
             today=site_today(patient.site),
         )
         return _etag(Response(SupportiveCareSerializer(care).data), care)

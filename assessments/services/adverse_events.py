@@ -10,7 +10,6 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -19,16 +18,16 @@ from django.utils import timezone
 
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
 from assessments.rules.ctcae import GRADED_ANALYTES, LabGrade, lab_grade, suggestion_decide, suggestion_explain
+from crf.roles import SAE_ALERT
 from crf.transactions import retried
 from crf.writes import record_delete, record_lock_for_update, record_save, record_write
 from notifications.models import Notification
 from notifications.services import notifications_send
 from patients.models import Death, Patient
 from trial.clock import site_today
-from trial.models import Role
 from trial.rules.age import age_in_days
 from trial.rules.units import UnitConversionError, convert
-from trial.selectors import reference_ranges_for
+from trial.selectors import reference_ranges_for, site_users_with_perm
 
 # Everything a user enters on the adverse event CRF.
 AE_FIELDS = (
@@ -213,16 +212,7 @@ def sae_recipients(*, patient: Patient) -> QuerySet:
     Only that site's: the notification names the subject, the term, the grade and the onset,
     which a monitor of another site may not read (the pages give them a 404 for this patient).
     """
-    return (
-        get_user_model()
-        .objects.filter(
-            is_active=True,
-            groups__name__in=(Role.COORDINATOR.value, Role.MONITOR.value),
-            site_memberships__site=patient.site,
-        )
-        .distinct()
-        .order_by("username")
-    )
+    return site_users_with_perm(site_id=patient.site_id, perm=SAE_ALERT)
 
 
 def _sae_notify(ae: AdverseEvent, *, user) -> list[Notification]:
@@ -272,12 +262,14 @@ def adverse_event_record(*, patient: Patient, data: dict, user) -> AdverseEvent:
 
 
 @retried
-def adverse_event_update(*, ae_id: int, data: dict, expected_version: int, user, reason: str) -> AdverseEvent:
+def adverse_event_update(
+    *, ae_id: int, data: dict, expected_version: int, user, reason_for_change: str
+) -> AdverseEvent:
     """Correct a saved adverse event: the version the user loaded and a reason are required.
 
     An event that becomes serious notifies as a new serious event does (once per event).
     """
-    if not (reason or "").strip():
+    if not (reason_for_change or "").strip():
         raise ValidationError({"reason_for_change": "A reason is required to change a saved adverse event."})
     with transaction.atomic():
         ae = record_lock_for_update(model=AdverseEvent, pk=ae_id, expected_version=expected_version)
@@ -289,7 +281,7 @@ def adverse_event_update(*, ae_id: int, data: dict, expected_version: int, user,
         for name, value in changes.items():
             setattr(ae, name, value)
         ae.patient = patient
-        record_save(record=ae, user=user, reason=reason.strip())
+        record_save(record=ae, user=user, reason=reason_for_change.strip())
         if ae.serious and not was_serious:
             _sae_notify(ae, user=user)
     return ae

@@ -78,7 +78,7 @@ def lab_panel_save(
     user,
     visit_date: date | None = None,
     expected_version: int | None = None,
-    reason: str | None = None,
+    reason_for_change: str | None = None,
     today: date | None = None,
 ) -> LabPanelOutcome:
     """Record or correct the lab panel of a visit (protocol section 8).
@@ -102,7 +102,7 @@ def lab_panel_save(
         )
         existing = LabPanel.objects.filter(visit=visit).values_list("pk", flat=True).first()
         if existing is not None:
-            if not reason:
+            if not reason_for_change:
                 raise ValidationError({"reason_for_change": "A reason is required to change saved lab data."})
             panel = record_lock_for_update(model=LabPanel, pk=existing, expected_version=expected_version)
             created = False
@@ -113,13 +113,15 @@ def lab_panel_save(
         for name in PANEL_FIELDS:
             if name in panel_data:
                 setattr(panel, name, panel_data[name])
-        record_save(record=panel, user=user, reason=reason if not created else "Lab panel entered", created=created)
+        record_save(
+            record=panel, user=user, reason=reason_for_change if not created else "Lab panel entered", created=created
+        )
 
         outcome = LabPanelOutcome(panel=panel)
         age = age_in_days(patient.screening.date_of_birth, local_date(patient.site, sampled_at))
         ranges = reference_ranges_for(site=patient.site, age_days=age)
         current = {} if created else {r.analyte: r for r in panel.results.all()}
-        history_reason = "Lab value entered" if created else reason
+        history_reason = "Lab value entered" if created else reason_for_change
         new_results: list[LabResult] = []
         for code, measurement in values.items():
             result = current.pop(code, None) or LabResult(panel=panel, patient=patient, analyte=code)
@@ -146,7 +148,7 @@ def lab_panel_save(
             if result.flag in {"H", "L"}:
                 outcome.flagged.append(result)
         for removed in current.values():
-            why = reason or "Value removed"
+            why = reason_for_change or "Value removed"
             for suggestion in removed.ae_suggestions.all():  # gone with its value, with the same reason
                 record_delete(record=suggestion, user=user, reason=f"Lab value removed: {why}", check_lock=False)
             record_delete(record=removed, user=user, reason=why, check_lock=False)
@@ -156,7 +158,10 @@ def lab_panel_save(
         if visit.visit_date is None or (visit_date is not None and visit_date != visit.visit_date):
             # A correction's reason covers the visit date it moves; a first date needs none.
             visit_date_apply(
-                visit=visit, visit_date=visit_date or local_date(patient.site, sampled_at), user=user, reason=reason
+                visit=visit,
+                visit_date=visit_date or local_date(patient.site, sampled_at),
+                user=user,
+                reason=reason_for_change,
             )
         outcome.warnings.extend(
             _after_save_checks(panel=panel, values=values, new_panel=created, ranges_by_age={age: ranges})
@@ -244,14 +249,14 @@ def supportive_care_update(
     detail: str,
     user,
     expected_version: int,
-    reason: str,
+    reason_for_change: str,
     today: date | None = None,
 ) -> SupportiveCare:
     """Correct a G-CSF or transfusion record: the version the user loaded and a reason for change.
 
     The responses of the patient are recomputed, since supported counts do not count (section 9).
     """
-    if not (reason or "").strip():
+    if not (reason_for_change or "").strip():
         raise ValidationError({"reason_for_change": "A reason for change is required to change saved data."})
     with transaction.atomic():
         record = record_lock_for_update(model=SupportiveCare, pk=care_id, expected_version=expected_version)
@@ -264,6 +269,6 @@ def supportive_care_update(
             return record
         for name, value in values.items():
             setattr(record, name, value)
-        record_save(record=record, user=user, reason=reason.strip())
+        record_save(record=record, user=user, reason=reason_for_change.strip())
         response_queue_for_patient(patient_id=patient.pk)
     return record

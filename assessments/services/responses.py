@@ -32,6 +32,7 @@ from crf.catalogue import target_of
 from crf.edit_checks import auto_queries_live, auto_query_sync
 from crf.locks import PatientLocks
 from crf.outbox import responses_key, responses_recompute_queue, tasks_pending
+from crf.roles import RESPONSE_ALERT
 from crf.transactions import retried
 from crf.writes import record_save, records_create
 from patients.models import Patient
@@ -510,7 +511,7 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
 def _alert(*, patient: Patient, assessment: ResponseAssessment, today: date) -> None:
     """Day 3 without response, progression or relapse: tell the site's clinicians and coordinators."""
     from notifications.services import notifications_send
-    from trial.selectors import site_users_with_roles
+    from trial.selectors import site_users_with_perm
 
     status = assessment.recomputed_status or assessment.computed_status
     link = reverse("patient_responses", args=[patient.pk])
@@ -522,7 +523,7 @@ def _alert(*, patient: Patient, assessment: ResponseAssessment, today: date) -> 
         key = f"response:{assessment.pk}:{status}"
     else:
         return
-    recipients = site_users_with_roles(site=patient.site, roles=("clinician", "coordinator"))
+    recipients = site_users_with_perm(site_id=patient.site_id, perm=RESPONSE_ALERT)
     notifications_send(
         recipients=recipients,
         kind="response",

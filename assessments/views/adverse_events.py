@@ -18,18 +18,15 @@ from assessments.models import AdverseEvent, LabAESuggestion
 from assessments.selectors import ctcae_terms_find
 from assessments.services import adverse_events as services
 from crf.locks import form_lock
+from crf.pages import edit_page, form_submit
 from patients.selectors import patient_get_for_user
-from trial.versioning import ConcurrentEditError
 
 TERM_SEARCH_LIMIT = 30
 FORM_TEMPLATE = "assessments/adverse_events/ae_form.html"
 
 
-def _service_errors_to_form(form, exc: ValidationError) -> None:
-    """A refusal of the service (e.g. a race the form could not see) shown on the form's fields."""
-    for field, errors in exc.message_dict.items():
-        target = "term_search" if field == "term" else field
-        form.add_error(target if target in form.fields else None, errors)
+# The service names the CTCAE term `term`; the form picks it with `term_search`.
+TERM_ALIAS = {"term": "term_search"}
 
 
 @login_required
@@ -64,14 +61,16 @@ def ae_list(request, pk: int):
 def ae_create(request, pk: int):
     patient = patient_get_for_user(user=request.user, pk=pk)
     form = AdverseEventForm(request.POST or None, patient=patient)
-    if request.method == "POST" and form.is_valid():
-        try:
-            ae = services.adverse_event_record(patient=patient, data=form.ae_data(), user=request.user)
-        except ValidationError as exc:
-            _service_errors_to_form(form, exc)
-        else:
-            messages.success(request, _saved_message(ae, "saved"))
-            return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
+    submission = form_submit(
+        request,
+        form,
+        lambda data: services.adverse_event_record(patient=patient, data=form.ae_data(), user=request.user),
+        aliases=TERM_ALIAS,
+    )
+    if submission.saved:
+        ae = submission.result
+        messages.success(request, _saved_message(ae, "saved"))
+        return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
     return render(request, FORM_TEMPLATE, {"form": form, "patient": patient, "mode": "create"})
 
 
@@ -82,36 +81,29 @@ def ae_edit(request, pk: int):
     ae = get_object_or_404(AdverseEvent.objects.select_related("term"), pk=pk)
     patient = patient_get_for_user(user=request.user, pk=ae.patient_id)
     form = AdverseEventEditForm(request.POST or None, instance=ae, patient=patient)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            ae = services.adverse_event_update(
-                ae_id=ae.pk,
-                data=form.ae_data(),
-                expected_version=form.cleaned_data["version"],
-                user=request.user,
-                reason=form.cleaned_data["reason_for_change"],
-            )
-        except ConcurrentEditError as exc:
-            conflict = exc
-        except ValidationError as exc:
-            _service_errors_to_form(form, exc)
-        else:
-            messages.success(request, _saved_message(ae, "updated"))
-            return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
-    return render(
+    submission = form_submit(
         request,
-        FORM_TEMPLATE,
-        {
-            "form": form,
-            "patient": patient,
-            "ae": ae,
-            "conflict": conflict,
-            "mode": "edit",
-            "form_lock": form_lock(ae, user=request.user),
-        },
-        status=409 if conflict else 200,
+        form,
+        lambda data: services.adverse_event_update(
+            ae_id=ae.pk,
+            data=form.ae_data(),
+            expected_version=data["version"],
+            user=request.user,
+            reason_for_change=data["reason_for_change"],
+        ),
+        aliases=TERM_ALIAS,
     )
+    if submission.saved:
+        messages.success(request, _saved_message(submission.result, "updated"))
+        return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
+    context = {
+        "form": form,
+        "patient": patient,
+        "ae": ae,
+        "mode": "edit",
+        "form_lock": form_lock(ae, user=request.user),
+    }
+    return edit_page(request, FORM_TEMPLATE, context, submission)
 
 
 def _suggestion_for_user(request, pk: int) -> LabAESuggestion:
@@ -132,15 +124,20 @@ def ae_suggestion_accept(request, pk: int):
         return redirect(_list_url(patient))
     onset = services.suggestion_onset_date(suggestion)
     form = SuggestionAcceptForm(request.POST or None, patient=patient, suggestion=suggestion, onset_date=onset)
-    if request.method == "POST" and form.is_valid():
-        data = {name: form.cleaned_data.get(name) for name in services.ACCEPT_FIELDS}
-        try:
-            ae = services.lab_ae_suggestion_accept(suggestion_id=suggestion.pk, user=request.user, data=data)
-        except ValidationError as exc:
-            _service_errors_to_form(form, exc)
-        else:
-            messages.success(request, _saved_message(ae, "recorded from the lab value"))
-            return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
+    submission = form_submit(
+        request,
+        form,
+        lambda data: services.lab_ae_suggestion_accept(
+            suggestion_id=suggestion.pk,
+            user=request.user,
+            data={name: data.get(name) for name in services.ACCEPT_FIELDS},
+        ),
+        aliases=TERM_ALIAS,
+    )
+    if submission.saved:
+        ae = submission.result
+        messages.success(request, _saved_message(ae, "recorded from the lab value"))
+        return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
     return render(
         request, FORM_TEMPLATE, {"form": form, "patient": patient, "suggestion": suggestion, "mode": "accept"}
     )

@@ -60,7 +60,7 @@ def lab_panel_edit(request, pk: int):
                 visit_date=form.cleaned_data["visit_date"],
                 user=request.user,
                 expected_version=form.cleaned_data.get("version") if panel else None,
-                reason=form.cleaned_data.get("reason_for_change") or None,
+                reason_for_change=form.cleaned_data.get("reason_for_change") or None,
                 today=site_today(patient.site),
             )
         except ConcurrentEditError as exc:

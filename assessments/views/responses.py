@@ -1,8 +1,6 @@
 """The response timeline of a patient and the investigator's confirmation."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
@@ -10,10 +8,10 @@ from django.views.decorators.http import require_POST
 from assessments.models import PatientEndpoints, ResponseAssessment
 from assessments.models.responses import RESPONSE_CHOICES
 from assessments.services.responses import response_confirm, response_recompute_pending
+from crf.pages import step_run
 from patients.selectors import patient_get_for_user
 from trial.posted import VERSION_MAX, posted_int
 from trial.selectors import user_site_ids
-from trial.versioning import ConcurrentEditError
 
 CONFIRMABLE = [(value, label) for value, label in RESPONSE_CHOICES if value != "not_assessable"]
 
@@ -46,20 +44,17 @@ def response_confirm_view(request, pk: int):
     assessment = get_object_or_404(
         ResponseAssessment.objects.select_related("patient"), pk=pk, patient__site_id__in=user_site_ids(request.user)
     )
-    try:
-        response_confirm(
+    step_run(
+        request,
+        lambda: response_confirm(
             assessment_id=assessment.pk,
             status=request.POST.get("status", ""),
             reason=request.POST.get("reason", ""),
             expected_version=posted_int(request.POST, "version", label="Version", maximum=VERSION_MAX),
             user=request.user,
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except ConcurrentEditError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Day {assessment.study_day} response confirmed.")
+        ),
+        success=f"Day {assessment.study_day} response confirmed.",
+    )
     return redirect("patient_responses", pk=assessment.patient_id)
 
 

@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 from assessments import selectors
 from assessments.models import Visit
 from assessments.services.visits import visit_not_done_record, visit_unscheduled_add
+from crf.pages import step_run
 from patients.selectors import patient_get_for_user
 from trial import clock
 from trial.clock import site_today
 from trial.posted import VERSION_MAX, posted_int
 from trial.selectors import user_site_ids
-from trial.versioning import ConcurrentEditError
 
 
 def visit_get_for_user(*, user, pk: int) -> Visit:
@@ -71,19 +71,16 @@ def visit_unscheduled_create(request, pk: int):
 @require_POST
 def visit_not_done(request, pk: int):
     visit = visit_get_for_user(user=request.user, pk=pk)
-    try:
-        visit_not_done_record(
+    step_run(
+        request,
+        lambda: visit_not_done_record(
             visit_id=visit.pk,
             reason=request.POST.get("not_done_reason", ""),
             expected_version=posted_int(request.POST, "version", label="Version", maximum=VERSION_MAX),
             user=request.user,
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except ConcurrentEditError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{visit.name} recorded as not done.")
+        ),
+        success=f"{visit.name} recorded as not done.",
+    )
     return redirect("visit_calendar", pk=visit.patient_id)
 
 

@@ -93,14 +93,16 @@ def screening_create(*, site: Site, data: dict, user) -> Screening:
 
 
 @retried
-def screening_update(*, screening_id: int, data: dict, expected_version: int, user, reason: str) -> Screening:
+def screening_update(
+    *, screening_id: int, data: dict, expected_version: int, user, reason_for_change: str
+) -> Screening:
     """Change screening data; derived values of an enrolled patient are recomputed by a task."""
     with transaction.atomic():
         screening = record_lock_for_update(model=Screening, pk=screening_id, expected_version=expected_version)
         for field, value in data.items():
             setattr(screening, field, value)
         _apply_eligibility(screening)
-        record_save(record=screening, user=user, reason=reason)
+        record_save(record=screening, user=user, reason=reason_for_change)
         patient = Patient.objects.filter(screening=screening).first()
         patient_id = patient.pk if patient is not None else None
         if patient is not None:

@@ -69,10 +69,10 @@ def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
-def _require_change_reason(change_reason: str | None) -> str:
-    reason = (change_reason or "").strip()
+def _require_change_reason(reason_for_change: str | None) -> str:
+    reason = (reason_for_change or "").strip()
     if not reason:
-        raise ValidationError({"change_reason": "A reason for change is required to change saved data."})
+        raise ValidationError({"reason_for_change": "A reason for change is required to change saved data."})
     return reason
 
 
@@ -94,7 +94,7 @@ def _save_or_update(
     user,
     created_reason: str,
     expected_version: int | None,
-    change_reason: str | None,
+    reason_for_change: str | None,
     duplicate_message: tuple[str, str],
 ):
     """Create the record, or update it under optimistic locking.
@@ -111,7 +111,7 @@ def _save_or_update(
         if _same(existing, values):
             return existing
         raise ValidationError({duplicate_message[0]: duplicate_message[1]})
-    reason = _require_change_reason(change_reason)
+    reason = _require_change_reason(reason_for_change)
     record = record_lock_for_update(model=model, pk=existing.pk, expected_version=expected_version)
     if _same(record, values):
         return record
@@ -475,7 +475,7 @@ def dose_record(
     reason: str,
     user,
     expected_version: int | None = None,
-    change_reason: str | None = None,
+    reason_for_change: str | None = None,
     expect_empty: bool = False,
     confirm_short_interval: bool = False,
 ) -> DoseAdministration:
@@ -532,7 +532,7 @@ def dose_record(
             user=user,
             created_reason=f"Dose recorded: day {treatment_day} {slot} {status}",
             expected_version=expected_version,
-            change_reason=change_reason,
+            reason_for_change=reason_for_change,
             duplicate_message=("slot", ""),  # refused above, with the dose as recorded
         )
         _short_intervals_recheck(context, written=dose, user=user)
@@ -693,7 +693,7 @@ def treatment_end_record(
     user,
     reason_detail: str = "",
     expected_version: int | None = None,
-    change_reason: str | None = None,
+    reason_for_change: str | None = None,
 ) -> TreatmentEnd:
     """Record (or correct) the end of ruxolitinib: completed 28 days, or discontinued with its reason.
 
@@ -740,7 +740,7 @@ def treatment_end_record(
             user=user,
             created_reason="Treatment end recorded",
             expected_version=expected_version,
-            change_reason=change_reason,
+            reason_for_change=reason_for_change,
             duplicate_message=(
                 "outcome",
                 "The end of treatment is already recorded; edit it with a reason for change.",
@@ -851,7 +851,7 @@ def subsequent_therapy_record(
             user=user,
             created_reason="Subsequent therapy recorded",
             expected_version=None,
-            change_reason=None,
+            reason_for_change=None,
             duplicate_message=(
                 "start_date",
                 f"This regimen starting on {start_date} is already recorded; edit it with a reason for change.",
@@ -867,7 +867,7 @@ def subsequent_therapy_update(
     start_date: date,
     user,
     expected_version: int,
-    change_reason: str,
+    reason_for_change: str,
     etoposide: bool = False,
     dexamethasone: bool = False,
     cyclosporine: bool = False,
@@ -878,7 +878,7 @@ def subsequent_therapy_update(
     """Correct a subsequent therapy or add its response and outcome (with a reason for change)."""
     with transaction.atomic():
         patient = _lock_patient(therapy.patient)
-        reason = _require_change_reason(change_reason)
+        reason = _require_change_reason(reason_for_change)
         values = _therapy_values(
             patient=patient,
             regimen=regimen,
@@ -969,7 +969,7 @@ def death_record(
     user,
     hlh_related: bool | None = None,
     expected_version: int | None = None,
-    change_reason: str | None = None,
+    reason_for_change: str | None = None,
 ) -> Death:
     """Record (or correct) a death; the patient goes off study (sections 6 and 11)."""
     with transaction.atomic():
@@ -992,7 +992,7 @@ def death_record(
             user=user,
             created_reason="Death recorded",
             expected_version=expected_version,
-            change_reason=change_reason,
+            reason_for_change=reason_for_change,
             duplicate_message=("date_of_death", "A death is already recorded; edit it with a reason for change."),
         )
         _status_refresh(patient=patient, user=user, why="Death recorded")
@@ -1017,7 +1017,7 @@ def follow_up_record(
     death_hlh_related: bool | None = None,
     follow_up_id: int | None = None,
     expected_version: int | None = None,
-    change_reason: str | None = None,
+    reason_for_change: str | None = None,
 ) -> FollowUp:
     """Record the patient's status at a follow-up contact: alive, dead or lost.
 
@@ -1123,7 +1123,7 @@ def follow_up_record(
             user=user,
             created_reason="Follow-up recorded",
             expected_version=expected_version if corrected is not None else None,
-            change_reason=change_reason,
+            reason_for_change=reason_for_change,
             duplicate_message=duplicate,
         )
         _status_refresh(

@@ -9,14 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from crf.locks import RecordLocked, form_lock
+from crf.pages import edit_page, form_submit, service_errors_to_form
 from patients import selectors, services
 from patients.forms import EnrollmentForm, ScreeningEditForm, ScreeningForm
 from patients.models import Eligibility, Patient, Screening
 from patients.rules.dosing import dose_band_for_weight
-from patients.views.treatment import service_errors_to_form
 from trial.posted import posted_int
 from trial.selectors import user_sites
-from trial.versioning import ConcurrentEditError
 
 PAGE_SIZE = 25
 
@@ -99,36 +98,27 @@ def screening_detail(request, pk: int):
 def screening_edit(request, pk: int):
     screening = selectors.screening_get_for_user(user=request.user, pk=pk)
     form = ScreeningEditForm(request.POST or None, instance=screening, site=screening.site)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k not in {"version", "reason_for_change"}}
-        try:
-            services.screening_update(
-                screening_id=screening.pk,
-                data=data,
-                expected_version=form.cleaned_data["version"],
-                user=request.user,
-                reason=form.cleaned_data["reason_for_change"],
-            )
-        except ConcurrentEditError as exc:
-            conflict = exc
-        except ValidationError as exc:  # e.g. the form is frozen or locked
-            form.add_error(None, " ".join(exc.messages))
-        else:
-            messages.success(request, "Screening updated; eligibility recomputed.")
-            return redirect("screening_detail", pk=screening.pk)
-    return render(
+    submission = form_submit(
         request,
-        "patients/screening_form.html",
-        {
-            "form": form,
-            "site": screening.site,
-            "screening": screening,
-            "conflict": conflict,
-            "form_lock": form_lock(screening, user=request.user),
-        },
-        status=409 if conflict else 200,
+        form,
+        lambda data: services.screening_update(
+            screening_id=screening.pk,
+            data={k: v for k, v in data.items() if k not in {"version", "reason_for_change"}},
+            expected_version=data["version"],
+            user=request.user,
+            reason_for_change=data["reason_for_change"],
+        ),
     )
+    if submission.saved:
+        messages.success(request, "Screening updated; eligibility recomputed.")
+        return redirect("screening_detail", pk=screening.pk)
+    context = {
+        "form": form,
+        "site": screening.site,
+        "screening": screening,
+        "form_lock": form_lock(screening, user=request.user),
+    }
+    return edit_page(request, "patients/screening_form.html", context, submission)
 
 
 @login_required

@@ -14,7 +14,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from crf.catalogue import fields_of
 from crf.locks import form_lock
+from crf.pages import edit_page, form_submit, service_errors_to_form
 from patients import selectors, services
 from patients.forms import (
     DeathEditForm,
@@ -46,17 +48,22 @@ OUTCOME_VIEW_PERMS = (
 )
 
 
-def service_errors_to_form(form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
-    """Show a service's {field: message} errors on the form's fields (unknown fields at the top)."""
-    aliases = aliases or {}
-    if not hasattr(exc, "error_dict"):
-        for message in exc.messages:
-            form.add_error(None, message)
-        return
-    for field, errors in exc.message_dict.items():
-        name = aliases.get(field, field)
-        for message in errors:
-            form.add_error(name if name in form.fields else None, message)
+# The catalogue's fields of each form, as its page's form cleans them and its service takes them.
+END_FIELDS = fields_of("patients.treatmentend")
+THERAPY_FIELDS = fields_of("patients.subsequenttherapy")
+FOLLOW_UP_FIELDS = fields_of("patients.followup")
+DEATH_FIELDS = fields_of("patients.death")
+
+
+def _fields(cleaned: dict, names) -> dict:
+    return {name: cleaned[name] for name in names}
+
+
+def _correction(cleaned: dict, record) -> dict:
+    """A saved record is changed from the version the user loaded, with a reason for change."""
+    if record is None:
+        return {}
+    return {"expected_version": cleaned["version"], "reason_for_change": cleaned["reason_for_change"]}
 
 
 def _without_edit_fields(cleaned: dict) -> dict:
@@ -98,7 +105,7 @@ def _dose_log_url(patient: Patient, day: int) -> str:
     return f"{reverse('dose_log', args=[patient.pk])}#day-{day}"
 
 
-DOSE_ERROR_ALIASES = {"administered_at": "administered_time", "change_reason": "reason_for_change", "slot": "status"}
+DOSE_ERROR_ALIASES = {"administered_at": "administered_time", "slot": "status"}
 
 
 def _dose_form_page(request, *, patient, form, record, scheduled, label, conflict=None):
@@ -214,7 +221,7 @@ def dose_record(request, pk: int, day: int, slot: str):
                 reason=data["reason"],
                 user=request.user,
                 expected_version=data.get("version") if record else None,
-                change_reason=data.get("reason_for_change"),
+                reason_for_change=data.get("reason_for_change"),
                 expect_empty=record is None,
                 confirm_short_interval=data["confirm_short_interval"],
             )
@@ -265,10 +272,6 @@ def treatment_summary(request, pk: int):
     )
 
 
-def _edit_page(request, *, template: str, context: dict, conflict) -> object:
-    return render(request, template, {**context, "conflict": conflict}, status=409 if conflict else 200)
-
-
 @login_required
 @permission_required(END_PERMS, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -277,57 +280,28 @@ def treatment_end(request, pk: int):
     record = TreatmentEnd.objects.filter(patient=patient).first()
     form_class = TreatmentEndEditForm if record else TreatmentEndForm
     form = form_class(request.POST or None, instance=record, site=patient.site)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.treatment_end_record(
-                patient=patient,
-                outcome=data["outcome"],
-                reason=data["reason"],
-                reason_detail=data["reason_detail"],
-                last_dose_date=data["last_dose_date"],
-                user=request.user,
-                expected_version=data.get("version") if record else None,
-                change_reason=data.get("reason_for_change"),
-            )
-        except ConcurrentEditError as exc:
-            conflict = exc
-        except ValidationError as exc:
-            service_errors_to_form(form, exc, {"change_reason": "reason_for_change"})
-        else:
-            patient.refresh_from_db()
-            messages.success(request, f"End of treatment saved; the patient is now {patient.get_status_display()}.")
-            return redirect("treatment_summary", pk=patient.pk)
-    trial = patient.site.trial
-    return _edit_page(
+    submission = form_submit(
         request,
-        template="patients/treatment/treatment_end.html",
-        context={
-            "patient": patient,
-            "form": form,
-            "record": record,
-            "form_lock": form_lock(record or TreatmentEnd(patient=patient), user=request.user),
-            "counts": selectors.patient_dose_counts(patient),
-            "last_day": treatment_day_date(patient.first_dose_date, trial.treatment_days),
-            "treatment_days": trial.treatment_days,
-        },
-        conflict=conflict,
+        form,
+        lambda data: services.treatment_end_record(
+            patient=patient, user=request.user, **_fields(data, END_FIELDS), **_correction(data, record)
+        ),
     )
-
-
-def _therapy_data(cleaned: dict) -> dict:
-    fields = (
-        "regimen",
-        "start_date",
-        "etoposide",
-        "dexamethasone",
-        "cyclosporine",
-        "other_drugs",
-        "response",
-        "outcome",
-    )
-    return {name: cleaned[name] for name in fields}
+    if submission.saved:
+        patient.refresh_from_db()
+        messages.success(request, f"End of treatment saved; the patient is now {patient.get_status_display()}.")
+        return redirect("treatment_summary", pk=patient.pk)
+    trial = patient.site.trial
+    context = {
+        "patient": patient,
+        "form": form,
+        "record": record,
+        "form_lock": form_lock(record or TreatmentEnd(patient=patient), user=request.user),
+        "counts": selectors.patient_dose_counts(patient),
+        "last_day": treatment_day_date(patient.first_dose_date, trial.treatment_days),
+        "treatment_days": trial.treatment_days,
+    }
+    return edit_page(request, "patients/treatment/treatment_end.html", context, submission)
 
 
 @login_required
@@ -340,20 +314,18 @@ def subsequent_therapy_add(request, pk: int):
     if end:
         initial["start_date"] = end.last_dose_date
     form = SubsequentTherapyForm(request.POST or None, site=patient.site, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.subsequent_therapy_record(patient=patient, user=request.user, **_therapy_data(form.cleaned_data))
-        except ValidationError as exc:
-            service_errors_to_form(form, exc)
-        else:
-            messages.success(request, "Subsequent therapy saved.")
-            return redirect("treatment_summary", pk=patient.pk)
-    return _edit_page(
+    submission = form_submit(
         request,
-        template="patients/treatment/therapy_form.html",
-        context={"patient": patient, "form": form, "therapy": None, "treatment_end": end},
-        conflict=None,
+        form,
+        lambda data: services.subsequent_therapy_record(
+            patient=patient, user=request.user, **_fields(data, THERAPY_FIELDS)
+        ),
     )
+    if submission.saved:
+        messages.success(request, "Subsequent therapy saved.")
+        return redirect("treatment_summary", pk=patient.pk)
+    context = {"patient": patient, "form": form, "therapy": None, "treatment_end": end}
+    return edit_page(request, "patients/treatment/therapy_form.html", context, submission)
 
 
 @login_required
@@ -363,34 +335,39 @@ def subsequent_therapy_edit(request, pk: int, therapy_pk: int):
     patient = selectors.patient_get_for_user(user=request.user, pk=pk)
     therapy = get_object_or_404(SubsequentTherapy, pk=therapy_pk, patient=patient)
     form = SubsequentTherapyEditForm(request.POST or None, instance=therapy, site=patient.site)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.subsequent_therapy_update(
-                therapy=therapy,
-                user=request.user,
-                expected_version=form.cleaned_data["version"],
-                change_reason=form.cleaned_data["reason_for_change"],
-                **_therapy_data(form.cleaned_data),
-            )
-        except ConcurrentEditError as exc:
-            conflict = exc
-        except ValidationError as exc:
-            service_errors_to_form(form, exc, {"change_reason": "reason_for_change"})
-        else:
-            messages.success(request, "Subsequent therapy updated.")
-            return redirect("treatment_summary", pk=patient.pk)
-    return _edit_page(
+    submission = form_submit(
         request,
-        template="patients/treatment/therapy_form.html",
-        context={
-            "patient": patient,
-            "form": form,
-            "therapy": therapy,
-            "treatment_end": TreatmentEnd.objects.filter(patient=patient).first(),
-        },
-        conflict=conflict,
+        form,
+        lambda data: services.subsequent_therapy_update(
+            therapy=therapy, user=request.user, **_fields(data, THERAPY_FIELDS), **_correction(data, therapy)
+        ),
     )
+    if submission.saved:
+        messages.success(request, "Subsequent therapy updated.")
+        return redirect("treatment_summary", pk=patient.pk)
+    context = {
+        "patient": patient,
+        "form": form,
+        "therapy": therapy,
+        "treatment_end": TreatmentEnd.objects.filter(patient=patient).first(),
+    }
+    return edit_page(request, "patients/treatment/therapy_form.html", context, submission)
+
+
+def _follow_up_save(form, patient: Patient, user):
+    def save(data: dict):
+        death = {} if form.death_known else {"date_of_death": data["date_of_death"], "death_cause": data["death_cause"]}
+        return services.follow_up_record(
+            patient=patient,
+            user=user,
+            **_fields(data, FOLLOW_UP_FIELDS),
+            visit=data["visit"],
+            date_of_death=death.get("date_of_death"),
+            death_cause=death.get("death_cause", ""),
+            death_hlh_related=data["death_hlh_related"],
+        )
+
+    return save
 
 
 @login_required
@@ -399,33 +376,12 @@ def subsequent_therapy_edit(request, pk: int, therapy_pk: int):
 def follow_up_add(request, pk: int):
     patient = selectors.patient_get_for_user(user=request.user, pk=pk)
     form = FollowUpForm(request.POST or None, patient=patient)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.follow_up_record(
-                patient=patient,
-                assessed_on=data["assessed_on"],
-                vital_status=data["vital_status"],
-                hlh_relapse=data["hlh_relapse"],
-                notes=data["notes"],
-                visit=data["visit"],
-                date_of_death=data["date_of_death"] if not form.death_known else None,
-                death_cause=data["death_cause"] if not form.death_known else "",
-                death_hlh_related=data["death_hlh_related"],
-                user=request.user,
-            )
-        except ValidationError as exc:
-            service_errors_to_form(form, exc)
-        else:
-            patient.refresh_from_db()
-            messages.success(request, f"Follow-up saved; the patient is {patient.get_status_display()}.")
-            return redirect("treatment_summary", pk=patient.pk)
-    return _edit_page(
-        request,
-        template="patients/treatment/follow_up_form.html",
-        context={"patient": patient, "form": form},
-        conflict=None,
-    )
+    submission = form_submit(request, form, _follow_up_save(form, patient, request.user))
+    if submission.saved:
+        patient.refresh_from_db()
+        messages.success(request, f"Follow-up saved; the patient is {patient.get_status_display()}.")
+        return redirect("treatment_summary", pk=patient.pk)
+    return edit_page(request, "patients/treatment/follow_up_form.html", {"patient": patient, "form": form}, submission)
 
 
 @login_required
@@ -436,37 +392,23 @@ def death_record(request, pk: int):
     record = Death.objects.filter(patient=patient).first()
     form_class = DeathEditForm if record else DeathForm
     form = form_class(request.POST or None, instance=record, site=patient.site)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.death_record(
-                patient=patient,
-                date_of_death=data["date_of_death"],
-                cause=data["cause"],
-                hlh_related=data["hlh_related"],
-                user=request.user,
-                expected_version=data.get("version") if record else None,
-                change_reason=data.get("reason_for_change"),
-            )
-        except ConcurrentEditError as exc:
-            conflict = exc
-        except ValidationError as exc:
-            service_errors_to_form(form, exc, {"change_reason": "reason_for_change"})
-        else:
-            messages.success(request, "Death recorded; the patient is off study.")
-            return redirect("treatment_summary", pk=patient.pk)
-    return _edit_page(
+    submission = form_submit(
         request,
-        template="patients/treatment/death_form.html",
-        context={
-            "patient": patient,
-            "form": form,
-            "record": record,
-            "form_lock": form_lock(record or Death(patient=patient), user=request.user),
-        },
-        conflict=conflict,
+        form,
+        lambda data: services.death_record(
+            patient=patient, user=request.user, **_fields(data, DEATH_FIELDS), **_correction(data, record)
+        ),
     )
+    if submission.saved:
+        messages.success(request, "Death recorded; the patient is off study.")
+        return redirect("treatment_summary", pk=patient.pk)
+    context = {
+        "patient": patient,
+        "form": form,
+        "record": record,
+        "form_lock": form_lock(record or Death(patient=patient), user=request.user),
+    }
+    return edit_page(request, "patients/treatment/death_form.html", context, submission)
 
 
 urlpatterns = [

@@ -59,7 +59,7 @@ def test_record_history_shows_old_and_new_value_who_role_and_reason(client, site
         data={"ferritin_ug_l": Decimal("3400")},
         expected_version=1,
         user=coordinator,
-        reason="Lab report re-read",
+        reason_for_change="Lab report re-read",
     )
     login(client, clinician)
     page = client.get(reverse("audit_record", args=["patients.screening", screening.pk])).content.decode()

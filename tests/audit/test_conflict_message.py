@@ -21,11 +21,15 @@ def test_the_conflict_lists_changed_fields_by_label_with_readable_values(site_a,
         data={"ferritin_ug_l": Decimal("4100")},
         expected_version=1,
         user=clinician,
-        reason="Re-read",
+        reason_for_change="Re-read",
     )
     with pytest.raises(ConcurrentEditError) as refused:
         screening_update(
-            screening_id=screening.pk, data={"alt_u_l": Decimal("95")}, expected_version=1, user=coordinator, reason="x"
+            screening_id=screening.pk,
+            data={"alt_u_l": Decimal("95")},
+            expected_version=1,
+            user=coordinator,
+            reason_for_change="x",
         )
     readable = {c.label: (c.old, c.new) for c in refused.value.readable}
     assert readable["Ferritin (µg/L)"] == ("3200", "4100")

@@ -38,7 +38,7 @@ def test_a_change_made_as_coordinator_still_shows_coordinator_after_the_role_cha
         data={"ferritin_ug_l": Decimal("3400")},
         expected_version=1,
         user=coordinator,
-        reason="Lab report re-read",
+        reason_for_change="Lab report re-read",
     )
     # The coordinator becomes a monitor; the change they made stays the coordinator's.
     coordinator.groups.set([Group.objects.get(name=Role.MONITOR)])

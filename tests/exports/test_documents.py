@@ -218,7 +218,7 @@ def test_casebook_prints_signatures_verifications_and_the_audit_trail(
         panel_data={},
         user=clinician,
         expected_version=panel.version,
-        reason="Transcription error on the lab sheet",
+        reason_for_change="Transcription error on the lab sheet",
     )
     changed = generate(django_capture_on_commit_callbacks, kind="casebook", user=clinician, patient=patient)
     assert changed.pk != signed.pk

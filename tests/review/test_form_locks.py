@@ -127,7 +127,7 @@ def test_unlocking_needs_a_reason_and_is_audited_with_the_role(client, patient, 
         "Unlocked: Late lab result to enter",
         "data_manager",
     )
-    save_day7(patient, clinician, ferritin="2300", expected_version=panel.version, reason="Late result")
+    save_day7(patient, clinician, ferritin="2300", expected_version=panel.version, reason_for_change="Late result")
 
 
 def test_only_a_data_manager_of_the_patients_site_locks_a_form(client, patient, clinician, monitor, site_b):
@@ -298,7 +298,11 @@ def test_the_admin_history_page_cannot_revert_a_record(admin_client, site_a, cli
 
     screening = screening_create(site=site_a, data=eligible_data(), user=clinician)
     screening_update(
-        screening_id=screening.pk, data={"initials": "ABC"}, expected_version=1, user=clinician, reason="Typo"
+        screening_id=screening.pk,
+        data={"initials": "ABC"},
+        expected_version=1,
+        user=clinician,
+        reason_for_change="Typo",
     )
     first = Screening.history.filter(id=screening.pk).order_by("history_date").first()
     url = reverse("admin:patients_screening_simple_history", args=[screening.pk, first.history_id])

@@ -90,7 +90,7 @@ def test_source_verification_is_cleared_by_a_later_change(patient, clinician, mo
     panel = save_day7(patient, clinician).panel
     sdv_mark(record=panel, user=monitor)
     assert sdv_status(record=panel).verified_by == monitor
-    save_day7(patient, clinician, ferritin="2300", expected_version=panel.version, reason="Corrected")
+    save_day7(patient, clinician, ferritin="2300", expected_version=panel.version, reason_for_change="Corrected")
     panel.refresh_from_db()
     assert sdv_status(record=panel) is None
     with pytest.raises(ReviewNotAllowed):
@@ -104,7 +104,7 @@ def test_signature_needs_the_password_and_breaks_when_signed_data_change(patient
     signature = signature_sign(patient=patient, user=clinician, password=PASSWORD)
     assert "confirm that I have reviewed the casebook" in signature.meaning
     assert signature_valid(signature) is True
-    save_day7(patient, clinician, ferritin="2100", expected_version=panel.version, reason="Corrected")
+    save_day7(patient, clinician, ferritin="2100", expected_version=panel.version, reason_for_change="Corrected")
     assert signature_valid(signature) is False
 
 

@@ -101,7 +101,7 @@ def test_each_status_and_its_precedence(site_a, clinician, monitor, dm, trial):
         panel_data={},
         user=clinician,
         expected_version=panel.version,
-        reason="Transcription error",
+        reason_for_change="Transcription error",
         today=TODAY,
     )
     p = made["verified and signed"] = enroll_child(site_a, clinician)
@@ -120,7 +120,7 @@ def test_each_status_and_its_precedence(site_a, clinician, monitor, dm, trial):
         panel_data={},
         user=clinician,
         expected_version=panel.version,
-        reason="Late correction",
+        reason_for_change="Late correction",
         today=TODAY,
     )
     p = made["signed with a query open"] = enroll_child(site_a, clinician)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.core.exceptions import ValidationError
 
@@ -17,6 +18,7 @@ from assessments.services.adverse_events import (
     lab_ae_suggestion_accept,
     lab_ae_suggestion_dismiss,
     lab_ae_suggestions_create,
+    sae_recipients,
 )
 from notifications.models import Notification
 from notifications.services import notification_email_deliver
@@ -24,7 +26,7 @@ from notifications.tasks import notification_email_send
 from patients.models import Death, Screening
 from patients.services import patient_enroll, screening_create
 from tests.conftest import SCREENING_DAY, eligible_data, make_user
-from trial.models import Role
+from trial.models import Role, SiteMembership
 from trial.versioning import ConcurrentEditError
 
 pytestmark = pytest.mark.django_db
@@ -172,21 +174,25 @@ def test_other_term_with_text_is_saved_with_both(patient, clinician):
 def test_update_needs_reason_and_version_and_keeps_history(patient, clinician, coordinator):
     ae = adverse_event_record(patient=patient, data=ae_data(), user=clinician)
     with pytest.raises(ValidationError) as caught:
-        adverse_event_update(ae_id=ae.pk, data={"grade": 4}, expected_version=1, user=coordinator, reason="  ")
+        adverse_event_update(
+            ae_id=ae.pk, data={"grade": 4}, expected_version=1, user=coordinator, reason_for_change="  "
+        )
     assert caught.value.message_dict == {"reason_for_change": ["A reason is required to change a saved adverse event."]}
     ae = adverse_event_update(
         ae_id=ae.pk,
         data={"grade": 4, "resolution_date": ENROLLED + timedelta(days=8), "outcome": "recovered"},
         expected_version=1,
         user=coordinator,
-        reason="Source document: ICU admission",
+        reason_for_change="Source document: ICU admission",
     )
     assert (ae.grade, ae.version, ae.outcome) == (4, 2, "recovered")
     latest = ae.history.order_by("-history_date").first()
     assert latest.history_change_reason == "Source document: ICU admission"
     assert latest.history_user == coordinator
     with pytest.raises(ConcurrentEditError) as conflict:
-        adverse_event_update(ae_id=ae.pk, data={"grade": 2}, expected_version=1, user=clinician, reason="Typo")
+        adverse_event_update(
+            ae_id=ae.pk, data={"grade": 2}, expected_version=1, user=clinician, reason_for_change="Typo"
+        )
     assert conflict.value.changes["grade"] == ("3", "4")
     ae.refresh_from_db()
     assert ae.grade == 4
@@ -196,7 +202,7 @@ def test_update_is_validated_against_the_whole_record(patient, clinician):
     ae = adverse_event_record(patient=patient, data=ae_data(), user=clinician)
     with pytest.raises(ValidationError) as caught:
         adverse_event_update(
-            ae_id=ae.pk, data={"resolution_date": ENROLLED}, expected_version=1, user=clinician, reason="Fix"
+            ae_id=ae.pk, data={"resolution_date": ENROLLED}, expected_version=1, user=clinician, reason_for_change="Fix"
         )
     assert caught.value.message_dict == {
         "resolution_date": ["Resolution date cannot be before the onset date (2026-03-06)."]
@@ -244,6 +250,22 @@ def test_sae_notifies_site_coordinators_and_site_monitors_once_each(
     assert all(n.emailed_at is not None for n in notes)
 
 
+def test_sae_recipients_are_the_holders_of_the_alert_permission_not_a_role_name(site_a, site_b, patient, audience):
+    """Who is alerted follows the permission: granted to one user directly, withdrawn from a role."""
+    from django.contrib.auth.models import Group, Permission
+
+    alert = Permission.objects.get(content_type__app_label="notifications", codename="receive_sae_alert")
+    physician = User.objects.create_user(username="pi_direct", password="x")
+    SiteMembership.objects.create(user=physician, site=site_a)
+    physician.user_permissions.add(alert)
+    outsider = User.objects.create_user(username="pi_site_b", password="x")
+    SiteMembership.objects.create(user=outsider, site=site_b)
+    outsider.user_permissions.add(alert)
+    assert {u.username for u in sae_recipients(patient=patient)} == audience["expected"] | {"pi_direct"}
+    Group.objects.get(name=Role.MONITOR.value).permissions.remove(alert)
+    assert {u.username for u in sae_recipients(patient=patient)} == {"coord_a", "pi_direct"}
+
+
 def test_saving_a_serious_event_again_does_not_notify_again(
     patient, clinician, audience, django_capture_on_commit_callbacks
 ):
@@ -251,7 +273,11 @@ def test_saving_a_serious_event_again_does_not_notify_again(
         ae = adverse_event_record(patient=patient, data=serious_data(), user=clinician)
     with django_capture_on_commit_callbacks(execute=True):
         adverse_event_update(
-            ae_id=ae.pk, data={"description": "Now in ICU"}, expected_version=1, user=clinician, reason="Detail"
+            ae_id=ae.pk,
+            data={"description": "Now in ICU"},
+            expected_version=1,
+            user=clinician,
+            reason_for_change="Detail",
         )
     assert Notification.objects.count() == 2
     assert len(mail.outbox) == 2
@@ -267,7 +293,7 @@ def test_an_event_that_becomes_serious_notifies_then(patient, clinician, audienc
             data={"serious": True, "sae_hospitalisation": True},
             expected_version=1,
             user=clinician,
-            reason="Admitted to hospital",
+            reason_for_change="Admitted to hospital",
         )
     assert {n.recipient.username for n in Notification.objects.all()} == audience["expected"]
     assert len(mail.outbox) == 2

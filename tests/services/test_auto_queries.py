@@ -53,7 +53,7 @@ def test_out_of_window_visit_raises_a_query_that_closes_when_the_date_is_correct
         clinician,
         visit_date=DAY0 + timedelta(days=14),
         expected_version=first.panel.version,
-        reason="Wrong date typed",
+        reason_for_change="Wrong date typed",
     )
     assert not live("visit.out_of_window").exists()
     closed = DataQuery.objects.get(check_code="visit.out_of_window")
@@ -109,7 +109,7 @@ def test_eligibility_lost_after_enrollment_is_queried(site_a, clinician):
         data={"malignancy": True},
         expected_version=screening.version,
         user=clinician,
-        reason="Pathology report",
+        reason_for_change="Pathology report",
     )
     assert live("screening.eligibility_after_enrollment").count() == 1
 

@@ -126,20 +126,34 @@ def test_correction_needs_version_and_reason_and_keeps_value_history(patient, cl
         {"FERRITIN": m(1600, "µg/L")},
         user=coordinator,
         expected_version=first.panel.version,
-        reason="Transcription error",
+        reason_for_change="Transcription error",
     )
     result = LabResult.objects.get(panel=first.panel, analyte="FERRITIN")
     history = list(result.history.order_by("history_date").values_list("value", "history_change_reason"))
     assert history == [(Decimal("1800.0000"), "Lab value entered"), (Decimal("1600.0000"), "Transcription error")]
     # A stale version is refused and nothing is overwritten.
     with pytest.raises(ConcurrentEditError):
-        save(patient, "D7", {"FERRITIN": m(1500, "µg/L")}, user=clinician, expected_version=1, reason="Late edit")
+        save(
+            patient,
+            "D7",
+            {"FERRITIN": m(1500, "µg/L")},
+            user=clinician,
+            expected_version=1,
+            reason_for_change="Late edit",
+        )
     assert LabResult.objects.get(pk=result.pk).value == Decimal("1600")
 
 
 def test_clearing_a_value_deletes_it_with_history(patient, clinician):
     first = save(patient, "D7", {"FERRITIN": m(1800, "µg/L"), "ALT": m(30, "U/L")}, user=clinician)
-    save(patient, "D7", {"ALT": m(30, "U/L")}, user=clinician, expected_version=first.panel.version, reason="Wrong row")
+    save(
+        patient,
+        "D7",
+        {"ALT": m(30, "U/L")},
+        user=clinician,
+        expected_version=first.panel.version,
+        reason_for_change="Wrong row",
+    )
     assert list(first.panel.results.values_list("analyte", flat=True)) == ["ALT"]
     assert LabResult.history.filter(analyte="FERRITIN", history_type="-").count() == 1
 
@@ -190,7 +204,7 @@ def test_a_visit_date_changed_by_a_lab_correction_keeps_the_users_reason(patient
         user=coordinator,
         visit_date=DAY0 + timedelta(days=8),
         expected_version=first.panel.version,
-        reason="Sample drawn the next morning",
+        reason_for_change="Sample drawn the next morning",
     )
     rows = visit(patient, "D7").history.order_by("history_date", "history_id")
     assert [(r.visit_date, r.history_change_reason) for r in rows if r.visit_date] == [

@@ -121,7 +121,7 @@ def test_expected_dose_is_the_snapshot_taken_when_first_recorded(patient, clinic
     dose = give(patient, clinician)
     Patient.objects.filter(pk=patient.pk).update(expected_dose_mg=Decimal("10"))
     patient.refresh_from_db()
-    updated = give(patient, clinician, amount="5", hour=9, expected_version=1, change_reason="Time corrected")
+    updated = give(patient, clinician, amount="5", hour=9, expected_version=1, reason_for_change="Time corrected")
     assert (updated.expected_mg, updated.deviation) == (Decimal("5"), False)
     assert give(patient, clinician, day=2).expected_mg == Decimal("10")
     assert dose.pk == updated.pk
@@ -264,9 +264,9 @@ def test_repeating_the_same_dose_is_harmless_and_a_different_one_is_refused(pati
 def test_a_change_needs_the_version_and_a_reason_and_keeps_both_in_history(patient, clinician, coordinator):
     give(patient, clinician)
     with pytest.raises(ValidationError) as excinfo:
-        give(patient, coordinator, amount="2.5", expected_version=1, change_reason=" ")
-    assert "reason for change is required" in errors_of(excinfo)["change_reason"]
-    updated = give(patient, coordinator, amount="2.5", expected_version=1, change_reason="Half tablet given")
+        give(patient, coordinator, amount="2.5", expected_version=1, reason_for_change=" ")
+    assert "reason for change is required" in errors_of(excinfo)["reason_for_change"]
+    updated = give(patient, coordinator, amount="2.5", expected_version=1, reason_for_change="Half tablet given")
     assert (updated.version, updated.deviation, updated.updated_by) == (2, True, coordinator)
     latest = updated.history.order_by("-history_date").first()
     assert (latest.history_change_reason, latest.amount_mg) == ("Half tablet given", Decimal("2.5"))
@@ -284,7 +284,7 @@ def test_a_given_dose_can_be_corrected_to_held(patient, clinician):
         reason="Entered on the wrong patient",
         user=clinician,
         expected_version=1,
-        change_reason="Correction",
+        reason_for_change="Correction",
     )
     assert (held.status, held.amount_mg, held.administered_at, held.deviation, held.deviation_note) == (
         "held",
@@ -297,9 +297,9 @@ def test_a_given_dose_can_be_corrected_to_held(patient, clinician):
 
 def test_a_stale_version_is_refused_with_what_changed(patient, clinician, coordinator):
     give(patient, clinician)
-    give(patient, coordinator, amount="2.5", expected_version=1, change_reason="Half tablet")
+    give(patient, coordinator, amount="2.5", expected_version=1, reason_for_change="Half tablet")
     with pytest.raises(ConcurrentEditError) as excinfo:
-        give(patient, clinician, hour=9, expected_version=1, change_reason="Time corrected")
+        give(patient, clinician, hour=9, expected_version=1, reason_for_change="Time corrected")
     assert excinfo.value.changes["amount_mg"] == ("5.00", "2.50")
     assert DoseAdministration.objects.get().amount_mg == Decimal("2.5")
 
@@ -403,7 +403,7 @@ def test_a_confirmed_short_interval_is_saved_flagged_queried_and_cleared_when_co
     query = DataQuery.objects.get(check_code="dose.short_interval", status="open")
     assert query.target == f"patients.doseadministration:{dose.pk}" and "Only 13 min after" in query.text
     corrected = given_at(
-        patient, clinician, 9, "pm", 20, 0, expected_version=dose.version, change_reason="Time typed wrongly"
+        patient, clinician, 9, "pm", 20, 0, expected_version=dose.version, reason_for_change="Time typed wrongly"
     )
     assert (corrected.short_interval, corrected.short_interval_note) == (False, "")
     query.refresh_from_db()
@@ -423,7 +423,7 @@ def test_a_confirmed_dose_can_be_corrected_without_confirming_again(patient, cli
         reason="",
         user=clinician,
         expected_version=dose.version,
-        change_reason="Half dose given",
+        reason_for_change="Half dose given",
     )
     assert (changed.amount_mg, changed.short_interval) == (Decimal("2.5"), True)
 
@@ -431,7 +431,7 @@ def test_a_confirmed_dose_can_be_corrected_without_confirming_again(patient, cli
 def test_moving_the_neighbour_away_clears_the_other_doses_flag(patient, clinician):
     morning = given_at(patient, clinician, 9, "am", 8, 0)
     evening = given_at(patient, clinician, 9, "pm", 12, 0, confirm_short_interval=True)
-    given_at(patient, clinician, 9, "am", 4, 0, expected_version=morning.version, change_reason="Given at 04:00")
+    given_at(patient, clinician, 9, "am", 4, 0, expected_version=morning.version, reason_for_change="Given at 04:00")
     evening.refresh_from_db()
     assert (evening.short_interval, evening.short_interval_note) == (False, "")
     assert DataQuery.objects.get(check_code="dose.short_interval").status == "closed"
@@ -516,9 +516,9 @@ def test_an_amount_never_prescribed_is_one_query_closed_when_the_doses_are_corre
     assert query.check_code == "dose.off_band" and query.target == f"patients.doseadministration:{doses[0].pk}"
     assert query.text.startswith("Given 7.5 mg instead of the weight band's 5 mg, an amount never prescribed")
     for dose in doses[:2]:
-        give(patient, clinician, day=dose.treatment_day, amount="5", expected_version=1, change_reason="Chart")
+        give(patient, clinician, day=dose.treatment_day, amount="5", expected_version=1, reason_for_change="Chart")
     assert dose_queries(patient).exclude(status="closed").get().target == f"patients.doseadministration:{doses[2].pk}"
-    give(patient, clinician, day=6, amount="5", expected_version=1, change_reason="Chart")
+    give(patient, clinician, day=6, amount="5", expected_version=1, reason_for_change="Chart")
     assert not dose_queries(patient).exclude(status="closed").exists()
     assert not DoseAdministration.objects.filter(patient=patient, deviation=True).exists()
 
@@ -742,7 +742,7 @@ def test_treatment_end_correction_needs_version_and_reason_and_recomputes_status
         last_dose_date=DAY0 + timedelta(5),
         user=clinician,
         expected_version=end.version,
-        change_reason="Wrong reason ticked",
+        reason_for_change="Wrong reason ticked",
     )
     assert (fixed.version, fixed.reason) == (2, "toxicity")
     patient.refresh_from_db()
@@ -818,7 +818,7 @@ def test_subsequent_therapy_is_recorded_once_and_updated_with_a_reason(patient, 
         therapy=therapy,
         user=coordinator,
         expected_version=1,
-        change_reason="Response at week 8",
+        reason_for_change="Response at week 8",
         response="cr",
         outcome="CR at week 8; proceeded to HSCT",
         **args,
@@ -827,7 +827,7 @@ def test_subsequent_therapy_is_recorded_once_and_updated_with_a_reason(patient, 
     assert updated.history.order_by("-history_date").first().history_change_reason == "Response at week 8"
     with pytest.raises(ConcurrentEditError):
         subsequent_therapy_update(
-            therapy=therapy, user=clinician, expected_version=1, change_reason="Late", response="pr", **args
+            therapy=therapy, user=clinician, expected_version=1, reason_for_change="Late", response="pr", **args
         )
 
 

@@ -56,7 +56,7 @@ def test_baseline_correction_is_recomputed_by_the_worker_after_commit(worker, si
         data={"scd25_value": Decimal("9000"), "ferritin_ug_l": Decimal("1500"), "ifn_gamma_pg_ml": Decimal("20")},
         expected_version=screening.version,
         user=clinician,
-        reason="Lab report corrected",
+        reason_for_change="Lab report corrected",
     )
     assert wait_for(lambda: Patient.objects.get(pk=patient.pk).risk_group == "low")
     patient.refresh_from_db()
