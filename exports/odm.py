@@ -31,8 +31,9 @@ ODM_TYPES = {
 }
 MDV = "MDV.1"
 EVENT = "SE.STUDY"
-# Forms exported under each enrolled subject; screening of children never enrolled is in the CSV only.
-SUBJECT_FORMS = [f for f in FORMS if f.name != "screening"]
+# Forms exported under each enrolled subject, the subject's screening and eligibility last; the
+# screening of a child never enrolled has no subject and is in the CSV only.
+SUBJECT_FORMS = [f for f in FORMS if f.name != "screening"] + [f for f in FORMS if f.name == "screening"]
 
 
 def _e(parent, tag: str, text: str | None = None, **attrs) -> etree._Element:
@@ -205,6 +206,8 @@ def odm_tree(*, site_ids: set[int], now=None) -> etree._Element:
                 users[user_id] = username
         for pk, values in records:
             subject = values["SUBJID"]
+            if not subject:
+                continue
             subject_site[subject] = values["SITEID"]
             subjects[subject][form.name].append((pk, values))
     signatures = _casebook_signatures(site_ids)

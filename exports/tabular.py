@@ -17,10 +17,18 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from assessments.models import AdverseEvent, LabResult, ResponseAssessment, Visit
+from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
 from assessments.models.responses import RESPONSE_CHOICES
 from exports.spreadsheet import spreadsheet_safe
-from patients.models import Death, DoseAdministration, FollowUp, Patient, Screening, TreatmentEnd
+from patients.models import (
+    Death,
+    DoseAdministration,
+    FollowUp,
+    Patient,
+    Screening,
+    SubsequentTherapy,
+    TreatmentEnd,
+)
 from trial.analytes import ANALYTES
 
 CHUNK = 2000
@@ -104,6 +112,11 @@ def _screening_columns() -> list[Column]:
             allowed = YN if type_ == "boolean" else choices_text(field.choices or [])
             columns.append(col(name.upper(), str(field.verbose_name).capitalize(), type_, name, allowed=allowed))
     return columns
+
+
+def coded(model, name: str) -> str:
+    """The codes a column's field allows, from the model's own choices."""
+    return choices_text(model._meta.get_field(name).choices)
 
 
 def _safe_patient(row):
@@ -204,6 +217,52 @@ FORMS: list[Form] = [
         ),
     ),
     Form(
+        "lab_panels",
+        "Laboratory panels: sampling, CNS, imaging, ECG, echocardiogram and infection screening",
+        [
+            SUBJ,
+            SITE,
+            col("VISITID", "Visit record id", "integer", "visit_id"),
+            col("VISIT", "Visit name", "text", "visit__name"),
+            col("LBDTC", "Sampling date and time (UTC)", "datetime", "sampled_at"),
+            col("CNSSYM", "CNS symptoms", "boolean", "cns_symptoms", allowed=YN),
+            col("CSFRES", "CSF", "text", "csf_result", allowed=coded(LabPanel, "csf_result")),
+            col("MRIRES", "Brain MRI", "text", "mri_result", allowed=coded(LabPanel, "mri_result")),
+            col("ECGRES", "ECG", "text", "ecg_result", allowed=coded(LabPanel, "ecg_result")),
+            col("ECHORES", "Echocardiogram", "text", "echo_result", allowed=coded(LabPanel, "echo_result")),
+            col("CMV", "CMV", "text", "cmv", allowed=coded(LabPanel, "cmv")),
+            col("ADENO", "Adenovirus", "text", "adenovirus", allowed=coded(LabPanel, "adenovirus")),
+            col("TB", "Tuberculosis", "text", "tuberculosis", allowed=coded(LabPanel, "tuberculosis")),
+            col("HZV", "Herpes zoster", "text", "herpes_zoster", allowed=coded(LabPanel, "herpes_zoster")),
+            col("PCP", "Pneumocystis", "text", "pneumocystis", allowed=coded(LabPanel, "pneumocystis")),
+            col("FUNGAL", "Fungal infection", "text", "fungal", allowed=coded(LabPanel, "fungal")),
+            col("LBNOTES", "Notes (CSF, MRI, ECG, echo findings)", "text", "notes"),
+        ],
+        lambda s: (
+            LabPanel.objects.filter(patient__site_id__in=s)
+            .select_related("patient__site", "visit")
+            .order_by("patient_id", "sampled_at", "id")
+        ),
+    ),
+    Form(
+        "supportive_care",
+        "G-CSF and transfusions",
+        [
+            SUBJ,
+            SITE,
+            col("CMSEQ", "Supportive care record id", "integer", "pk"),
+            col("CMCAT", "Kind", "text", "kind", allowed=coded(SupportiveCare, "kind")),
+            col("CMTRT", "Product", "text", "product", allowed=coded(SupportiveCare, "product")),
+            col("CMSTDTC", "Given on", "date", "given_on"),
+            col("CMDOSTXT", "Dose / volume", "text", "detail"),
+        ],
+        lambda s: (
+            SupportiveCare.objects.filter(patient__site_id__in=s)
+            .select_related("patient__site")
+            .order_by("patient_id", "given_on", "id")
+        ),
+    ),
+    Form(
         "doses",
         "Study drug administration",
         [
@@ -293,6 +352,28 @@ FORMS: list[Form] = [
         ],
         lambda s: (
             TreatmentEnd.objects.filter(patient__site_id__in=s).select_related("patient__site").order_by("patient_id")
+        ),
+    ),
+    Form(
+        "subsequent_therapy",
+        "Subsequent HLH therapy",
+        [
+            SUBJ,
+            SITE,
+            col("STSEQ", "Subsequent therapy record id", "integer", "pk"),
+            col("STREG", "Regimen", "text", "regimen", allowed=coded(SubsequentTherapy, "regimen")),
+            col("STSTDTC", "Start date", "date", "start_date"),
+            col("STETOP", "Etoposide", "boolean", "etoposide", allowed=YN),
+            col("STDEXA", "Dexamethasone", "boolean", "dexamethasone", allowed=YN),
+            col("STCSA", "Cyclosporine A", "boolean", "cyclosporine", allowed=YN),
+            col("STOTH", "Other drugs", "text", "other_drugs"),
+            col("STRESP", "Response", "text", "response", allowed=coded(SubsequentTherapy, "response")),
+            col("STOUT", "Outcome", "text", "outcome"),
+        ],
+        lambda s: (
+            SubsequentTherapy.objects.filter(patient__site_id__in=s)
+            .select_related("patient__site")
+            .order_by("patient_id", "start_date", "id")
         ),
     ),
     Form(
