@@ -52,13 +52,17 @@ run: install
 # The modules whose results depend on the day: run again with the clock at 23:30 UTC, when a
 # site in Beijing is already on tomorrow's date (tests/conftest.py, ECRF_TEST_CLOCK).
 CLOCK_TESTS ?= tests/test_site_clock.py tests/api tests/services tests/web
+# The suite runs on one process per core (pytest-xdist); a test module stays on one process
+# (its module fixtures: a Redis server, a worker). PYTEST_WORKERS=0 runs it in this process.
+PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 test: install-dev system-packages services
 	createdb -h 127.0.0.1 -U postgres ecrf 2>/dev/null || true
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run -v0
-	$(TEST_ENV) $(PY) -m pytest --cov --cov-report=
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_PARALLEL) --cov --cov-report=
 	$(MAKE) --no-print-directory coverage
-	$(TEST_ENV) ECRF_TEST_CLOCK=23:30 $(PY) -m pytest $(CLOCK_TESTS)
+	$(TEST_ENV) ECRF_TEST_CLOCK=23:30 $(PY) -m pytest $(PYTEST_PARALLEL) $(CLOCK_TESTS)
 
 # Coverage of the first pass: at least 90 % of the code, and every line of the pure clinical rules.
 coverage:
@@ -66,7 +70,7 @@ coverage:
 	$(PY) -m coverage report --include='*/rules/*' --fail-under=100
 
 test-clock: install-dev services
-	$(TEST_ENV) ECRF_TEST_CLOCK=23:30 $(PY) -m pytest $(CLOCK_TESTS)
+	$(TEST_ENV) ECRF_TEST_CLOCK=23:30 $(PY) -m pytest $(PYTEST_PARALLEL) $(CLOCK_TESTS)
 
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ecrf_bench
 

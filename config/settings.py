@@ -194,6 +194,18 @@ CACHES = {
 
 # Celery: with no REDIS_URL the tasks run in-process (the embedded default).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# The test suite runs on several processes (pytest-xdist, `make test`): each has its own test
+# database (pytest-django) and here its own Redis database, the next ones after REDIS_URL's, so
+# that a real worker of one process never takes another's tasks. The processes a test starts
+# inherit the moved URL (and the mark that it moved) and keep it, or use the URL they are given.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _worker.startswith("gw") and not os.environ.get("ECRF_REDIS_PER_WORKER"):
+    _base, _, _db = REDIS_URL.rpartition("/")
+    if not _db.isdigit():
+        _base, _db = REDIS_URL.rstrip("/"), "0"
+    REDIS_URL = f"{_base}/{int(_db) + 1 + int(_worker[2:])}"
+    os.environ["REDIS_URL"] = REDIS_URL
+    os.environ["ECRF_REDIS_PER_WORKER"] = "1"
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
