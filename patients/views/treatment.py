@@ -423,7 +423,8 @@ def follow_up_add(request, pk: int):
     return _edit_page(
         request,
         template="patients/treatment/follow_up_form.html",
-        context={"patient": patient, "form": form},
+        # The earlier contacts, for their open queries at the top of the form.
+        context={"patient": patient, "form": form, "follow_ups": patient.follow_ups.order_by("assessed_on")},
         conflict=None,
     )
 
