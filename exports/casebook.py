@@ -63,6 +63,7 @@ class LabRow:
     flag: str
     reference: str
     sampled_at: str
+    reference_source: str = ""
 
 
 @dataclass
@@ -106,6 +107,7 @@ def visit_pages(patient: Patient, *, visit_id: int | None = None) -> list[VisitP
                         flag=r.flag,
                         reference=_reference(r.reference_low, r.reference_high),
                         sampled_at=r.sampled_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                        reference_source=r.reference_source,
                     )
                 )
         pages.append(page)

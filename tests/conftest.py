@@ -200,3 +200,15 @@ def _no_sign_in_lockout(settings):
     # The test client signs in without a request object, which django-axes needs; the
     # lockout itself is tested through the sign-in page (tests/audit/test_security.py).
     settings.AXES_ENABLED = False
+
+
+@pytest.fixture
+def all_ages_ranges_only(trial):
+    """The ranges as first seeded: the trial defaults for all ages, without the age-banded rows.
+
+    For the tests written against those numbers (ferritin <= 500 µg/L, Hb 110-160 g/L for a
+    four-year-old), whose subject is not which band applies to a child.
+    """
+    from trial.models import ReferenceRange
+
+    ReferenceRange.objects.filter(trial=trial, site__isnull=True).exclude(age_min_days=None, age_max_days=None).delete()

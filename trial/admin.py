@@ -89,8 +89,9 @@ class TrialAdmin(ReasonForChangeAdmin):
 
 @admin.register(ReferenceRange)
 class ReferenceRangeAdmin(ReasonForChangeAdmin):
-    list_display = ["analyte", "unit", "lower", "upper", "site", "age_min_days", "age_max_days"]
+    list_display = ["analyte", "unit", "lower", "upper", "site", "age_min_days", "age_max_days", "source"]
     list_filter = ["site", "analyte"]
+    search_fields = ["analyte", "source"]
 
 
 @admin.register(SiteMembership)

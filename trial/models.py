@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from trial.history import AuditedHistory
 
@@ -96,6 +97,13 @@ class ReferenceRange(models.Model):
     upper = models.DecimalField("upper limit (H above)", max_digits=12, decimal_places=3, null=True, blank=True)
     age_min_days = models.PositiveIntegerField("from age (days)", null=True, blank=True)
     age_max_days = models.PositiveIntegerField("to age (days)", null=True, blank=True, help_text="Exclusive.")
+    source = models.CharField(
+        _("source"),
+        max_length=300,
+        blank=True,
+        default="",
+        help_text=_("The citation of the range: the published table, the protocol section or the site's laboratory."),
+    )
 
     history = AuditedHistory()
 

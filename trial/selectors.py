@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from trial.models import DoseBand, ReferenceRange, Role, Site, Trial, VisitDefinition
 from trial.rules.criteria import fmt
+from trial.rules.ranges import ranges_pick
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class Range:
     unit: str
     lower: float | None
     upper: float | None
+    source: str = ""
 
     @property
     def label(self) -> str:
@@ -75,29 +77,18 @@ def reference_rows_memo():
 def reference_ranges_pick(rows: list[ReferenceRange], *, age_days: int | None) -> dict[str, Range]:
     """The normal range of every analyte for a child of this age among the rows.
 
-    A site's own range beats the trial default; an age-specific range beats one for all ages.
+    A site's own range beats the trial default; an age-specific range beats one for all ages
+    (trial.rules.ranges).
     """
-    best: dict[str, tuple[tuple[int, int], ReferenceRange]] = {}
-    for row in rows:
-        if age_days is not None:
-            if row.age_min_days is not None and age_days < row.age_min_days:
-                continue
-            if row.age_max_days is not None and age_days >= row.age_max_days:
-                continue
-        elif row.age_min_days is not None or row.age_max_days is not None:
-            continue
-        age_specific = int(row.age_min_days is not None or row.age_max_days is not None)
-        rank = (int(row.site_id is not None), age_specific)
-        if row.analyte not in best or rank > best[row.analyte][0]:
-            best[row.analyte] = (rank, row)
     return {
         analyte: Range(
             analyte=analyte,
             unit=row.unit,
             lower=float(row.lower) if row.lower is not None else None,
             upper=float(row.upper) if row.upper is not None else None,
+            source=row.source,
         )
-        for analyte, (_, row) in best.items()
+        for analyte, row in ranges_pick(rows, age_days=age_days).items()
     }
 
 

@@ -6,6 +6,7 @@ used to flag it is kept beside it so that the flag can always be explained.
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from assessments.models.visits import Visit
 from patients.models import Patient
@@ -64,6 +65,13 @@ class LabResult(models.Model):
     flag = models.CharField(max_length=1, choices=Flag.choices, blank=True)
     reference_low = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     reference_high = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    reference_source = models.CharField(
+        _("source of the reference range"),
+        max_length=300,
+        blank=True,
+        default="",
+        help_text=_("The citation of the range the value was flagged against, kept with the value."),
+    )
 
     history = AuditedHistory()
 

@@ -141,6 +141,7 @@ def lab_panel_save(
             result.flag = flag.flag.value
             result.reference_low = _decimal(reference.lower if reference else None)
             result.reference_high = _decimal(reference.upper if reference else None)
+            result.reference_source = rng.source if reference else ""
             if result.pk is None:
                 new_results.append(result)
             elif changed:  # a part of the panel, whose own write was just checked against the locks

@@ -40,6 +40,7 @@ from trial import clock
 from trial.clock import site_today
 from trial.models import Site, VisitDefinition
 from trial.rules.age import age_in_days
+from trial.rules.ranges import criteria_rows
 from trial.selectors import reference_ranges_pick, reference_rows
 
 # Lab analyte code behind each numeric marker.
@@ -229,8 +230,10 @@ class PatientData:
         return MarkerValues(**merged)
 
     def limits(self, on: date) -> UpperLimits:
+        # Section 9 judges these markers against the protocol default or the site's own range,
+        # never against the published population bands (trial.rules.ranges.criteria_rows).
         ranges = reference_ranges_pick(
-            self.reference_rows, age_days=age_in_days(self.patient.screening.date_of_birth, on)
+            criteria_rows(self.reference_rows), age_days=age_in_days(self.patient.screening.date_of_birth, on)
         )
         scd25 = ranges.get("SCD25")
         return UpperLimits(

@@ -30,6 +30,14 @@ def reference_range(result) -> str:
 
 
 @register.filter
+def range_source(saved, rng) -> str:
+    """The citation of the range shown beside a value: the one stored with a saved value, else the current one."""
+    if saved is not None and (saved.reference_low is not None or saved.reference_high is not None):
+        return saved.reference_source
+    return rng.source if rng is not None else ""
+
+
+@register.filter
 def entered_in(items, current) -> int:
     """How many of a group's variables have a saved value (the read-only page folds an empty group)."""
     return sum(1 for item in items if current and item["code"] in current)

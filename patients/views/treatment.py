@@ -381,7 +381,9 @@ def follow_up_add(request, pk: int):
         patient.refresh_from_db()
         messages.success(request, f"Follow-up saved; the patient is {patient.get_status_display()}.")
         return redirect("treatment_summary", pk=patient.pk)
-    return edit_page(request, "patients/treatment/follow_up_form.html", {"patient": patient, "form": form}, submission)
+    # The earlier contacts, for their open queries at the top of the form.
+    context = {"patient": patient, "form": form, "follow_ups": patient.follow_ups.order_by("assessed_on")}
+    return edit_page(request, "patients/treatment/follow_up_form.html", context, submission)
 
 
 @login_required

@@ -3,6 +3,10 @@
     {% load query_badges %}{% page_queries panel as fq %}
     {% include "queries/_field_badge.html" with found=fq.first|on_field:"HGB" name="HGB" %}
 
+A page listing many records (the adverse events, the treatment summary) lists them with their
+queries at the top (queries/_page_queries.html) and puts each field's badges in the record's
+row: {% field_badges fq record "grade" %}.
+
 One statement for every query of the page's records, however many fields and queries it has.
 """
 
@@ -11,7 +15,7 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import reverse
 
-from crf.catalogue import page_of, patient_id_of, target_of
+from crf.catalogue import form_of, page_of, patient_id_of, target_of
 from queries.selectors import field_label, live_queries_by_field
 from queries.services import query_can_raise
 
@@ -67,6 +71,19 @@ class PageQueries:
     def first(self) -> RecordQueries:
         return self.of(self.records[0] if self.records else None)
 
+    @property
+    def listed(self) -> list[dict]:
+        """Each record of the page with live queries, in page order: its form's title, the place
+        of the record on its page, its queries."""
+        out = []
+        for record in self.records:
+            found = self.of(record)
+            if found.count:
+                form = form_of(record)
+                title = form.title if form is not None else str(record._meta.verbose_name).capitalize()
+                out.append({"title": title, "url": page_of(record), "queries": found})
+        return out
+
 
 def _flatten(items):
     for item in items:
@@ -86,6 +103,13 @@ def page_queries(context, *records) -> PageQueries:
     user = getattr(request, "user", None)
     can_raise = bool(user is not None and user.is_authenticated and query_can_raise(user))
     return PageQueries(found, live_queries_by_field(found), can_raise)
+
+
+@register.inclusion_tag("queries/_cell_badges.html")
+def field_badges(page: PageQueries, record, name: str) -> dict:
+    """The live queries on one field of one of the page's records, beside its value in a list."""
+    found = page.of(record).by_field.get(name, []) if page is not None and record is not None else []
+    return {"found": found, "name": name}
 
 
 @register.filter

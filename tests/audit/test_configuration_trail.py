@@ -62,14 +62,17 @@ def test_configuration_keeps_history_with_the_authors_roles(model):
 
 
 def test_the_seeded_configuration_is_the_first_row_of_its_history(trial):
-    ferritin = ReferenceRange.objects.get(trial=trial, site=None, analyte="FERRITIN")
+    ferritin = ReferenceRange.objects.get(trial=trial, site=None, analyte="FERRITIN", age_min_days=None)
     assert [(r.history_type, r.upper, r.history_change_reason) for r in ferritin.history.all()] == [
-        ("+", Decimal("500.000"), BASELINE_REASON)
+        ("~", Decimal("500.000"), "Pediatric age-banded reference ranges with their sources"),  # its source named
+        ("+", Decimal("500.000"), BASELINE_REASON),
     ]
+    band = ReferenceRange.objects.get(trial=trial, site=None, analyte="FERRITIN", age_min_days=183)
+    assert [(r.history_type, r.upper) for r in band.history.all()] == [("+", Decimal("140.000"))]
 
 
 def test_a_changed_threshold_needs_a_reason_and_the_study_trail_shows_old_new_who_and_why(admin_client, trial, monitor):
-    ferritin = ReferenceRange.objects.get(trial=trial, site=None, analyte="FERRITIN")
+    ferritin = ReferenceRange.objects.get(trial=trial, site=None, analyte="FERRITIN", age_min_days=None)
     url = reverse("admin:trial_referencerange_change", args=[ferritin.pk])
     data = posted(admin_client.get(url)) | {"upper": "450"}
     refused = admin_client.post(url, data)

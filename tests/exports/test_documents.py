@@ -354,3 +354,27 @@ def test_casebook_prints_every_time_in_the_sites_zone_and_names_it(
     assert "Verified (Asia/Shanghai, UTC+08:00)" in text
     assert "Set by, when (Asia/Shanghai, UTC+08:00)" in text and "dm_a, 2026-03-21 07:30" in text
     assert "Generated 2026-03-20 23:30 UTC / 2026-03-21 07:30 Asia/Shanghai, UTC+08:00 site time" in text
+
+
+def test_the_casebooks_lab_section_prints_each_ranges_source(patient, clinician):
+    from django.template.loader import render_to_string
+
+    from assessments.models import Visit
+    from exports.casebook import visit_pages
+
+    visit = Visit.objects.get(patient=patient, definition__code="D7")
+    when = datetime.combine(DAY0 + timedelta(days=7), time(8), tzinfo=SHANGHAI)
+    lab_panel_save(
+        visit=visit,
+        sampled_at=when,
+        values={"HGB": Measurement(Decimal("105"), "g/L", when), "TRIG": Measurement(Decimal("2.0"), "mmol/L", when)},
+        panel_data={},
+        user=clinician,
+        today=DAY0 + timedelta(days=40),
+    )
+    (page,) = visit_pages(patient, visit_id=visit.pk)
+    sources = {row.code: row.reference_source for row in page.labs}
+    assert "Dallman PR" in sources["HGB"]
+    assert sources["TRIG"] == "RUX-HLH protocol section 8 default (all ages)"
+    html = render_to_string("exports/_visit.html", {"page": page})
+    assert "115–135" in html and "Dallman PR" in html and "RUX-HLH protocol section 8 default" in html

@@ -37,7 +37,7 @@ def save(patient, code, values, *, day=7, user=None, **kwargs):
     )
 
 
-def test_values_are_stored_with_unit_and_flagged_against_the_reference_range(patient, clinician):
+def test_values_are_stored_with_unit_and_flagged_against_the_reference_range(patient, clinician, all_ages_ranges_only):
     outcome = save(
         patient,
         "D7",

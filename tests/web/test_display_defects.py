@@ -79,7 +79,9 @@ def test_dose_given_off_band_is_reported_with_one_deviation_note(client, site_a,
 # Reference ranges "–1.7 mmol/L" after a save
 
 
-def test_saved_value_with_an_upper_limit_only_shows_the_range_as_a_bound(client, clinician, patient):
+def test_saved_value_with_an_upper_limit_only_shows_the_range_as_a_bound(
+    client, clinician, patient, all_ages_ranges_only
+):
     visit = save_day7_labs(patient, clinician, {"TRIG": ("2.4", "mmol/L"), "HGB": ("95", "g/L")})
     login(client, clinician)
     html = client.get(reverse("lab_panel_edit", args=[visit.pk])).content.decode()

@@ -192,3 +192,19 @@ def test_lab_panel_saves_when_the_data_cutoff_is_before_the_first_dose(
     assert client.get(url).status_code == 200
     endpoints = PatientEndpoints.objects.get(patient=patient)
     assert endpoints.efs_days is None and "outside this analysis" in endpoints.detail["outside_analysis"]
+
+
+def test_the_lab_page_shows_each_ranges_source_beside_it(client, clinician, patient):
+    # The four-year-old's blood count is judged by its age band, whose citation is shown.
+    login(client, clinician)
+    url = reverse("lab_panel_edit", args=[day7(patient).pk])
+    page = client.get(url).content.decode()
+    row = re.search(r'<tr data-analyte="HGB">.*?</tr>', page, re.S).group(0)
+    assert "≥ 110" not in row and "115–135 g/L" in row
+    assert 'class="range-source"' in row and "Dallman PR" in row
+    assert client.post(url, payload(HGB="105", TRIG="2.0")).status_code == 302
+    page = client.get(url).content.decode()
+    trig = re.search(r'<tr data-analyte="TRIG">.*?</tr>', page, re.S).group(0)
+    assert "≤ 1.7 mmol/L" in trig and "RUX-HLH protocol section 8 default (all ages)" in trig
+    hb = re.search(r'<tr data-analyte="HGB">.*?</tr>', page, re.S).group(0)
+    assert 'data-flag="L"' in hb and "Dallman PR" in hb
