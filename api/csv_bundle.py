@@ -23,18 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+from django.apps import apps
 from django.db import models
 
 from api import bundle_zip
 from api.bundle_zip import BundleTooLarge
 from api.importing import FORMAT, ImportFailed, ImportResult, bundle_import
-from api.inputs import DOSE_FIELDS, ENROLL_FIELDS
+from api.inputs import DEATH_AT_FOLLOW_UP, DOSE_FIELDS, ENROLL_FIELDS, FOLLOW_UP_FIELDS, TREATMENT_END_FIELDS
 from assessments.services.adverse_events import AE_FIELDS
 from assessments.services.labs import PANEL_FIELDS
-from crf.catalogue import fields_of
 from exports.spreadsheet import spreadsheet_safe, spreadsheet_unquote
 from patients.forms import SCREENING_FIELDS
-from patients.models import Screening
 
 KEY = ("site", "screening_number")
 LAB_VALUE_COLUMNS = ("analyte", "value", "unit")
@@ -45,37 +44,46 @@ FILES: dict[str, tuple[str, ...]] = {
     "labs.csv": (*KEY, "visit", "visit_date", "sampled_at", *LAB_VALUE_COLUMNS, *PANEL_FIELDS),
     "doses.csv": (*KEY, *DOSE_FIELDS),
     "adverse_events.csv": (*KEY, "term_code", *(name for name in AE_FIELDS if name != "term")),
-    "treatment_ends.csv": (*KEY, *fields_of("patients.treatmentend")),
+    "treatment_ends.csv": (*KEY, *TREATMENT_END_FIELDS),
     # A follow-up that reports a death carries the death's fields, as POST /follow-ups/ does.
-    "follow_ups.csv": (*KEY, *fields_of("patients.followup"), "date_of_death", "death_cause", "death_hlh_related"),
+    "follow_ups.csv": (*KEY, *FOLLOW_UP_FIELDS, *DEATH_AT_FOLLOW_UP),
 }
 REQUIRED_COLUMNS = {name: KEY for name in FILES} | {"labs.csv": (*KEY, "visit")}
 # The patient parts that are lists in the JSON bundle, by file (labs are grouped by visit).
 LIST_PARTS = {"doses.csv": "doses", "adverse_events.csv": "adverse_events", "follow_ups.csv": "follow_ups"}
 PART_FILES = ("labs.csv", "doses.csv", "adverse_events.csv", "treatment_ends.csv", "follow_ups.csv")
 
-BOOLEAN_COLUMNS = {
-    *(
-        f.name
-        for f in Screening._meta.get_fields()
-        if f.name in SCREENING_FIELDS and isinstance(f, models.BooleanField)
-    ),
-    "cns_symptoms",
-    "serious",
-    *(name for name in AE_FIELDS if name.startswith("sae_")),
-    "hlh_relapse",
-    "death_hlh_related",
-    "confirm_short_interval",
+# The form each file's columns belong to: a column is read as true/false or as a whole number
+# when its field is one in that form's model (the catalogue's), or in the death a follow-up reports.
+FILE_FORMS = {
+    "screenings.csv": ("patients.screening",),
+    "enrollments.csv": ("patients.patient",),
+    "labs.csv": ("assessments.labpanel", "assessments.labresult"),
+    "doses.csv": ("patients.doseadministration",),
+    "adverse_events.csv": ("assessments.adverseevent",),
+    "treatment_ends.csv": ("patients.treatmentend",),
+    "follow_ups.csv": ("patients.followup",),
 }
-INTEGER_COLUMNS = {
-    *(
-        f.name
-        for f in Screening._meta.get_fields()
-        if f.name in SCREENING_FIELDS and isinstance(f, models.IntegerField)
-    ),
-    "treatment_day",
-    "grade",
-}
+# Input flags and renamed fields: what they are in the model they stand for.
+COLUMN_FIELDS = {"confirm_short_interval": models.BooleanField(), "death_hlh_related": models.BooleanField()}
+
+
+def _columns_of_type(kind: type[models.Field]) -> dict[str, set[str]]:
+    out = {}
+    for file, labels in FILE_FORMS.items():
+        typed = {
+            f.name
+            for label in labels
+            for f in apps.get_model(label)._meta.concrete_fields
+            if isinstance(f, kind) and not f.is_relation and not f.primary_key
+        }
+        typed |= {name for name, f in COLUMN_FIELDS.items() if isinstance(f, kind)}
+        out[file] = typed & set(FILES[file])
+    return out
+
+
+BOOLEAN_COLUMNS = _columns_of_type(models.BooleanField)
+INTEGER_COLUMNS = _columns_of_type(models.IntegerField)
 INVALID = object()  # a cell that is reported as an error and left out of the bundle
 # The import names a few fields differently from the CSV columns.
 COLUMN_OF_FIELD = {"term": "term_code"}
@@ -233,12 +241,13 @@ class CsvBundleReader:
 
     def value(self, row: Row, column: str):
         text = row.cells[column]
-        if column in BOOLEAN_COLUMNS:
+        if column in BOOLEAN_COLUMNS[row.file]:
             if text.lower() in ("true", "false"):
                 return text.lower() == "true"
             self.error(row.file, row.line, column, f"Enter true, false or leave empty (not known); entered '{text}'.")
             return INVALID
-        if column in INTEGER_COLUMNS and re.fullmatch(r"[+-]?[0-9]{1,9}", text):  # ASCII digits; others stay text
+        whole = re.fullmatch(r"[+-]?[0-9]{1,9}", text)  # ASCII digits; others stay text
+        if column in INTEGER_COLUMNS[row.file] and whole:
             return int(text)
         return text  # numbers stay text: decimals exact; the import checks them
 

@@ -8,7 +8,6 @@ from rest_framework import serializers
 
 from api.models import ImportJob
 from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
-from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
 from assessments.services.adverse_events import AE_FIELDS
 from crf.catalogue import fields_of
 from crf.models import DataQuery, QueryMessage
@@ -187,25 +186,24 @@ class LabValueInputSerializer(serializers.Serializer):
     sampled_at = serializers.DateTimeField(required=False, help_text="Defaults to the panel's sampled_at.")
 
 
-class LabPanelWriteSerializer(serializers.Serializer):
+PANEL_FIELDS = fields_of("assessments.labpanel")
+
+
+class LabPanelWriteSerializer(serializers.ModelSerializer):
+    """A panel as POST and PATCH take it: the visit, the sampling time, the values, and the
+    catalogue's panel fields typed by the model (CNS, CSF, MRI, ECG, echocardiogram, infections)."""
+
     visit = serializers.IntegerField(help_text="Visit id (POST only).")
     visit_date = serializers.DateField(required=False)
     sampled_at = serializers.DateTimeField(help_text="ISO 8601; without an offset it is the site's local time.")
     values = LabValueInputSerializer(many=True, required=False)
-    cns_symptoms = serializers.BooleanField(required=False, allow_null=True)
-    csf_result = serializers.ChoiceField(choices=EXAM_CHOICES, required=False, allow_blank=True)
-    mri_result = serializers.ChoiceField(choices=EXAM_CHOICES, required=False, allow_blank=True)
-    ecg_result = serializers.ChoiceField(choices=EXAM_CHOICES, required=False, allow_blank=True)
-    echo_result = serializers.ChoiceField(choices=EXAM_CHOICES, required=False, allow_blank=True)
-    cmv = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
-    adenovirus = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
-    tuberculosis = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
-    herpes_zoster = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
-    pneumocystis = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
-    fungal = serializers.ChoiceField(choices=RESULT_CHOICES, required=False, allow_blank=True)
-    notes = serializers.CharField(required=False, allow_blank=True)
     version = serializers.IntegerField(required=False, help_text="Correction: the version you loaded.")
     reason_for_change = serializers.CharField(required=False, help_text="Correction: required.")
+
+    class Meta:
+        model = LabPanel
+        fields = ("visit", "visit_date", "sampled_at", "values", *PANEL_FIELDS, "version", "reason_for_change")
+        extra_kwargs = {name: {"required": False} for name in PANEL_FIELDS}
 
 
 class LabPanelSaveResultSerializer(LabPanelSerializer):
