@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from assessments.models.visits import Visit
 from patients.models import Patient
@@ -10,13 +11,13 @@ from trial.history import AuditedHistory
 from trial.versioning import VersionedRecord
 
 RESPONSE_CHOICES = [
-    ("cr", "Complete response"),
-    ("pr", "Partial response"),
-    ("improvement", "HLH improvement"),
-    ("progression", "Progressive disease"),
-    ("relapse", "Relapse"),
-    ("nr", "No response"),
-    ("not_assessable", "Not assessable"),
+    ("cr", _("Complete response")),
+    ("pr", _("Partial response")),
+    ("improvement", _("HLH improvement")),
+    ("progression", _("Progressive disease")),
+    ("relapse", _("Relapse")),
+    ("nr", _("No response")),
+    ("not_assessable", _("Not assessable")),
 ]
 
 
