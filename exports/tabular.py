@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.utils import translation
 
 from assessments.models import AdverseEvent, LabResult, ResponseAssessment, Visit
 from assessments.models.responses import RESPONSE_CHOICES
@@ -61,7 +62,10 @@ def iso(value) -> str:
 
 
 def choices_text(choices) -> str:
-    return "; ".join(f"{value}={label}" for value, label in choices if value not in (None, ""))
+    """The allowed values with their English labels, whatever the language of the page that first
+    imported this module (the data dictionary is machine output)."""
+    with translation.override("en"):
+        return "; ".join(f"{value}={label}" for value, label in choices if value not in (None, ""))
 
 
 def col(name, label, type_, path, **kw) -> Column:
