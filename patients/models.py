@@ -42,8 +42,8 @@ class Screening(VersionedRecord):
     """The screening / eligibility CRF (protocol section 3) with the baseline findings behind it."""
 
     class Status(models.TextChoices):
-        SCREENING = "screening", "Screening"
-        SCREEN_FAILURE = "screen_failure", "Screen failure"
+        SCREENING = "screening", _("Screening")
+        SCREEN_FAILURE = "screen_failure", _("Screen failure")
         ENROLLED = "enrolled", _("Enrolled")
 
     class ConsentRelation(models.TextChoices):
@@ -192,9 +192,9 @@ class Patient(VersionedRecord):
         NOT_APPLICABLE = "not_applicable", "Not applicable"
 
     class RiskGroup(models.TextChoices):
-        HIGH = "high", "High risk"
-        LOW = "low", "Low risk"
-        INDETERMINATE = "indeterminate", "Indeterminate"
+        HIGH = "high", _("High risk")
+        LOW = "low", _("Low risk")
+        INDETERMINATE = "indeterminate", _("Indeterminate")
 
     screening = models.OneToOneField(Screening, on_delete=models.PROTECT, related_name="patient")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
