@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ecrf
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=1
 
-.PHONY: run test test-clock coverage lint bench load install install-dev system-packages services migrate
+.PHONY: run test test-clock coverage lint bench load install install-dev system-packages services migrate messages
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,12 +30,18 @@ system-packages:
 services:
 	bash scripts/check-services.sh
 
+# The Chinese pages: locale/*/LC_MESSAGES/django.po compiled to django.mo (GNU gettext's msgfmt).
+# Only the .po is committed. After wrapping new strings: manage.py makemessages -l zh_Hans
+# --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*', translate, then make messages.
+messages: install
+	$(PY) manage.py compilemessages --ignore='.venv/*' -v0
+
 # Embedded default: SQLite beside manage.py, Celery tasks in-process, demo data loaded.
 # Never a debug page (it shows the settings): DEBUG is off unless asked for on the command
 # line, `make run DEBUG=1`; a DEBUG exported in the shell does not switch it on.
 RUN_DEBUG := $(if $(filter command line,$(origin DEBUG)),$(DEBUG),0)
 
-run: install
+run: install messages
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput -v0
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py demo_seed
 	@echo ""
@@ -57,7 +63,7 @@ CLOCK_TESTS ?= tests/test_site_clock.py tests/api tests/services tests/web
 PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
-test: install-dev system-packages services
+test: install-dev system-packages services messages
 	createdb -h 127.0.0.1 -U postgres ecrf 2>/dev/null || true
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run -v0
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_PARALLEL) --cov --cov-report=

@@ -10,8 +10,10 @@ code already (accounts/api.py).
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
+from django.utils import translation
 from django.utils.http import urlencode
 
+from accounts.language import request_language
 from accounts.two_factor import confirmed_device, two_factor_required
 
 # The pages open between the password and the second factor.
@@ -53,3 +55,20 @@ class TwoFactorMiddleware:
                 {"detail": f"This sign-in needs its second factor: {what} at /account/two-factor/ first."}, status=403
             )
         return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
+
+
+class UserLanguageMiddleware:
+    """Activate the request's language (accounts.language) once the user is known.
+
+    After AuthenticationMiddleware: LocaleMiddleware, earlier, knows only the cookie and the
+    browser; the signed-in user's choice and their site's default come from the database.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = request_language(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -16,3 +17,21 @@ class TokenUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token.user} last used {self.last_used_at:%Y-%m-%d %H:%M}"
+
+
+class Preference(models.Model):
+    """A user's own settings of the pages: the language (blank: follow the browser)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text="Blank: the browser's language, else the site's default language.",
+    )
+
+    class Meta:
+        verbose_name = "user preference"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser language'}"

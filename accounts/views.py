@@ -1,20 +1,26 @@
-"""The user's own second factor: set it up (or turn it off), and give its code after the password."""
+"""The user's own second factor (set it up or turn it off, give its code after the password) and
+the language of the pages (the switch in the header)."""
 
 import django_otp
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import two_factor
+from accounts.language import preference_set, supported
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(label="Code from your authenticator app", max_length=12)
+    code = forms.CharField(label=gettext_lazy("Code from your authenticator app"), max_length=12)
 
 
 def _next(request) -> str:
@@ -47,12 +53,12 @@ def two_factor_setup(request):
             request, form, lambda code: two_factor.device_confirm(user=user, code=code, request=request)
         ):
             django_otp.login(request, two_factor.confirmed_device(user))
-            messages.success(request, "Two-factor sign-in is on: each sign-in now asks for a code of your app.")
+            messages.success(request, _("Two-factor sign-in is on: each sign-in now asks for a code of your app."))
             return redirect(_next(request))
         if device is not None and _checked(
             request, form, lambda code: two_factor.device_remove(user=user, code=code, request=request)
         ):
-            messages.success(request, "Two-factor sign-in is off.")
+            messages.success(request, _("Two-factor sign-in is off."))
             return redirect("two_factor")
     pending = two_factor.pending_device(user) if device is None else None
     context = {
@@ -91,7 +97,33 @@ def two_factor_verify(request):
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": _next(request)})
 
 
+@require_POST
+def language_switch(request):
+    """Store the language chosen in the header and go back to the same page.
+
+    A signed-in user's choice is kept in their preferences (it follows them to another browser);
+    the cookie carries it for the sign-in page, before and after. `next` is a path on this host,
+    else the home page. The page's typed values survive the reload (static/js/language_switch.js).
+    """
+    language = supported(request.POST.get("language"))
+    if language is None:
+        return HttpResponseBadRequest(_("Choose one of the languages of the pages."))
+    if request.user.is_authenticated:
+        preference_set(user=request.user, language=language)
+    response = redirect(_next(request))
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+    )
+    return response
+
+
 urlpatterns = [
+    path("language/", language_switch, name="language_switch"),
     path("account/two-factor/", two_factor_setup, name="two_factor"),
     path("account/two-factor/verify/", two_factor_verify, name="two_factor_verify"),
 ]

@@ -1,11 +1,17 @@
 """Every error as JSON naming the field: service ValidationErrors, stale versions (409), refusals (403),
-locks (423) and bodies over the size limit (413, not Django's HTML page)."""
+locks (423) and bodies over the size limit (413, not Django's HTML page).
+
+The messages are in the request's language (Accept-Language, accounts.language): each one is
+translated here, when the error is answered, never frozen in English at import; the keys (field
+names, "detail", "code") are the same in every language.
+"""
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -72,12 +78,12 @@ def exception_handler(exc, context):
         return response
     if isinstance(exc, RequestDataTooBig):  # Django's own answer would be an HTML page
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
-        message = f"The request body is larger than {limit:g} MB."
+        message = _("The request body is larger than %(limit)s MB.") % {"limit": f"{limit:g}"}
         if _body_field(context) != "non_field_errors":
-            message += " Send a larger bundle as a ZIP of CSV files (docs/import.md)."
+            message += " " + _("Send a larger bundle as a ZIP of CSV files (docs/import.md).")
         return Response({_body_field(context): [message]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, SuspiciousOperation):  # e.g. too many form fields: a bad request, answered as JSON
-        return Response({"non_field_errors": ["The request cannot be read."]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"non_field_errors": [_("The request cannot be read.")]}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RecordLocked):
         return Response(locked_body(exc), status=status.HTTP_423_LOCKED)
     if isinstance(exc, DjangoValidationError):
@@ -91,7 +97,7 @@ def exception_handler(exc, context):
     if isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
     if isinstance(exc, DjangoPermissionDenied):
-        return Response({"detail": "You do not have permission to perform this action."}, status=403)
+        return Response({"detail": _("You do not have permission to perform this action.")}, status=403)
     response = drf_exception_handler(exc, context)
     if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
         # Every 400 names its field, as the schema says: DRF's own {"detail": "JSON parse error ..."} too.

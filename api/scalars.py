@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2199, 12, 31)
@@ -31,14 +32,14 @@ _MOMENT = re.compile(
     r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"  # offset
 )
 
-DIGITS_MESSAGE = "use the digits 0-9"
+DIGITS_MESSAGE = gettext_lazy("use the digits 0-9")
 
 
 def _text(value) -> str | None:
     return value.strip() if isinstance(value, str) else None
 
 
-def whole_number(value, *, field: str, message: str = "Enter a whole number.") -> int:
+def whole_number(value, *, field: str, message: str | None = None) -> int:
     """A JSON integer, or text of ASCII digits ("12"); not 1.5, true, "１２" or "1_2"."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -46,6 +47,7 @@ def whole_number(value, *, field: str, message: str = "Enter a whole number.") -
         return int(value)
     text = _text(value)
     if text is None or not _INTEGER.fullmatch(text):
+        message = str(message or gettext("Enter a whole number."))
         raise ValidationError({field: [f"{message[:-1]} ({DIGITS_MESSAGE})."]})
     return int(text.split(".")[0])
 
@@ -57,13 +59,20 @@ def decimal_number(value, *, field: str, label: str = "Enter a number") -> Decim
     else:
         text = _text(value)
         if text is None or not _DECIMAL.fullmatch(text):
-            raise ValidationError({field: [f"{label}: enter a number ({DIGITS_MESSAGE}, a dot for decimals)."]})
+            raise ValidationError(
+                {
+                    field: [
+                        gettext("%(label)s: enter a number (use the digits 0-9, a dot for decimals).")
+                        % {"label": label}
+                    ]
+                }
+            )
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValidationError({field: [f"{label}: enter a number."]}) from None
+        raise ValidationError({field: [gettext("%(label)s: enter a number.") % {"label": label}]}) from None
     if not number.is_finite():
-        raise ValidationError({field: [f"{label}: enter a finite number."]})
+        raise ValidationError({field: [gettext("%(label)s: enter a finite number.") % {"label": label}]})
     return number
 
 
@@ -72,13 +81,14 @@ def _in_range(day: date, *, field: str) -> None:
         raise ValidationError(
             {
                 field: [
-                    f"Enter a date from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()} (entered {day.isoformat()})."
+                    gettext("Enter a date from %(first)s to %(last)s (entered %(entered)s).")
+                    % {"first": MIN_DATE.isoformat(), "last": MAX_DATE.isoformat(), "entered": day.isoformat()}
                 ]
             }
         )
 
 
-DATE_MESSAGE = "Enter a date as YYYY-MM-DD."
+DATE_MESSAGE = gettext_lazy("Enter a date as YYYY-MM-DD.")
 
 
 def day(value, *, field: str, impossible: str | None = None) -> date:
@@ -88,11 +98,13 @@ def day(value, *, field: str, impossible: str | None = None) -> date:
     """
     text = _text(value)
     if text is None or not _DATE.fullmatch(text):
-        raise ValidationError({field: [DATE_MESSAGE]})
+        raise ValidationError({field: [str(DATE_MESSAGE)]})
     try:
         parsed = date.fromisoformat(text)
     except ValueError:  # well formed but no such day, e.g. 2026-02-30
-        raise ValidationError({field: [impossible or f"{text} is not a real date."]}) from None
+        raise ValidationError(
+            {field: [str(impossible or gettext("%(text)s is not a real date.") % {"text": text})]}
+        ) from None
     _in_range(parsed, field=field)
     return parsed
 
@@ -101,11 +113,11 @@ def moment(value, *, zone: ZoneInfo, field: str) -> datetime:
     """An ISO 8601 date-time in ASCII digits; without an offset it is the site's local time."""
     text = _text(value)
     if text is None or not _MOMENT.fullmatch(text):
-        raise ValidationError({field: ["Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601)."]})
+        raise ValidationError({field: [gettext("Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601).")]})
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:  # well formed but impossible, e.g. 2026-02-30T08:00 or 25:00
-        raise ValidationError({field: [f"{text} is not a real date and time."]}) from None
+        raise ValidationError({field: [gettext("%(text)s is not a real date and time.") % {"text": text}]}) from None
     _in_range(parsed.date(), field=field)
     return parsed.replace(tzinfo=zone) if timezone.is_naive(parsed) else parsed
 

@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import Max
 
 from assessments.models import AdverseEvent, LabResult, PatientEndpoints, Visit
-from assessments.models.responses import RESPONSE_CHOICES
+from assessments.models.responses import RESPONSE_LABELS_EN
 from assessments.rules.endpoints import OVERALL_RESPONSE, follow_up_time, last_contact, outside_cutoff_analysis
 from assessments.rules.response import ResponseThresholds
 from assessments.rules.statistics import (
@@ -44,7 +44,7 @@ from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for
 
 CACHE_SECONDS = 24 * 3600
-RESPONSE_LABELS = dict(RESPONSE_CHOICES)
+RESPONSE_LABELS = RESPONSE_LABELS_EN  # English: the report and its JSON are the same for every reader
 
 # Markers of the week-1 comparison (section 11): lab code, screening field for the baseline, label, unit.
 WEEK1_MARKERS = (

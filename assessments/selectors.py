@@ -1,15 +1,19 @@
 """Reads for visits and labs: statuses, trends and the clinician's worklist."""
 
+import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+from pathlib import Path
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Case, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Prefetch, Q
 
 from assessments.models import CtcaeTerm, LabPanel, LabResult, Visit
 from assessments.rules.expectations import expected_groups, missing_expected
 from assessments.rules.schedule import VisitStatus, visit_status
+from assessments.rules.term_search import SearchableTerm, terms_search
 from patients.models import Patient
 from trial import clock
 from trial.analytes import ANALYTES
@@ -116,23 +120,28 @@ def worklist(*, user, now: datetime | None = None, today: date | None = None) ->
     return [row for row in rows if row.status in (VisitStatus.DUE, VisitStatus.OVERDUE)]
 
 
+SYNONYMS_CSV = Path(__file__).resolve().parent / "data" / "ctcae_v3_synonyms.csv"
+
+
+@cache
+def ctcae_synonyms() -> dict[str, tuple[str, ...]]:
+    """Code -> the common words for the term (assessments/data/ctcae_v3_synonyms.csv)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    with SYNONYMS_CSV.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            found[row["code"].strip()].append(row["synonym"].strip())
+    return {code: tuple(synonyms) for code, synonyms in found.items()}
+
+
 def ctcae_terms_find(query: str, *, limit: int) -> list:
-    """CTCAE v3.0 terms whose name, category or code contains the query (the page's search and the
-    API's alike): the code itself first, then names starting with it, then names and categories
-    containing it."""
+    """CTCAE v3.0 terms found by the words of the query in their name, code, category or common
+    synonyms (assessments.rules.term_search), best first: the page's search and the API's alike."""
     query = (query or "").strip()[:60]
     if not query:
         return []
-    return list(
-        CtcaeTerm.objects.filter(Q(term__icontains=query) | Q(category__icontains=query) | Q(code__iexact=query))
-        .annotate(
-            rank=Case(
-                When(code__iexact=query, then=Value(0)),
-                When(term__istartswith=query, then=Value(1)),
-                When(term__icontains=query, then=Value(2)),
-                default=Value(3),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("rank", "term", "code")[:limit]
-    )
+    synonyms = ctcae_synonyms()
+    rows = CtcaeTerm.objects.values_list("code", "term", "category")
+    searchable = [SearchableTerm(code, term, category, synonyms.get(code, ())) for code, term, category in rows]
+    codes = [t.code for t in terms_search(query, searchable, limit=limit)]
+    by_code = CtcaeTerm.objects.in_bulk(codes, field_name="code")
+    return [by_code[code] for code in codes]

@@ -68,9 +68,14 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the cookie or Accept-Language (after the session, before CommonMiddleware);
+    # accounts.middleware.UserLanguageMiddleware then puts the signed-in user's choice first.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's language (their choice, the browser's, their site's): accounts/language.py.
+    "accounts.middleware.UserLanguageMiddleware",
     # Whether this session's sign-in gave its second factor; until it does, only that page opens.
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.TwoFactorMiddleware",
@@ -160,7 +165,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-gb"
+# The pages speak English or Simplified Chinese (locale/, compiled by `make messages`): the user's
+# choice (accounts.Preference), else the browser's Accept-Language, else the site's default
+# language (trial.Site.default_language), else LANGUAGE_CODE. Stored data, codes, CDISC names,
+# the audit trail and the API's field names never change with the language.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as 2026-12-02 in English and 2026年12月2日 in Chinese; ISO input in both (config/formats/).
+FORMAT_MODULE_PATH = ["config.formats"]
 # Stored times are always UTC (USE_TZ); TIME_ZONE is how pages show them.
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
-from django.utils import timezone
+from django.utils import timezone, translation
 from lxml import etree
 
 from exports.tabular import FORMS, Column, form_records
@@ -253,7 +253,10 @@ def odm_tree(*, site_ids: set[int], now=None) -> etree._Element:
 
 
 def odm_document(*, site_ids: set[int]) -> bytes:
-    return etree.tostring(odm_tree(site_ids=site_ids), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    # Machine output, its texts marked xml:lang="en": English whatever the language of the page.
+    with translation.override("en"):
+        tree = odm_tree(site_ids=site_ids)
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 @cache

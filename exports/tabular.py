@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.utils import translation
 
 from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
 from assessments.models.responses import RESPONSE_CHOICES
@@ -69,7 +70,10 @@ def iso(value) -> str:
 
 
 def choices_text(choices) -> str:
-    return "; ".join(f"{value}={label}" for value, label in choices if value not in (None, ""))
+    """The allowed values with their English labels, whatever the language of the page that first
+    imported this module (the data dictionary is machine output)."""
+    with translation.override("en"):
+        return "; ".join(f"{value}={label}" for value, label in choices if value not in (None, ""))
 
 
 def col(name, label, type_, path, **kw) -> Column:
@@ -450,8 +454,17 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def _csv_lines(rows: Iterable[list[str]]) -> Iterator[bytes]:
-    """CSV lines of the rows; a cell a spreadsheet would run as a formula is written as text."""
+# UTF-8's byte-order mark: Excel reads a CSV file that starts with it as UTF-8; without it, Excel
+# on a Chinese (or any non-UTF-8) Windows reads the bytes in the system code page (GBK) and the
+# Chinese or accented text turns to mojibake. Other readers (R, pandas with utf-8-sig) skip it.
+EXCEL_BOM = "\ufeff".encode()
+
+
+def _csv_lines(rows: Iterable[list[str]], *, excel: bool = False) -> Iterator[bytes]:
+    """CSV lines of the rows (CRLF, as RFC 4180 and Excel write them); a cell a spreadsheet would
+    run as a formula is written as text. `excel`: the file starts with the byte-order mark."""
+    if excel:
+        yield EXCEL_BOM
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
@@ -463,8 +476,11 @@ def _csv_lines(rows: Iterable[list[str]]) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-def csv_zip_stream(*, site_ids: set[int]) -> Iterator[bytes]:
+def csv_zip_stream(*, site_ids: set[int], excel: bool = False) -> Iterator[bytes]:
     """The zip of every form's CSV and the data dictionary, produced piece by piece.
+
+    `excel`: each CSV starts with UTF-8's byte-order mark, so that Excel opens it as UTF-8;
+    otherwise the files are plain UTF-8 (the default, unchanged for scripts).
 
     zipfile writes to an unseekable stream with data descriptors, so nothing is held in memory
     beyond one buffer of rows.
@@ -476,7 +492,7 @@ def csv_zip_stream(*, site_ids: set[int]) -> Iterator[bytes]:
         ]
         for name, rows in files:
             with archive.open(name, mode="w", force_zip64=True) as entry:
-                for chunk in _csv_lines(rows):
+                for chunk in _csv_lines(rows, excel=excel):
                     entry.write(chunk)
                     yield sink.drain()
             yield sink.drain()

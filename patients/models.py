@@ -3,6 +3,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from trial.history import AuditedHistory
 from trial.models import Site
@@ -22,8 +23,8 @@ def measure(verbose_name: str, digits: int = 10, places: int = 2, help_text: str
 
 
 class Sex(models.TextChoices):
-    MALE = "M", "Male"
-    FEMALE = "F", "Female"
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
 
 
 class SCD25Unit(models.TextChoices):
@@ -32,18 +33,18 @@ class SCD25Unit(models.TextChoices):
 
 
 class Eligibility(models.TextChoices):
-    ELIGIBLE = "eligible", "Eligible"
-    INELIGIBLE = "ineligible", "Not eligible"
-    INCOMPLETE = "incomplete", "Incomplete: data missing"
+    ELIGIBLE = "eligible", _("Eligible")
+    INELIGIBLE = "ineligible", _("Not eligible")
+    INCOMPLETE = "incomplete", _("Incomplete: data missing")
 
 
 class Screening(VersionedRecord):
     """The screening / eligibility CRF (protocol section 3) with the baseline findings behind it."""
 
     class Status(models.TextChoices):
-        SCREENING = "screening", "Screening"
-        SCREEN_FAILURE = "screen_failure", "Screen failure"
-        ENROLLED = "enrolled", "Enrolled"
+        SCREENING = "screening", _("Screening")
+        SCREEN_FAILURE = "screen_failure", _("Screen failure")
+        ENROLLED = "enrolled", _("Enrolled")
 
     class ConsentRelation(models.TextChoices):
         MOTHER = "mother", "Mother"
@@ -173,9 +174,9 @@ class Patient(VersionedRecord):
     """An enrolled child: subject number, day 0, etiology, risk group and dose band."""
 
     class Status(models.TextChoices):
-        ON_TREATMENT = "on_treatment", "On treatment"
-        FOLLOW_UP = "follow_up", "Follow-up"
-        OFF_STUDY = "off_study", "Off study"
+        ON_TREATMENT = "on_treatment", _("On treatment")
+        FOLLOW_UP = "follow_up", _("Follow-up")
+        OFF_STUDY = "off_study", _("Off study")
 
     class Etiology(models.TextChoices):
         EBV = "ebv", "EBV-HLH"
@@ -191,9 +192,9 @@ class Patient(VersionedRecord):
         NOT_APPLICABLE = "not_applicable", "Not applicable"
 
     class RiskGroup(models.TextChoices):
-        HIGH = "high", "High risk"
-        LOW = "low", "Low risk"
-        INDETERMINATE = "indeterminate", "Indeterminate"
+        HIGH = "high", _("High risk")
+        LOW = "low", _("Low risk")
+        INDETERMINATE = "indeterminate", _("Indeterminate")
 
     screening = models.OneToOneField(Screening, on_delete=models.PROTECT, related_name="patient")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")

@@ -140,7 +140,10 @@ def query_export(request):
         return HttpResponse(" ".join(problems), status=400, content_type="text/plain; charset=utf-8")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="queries.csv"'
-    writer = csv.writer(response)
+    if request.GET.get("excel") == "1":
+        # UTF-8's byte-order mark: Excel then reads the file as UTF-8 (docs/exports.md).
+        response.write("\ufeff")
+    writer = csv.writer(response, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for q in _filtered(request, values):
         zone_time = q.created_at.astimezone(zone_of(q.patient.site))

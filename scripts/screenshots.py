@@ -3,8 +3,10 @@
     python scripts/screenshots.py http://127.0.0.1:8000 OUT_DIR USER PASSWORD PATH [PATH ...]
 
 Each PATH is shot at 1366, 768 and 375 px wide (full page) as OUT_DIR/<name>-<width>.png.
+LOCALE=zh-CN sets the browser's language (Accept-Language, its date pickers) for the pages in Chinese.
 """
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -25,7 +27,8 @@ def main() -> None:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         for width in WIDTHS:
-            context = browser.new_context(viewport={"width": width, "height": 900})
+            locale = os.environ.get("LOCALE") or "en-US"
+            context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale)
             page = context.new_page()
             page.goto(f"{base}/login/")
             page.fill('[name="username"]', user)

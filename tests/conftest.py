@@ -18,8 +18,23 @@ PASSWORD = "a-Strong-test-pass-7"
 _SESSION_CLOCK = None
 
 
+def _compile_catalogues() -> None:
+    """The Chinese pages need the compiled catalogue (make messages); build it when it is missing or
+    older than its .po, so a test run straight from pytest sees the same pages as `make test`."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    for po in (Path(__file__).resolve().parent.parent / "locale").glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            msgfmt = shutil.which("msgfmt") or "/usr/bin/msgfmt"
+            subprocess.run([msgfmt, "--check", "-o", str(mo), str(po)], check=True)  # noqa: S603 - the project's .po
+
+
 def pytest_configure(config):
     global _SESSION_CLOCK
+    _compile_catalogues()
     value = os.environ.get("ECRF_TEST_CLOCK", "").strip()
     if not value:
         return

@@ -7,6 +7,11 @@ range is saved and flagged. Codes follow CDISC LBTESTCD / VSTESTCD where one exi
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_noop
+
+# The labels and group names stay English in the data and the exports; pages show them through
+# gettext (marked here with gettext_noop so that makemessages finds them).
+
 
 @dataclass(frozen=True)
 class Analyte:
@@ -18,57 +23,57 @@ class Analyte:
     group: str
 
 
-BLOOD_COUNT = "Blood count"
-HLH_MARKERS = "HLH markers"
-CYTOKINES = "Cytokines"
-LIVER = "Liver"
-KIDNEY = "Kidney"
-VITALS = "Vital signs"
-COAGULATION = "Coagulation"
-INFECTION = "Infection / EBV"
-HEART = "Heart"
-CNS = "Spleen and CNS"
+BLOOD_COUNT = gettext_noop("Blood count")
+HLH_MARKERS = gettext_noop("HLH markers")
+CYTOKINES = gettext_noop("Cytokines")
+LIVER = gettext_noop("Liver")
+KIDNEY = gettext_noop("Kidney")
+VITALS = gettext_noop("Vital signs")
+COAGULATION = gettext_noop("Coagulation")
+INFECTION = gettext_noop("Infection / EBV")
+HEART = gettext_noop("Heart")
+CNS = gettext_noop("Spleen and CNS")
 
 ANALYTES: dict[str, Analyte] = {
     a.code: a
     for a in (
-        Analyte("TEMP", "Maximum temperature", "°C", 30.0, 45.0, VITALS),
-        Analyte("WEIGHT", "Weight", "kg", 0.3, 150.0, VITALS),
-        Analyte("HEIGHT", "Height", "cm", 20.0, 220.0, VITALS),
-        Analyte("HGB", "Hemoglobin", "g/L", 10.0, 250.0, BLOOD_COUNT),
-        Analyte("WBC", "White blood cells", "10^9/L", 0.0, 500.0, BLOOD_COUNT),
-        Analyte("NEUT", "Absolute neutrophil count", "10^9/L", 0.0, 200.0, BLOOD_COUNT),
-        Analyte("PLAT", "Platelets", "10^9/L", 0.0, 2000.0, BLOOD_COUNT),
-        Analyte("TRIG", "Triglycerides (fasting)", "mmol/L", 0.0, 100.0, HLH_MARKERS),
-        Analyte("FIBRINO", "Fibrinogen", "g/L", 0.0, 20.0, HLH_MARKERS),
-        Analyte("FERRITIN", "Ferritin", "µg/L", 0.0, 1_000_000.0, HLH_MARKERS),
-        Analyte("SCD25", "Soluble CD25 (sIL-2R)", "pg/mL", 0.0, 10_000_000.0, HLH_MARKERS),
-        Analyte("NKACT", "NK-cell activity", "%", 0.0, 100.0, HLH_MARKERS),
-        Analyte("CD107A", "NK CD107a", "%", 0.0, 100.0, HLH_MARKERS),
-        Analyte("IFNG", "IFN-gamma", "pg/mL", 0.0, 100_000.0, CYTOKINES),
-        Analyte("IL6", "IL-6", "pg/mL", 0.0, 100_000.0, CYTOKINES),
-        Analyte("IL10", "IL-10", "pg/mL", 0.0, 100_000.0, CYTOKINES),
-        Analyte("TNFA", "TNF-alpha", "pg/mL", 0.0, 100_000.0, CYTOKINES),
-        Analyte("IL18", "IL-18", "pg/mL", 0.0, 1_000_000.0, CYTOKINES),
-        Analyte("ALT", "ALT", "U/L", 0.0, 20_000.0, LIVER),
-        Analyte("AST", "AST", "U/L", 0.0, 50_000.0, LIVER),
-        Analyte("GGT", "GGT", "U/L", 0.0, 10_000.0, LIVER),
-        Analyte("ALB", "Albumin", "g/L", 5.0, 80.0, LIVER),
-        Analyte("BILI", "Total bilirubin", "µmol/L", 0.0, 1500.0, LIVER),
-        Analyte("BILIND", "Indirect bilirubin", "µmol/L", 0.0, 1500.0, LIVER),
-        Analyte("BILDIR", "Direct bilirubin", "µmol/L", 0.0, 1500.0, LIVER),
-        Analyte("CREAT", "Creatinine", "µmol/L", 5.0, 3000.0, KIDNEY),
-        Analyte("UREA", "Urea", "mmol/L", 0.0, 150.0, KIDNEY),
-        Analyte("CRCL", "Creatinine clearance", "mL/min", 0.0, 300.0, KIDNEY),
-        Analyte("GFR", "Glomerular filtration rate", "mL/min/1.73m²", 0.0, 300.0, KIDNEY),
-        Analyte("INR", "INR", "ratio", 0.5, 20.0, COAGULATION),
-        Analyte("SPLEEN", "Spleen below costal margin (ultrasound)", "cm", 0.0, 30.0, CNS),
-        Analyte("LIVER", "Liver below costal margin", "cm", 0.0, 30.0, CNS),
-        Analyte("CKMB", "CK-MB (myocardial enzyme)", "U/L", 0.0, 10_000.0, HEART),
-        Analyte("CSFCELL", "CSF cells", "10^6/L", 0.0, 100_000.0, CNS),
-        Analyte("CSFPROT", "CSF protein", "g/L", 0.0, 50.0, CNS),
-        Analyte("EBVWB", "EBV DNA, whole blood", "copies/mL", 0.0, 1e12, INFECTION),
-        Analyte("EBVPL", "EBV DNA, plasma", "copies/mL", 0.0, 1e12, INFECTION),
+        Analyte("TEMP", gettext_noop("Maximum temperature"), "°C", 30.0, 45.0, VITALS),
+        Analyte("WEIGHT", gettext_noop("Weight"), "kg", 0.3, 150.0, VITALS),
+        Analyte("HEIGHT", gettext_noop("Height"), "cm", 20.0, 220.0, VITALS),
+        Analyte("HGB", gettext_noop("Hemoglobin"), "g/L", 10.0, 250.0, BLOOD_COUNT),
+        Analyte("WBC", gettext_noop("White blood cells"), "10^9/L", 0.0, 500.0, BLOOD_COUNT),
+        Analyte("NEUT", gettext_noop("Absolute neutrophil count"), "10^9/L", 0.0, 200.0, BLOOD_COUNT),
+        Analyte("PLAT", gettext_noop("Platelets"), "10^9/L", 0.0, 2000.0, BLOOD_COUNT),
+        Analyte("TRIG", gettext_noop("Triglycerides (fasting)"), "mmol/L", 0.0, 100.0, HLH_MARKERS),
+        Analyte("FIBRINO", gettext_noop("Fibrinogen"), "g/L", 0.0, 20.0, HLH_MARKERS),
+        Analyte("FERRITIN", gettext_noop("Ferritin"), "µg/L", 0.0, 1_000_000.0, HLH_MARKERS),
+        Analyte("SCD25", gettext_noop("Soluble CD25 (sIL-2R)"), "pg/mL", 0.0, 10_000_000.0, HLH_MARKERS),
+        Analyte("NKACT", gettext_noop("NK-cell activity"), "%", 0.0, 100.0, HLH_MARKERS),
+        Analyte("CD107A", gettext_noop("NK CD107a"), "%", 0.0, 100.0, HLH_MARKERS),
+        Analyte("IFNG", gettext_noop("IFN-gamma"), "pg/mL", 0.0, 100_000.0, CYTOKINES),
+        Analyte("IL6", gettext_noop("IL-6"), "pg/mL", 0.0, 100_000.0, CYTOKINES),
+        Analyte("IL10", gettext_noop("IL-10"), "pg/mL", 0.0, 100_000.0, CYTOKINES),
+        Analyte("TNFA", gettext_noop("TNF-alpha"), "pg/mL", 0.0, 100_000.0, CYTOKINES),
+        Analyte("IL18", gettext_noop("IL-18"), "pg/mL", 0.0, 1_000_000.0, CYTOKINES),
+        Analyte("ALT", gettext_noop("ALT"), "U/L", 0.0, 20_000.0, LIVER),
+        Analyte("AST", gettext_noop("AST"), "U/L", 0.0, 50_000.0, LIVER),
+        Analyte("GGT", gettext_noop("GGT"), "U/L", 0.0, 10_000.0, LIVER),
+        Analyte("ALB", gettext_noop("Albumin"), "g/L", 5.0, 80.0, LIVER),
+        Analyte("BILI", gettext_noop("Total bilirubin"), "µmol/L", 0.0, 1500.0, LIVER),
+        Analyte("BILIND", gettext_noop("Indirect bilirubin"), "µmol/L", 0.0, 1500.0, LIVER),
+        Analyte("BILDIR", gettext_noop("Direct bilirubin"), "µmol/L", 0.0, 1500.0, LIVER),
+        Analyte("CREAT", gettext_noop("Creatinine"), "µmol/L", 5.0, 3000.0, KIDNEY),
+        Analyte("UREA", gettext_noop("Urea"), "mmol/L", 0.0, 150.0, KIDNEY),
+        Analyte("CRCL", gettext_noop("Creatinine clearance"), "mL/min", 0.0, 300.0, KIDNEY),
+        Analyte("GFR", gettext_noop("Glomerular filtration rate"), "mL/min/1.73m²", 0.0, 300.0, KIDNEY),
+        Analyte("INR", gettext_noop("INR"), "ratio", 0.5, 20.0, COAGULATION),
+        Analyte("SPLEEN", gettext_noop("Spleen below costal margin (ultrasound)"), "cm", 0.0, 30.0, CNS),
+        Analyte("LIVER", gettext_noop("Liver below costal margin"), "cm", 0.0, 30.0, CNS),
+        Analyte("CKMB", gettext_noop("CK-MB (myocardial enzyme)"), "U/L", 0.0, 10_000.0, HEART),
+        Analyte("CSFCELL", gettext_noop("CSF cells"), "10^6/L", 0.0, 100_000.0, CNS),
+        Analyte("CSFPROT", gettext_noop("CSF protein"), "g/L", 0.0, 50.0, CNS),
+        Analyte("EBVWB", gettext_noop("EBV DNA, whole blood"), "copies/mL", 0.0, 1e12, INFECTION),
+        Analyte("EBVPL", gettext_noop("EBV DNA, plasma"), "copies/mL", 0.0, 1e12, INFECTION),
     )
 }
 
@@ -102,24 +107,45 @@ def plausibility_message(code: str, value: float, unit: str) -> str | None:
         return limit_message(analyte, value)
     if code == "SCD25" and unit == "U/mL":
         if value < 0 or value > SCD25_U_PER_ML_MAXIMUM:
-            return f"{analyte.label} must be between 0 and {SCD25_U_PER_ML_MAXIMUM:g} U/mL (entered {value:g})."
+            return _between(analyte.label, 0, SCD25_U_PER_ML_MAXIMUM, "U/mL", value)
         return None
     try:
         canonical = convert(code, value, unit, analyte.unit)
     except UnitConversionError:
-        return f"{analyte.label}: unit {unit} is not accepted; use {' or '.join(units_for(code))}."
+        return gettext("%(label)s: unit %(unit)s is not accepted; use %(units)s.") % {
+            "label": gettext(analyte.label),
+            "unit": unit,
+            "units": gettext(" or ").join(units_for(code)),
+        }
     message = limit_message(analyte, canonical)
     if message is None:
         return None
     low = convert(code, analyte.minimum, analyte.unit, unit)
     high = convert(code, analyte.maximum, analyte.unit, unit)
-    return f"{analyte.label} must be between {low:g} and {high:g} {unit} (entered {value:g})."
+    return _between(analyte.label, low, high, unit, value)
+
+
+def _between(label: str, low: float, high: float, unit: str, value: float) -> str:
+    return gettext("%(label)s must be between %(low)s and %(high)s %(unit)s (entered %(value)s).") % {
+        "label": gettext(label),
+        "low": f"{low:g}",
+        "high": f"{high:g}",
+        "unit": unit,
+        "value": f"{value:g}",
+    }
 
 
 def limit_message(analyte: Analyte, value: float) -> str | None:
     """The rejection message for an impossible value, or None when the value is plausible."""
+    shown = {"label": gettext(analyte.label), "unit": analyte.unit, "value": f"{value:g}"}
     if value < analyte.minimum:
-        return f"{analyte.label} must be at least {analyte.minimum:g} {analyte.unit} (entered {value:g})."
+        return gettext("%(label)s must be at least %(limit)s %(unit)s (entered %(value)s).") % {
+            **shown,
+            "limit": f"{analyte.minimum:g}",
+        }
     if value > analyte.maximum:
-        return f"{analyte.label} must be at most {analyte.maximum:g} {analyte.unit} (entered {value:g})."
+        return gettext("%(label)s must be at most %(limit)s %(unit)s (entered %(value)s).") % {
+            **shown,
+            "limit": f"{analyte.maximum:g}",
+        }
     return None

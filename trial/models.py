@@ -48,6 +48,13 @@ class Site(models.Model):
     code = models.CharField(max_length=10, help_text="Prefix of subject numbers, e.g. BCH.")
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=60, default="UTC")
+    # The pages' language for its users who chose none and whose browser asks for neither language.
+    default_language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text="Language of the pages for this site's users who chose none and whose browser asks for neither.",
+    )
     # Subject numbers are never reused: the counter only moves forward.
     last_subject_sequence = models.PositiveIntegerField(default=0)
     last_screening_sequence = models.PositiveIntegerField(default=0)

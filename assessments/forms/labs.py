@@ -4,6 +4,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from assessments.models import LabPanel, SupportiveCare
 from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
@@ -37,13 +38,17 @@ def group_slug(group: str) -> str:
 class LabPanelForm(forms.Form):
     """Values with their units; impossible values name the field and the limit."""
 
-    visit_date = forms.DateField(label="Date of visit", widget=date_input())
-    sampled_at = SiteDateTimeField(label="Sampled at", widget=datetime_input())
+    visit_date = forms.DateField(label=gettext_lazy("Date of visit"), widget=date_input())
+    sampled_at = SiteDateTimeField(label=gettext_lazy("Sampled at"), widget=datetime_input())
     notes = forms.CharField(
-        label="Notes (CSF, MRI, ECG, echo findings)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Notes (CSF, MRI, ECG, echo findings)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     version = VersionField(required=False)  # required once the panel is saved: a change states what it changes
-    reason_for_change = forms.CharField(label="Reason for change", max_length=REASON_MAX_LENGTH, required=False)
+    reason_for_change = forms.CharField(
+        label=gettext_lazy("Reason for change"), max_length=REASON_MAX_LENGTH, required=False
+    )
 
     def __init__(self, *args, visit, panel: LabPanel | None = None, expected: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,15 +63,15 @@ class LabPanelForm(forms.Form):
                 self.groups.append((group, codes))
             self.fields[f"sampled_{group_slug(group)}"] = SiteDateTimeField(
                 zone=self.zone,
-                label=f"{group} sampled at",
+                label=gettext("%(group)s sampled at") % {"group": gettext(group)},
                 required=False,
                 widget=datetime_input(),
-                help_text="Leave blank when sampled with the rest of the panel.",
+                help_text=gettext_lazy("Leave blank when sampled with the rest of the panel."),
             )
             for code in codes:
                 analyte = ANALYTES[code]
                 self.fields[f"v_{code}"] = forms.DecimalField(
-                    label=analyte.label,
+                    label=gettext(analyte.label),
                     required=False,
                     max_digits=16,
                     decimal_places=4,
@@ -76,7 +81,10 @@ class LabPanelForm(forms.Form):
                 if len(units) > 1:
                     # Not required: without a unit the catalogue's unit is meant.
                     self.fields[f"u_{code}"] = forms.ChoiceField(
-                        label=f"{analyte.label} unit", choices=[(u, u) for u in units], initial=units[0], required=False
+                        label=gettext("%(label)s unit") % {"label": gettext(analyte.label)},
+                        choices=[(u, u) for u in units],
+                        initial=units[0],
+                        required=False,
                     )
         for name, label in QUALITATIVE["Spleen and CNS"][:1]:
             self.fields[name] = forms.NullBooleanField(label=label, required=False, widget=forms.NullBooleanSelect)

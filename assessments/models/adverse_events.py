@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from assessments.models.labs import LabResult
 from patients.models import Patient
@@ -31,36 +32,36 @@ class CtcaeTerm(models.Model):
 
 class AdverseEvent(VersionedRecord):
     class Grade(models.IntegerChoices):
-        MILD = 1, "1 – Mild"
-        MODERATE = 2, "2 – Moderate"
-        SEVERE = 3, "3 – Severe"
-        LIFE_THREATENING = 4, "4 – Life-threatening or disabling"
-        DEATH = 5, "5 – Death"
+        MILD = 1, _("1 – Mild")
+        MODERATE = 2, _("2 – Moderate")
+        SEVERE = 3, _("3 – Severe")
+        LIFE_THREATENING = 4, _("4 – Life-threatening or disabling")
+        DEATH = 5, _("5 – Death")
 
     class Relationship(models.TextChoices):
-        UNRELATED = "unrelated", "Unrelated"
-        UNLIKELY = "unlikely", "Unlikely"
-        POSSIBLE = "possible", "Possible"
-        PROBABLE = "probable", "Probable"
-        DEFINITE = "definite", "Definite"
+        UNRELATED = "unrelated", _("Unrelated")
+        UNLIKELY = "unlikely", _("Unlikely")
+        POSSIBLE = "possible", _("Possible")
+        PROBABLE = "probable", _("Probable")
+        DEFINITE = "definite", _("Definite")
 
     class Action(models.TextChoices):
-        NONE = "none", "None"
-        DOSE_REDUCED = "reduced", "Dose reduced"
-        INTERRUPTED = "interrupted", "Interrupted"
-        DISCONTINUED = "discontinued", "Discontinued"
+        NONE = "none", _("None")
+        DOSE_REDUCED = "reduced", _("Dose reduced")
+        INTERRUPTED = "interrupted", _("Interrupted")
+        DISCONTINUED = "discontinued", _("Discontinued")
 
     class Outcome(models.TextChoices):
-        RECOVERED = "recovered", "Recovered / resolved"
-        RECOVERING = "recovering", "Recovering / resolving"
-        NOT_RECOVERED = "not_recovered", "Not recovered / not resolved"
-        SEQUELAE = "sequelae", "Recovered with sequelae"
-        FATAL = "fatal", "Fatal"
-        UNKNOWN = "unknown", "Unknown"
+        RECOVERED = "recovered", _("Recovered / resolved")
+        RECOVERING = "recovering", _("Recovering / resolving")
+        NOT_RECOVERED = "not_recovered", _("Not recovered / not resolved")
+        SEQUELAE = "sequelae", _("Recovered with sequelae")
+        FATAL = "fatal", _("Fatal")
+        UNKNOWN = "unknown", _("Unknown")
 
     class Source(models.TextChoices):
-        MANUAL = "manual", "Entered"
-        LAB = "lab", "Accepted lab-based suggestion"
+        MANUAL = "manual", _("Entered")
+        LAB = "lab", _("Accepted lab-based suggestion")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
     term = models.ForeignKey(CtcaeTerm, on_delete=models.PROTECT, null=True, blank=True, related_name="+")

@@ -3,21 +3,25 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from assessments.models.visits import Visit
 from patients.models import Patient
 from trial.history import AuditedHistory
 from trial.versioning import VersionedRecord
 
-RESPONSE_CHOICES = [
-    ("cr", "Complete response"),
-    ("pr", "Partial response"),
-    ("improvement", "HLH improvement"),
-    ("progression", "Progressive disease"),
-    ("relapse", "Relapse"),
-    ("nr", "No response"),
-    ("not_assessable", "Not assessable"),
-]
+# The English labels are the data's (the report, its JSON, the exports); pages show the translation.
+RESPONSE_LABELS_EN = {
+    "cr": gettext_noop("Complete response"),
+    "pr": gettext_noop("Partial response"),
+    "improvement": gettext_noop("HLH improvement"),
+    "progression": gettext_noop("Progressive disease"),
+    "relapse": gettext_noop("Relapse"),
+    "nr": gettext_noop("No response"),
+    "not_assessable": gettext_noop("Not assessable"),
+}
+RESPONSE_CHOICES = [(value, _(label)) for value, label in RESPONSE_LABELS_EN.items()]
 
 
 class ResponseAssessment(VersionedRecord):

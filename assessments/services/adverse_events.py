@@ -14,7 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
 from assessments.rules.ctcae import GRADED_ANALYTES, LabGrade, lab_grade, suggestion_decide, suggestion_explain
@@ -219,14 +219,16 @@ def _sae_notify(ae: AdverseEvent, *, user) -> list[Notification]:
     patient = ae.patient
     criteria = ", ".join(_label(name) for name in SAE_CRITERIA if getattr(ae, name))
     who = (user.get_full_name() or user.username) if getattr(user, "is_authenticated", False) else "the system"
-    body = (
-        f"Patient {patient.subject_number} (site {patient.site.code}): {ae.term_label}, "
-        f"CTCAE grade {ae.grade}, onset {ae.onset_date.isoformat()}.\n"
-        f"Seriousness: {criteria}.\n"
-        f"Relationship to ruxolitinib: {ae.get_relationship_display()}; action taken: "
-        f"{ae.get_action_taken_display()}; outcome: {ae.get_outcome_display()}.\n"
-        f"Reported by {who}."
-    )
+    # The notification is stored once for all its readers: in English, as the rest of its text.
+    with translation.override("en"):
+        body = (
+            f"Patient {patient.subject_number} (site {patient.site.code}): {ae.term_label}, "
+            f"CTCAE grade {ae.grade}, onset {ae.onset_date.isoformat()}.\n"
+            f"Seriousness: {criteria}.\n"
+            f"Relationship to ruxolitinib: {ae.get_relationship_display()}; action taken: "
+            f"{ae.get_action_taken_display()}; outcome: {ae.get_outcome_display()}.\n"
+            f"Reported by {who}."
+        )
     return notifications_send(
         recipients=sae_recipients(patient=patient),
         kind=Notification.Kind.SAE,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crf.calendar import visits_plan_for_patient
 from crf.edit_checks import auto_query_sync
@@ -112,7 +112,7 @@ def screening_update(
                 check_code="screening.eligibility_after_enrollment",
                 failing=screening.eligibility != Eligibility.ELIGIBLE,
                 text=f"Screening data changed after enrollment and eligibility is now "
-                f"'{screening.get_eligibility_display()}'. Check the change against the source documents.",
+                f"'{_english(screening.get_eligibility_display)}'. Check the change against the source documents.",
                 link=reverse("screening_detail", args=[screening.pk]),
             )
             task_enqueue("patients.patient_derived_recompute", patient_id, key=f"derived:{patient_id}")
@@ -307,3 +307,9 @@ def patient_derived_recompute(*, patient_id: int) -> bool:
         record_save(record=patient, user=None, reason="Recomputed after a change of baseline data")
         _dose_query_sync(patient)
         return True
+
+
+def _english(display) -> str:
+    """A choice's label in English: the query text is stored, the same for every reader."""
+    with translation.override("en"):
+        return str(display())

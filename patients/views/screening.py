@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crf.locks import RecordLocked, form_lock
@@ -32,8 +33,8 @@ def subject_list(request):
     rows = selectors.subject_list(user=request.user, query=query, status=status)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     statuses = [
-        (Screening.Status.SCREENING, "Screening"),
-        (Screening.Status.SCREEN_FAILURE, "Screen failure"),
+        (Screening.Status.SCREENING, _("Screening")),
+        (Screening.Status.SCREEN_FAILURE, _("Screen failure")),
         *Patient.Status.choices,
     ]
     return render(

@@ -67,7 +67,9 @@
       if (!items.length) {
         var empty = document.createElement("li");
         empty.className = "list-group-item small text-muted";
-        empty.textContent = "No CTCAE v3.0 term matches; try another word or the category's '-other' term.";
+        // The page gives the message in its language (data-empty on #ctcae-search-config).
+        empty.textContent = (config && config.dataset.empty) ||
+          "No CTCAE v3.0 term matches; try another word or the category's '-other' term.";
         list.appendChild(empty);
       }
       items.forEach(function (item, index) {

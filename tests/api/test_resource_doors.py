@@ -205,3 +205,50 @@ def test_report_json_answers_an_api_token_and_sends_a_browser_to_sign_in(api, cl
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
     bad_token = client.get("/report.json", HTTP_AUTHORIZATION="Token not-a-token")
     assert bad_token.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("alanine", "ME105"),
+        ("transaminase", "ME105"),
+        ("ALT elevation", "ME105"),
+        ("SGPT", "ME105"),
+        ("sgot", "ME107"),
+        ("thrombocytopenia", "BL111"),
+        ("anaemia", "BL104"),
+        ("neutropenia", "BL110"),
+        ("sepsis", "IN333"),
+        ("jaundice", "ME109"),
+        ("ME114", "ME114"),
+    ],
+)
+def test_ctcae_terms_are_found_by_common_words(api, client, clinician, query, code):
+    # assessments/data/ctcae_v3_synonyms.csv: the words clinicians type for the official terms.
+    found = [t["code"] for t in api.get("/api/v1/ctcae-terms/", {"search": query}).json()]
+    assert code in found
+    client.force_login(clinician)
+    assert [t["code"] for t in client.get(reverse("ctcae_term_search"), {"q": query}).json()] == found
+
+
+def test_a_synonym_finds_both_terms_it_names_and_no_other(api):
+    found = {t["code"] for t in api.get("/api/v1/ctcae-terms/", {"search": "transaminase"}).json()}
+    assert found == {"ME105", "ME107"}
+    # The term's name stays the official CTCAE v3.0 one.
+    assert api.get("/api/v1/ctcae-terms/", {"search": "alanine"}).json()[0]["term"] == "ALT, SGPT"
+
+
+def test_a_category_word_finds_its_terms(api):
+    found = api.get("/api/v1/ctcae-terms/", {"search": "metabolic laboratory"}).json()
+    assert found and {t["category"] for t in found} == {"METABOLIC/LABORATORY"}
+
+
+def test_every_synonym_names_a_ctcae_term():
+    import csv
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[2] / "assessments" / "data"
+    codes = {r["code"] for r in csv.DictReader((data / "ctcae_v3_terms.csv").open(encoding="utf-8"))}
+    rows = list(csv.DictReader((data / "ctcae_v3_synonyms.csv").open(encoding="utf-8")))
+    assert len(rows) > 100
+    assert [r for r in rows if r["code"] not in codes or not r["synonym"].strip()] == []

@@ -82,6 +82,8 @@ TABLE: dict[str, Row] = {
     # Sign-in and out
     "login/": page(lambda w: reverse("login"), "200 200 200 200 200 200", "200 200 200 200 200 200"),
     "logout/": page(lambda w: reverse("logout"), "405 405 405 405 405 405", "302 302 302 302 302 302"),
+    # The language switch: anyone, signed in or not (a POST without a language is refused).
+    "language/": page(lambda w: reverse("language_switch"), "405 405 405 405 405 405", "400 400 400 400 400 400"),
     # The user's own second factor: set up by anyone signed in (an empty code re-shows the form
     # with its error); the code page sends a user without an authenticator to set one up.
     "account/two-factor/": page(r("two_factor"), ALL, ALL),

@@ -152,3 +152,31 @@ def test_odm_audit_record_is_each_records_latest_history_row(site_a, clinician, 
     assert audits[0].xpath("odm:DateTimeStamp/text()", namespaces=ns) == [newest.history_date.isoformat()]
     # At most one AuditRecord per exported record of any form, whatever its number of history rows.
     assert all(len(g.findall(f"{{{NS}}}AuditRecord")) <= 1 for g in root.xpath("//odm:ItemGroupData", namespaces=ns))
+
+
+def test_csv_zip_for_excel_starts_each_file_with_the_byte_order_mark(client, cohort, data_manager):
+    client.login(username=data_manager.username, password=PASSWORD)
+    plain = zipfile.ZipFile(io.BytesIO(b"".join(client.get(reverse("csv_zip_download")).streaming_content)))
+    excel = zipfile.ZipFile(
+        io.BytesIO(b"".join(client.get(reverse("csv_zip_download"), {"excel": "1"}).streaming_content))
+    )
+    assert plain.namelist() == excel.namelist()
+    for name in excel.namelist():
+        with_mark, without = excel.read(name), plain.read(name)
+        assert with_mark.startswith(b"\xef\xbb\xbf"), name
+        assert not without.startswith(b"\xef\xbb\xbf"), name
+        # The same text after the mark: only the first three bytes differ.
+        assert with_mark[3:] == without
+    # Read as Excel does (utf-8-sig drops the mark): the same rows as the plain file; lines end CRLF.
+    patients = excel.read("patients.csv")
+    assert (
+        list(csv.DictReader(io.StringIO(patients.decode("utf-8-sig"))))
+        == read_zip(b"".join(client.get(reverse("csv_zip_download")).streaming_content))["patients.csv"]
+    )
+    assert b"\r\n" in patients and b"\n" not in patients.replace(b"\r\n", b"")
+
+
+def test_exports_page_offers_the_excel_option(client, data_manager):
+    client.login(username=data_manager.username, password=PASSWORD)
+    page = client.get(reverse("exports_home")).content.decode()
+    assert 'name="excel" value="1"' in page

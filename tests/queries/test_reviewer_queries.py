@@ -261,3 +261,13 @@ def test_the_screening_pages_list_each_query_by_its_fields_label_beside_that_fie
         rf'{re.escape(label)}\s*<span[^>]*data-field-queries="ferritin_ug_l"><a[^>]*data-query-status="open"', detail
     )
     assert 'id="raise-query-link"' in detail
+
+
+def test_the_csv_export_for_excel_starts_with_the_byte_order_mark(client, monitor, patient):
+    query_raise(patient=patient, target=target_of(patient), field="", text="体重请核实", user=monitor)
+    login(client, monitor)
+    plain = client.get(reverse("query_export")).content
+    excel = client.get(reverse("query_export"), {"excel": "1"}).content
+    assert excel.startswith(b"\xef\xbb\xbf") and not plain.startswith(b"\xef\xbb\xbf")
+    assert excel[3:] == plain
+    assert "体重请核实".encode() in excel
