@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Max
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assessments.models import Visit
 from crf.catalogue import CaseReportForm, printed_forms
@@ -217,8 +217,10 @@ def document_html(document: GeneratedDocument, *, now: datetime | None = None) -
         patient=patient, user=document.requested_by, now=now, locked=document_locked(patient=patient)
     )
     context["document"] = document
-    # Every time in the document is printed in one zone, named in the header (zone_label).
-    with timezone.override(document_zone(patient)):
+    # Every time in the document is printed in one zone, named in the header (zone_label), and
+    # in one language whatever the process last spoke: English, until documents are printed in
+    # the requester's language (a reused PDF must then also match its language).
+    with timezone.override(document_zone(patient)), translation.override(settings.LANGUAGE_CODE):
         return render_to_string(*_document_template(document, patient, context))
 
 

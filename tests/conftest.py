@@ -211,6 +211,18 @@ def patient(site_a, clinician):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Chinese leaves its language active
+    in the thread (as a real server's next request would not see it)."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _no_sign_in_lockout(settings):
     # The test client signs in without a request object, which django-axes needs; the
     # lockout itself is tested through the sign-in page (tests/audit/test_security.py).
