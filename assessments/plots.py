@@ -6,13 +6,14 @@ under it, and the trajectory of an HLH marker over days 0-28 with the normal ran
 
 import io
 from collections.abc import Sequence
+from datetime import date
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.ticker
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
@@ -93,6 +94,16 @@ def km_png(groups: Sequence[tuple[str, Sequence[float], Sequence[bool]]], *, mar
     return _png(fig)
 
 
+def baseline_label(dates: Sequence[date]) -> str:
+    """The legend of the baseline points: one screening date, or the range of them."""
+    if len(dates) == 1:
+        return gettext("Baseline (screening, %(date)s)") % {"date": dates[0].isoformat()}
+    return gettext("Baseline (screening, %(first)s to %(last)s)") % {
+        "first": dates[0].isoformat(),
+        "last": dates[-1].isoformat(),
+    }
+
+
 def trajectory_png(
     *,
     label: str,
@@ -103,8 +114,12 @@ def trajectory_png(
     days: tuple[int, int] = (0, 28),
     size: tuple[float, float] = (5.2, 3.2),
     show_count: bool = True,
+    baselines: Sequence[tuple[int, float, date]] = (),
 ) -> bytes:
-    """Every patient's values of one marker over days 0-28, the normal range shaded."""
+    """Every patient's values of one marker over days 0-28, the normal range shaded.
+
+    The baseline points (study day, value, screening date), the first point of each line, are
+    marked apart and named in the legend: "Baseline (screening, <date>)"."""
     fig = Figure(figsize=size)
     ax = fig.add_subplot()
     lines = [[(d, v) for d, v in points if not log or v > 0] for points in series]
@@ -121,6 +136,18 @@ def trajectory_png(
     else:
         low, high = (1.0, 10.0) if log else (0.0, 1.0)
         ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", color="#888")
+    marks = [(d, v) for d, v, _ in baselines if not log or v > 0]
+    if marks:
+        ax.plot(
+            [d for d, _ in marks],
+            [v for _, v in marks],
+            "D",
+            color=COLOURS[4],
+            markersize=5 if single else 3.5,
+            zorder=3,
+            label=baseline_label(sorted({on for _, _, on in baselines})),
+        )
+        ax.legend(loc="best", fontsize=7, frameon=False)
     lower, upper = normal if normal is not None else (None, None)
     low = min(v for v in (low, lower, upper) if v is not None and (not log or v > 0))
     high = max(v for v in (high, lower, upper) if v is not None)
@@ -143,8 +170,9 @@ def trajectory_png(
         else:
             ax.axhline(shade_low, color="#2e8b57", linewidth=2, alpha=0.5, zorder=0)
     ax.set_ylim(bottom, top)
-    ax.set_xlim(days[0] - 0.5, days[1] + 0.5)
-    ax.set_xticks([0, 3, 7, 14, 21, 28])
+    first = min([days[0], *(d for d, _ in marks)])
+    ax.set_xlim(first - 0.5, days[1] + 0.5)
+    ax.set_xticks(([first] if first < 0 else []) + [0, 3, 7, 14, 21, 28])
     ax.set_xlabel("Study day")
     ax.set_ylabel(unit)
     if show_count:

@@ -35,7 +35,7 @@ from assessments.rules.statistics import (
     proportion,
     survival_at,
 )
-from assessments.selectors import related_or_none
+from assessments.selectors import baseline_value_of, related_or_none
 from crf import catalogue
 from patients.models import FollowUp, Patient, Screening, SubsequentTherapy, TreatmentEnd
 from trial import clock
@@ -592,8 +592,25 @@ def study_report(*, site_ids: set[int], now: datetime | None = None, today: date
     return report
 
 
+def _baseline_points(*, site_ids: set[int], codes: tuple[str, ...], patient_id=None) -> dict:
+    """{patient_id: {code: (study day, value, screening date)}}: each marker's screening (baseline)
+    value on the study day of the screening (before day 0); one query."""
+    patients = Patient.objects.filter(site_id__in=site_ids).select_related("screening")
+    if patient_id is not None:
+        patients = patients.filter(pk=patient_id)
+    points: dict[int, dict[str, tuple[int, float, date]]] = defaultdict(dict)
+    for patient in patients.order_by("pk"):
+        for code in codes:
+            found = baseline_value_of(patient.screening, code)
+            if found is None or (code == "SCD25" and found.unit != "pg/mL"):
+                continue  # protocol 12.1: no conversion between U/mL and pg/mL
+            points[patient.pk][code] = ((found.on - patient.first_dose_date).days, float(found.value), found.on)
+    return points
+
+
 def marker_trajectories(*, site_ids: set[int], codes: tuple[str, ...], patient_id: int | None = None) -> dict:
-    """{code: [[(day, value), ...] per patient]} over days 0-28 for the trajectory plots."""
+    """{code: [[(day, value), ...] per patient]} over days 0-28 for the trajectory plots, each
+    patient's line starting at the screening (baseline) value, on its study day before day 0."""
     first, last = TRAJECTORY_DAYS
     series = _lab_series(
         site_ids=site_ids,
@@ -602,7 +619,22 @@ def marker_trajectories(*, site_ids: set[int], codes: tuple[str, ...], patient_i
         last_day=last,
         patient_id=patient_id,
     )
-    return {code: [points[code] for points in series.values() if points.get(code)] for code in codes}
+    baselines = _baseline_points(site_ids=site_ids, codes=codes, patient_id=patient_id)
+    out: dict[str, list] = {code: [] for code in codes}
+    for pid in sorted(set(series) | set(baselines)):
+        for code in codes:
+            start = baselines.get(pid, {}).get(code)
+            line = ([start[:2]] if start is not None else []) + series.get(pid, {}).get(code, [])
+            if line:
+                out[code].append(line)
+    return out
+
+
+def marker_baselines(*, site_ids: set[int], code: str, patient_id: int | None = None) -> list[tuple[int, float, date]]:
+    """The baseline points of one marker's plot, (study day, value, screening date) per patient:
+    the plot marks them and its legend names them "Baseline (screening, <date>)"."""
+    points = _baseline_points(site_ids=site_ids, codes=(code,), patient_id=patient_id)
+    return [found for by_code in points.values() if (found := by_code.get(code)) is not None]
 
 
 def cached(*, site_ids: set[int], part: str, build, now: datetime | None = None):
@@ -643,4 +675,5 @@ def report_marker_png(report: dict, *, site_ids: set[int], code: str) -> bytes:
     series = marker_trajectories(site_ids=site_ids, codes=(code,))[code]
     found = report["normal_ranges"].get(code)
     normal = (found["lower"], found["upper"]) if found else None
-    return plots.trajectory_png(label=label, unit=unit, series=series, normal=normal, log=log)
+    baselines = marker_baselines(site_ids=site_ids, code=code)
+    return plots.trajectory_png(label=label, unit=unit, series=series, normal=normal, log=log, baselines=baselines)

@@ -4,11 +4,13 @@ import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch, Q
+from django.utils.translation import gettext
 
 from assessments.models import CtcaeTerm, LabPanel, LabResult, Visit
 from assessments.rules.expectations import expected_groups, missing_expected
@@ -16,7 +18,7 @@ from assessments.rules.schedule import VisitStatus, visit_status
 from assessments.rules.term_search import SearchableTerm, terms_search
 from patients.models import Patient
 from trial import clock
-from trial.analytes import ANALYTES
+from trial.analytes import ANALYTES, SCREENING_FIELDS
 from trial.models import Site
 from trial.selectors import user_site_ids
 
@@ -93,6 +95,57 @@ def lab_trends(*, patient: Patient, before: datetime | None, exclude_panel: LabP
         if len(trends[result.analyte]) < TREND_LENGTH:
             trends[result.analyte].append(result)
     return dict(trends)
+
+
+@dataclass(frozen=True)
+class BaselineValue:
+    """An analyte's screening (baseline) value, from the screening form (protocol section 7)."""
+
+    code: str
+    value: Decimal
+    unit: str
+    on: date
+
+    @property
+    def label(self) -> str:
+        return gettext("Baseline (screening, %(date)s)") % {"date": self.on.isoformat()}
+
+
+def baseline_value_of(screening, code: str) -> BaselineValue | None:
+    """The screening form's value of one analyte, or None when it was not entered (or sCD25 has no unit)."""
+    name = SCREENING_FIELDS.get(code)
+    value = getattr(screening, name, None) if name else None
+    if value is None:
+        return None
+    unit = ANALYTES[code].unit
+    if code == "SCD25":
+        unit = screening.scd25_unit
+        if not unit:
+            return None
+    return BaselineValue(code=code, value=value, unit=unit, on=screening.screening_date)
+
+
+def baseline_values(*, patient: Patient) -> dict[str, BaselineValue]:
+    """Every analyte's baseline (screening) value of a patient, by analyte code."""
+    screening = patient.screening
+    found = {code: baseline_value_of(screening, code) for code in SCREENING_FIELDS}
+    return {code: value for code, value in found.items() if value is not None}
+
+
+def next_visit_to_enter(*, patient: Patient, after: Visit, today: date) -> VisitRow | None:
+    """Where "save and next" goes after the labs of `after`: the first visit of the patient that is
+    due or overdue today (the schedule's statuses), else the next visit of the schedule after it
+    that is still upcoming; None when there is neither."""
+    rows = [row for row in visit_rows(patient=patient, today=today) if row.visit.pk != after.pk]
+    for row in rows:
+        if row.status in (VisitStatus.DUE, VisitStatus.OVERDUE):
+            return row
+    start = after.planned_date or after.visit_date
+    for row in rows:
+        planned = row.visit.planned_date
+        if row.status is VisitStatus.UPCOMING and (start is None or planned is None or planned > start):
+            return row
+    return None
 
 
 def site_dates(*, user, now: datetime | None = None) -> dict[int, date]:

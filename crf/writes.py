@@ -7,7 +7,7 @@ it was loaded with (optimistic locking). Nothing else sets django-simple-history
 """
 
 from django.db import models
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from crf.locks import lock_check
 from crf.readable import person_name, readable_changes
@@ -124,3 +124,23 @@ def records_create(*, records: list, model: type[models.Model], user, reason: st
         for record in records:
             record.created_by = record.updated_by = author
     return bulk_create_with_history(records, model, default_user=author, default_change_reason=history_reason(reason))
+
+
+def records_update(
+    *, records: list, model: type[models.Model], fields: list[str], user, reason: str, check_lock: bool = True
+) -> int:
+    """Change many records of one form in one statement, with one history row each (a panel's
+    corrected values). Records without a version of their own only: a versioned record is saved
+    alone (record_save), naming the version it was loaded with. As records_create, the first
+    record's locks stand for all."""
+    if not records:
+        return 0
+    if issubclass(model, VersionedRecord):
+        raise TypeError(f"{model.__name__} has a version: save it with record_save.")
+    if check_lock:
+        lock_check(records[0])
+    for record in records:
+        column_check(record)
+    return bulk_update_with_history(
+        records, model, fields, default_user=_author(user), default_change_reason=history_reason(reason)
+    )

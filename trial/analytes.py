@@ -149,3 +149,31 @@ def limit_message(analyte: Analyte, value: float) -> str | None:
             "limit": f"{analyte.maximum:g}",
         }
     return None
+
+
+# The screening form's field holding each analyte's baseline value (patients.models.Screening),
+# in the catalogue's unit; sCD25 carries its own unit field (`scd25_unit`).
+SCREENING_FIELDS: dict[str, str] = {
+    "TEMP": "max_temperature_c",
+    "WEIGHT": "weight_kg",
+    "HEIGHT": "height_cm",
+    "HGB": "hemoglobin_g_l",
+    "WBC": "wbc_10e9_l",
+    "NEUT": "anc_10e9_l",
+    "PLAT": "platelets_10e9_l",
+    "TRIG": "triglycerides_mmol_l",
+    "FIBRINO": "fibrinogen_g_l",
+    "FERRITIN": "ferritin_ug_l",
+    "SCD25": "scd25_value",
+    "NKACT": "nk_activity_pct",
+    "IFNG": "ifn_gamma_pg_ml",
+    "ALT": "alt_u_l",
+    "BILI": "bilirubin_umol_l",
+    "CREAT": "creatinine_umol_l",
+    "CRCL": "creatinine_clearance_ml_min",
+    "GFR": "gfr_ml_min",
+    "INR": "inr",
+    "SPLEEN": "spleen_cm",
+    "EBVWB": "ebv_dna_whole_blood",
+    "EBVPL": "ebv_dna_plasma",
+}

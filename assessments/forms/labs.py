@@ -61,6 +61,7 @@ class LabPanelForm(forms.Form):
             codes = [c for c in LAB_PAGE_ANALYTES if ANALYTES[c].group == group]
             if codes or group in QUALITATIVE:
                 self.groups.append((group, codes))
+            # Hidden behind "different time for this group" on the page: blank, the panel's time is meant.
             self.fields[f"sampled_{group_slug(group)}"] = SiteDateTimeField(
                 zone=self.zone,
                 label=gettext("%(group)s sampled at") % {"group": gettext(group)},
@@ -75,16 +76,19 @@ class LabPanelForm(forms.Form):
                     required=False,
                     max_digits=16,
                     decimal_places=4,
-                    widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+                    # data-lab-value: the inputs Tab and Enter move between (static/js/lab_form.js).
+                    widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "data-lab-value": ""}),
                 )
                 units = units_for(code)
                 if len(units) > 1:
                     # Not required: without a unit the catalogue's unit is meant.
+                    # Out of the Tab order: one Tab goes from a value to the next (a tap changes the unit).
                     self.fields[f"u_{code}"] = forms.ChoiceField(
                         label=gettext("%(label)s unit") % {"label": gettext(analyte.label)},
                         choices=[(u, u) for u in units],
                         initial=units[0],
                         required=False,
+                        widget=forms.Select(attrs={"tabindex": "-1"}),
                     )
         for name, label in QUALITATIVE["Spleen and CNS"][:1]:
             self.fields[name] = forms.NullBooleanField(label=label, required=False, widget=forms.NullBooleanSelect)
@@ -158,10 +162,13 @@ class LabPanelForm(forms.Form):
     def rows(self):
         """The grid the template draws: group -> (field, unit field, analyte code) rows."""
         for group, codes in self.groups:
+            sampled = self[f"sampled_{group_slug(group)}"]
             yield {
                 "group": group,
                 "expected": group in self.expected,
-                "sampled": self[f"sampled_{group_slug(group)}"],
+                "sampled": sampled,
+                # The group's own time is shown open when it has one (saved, typed or refused).
+                "own_time": bool(sampled.value()) or bool(sampled.errors),
                 "items": [
                     {
                         "code": code,

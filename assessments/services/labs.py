@@ -16,7 +16,7 @@ from assessments.services.visits import visit_date_apply
 from crf import catalogue
 from crf.edit_checks import auto_query_sync
 from crf.transactions import retried
-from crf.writes import record_delete, record_lock_for_update, record_save, record_write, records_create
+from crf.writes import record_delete, record_lock_for_update, record_save, records_create, records_update
 from patients.models import Patient
 from patients.services.locking import patient_lock
 from patients.services.treatment import weight_band_check
@@ -123,6 +123,7 @@ def lab_panel_save(
         current = {} if created else {r.analyte: r for r in panel.results.all()}
         history_reason = "Lab value entered" if created else reason_for_change
         new_results: list[LabResult] = []
+        changed_results: list[LabResult] = []
         for code, measurement in values.items():
             result = current.pop(code, None) or LabResult(panel=panel, patient=patient, analyte=code)
             changed = (
@@ -144,8 +145,8 @@ def lab_panel_save(
             result.reference_source = rng.source if reference else ""
             if result.pk is None:
                 new_results.append(result)
-            elif changed:  # a part of the panel, whose own write was just checked against the locks
-                record_write(record=result, user=user, reason=history_reason, check_lock=False)
+            elif changed:
+                changed_results.append(result)
             if result.flag in {"H", "L"}:
                 outcome.flagged.append(result)
         for removed in current.values():
@@ -153,8 +154,17 @@ def lab_panel_save(
             for suggestion in removed.ae_suggestions.all():  # gone with its value, with the same reason
                 record_delete(record=suggestion, user=user, reason=f"Lab value removed: {why}", check_lock=False)
             record_delete(record=removed, user=user, reason=why, check_lock=False)
-        # One statement for the values and one for their history rows, whatever the panel's size.
+        # One statement for the values and one for their history rows, whatever the panel's size; the
+        # values are part of the panel, whose own write was just checked against the locks.
         records_create(records=new_results, model=LabResult, user=user, reason=history_reason, check_lock=False)
+        records_update(
+            records=changed_results,
+            model=LabResult,
+            fields=["value", "unit", "sampled_at", "flag", "reference_low", "reference_high"],
+            user=user,
+            reason=history_reason,
+            check_lock=False,
+        )
 
         if visit.visit_date is None or (visit_date is not None and visit_date != visit.visit_date):
             # A correction's reason covers the visit date it moves; a first date needs none.

@@ -5,11 +5,13 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from assessments import selectors
 from assessments.forms.labs import LabPanelForm, SupportiveCareForm, default_sampled_at
 from assessments.models import LabPanel, SupportiveCare
+from assessments.rules.schedule import VisitStatus
 from assessments.services.labs import lab_panel_save, supportive_care_record
 from assessments.views.visits import visit_get_for_user
 from crf.locks import form_lock
@@ -25,6 +27,28 @@ def _apply_service_errors(form, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         target = f"v_{field}" if f"v_{field}" in form.fields else field
         form.add_error(target if target in form.fields else None, errors)
+
+
+def _redirect_to_next(request, *, visit):
+    """After "save and next": the next due visit's labs, else the next scheduled visit's, else the
+    calendar; a message says where the user now is."""
+    patient = visit.patient
+    row = selectors.next_visit_to_enter(patient=patient, after=visit, today=site_today(patient.site))
+    if row is None:
+        messages.info(request, _("No other visit is due or planned: you are on the visit calendar."))
+        return redirect("visit_calendar", pk=patient.pk)
+    names = {"visit": row.visit.name, "status": _status_label(row.status)}
+    if row.status in (VisitStatus.DUE, VisitStatus.OVERDUE):
+        messages.info(request, _("You are now on the labs of %(visit)s (%(status)s).") % names)
+    else:
+        names["date"] = row.visit.planned_date.isoformat() if row.visit.planned_date else "—"
+        text = _("No other visit is due: you are now on the labs of the next visit, %(visit)s (planned %(date)s).")
+        messages.info(request, text % names)
+    return redirect("lab_panel_edit", pk=row.visit.pk)
+
+
+def _status_label(status: VisitStatus) -> str:
+    return {VisitStatus.DUE: _("due"), VisitStatus.OVERDUE: _("overdue")}.get(status, status.value)
 
 
 @login_required
@@ -75,9 +99,12 @@ def lab_panel_edit(request, pk: int):
             messages.success(request, f"Labs of {visit.name} saved." + (f" Flagged: {flagged}." if flagged else ""))
             for warning in outcome.warnings:
                 messages.warning(request, warning)
+            if request.POST.get("then") == "next":
+                return _redirect_to_next(request, visit=visit)
             return redirect("lab_panel_edit", pk=visit.pk)
     sampled = panel.sampled_at if panel else None
     trends = selectors.lab_trends(patient=patient, before=sampled, exclude_panel=panel)
+    baseline = selectors.baseline_values(patient=patient)
     current = {r.analyte: r for r in panel.results.all()} if panel else {}
     age = age_in_days(patient.screening.date_of_birth, visit.visit_date or site_today(patient.site))
     ranges = reference_ranges_for(site=patient.site, age_days=age)
@@ -91,6 +118,7 @@ def lab_panel_edit(request, pk: int):
             "form": form,
             "panel": panel,
             "trends": trends,
+            "baseline": baseline,
             "current": current,
             "ranges": ranges,
             "expected": expected,

@@ -12,6 +12,7 @@ from assessments import plots
 from assessments.report import (
     TRAJECTORY_MARKERS,
     cached,
+    marker_baselines,
     marker_trajectories,
     report_km_png,
     report_marker_png,
@@ -112,8 +113,16 @@ def patient_trajectory_plot(request, pk: int, code: str):
         from assessments.report import protocol_normal_range
 
         normal = (found.lower, found.upper) if found else protocol_normal_range(code)
+        baselines = marker_baselines(site_ids={patient.site_id}, code=code, patient_id=patient.pk)
         return plots.trajectory_png(
-            label=label, unit=unit, series=series, normal=normal, log=log, size=(4.4, 2.8), show_count=False
+            label=label,
+            unit=unit,
+            series=series,
+            normal=normal,
+            log=log,
+            size=(4.4, 2.8),
+            show_count=False,
+            baselines=baselines,
         )
 
     return _png(cached(site_ids={patient.site_id}, part=f"patient:{patient.pk}:{code}", build=build))
