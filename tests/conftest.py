@@ -239,3 +239,27 @@ def all_ages_ranges_only(trial):
     from trial.models import ReferenceRange
 
     ReferenceRange.objects.filter(trial=trial, site__isnull=True).exclude(age_min_days=None, age_max_days=None).delete()
+
+
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db") if item is not None else None
+    return bool(marker and marker.kwargs.get("transaction"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A test on real transactions (a live server, a worker) ends with the database emptied, and
+    serialized rollback brings the migrations' rows (the trial, the CTCAE terms, the roles) back
+    only at the start of the next such test. In one process those tests run last; spread over
+    processes (`make test`) other modules follow them, so the rows are put back at once."""
+    yield
+    if not _transactional(item) or _transactional(nextitem):
+        return
+    from django.db import connections
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        for connection in connections.all(initialized_only=True):
+            contents = getattr(connection, "_test_serialized_contents", None)
+            if contents:
+                connection.creation.deserialize_db_from_string(contents)
