@@ -87,7 +87,7 @@ def test_a_new_panel_of_30_values_costs_the_statements_of_5(patient, clinician):
 def test_a_correction_of_30_values_costs_the_statements_of_5(patient, clinician):
     _statements(patient, clinician, "D6", 6, FIVE)
     _statements(patient, clinician, "D7", 7, tuple(THIRTY))
-    kwargs = {"expected_version": 1, "reason": "Re-read the lab report", "bump": "0.1"}
+    kwargs = {"expected_version": 1, "reason_for_change": "Re-read the lab report", "bump": "0.1"}
     five = _statements(patient, clinician, "D6", 6, FIVE, **dict(kwargs))
     thirty = _statements(patient, clinician, "D7", 7, tuple(THIRTY), **dict(kwargs))
     alt = LabResult.objects.get(panel__visit__definition__code="D7", analyte="ALT")
