@@ -66,10 +66,6 @@ def _correction(cleaned: dict, record) -> dict:
     return {"expected_version": cleaned["version"], "reason_for_change": cleaned["reason_for_change"]}
 
 
-def _without_edit_fields(cleaned: dict) -> dict:
-    return {k: v for k, v in cleaned.items() if k not in {"version", "reason_for_change"}}
-
-
 # The dose grid
 #
 # The dose log and the dose form are live forms: never stored, so that the browser's Back
