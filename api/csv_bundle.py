@@ -29,7 +29,15 @@ from django.db import models
 from api import bundle_zip
 from api.bundle_zip import BundleTooLarge
 from api.importing import FORMAT, ImportFailed, ImportResult, bundle_import
-from api.inputs import DEATH_AT_FOLLOW_UP, DOSE_FIELDS, ENROLL_FIELDS, FOLLOW_UP_FIELDS, TREATMENT_END_FIELDS
+from api.inputs import (
+    DEATH_AT_FOLLOW_UP,
+    DOSE_FIELDS,
+    ENROLL_FIELDS,
+    FOLLOW_UP_FIELDS,
+    FORMER_ENROLL_NAMES,
+    TREATMENT_END_FIELDS,
+    current_names,
+)
 from assessments.services.adverse_events import AE_FIELDS
 from assessments.services.labs import PANEL_FIELDS
 from exports.spreadsheet import spreadsheet_safe, spreadsheet_unquote
@@ -49,6 +57,10 @@ FILES: dict[str, tuple[str, ...]] = {
     "follow_ups.csv": (*KEY, *FOLLOW_UP_FIELDS, *DEATH_AT_FOLLOW_UP),
 }
 REQUIRED_COLUMNS = {name: KEY for name in FILES} | {"labs.csv": (*KEY, "visit")}
+# The columns a file is read with: its own, and the former names still read (docs/import.md).
+READ_COLUMNS = {name: columns for name, columns in FILES.items()} | {
+    "enrollments.csv": (*FILES["enrollments.csv"], *FORMER_ENROLL_NAMES)
+}
 # The patient parts that are lists in the JSON bundle, by file (labs are grouped by visit).
 LIST_PARTS = {"doses.csv": "doses", "adverse_events.csv": "adverse_events", "follow_ups.csv": "follow_ups"}
 PART_FILES = ("labs.csv", "doses.csv", "adverse_events.csv", "treatment_ends.csv", "follow_ups.csv")
@@ -89,8 +101,9 @@ INVALID = object()  # a cell that is reported as an error and left out of the bu
 COLUMN_OF_FIELD = {"term": "term_code"}
 
 
-def _error(file: str, line: int | None, column: str | None, message: str) -> dict:
-    return {"row": file if line is None else f"{file} line {line}", "field": column, "message": message}
+def _error(file: str, line: int | None, column: str | None, message: str, code: str) -> dict:
+    row = file if line is None else f"{file} line {line}"
+    return {"row": row, "field": column, "code": code, "message": message}
 
 
 @dataclass
@@ -120,8 +133,8 @@ class CsvBundleReader:
         # JSON path -> [file, line, {field: line}] (the field lines of a lab panel's rows)
         self.locations: dict[str, list] = {}
 
-    def error(self, file: str, line: int | None, column: str | None, message: str) -> None:
-        self.errors.append(_error(file, line, column, message))
+    def error(self, file: str, line: int | None, column: str | None, message: str, *, code: str) -> None:
+        self.errors.append(_error(file, line, column, message, code))
 
     # The ZIP and its files
 
@@ -147,7 +160,9 @@ class CsvBundleReader:
         try:
             archive = bundle_zip.open_archive(source)
         except (zipfile.BadZipFile, ValueError, EOFError, OSError):
-            raise ImportFailed([_error("", None, None, "The bundle is not a ZIP file of CSV files.")]) from None
+            raise ImportFailed(
+                [_error("", None, None, "The bundle is not a ZIP file of CSV files.", "not_a_zip")]
+            ) from None
         members = [info for info in archive.infolist() if not bundle_zip.ignored(info.filename)]
         bundle_zip.declared_sizes_check(members)
         found: dict[str, str] = {}
@@ -155,9 +170,17 @@ class CsvBundleReader:
         for info in members:
             name = PurePosixPath(info.filename).name.lower()
             if name not in FILES:
-                self.error(info.filename, None, None, f"Unknown file; the files are {', '.join(FILES)}.")
+                self.error(
+                    info.filename, None, None, f"Unknown file; the files are {', '.join(FILES)}.", code="unknown_file"
+                )
             elif name in found:
-                self.error(info.filename, None, None, f"{name} is in the ZIP twice (also {found[name]}).")
+                self.error(
+                    info.filename,
+                    None,
+                    None,
+                    f"{name} is in the ZIP twice (also {found[name]}).",
+                    code="duplicate_file",
+                )
             else:
                 found[name] = info.filename
                 known.append((name, info))
@@ -170,14 +193,20 @@ class CsvBundleReader:
             if problem is None:
                 readable.append((name, info))
             else:
-                self.error(name, problem[0], None, problem[1])
+                self.error(name, problem[0], None, problem[1], code="unreadable_text")
                 tables[name] = None
         budget = bundle_zip.Budget()
         for name, info in readable:
             with bundle_zip.text_stream(archive, info, budget) as text:
                 tables[name] = self.parse(name, text)
         if "screenings.csv" not in found:
-            self.error("screenings.csv", None, None, "The ZIP has no screenings.csv (one row per screened child).")
+            self.error(
+                "screenings.csv",
+                None,
+                None,
+                "The ZIP has no screenings.csv (one row per screened child).",
+                code="missing_file",
+            )
         return tables
 
     def parse(self, name: str, text) -> list[Row] | None:
@@ -197,20 +226,32 @@ class CsvBundleReader:
                         return None
                     continue
                 if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
-                    self.error(name, line, None, f"The line has {len(cells)} cells; the header has {len(header)}.")
+                    self.error(
+                        name,
+                        line,
+                        None,
+                        f"The line has {len(cells)} cells; the header has {len(header)}.",
+                        code="cell_count",
+                    )
                     continue
                 row = Row(name, line, {})
                 for column, cell in zip(header, cells, strict=False):
-                    if cell.strip() and column in FILES[name]:
+                    if cell.strip() and column in READ_COLUMNS[name]:
                         row.cells[column] = spreadsheet_unquote(cell.strip())
                     elif cell.strip() and not column:
-                        self.error(name, line, None, "A cell under a column without a name in the header.")
+                        self.error(
+                            name,
+                            line,
+                            None,
+                            "A cell under a column without a name in the header.",
+                            code="unnamed_column",
+                        )
                 rows.append(row)
         except csv.Error as exc:
-            self.error(name, reader.line_num, None, f"Not a valid CSV line ({exc}).")
+            self.error(name, reader.line_num, None, f"Not a valid CSV line ({exc}).", code="not_csv")
             return None
         except bundle_zip.READ_ERRORS as exc:
-            self.error(name, None, None, f"The file cannot be read from the ZIP ({exc}).")
+            self.error(name, None, None, f"The file cannot be read from the ZIP ({exc}).", code="unreadable_file")
             return None
         return rows
 
@@ -218,23 +259,33 @@ class CsvBundleReader:
         """Check the header row; unknown columns are errors, a missing key column makes the file unusable."""
         if len(header) == 1 and ";" in header[0]:
             self.error(
-                name, line, None, "The columns are separated by semicolons; save the file as CSV UTF-8 (commas)."
+                name,
+                line,
+                None,
+                "The columns are separated by semicolons; save the file as CSV UTF-8 (commas).",
+                code="not_comma_separated",
             )
             return False
         seen: set[str] = set()
         for column in header:
             if not column:
                 continue
-            if column not in FILES[name]:
+            if column not in READ_COLUMNS[name]:
                 self.error(
-                    name, line, column, f"Unknown column '{column}'; see docs/import.md for the columns of {name}."
+                    name,
+                    line,
+                    column,
+                    f"Unknown column '{column}'; see docs/import.md for the columns of {name}.",
+                    code="unknown_column",
                 )
             elif column in seen:
-                self.error(name, line, column, f"The column '{column}' is in the header twice.")
+                self.error(
+                    name, line, column, f"The column '{column}' is in the header twice.", code="duplicate_column"
+                )
             seen.add(column)
         missing = [column for column in REQUIRED_COLUMNS[name] if column not in seen]
         for column in missing:
-            self.error(name, line, column, f"Missing column '{column}'.")
+            self.error(name, line, column, f"Missing column '{column}'.", code="missing_column")
         return not missing
 
     # Cells as JSON values
@@ -244,7 +295,13 @@ class CsvBundleReader:
         if column in BOOLEAN_COLUMNS[row.file]:
             if text.lower() in ("true", "false"):
                 return text.lower() == "true"
-            self.error(row.file, row.line, column, f"Enter true, false or leave empty (not known); entered '{text}'.")
+            self.error(
+                row.file,
+                row.line,
+                column,
+                f"Enter true, false or leave empty (not known); entered '{text}'.",
+                code="not_boolean",
+            )
             return INVALID
         whole = re.fullmatch(r"[+-]?[0-9]{1,9}", text)  # ASCII digits; others stay text
         if column in INTEGER_COLUMNS[row.file] and whole:
@@ -263,7 +320,9 @@ class CsvBundleReader:
             if not self.key_given(row):
                 continue
             if row.key in children:
-                self.error(row.file, row.line, "screening_number", self.twice(row, children[row.key].row))
+                self.error(
+                    row.file, row.line, "screening_number", self.twice(row, children[row.key].row), code="duplicate_row"
+                )
                 continue
             children[row.key] = Child(row=row, screening=self.record(row, SCREENING_FIELDS))
         for row in tables.get("enrollments.csv", []):
@@ -271,7 +330,9 @@ class CsvBundleReader:
             if child is None:
                 continue
             if child.enrollment is not None:
-                self.error(row.file, row.line, "screening_number", self.twice(row, child.enrollment))
+                self.error(
+                    row.file, row.line, "screening_number", self.twice(row, child.enrollment), code="duplicate_row"
+                )
                 continue
             child.enrollment = row
         for name in PART_FILES:
@@ -283,7 +344,13 @@ class CsvBundleReader:
                     self.lab_row(child, row)
                 elif name == "treatment_ends.csv":
                     if child.treatment_end is not None:
-                        self.error(row.file, row.line, "screening_number", self.twice(row, child.treatment_end[0]))
+                        self.error(
+                            row.file,
+                            row.line,
+                            "screening_number",
+                            self.twice(row, child.treatment_end[0]),
+                            code="duplicate_row",
+                        )
                         continue
                     child.treatment_end = (row, self.record(row, FILES[name][2:]))
                 else:
@@ -293,7 +360,9 @@ class CsvBundleReader:
     def key_given(self, row: Row) -> bool:
         missing = [column for column in KEY if not row.cells.get(column)]
         for column in missing:
-            self.error(row.file, row.line, column, "Every row names its child by site and screening_number.")
+            self.error(
+                row.file, row.line, column, "Every row names its child by site and screening_number.", code="required"
+            )
         return not missing
 
     @staticmethod
@@ -307,7 +376,13 @@ class CsvBundleReader:
         child = children.get(row.key)
         site, number = row.key
         if child is None:
-            self.error(row.file, row.line, "screening_number", f"No child {number} at site {site} in screenings.csv.")
+            self.error(
+                row.file,
+                row.line,
+                "screening_number",
+                f"No child {number} at site {site} in screenings.csv.",
+                code="unknown_child",
+            )
             return None
         if enrolled and child.enrollment is None:
             self.error(
@@ -315,6 +390,7 @@ class CsvBundleReader:
                 row.line,
                 "screening_number",
                 f"{number} at site {site} has no row in enrollments.csv; only an enrolled child has {row.file}.",
+                code="not_enrolled",
             )
             return None
         return child
@@ -323,7 +399,13 @@ class CsvBundleReader:
         """A row of the long lab table: one value of a visit's panel, and any of the visit's own fields."""
         visit = row.cells.get("visit")
         if not visit:
-            self.error(row.file, row.line, "visit", "Give the visit code (BASE, D1-D7, D14, D21, D28, FU56-FU182).")
+            self.error(
+                row.file,
+                row.line,
+                "visit",
+                "Give the visit code (BASE, D1-D7, D14, D21, D28, FU56-FU182).",
+                code="required",
+            )
             return
         panel = child.panels.setdefault(visit, {"line": row.line, "item": {"visit": visit}, "lines": {}, "values": []})
         item, lines = panel["item"], panel["lines"]
@@ -339,6 +421,7 @@ class CsvBundleReader:
                     row.line,
                     column,
                     f"Visit {visit} has {column} '{row.cells[column]}' here but another value on line {lines[column]}.",
+                    code="conflicting_value",
                 )
                 continue
             item.setdefault(column, value)
@@ -349,7 +432,9 @@ class CsvBundleReader:
         if not any(column in row.cells for column in LAB_VALUE_COLUMNS):
             return  # a row of the visit's own fields only
         if "analyte" not in row.cells:
-            self.error(row.file, row.line, "analyte", "Give the analyte code (see GET /api/v1/analytes/).")
+            self.error(
+                row.file, row.line, "analyte", "Give the analyte code (see GET /api/v1/analytes/).", code="required"
+            )
             return
         value = {column: row.cells[column] for column in LAB_VALUE_COLUMNS if column in row.cells}
         if sampled_at and sampled_at != item["sampled_at"]:
@@ -374,7 +459,7 @@ class CsvBundleReader:
             path = f"patients[{len(patients)}]"
             patients.append(record)
             self.locate(path, child.row)
-            record["enrollment"] = self.record(child.enrollment, ENROLL_FIELDS)
+            record["enrollment"] = self.record(child.enrollment, READ_COLUMNS["enrollments.csv"][len(KEY) :])
             self.locate(f"{path}.enrollment", child.enrollment)
             if child.panels:
                 record["labs"] = []
@@ -404,7 +489,7 @@ def _converted(source: bytes | BinaryIO) -> tuple[dict | None, dict, list[dict]]
     try:
         return CsvBundleReader().convert(source)
     except BundleTooLarge as exc:
-        return None, {}, [_error("", None, None, str(exc))]
+        return None, {}, [_error("", None, None, str(exc), "too_large")]
 
 
 def read_csv_bundle(data: bytes | BinaryIO) -> tuple[dict, dict]:
@@ -436,7 +521,7 @@ def csv_error(error: dict, locations: dict) -> dict:
             line, column = lines.get(match[1], line), match[2]
         else:
             line, column = lines.get(column, line), COLUMN_OF_FIELD.get(column, column)
-    return _error(file, line, column, error["message"])
+    return _error(file, line, column, error["message"], error["code"])
 
 
 def in_file_order(errors: list[dict]) -> list[dict]:
@@ -518,7 +603,7 @@ def bundle_to_csv_files(bundle: dict) -> dict[str, str]:
         key = {"site": child.get("site"), "screening_number": child.get("screening_number")}
         rows["screenings.csv"].append({**key, **(child.get("screening") or {})})
         if child.get("enrollment"):
-            rows["enrollments.csv"].append({**key, **child["enrollment"]})
+            rows["enrollments.csv"].append({**key, **current_names(child["enrollment"], FORMER_ENROLL_NAMES)})
         for panel in child.get("labs") or []:
             rows["labs.csv"].extend(_lab_rows(key["site"], key["screening_number"], panel))
         for name, part in LIST_PARTS.items():

@@ -33,6 +33,47 @@ class FieldErrors(APIException):
         self.detail = errors
 
 
+def _json_value(value):
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def coded_errors(exc: DjangoValidationError) -> list[tuple[str, str, str, dict]]:
+    """(field, code, message, params) of each error, in order: the stable code a client can act on
+    (docs/api.md, "Error codes"), "invalid" where the check gives none, and its parameters."""
+    pairs = exc.error_dict.items() if hasattr(exc, "error_dict") else [("non_field_errors", exc.error_list)]
+    found = []
+    for field, errors in pairs:
+        field = "non_field_errors" if field == "__all__" else field
+        for error in errors:
+            message = error.message % error.params if error.params else error.message
+            params = {k: _json_value(v) for k, v in (error.params or {}).items()}
+            found.append((field, error.code or "invalid", str(message), params))
+    return found
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def wants_problem(request) -> bool:
+    """The client asked for RFC 9457 problem details (Accept: application/problem+json)."""
+    return request is not None and PROBLEM_JSON in request.headers.get("Accept", "")
+
+
+def problem_body(exc: DjangoValidationError) -> dict:
+    """A refused input as RFC 9457 problem details, each error with its field, code and parameters."""
+    errors = [
+        {"field": field, "code": code, "message": message, **({"params": params} if params else {})}
+        for field, code, message, params in coded_errors(exc)
+    ]
+    return {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": _("The input was refused; nothing was saved."),
+        "errors": errors,
+    }
+
+
 def validation_error_dict(exc: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {("non_field_errors" if k == "__all__" else k): list(v) for k, v in exc.message_dict.items()}
@@ -71,6 +112,18 @@ def _body_field(context) -> str:
     return getattr(context.get("view"), "body_field", "non_field_errors")
 
 
+def _flat(messages):
+    """The messages of a DRF error detail, however nested (a parse error comes as a list in a list)."""
+    if isinstance(messages, (list, tuple)):
+        for item in messages:
+            yield from _flat(item)
+    elif isinstance(messages, dict):
+        for item in messages.values():
+            yield from _flat(item)
+    else:
+        yield messages
+
+
 def exception_handler(exc, context):
     if is_busy(exc) or is_conflict(exc):
         response = Response({"detail": BUSY_MESSAGE, "code": "database_busy"}, status=503)
@@ -87,6 +140,8 @@ def exception_handler(exc, context):
     if isinstance(exc, RecordLocked):
         return Response(locked_body(exc), status=status.HTTP_423_LOCKED)
     if isinstance(exc, DjangoValidationError):
+        if wants_problem(context.get("request")):
+            return Response(problem_body(exc), status=status.HTTP_400_BAD_REQUEST, content_type=PROBLEM_JSON)
         return Response(validation_error_dict(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ConcurrentEditError):
         return Response(conflict_body(exc), status=status.HTTP_409_CONFLICT)
@@ -105,4 +160,13 @@ def exception_handler(exc, context):
             response.data = {"non_field_errors": response.data}
         elif isinstance(response.data, dict) and isinstance(response.data.get("detail"), str):
             response.data = {"non_field_errors": [response.data["detail"]]}
+        if wants_problem(context.get("request")) and isinstance(response.data, dict):
+            refusal = DjangoValidationError(
+                {
+                    name: [DjangoValidationError(str(m), code=getattr(m, "code", None) or "invalid") for m in flat]
+                    for name, messages in response.data.items()
+                    if (flat := list(_flat(messages)))
+                }
+            )
+            return Response(problem_body(refusal), status=status.HTTP_400_BAD_REQUEST, content_type=PROBLEM_JSON)
     return response

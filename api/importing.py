@@ -23,7 +23,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from api import inputs
+from api.errors import coded_errors
 from api.models import ImportKey
+from api.serializers import (
+    AdverseEventWriteSerializer,
+    DoseWriteSerializer,
+    EnrollSerializer,
+    FollowUpWriteSerializer,
+    LabPanelWriteSerializer,
+    ScreeningWriteSerializer,
+    TreatmentEndWriteSerializer,
+)
 from assessments.models import AdverseEvent, LabPanel, Visit
 from assessments.services.adverse_events import adverse_event_record
 from assessments.services.labs import lab_panel_save
@@ -115,18 +125,14 @@ class Importer:
 
     # Errors and progress
 
-    def error(self, row: str, exc_or_messages, field_name: str | None = None) -> None:
+    def error(self, row: str, exc_or_messages, field_name: str | None = None, *, code: str = "invalid") -> None:
+        """One error of the report: {row, field, code, message}, the code as the API's (docs/api.md)."""
         if isinstance(exc_or_messages, ValidationError):
-            if hasattr(exc_or_messages, "error_dict"):
-                for name, messages in exc_or_messages.message_dict.items():
-                    name = None if name in ("__all__", "non_field_errors") else name
-                    for message in messages:
-                        self.errors.append({"row": row, "field": name, "message": message})
-            else:
-                for message in exc_or_messages.messages:
-                    self.errors.append({"row": row, "field": field_name, "message": message})
+            for name, error_code, message, _params in coded_errors(exc_or_messages):
+                name = None if name in ("__all__", "non_field_errors") else name
+                self.errors.append({"row": row, "field": name or field_name, "code": error_code, "message": message})
             return
-        self.errors.append({"row": row, "field": field_name, "message": str(exc_or_messages)})
+        self.errors.append({"row": row, "field": field_name, "code": code, "message": str(exc_or_messages)})
 
     def step(self) -> None:
         self.done += 1
@@ -139,25 +145,36 @@ class Importer:
                 return func(*args, **kwargs)
         except ValidationError as exc:
             self.error(row, exc)
-        except (EnrollmentRefused, ConcurrentEditError) as exc:
-            self.error(row, str(exc))
+        except EnrollmentRefused as exc:
+            self.error(row, str(exc), code="enrollment_refused")
+        except ConcurrentEditError as exc:
+            self.error(row, str(exc), code="conflict")
         return None
 
     # Entry point
 
     def run(self, bundle) -> ImportResult:
         if not isinstance(bundle, dict):
-            raise ImportFailed([{"row": "", "field": None, "message": "The bundle is a JSON object."}])
+            raise ImportFailed(
+                [{"row": "", "field": None, "code": "not_an_object", "message": "The bundle is a JSON object."}]
+            )
         if bundle.get("format") != FORMAT:
             raise ImportFailed(
-                [{"row": "", "field": "format", "message": f"Unknown bundle format; expected '{FORMAT}'."}]
+                [
+                    {
+                        "row": "",
+                        "field": "format",
+                        "code": "unknown_format",
+                        "message": f"Unknown bundle format; expected '{FORMAT}'.",
+                    }
+                ]
             )
         extra = set(bundle) - {"format", "screenings", "patients", "description"}
         for name in sorted(extra):
-            self.errors.append({"row": "", "field": name, "message": f"Unknown key '{name}'."})
+            self.errors.append({"row": "", "field": name, "code": "unknown_field", "message": f"Unknown key '{name}'."})
         for name in ("screenings", "patients"):
             if not isinstance(bundle.get(name, []), list):
-                self.errors.append({"row": name, "field": None, "message": "A list of records."})
+                self.errors.append({"row": name, "field": None, "code": "not_a_list", "message": "A list of records."})
         if self.errors:
             raise ImportFailed(self.errors)
         self.total = bundle_size(bundle)
@@ -184,21 +201,29 @@ class Importer:
 
     def screening_import(self, row: str, record, keys: set[str]) -> Screening | None:
         if not isinstance(record, dict):
-            self.error(row, "Each record is a JSON object.")
+            self.error(row, "Each record is a JSON object.", code="not_an_object")
             return None
         for name in sorted(set(record) - keys):
-            self.error(row, f"Unknown key '{name}'.", name)
+            self.error(row, f"Unknown key '{name}'.", name, code="unknown_field")
         code, number = record.get("site"), record.get("screening_number")
         site = self.sites.get(code) if isinstance(code, str) else None
         if site is None:
-            self.error(row, f"Unknown site {code!r} or not one of your sites.", "site")
+            self.error(row, f"Unknown site {code!r} or not one of your sites.", "site", code="unknown_site")
             return None
         if not isinstance(number, str) or not number.strip():
-            self.error(row, "Give the source screening number (the natural key of the record).", "screening_number")
+            self.error(
+                row,
+                "Give the source screening number (the natural key of the record).",
+                "screening_number",
+                code="required",
+            )
             return None
         if len(number.strip()) > MAX_SOURCE_NUMBER:
             self.error(
-                row, f"The source screening number is at most {MAX_SOURCE_NUMBER} characters.", "screening_number"
+                row,
+                f"The source screening number is at most {MAX_SOURCE_NUMBER} characters.",
+                "screening_number",
+                code="max_length",
             )
             return None
         natural = f"{site.code}/{number.strip()}"
@@ -208,10 +233,10 @@ class Importer:
             return Screening.objects.select_related("site").get(pk=existing.object_id)
         data = record.get("screening")
         if not isinstance(data, dict):
-            self.error(row, "The screening CRF fields as an object.", "screening")
+            self.error(row, "The screening CRF fields as an object.", "screening", code="not_an_object")
             return None
         try:
-            cleaned = inputs.screening_clean(site=site, payload=data)
+            cleaned = ScreeningWriteSerializer.clean(data, site=site)
         except ValidationError as exc:
             self.error(f"{row}.screening", exc)
             return None
@@ -248,12 +273,12 @@ class Importer:
         ):
             items = record.get(part) or []
             if not isinstance(items, list):
-                self.error(f"{row}.{part}", "A list of records.")
+                self.error(f"{row}.{part}", "A list of records.", code="not_a_list")
                 continue
             for index, item in enumerate(items):
                 path = f"{row}.{part}[{index}]"
                 if not isinstance(item, dict):
-                    self.error(path, "Each record is a JSON object.")
+                    self.error(path, "Each record is a JSON object.", code="not_an_object")
                 else:
                     handler(path, patient, item, zone)
                 self.step()
@@ -269,19 +294,26 @@ class Importer:
 
     def enroll(self, row: str, screening: Screening, data) -> Patient | None:
         if not isinstance(data, dict):
-            self.error(row, "The enrollment (enrollment_date, first_dose_date, weight_kg, prescribed_dose_mg).")
+            self.error(
+                row,
+                "The enrollment (enrollment_date, first_dose_date, enrollment_weight_kg, prescribed_dose_mg).",
+                code="not_an_object",
+            )
             return None
         try:
-            cleaned = inputs.enrollment_clean(screening=screening, payload=data)
+            with inputs.errors_as_sent(data, inputs.FORMER_ENROLL_NAMES):
+                cleaned = EnrollSerializer.clean(data, screening=screening)
         except ValidationError as exc:
             self.error(row, exc)
             return None
-        patient = self.attempt(
-            row, patient_enroll, screening_id=screening.pk, user=self.user, today=self.today, **cleaned
-        )
+        patient = self.attempt(row, self.patient_enroll_as_sent, data, screening_id=screening.pk, **cleaned)
         if patient is not None:
             self.result.count("enrollments", created=True)
         return patient
+
+    def patient_enroll_as_sent(self, sent: dict, **values) -> Patient:
+        with inputs.errors_as_sent(sent, inputs.FORMER_ENROLL_NAMES):
+            return patient_enroll(user=self.user, today=self.today, **values)
 
     def lab_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
         code = item.get("visit")
@@ -290,11 +322,16 @@ class Importer:
             self.visits_of = (patient.pk, {v.definition.code: v for v in visits})
         visit = self.visits_of[1].get(code) if isinstance(code, str) else None
         if visit is None:
-            self.error(row, f"Unknown visit code {code!r}; use BASE, D1-D7, D14, D21, D28 or FU56-FU182.", "visit")
+            self.error(
+                row,
+                f"Unknown visit code {code!r}; use BASE, D1-D7, D14, D21, D28 or FU56-FU182.",
+                "visit",
+                code="unknown_visit",
+            )
             return
         payload = {k: v for k, v in item.items() if k != "visit"}
         try:
-            cleaned = inputs.lab_panel_clean(payload, zone=zone)
+            cleaned = LabPanelWriteSerializer.clean(payload, zone=zone)
         except ValidationError as exc:
             self.error(row, exc)
             return
@@ -318,7 +355,7 @@ class Importer:
     def dose_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
         """Parse one dose; the patient's doses are checked and written together (doses_flush)."""
         try:
-            dose = inputs.dose_input(item, zone=zone)
+            dose = DoseWriteSerializer.clean(item, zone=zone)
         except ValidationError as exc:
             self.error(row, exc)
             return
@@ -343,7 +380,7 @@ class Importer:
 
     def ae_import(self, row: str, patient: Patient, item: dict, zone: ZoneInfo) -> None:
         try:
-            data = inputs.ae_input(item)
+            data = AdverseEventWriteSerializer.clean(item)
         except ValidationError as exc:
             self.error(row, exc)
             return
@@ -370,7 +407,7 @@ class Importer:
             self.result.count("treatment_ends", created=False)
             return
         try:
-            data = inputs.treatment_end_input(item)
+            data = TreatmentEndWriteSerializer.clean(item)
         except ValidationError as exc:
             self.error(row, exc)
             return
@@ -380,7 +417,7 @@ class Importer:
 
     def follow_up_import(self, row: str, patient: Patient, item) -> None:
         try:
-            data = inputs.follow_up_input(item)
+            data = FollowUpWriteSerializer.clean(item)
         except ValidationError as exc:
             self.error(row, exc)
             return

@@ -4,10 +4,12 @@ JSON values are turned into what a browser would post (true/false/"" for the yes
 radios, numbers as text), the page's form validates them, and its cleaned data go to the service.
 """
 
+from contextlib import contextmanager
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from rest_framework import serializers as drf
 
 from api import scalars
 from assessments.models import CtcaeTerm
@@ -19,9 +21,13 @@ from patients.forms import SCREENING_FIELDS, EnrollmentForm, ScreeningEditForm, 
 from patients.models import Screening
 from trial.analytes import ANALYTES, plausibility_message, units_for
 from trial.models import Site
+from trial.text_columns import text_problem
 
-# The enrollment as the enroll service takes it (the weight is stored as enrollment_weight_kg).
-ENROLL_FIELDS = ("enrollment_date", "first_dose_date", "weight_kg", "prescribed_dose_mg")
+# The enrollment as the enroll service takes it, each named as the patient's column.
+ENROLL_FIELDS = ("enrollment_date", "first_dose_date", "enrollment_weight_kg", "prescribed_dose_mg")
+# The names of v1 before the weight was named as its column (it is not the screening's weight_kg):
+# still read by the API and the imports, and a client that sends one gets its errors under it.
+FORMER_ENROLL_NAMES = {"weight_kg": "enrollment_weight_kg"}
 # One dose in the API, the JSON import and the CSV import (doses.csv), in that order of columns.
 DOSE_FIELDS = (*fields_of("patients.doseadministration"), "confirm_short_interval")
 # The numbers and dates of the records written without a page's form, read strictly (api.scalars).
@@ -31,6 +37,44 @@ LAB_TOP_FIELDS = {"visit", "visit_date", "sampled_at", "values", "version", "rea
 
 # The fields an adverse event is written with, by the API and the import alike.
 AE_INPUT = frozenset({"term_code", *AE_FIELDS})
+
+
+class FormInput:
+    """One form's input as every door takes it: the API, the JSON import and the CSV import.
+
+    Mixed into the form's write serializer: its declared fields describe the input (the OpenAPI
+    schema), and `is_valid()` checks it with the form's adapter (`adapt`), so what the schema
+    shows and what is accepted are one class. `accepted` names the fields the adapter takes and
+    `envelope` those the resource reads before it (patient, version, reason_for_change); a test
+    holds the declared fields to them. The errors are the adapter's Django ValidationError, with
+    its codes and parameters, whichever door it came through.
+    """
+
+    accepted: frozenset[str] = frozenset()
+    envelope: frozenset[str] = frozenset()
+
+    def adapt(self, payload: dict):
+        raise NotImplementedError
+
+    def run_validation(self, data=drf.empty):  # the adapter is the whole check: no per-field pass first
+        try:
+            return self.adapt(data)
+        except ValidationError as exc:
+            self.refusal = exc
+            raise drf.ValidationError(drf.as_serializer_error(exc)) from exc
+
+    @classmethod
+    def clean(cls, payload, **context):
+        """The adapter's typed data for `payload`, or its ValidationError (by field, with codes)."""
+        serializer = cls(data=payload, context=context)
+        if serializer.is_valid():
+            return serializer.validated_data
+        refusal = getattr(serializer, "refusal", None)
+        if refusal is None:  # refused by DRF itself before the adapter ran (a null body)
+            refusal = ValidationError(
+                {name: [ValidationError(str(m), code=m.code) for m in ms] for name, ms in serializer.errors.items()}
+            )
+        raise refusal
 
 
 def _form_value(value):
@@ -47,16 +91,20 @@ def form_data(payload: dict) -> dict:
     return {key: _form_value(value) for key, value in payload.items()}
 
 
-def form_errors(form) -> dict[str, list[str]]:
-    return {("non_field_errors" if k == "__all__" else k): [str(m) for m in v] for k, v in form.errors.items()}
+def form_error(form) -> ValidationError:
+    """A page form's errors by field, each keeping its code and parameters (required, max_value ...)."""
+    return ValidationError({("non_field_errors" if k == "__all__" else k): v for k, v in form.errors.as_data().items()})
 
 
 def unknown_fields(payload, allowed) -> None:
     if not isinstance(payload, dict):
-        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        raise scalars.refusal("non_field_errors", "Send a JSON object.", "not_an_object")
     extra = sorted(set(payload) - set(allowed))
     if extra:
-        raise ValidationError({name: [f"Unknown field '{name}'."] for name in extra})
+        errors: dict = {}
+        for name in extra:
+            scalars.merge(errors, scalars.refusal(name, f"Unknown field '{name}'.", "unknown_field", {"field": name}))
+        raise ValidationError(errors)
 
 
 def strict_form_values(form_class, payload: dict) -> None:
@@ -71,7 +119,7 @@ def screening_clean(*, site: Site, payload: dict) -> dict:
     strict_form_values(ScreeningForm, payload)
     form = ScreeningForm(data=form_data(payload), site=site)
     if not form.is_valid():
-        raise ValidationError(form_errors(form))
+        raise form_error(form)
     return form.cleaned_data
 
 
@@ -89,9 +137,32 @@ def screening_change_clean(*, screening: Screening, payload: dict, version: int 
         data=form_data(merged), instance=Screening.objects.get(pk=screening.pk), site=screening.site
     )
     if not form.is_valid():
-        raise ValidationError(form_errors(form))
+        raise form_error(form)
     data = {k: v for k, v in form.cleaned_data.items() if k not in {"version", "reason_for_change"}}
     return data, form.cleaned_data["version"], form.cleaned_data["reason_for_change"]
+
+
+def current_names(payload: dict, former: dict[str, str]) -> dict:
+    """The payload with each former field name replaced by the current one; both at once is refused."""
+    out = dict(payload)
+    for old, new in former.items():
+        if old in out:
+            if new in out:
+                raise scalars.refusal(old, f"Send {new} only ({old} is its former name).", "duplicate_field")
+            out[new] = out.pop(old)
+    return out
+
+
+@contextmanager
+def errors_as_sent(payload: dict, former: dict[str, str]):
+    """Errors of a field under the name the client sent it by (a former name: FORMER_ENROLL_NAMES)."""
+    sent = {new: old for old, new in former.items() if old in payload and new not in payload}
+    try:
+        yield
+    except ValidationError as exc:
+        if not (sent and hasattr(exc, "error_dict") and set(exc.error_dict) & set(sent)):
+            raise
+        raise ValidationError({sent.get(name, name): errors for name, errors in exc.error_dict.items()}) from exc
 
 
 def enrollment_clean(*, screening: Screening, payload: dict) -> dict:
@@ -99,12 +170,71 @@ def enrollment_clean(*, screening: Screening, payload: dict) -> dict:
 
     The protocol's limits (window, weight, dose) are patient_enroll's: its field errors are the page's.
     """
-    unknown_fields(payload, ENROLL_FIELDS)
+    unknown_fields(payload, (*ENROLL_FIELDS, *FORMER_ENROLL_NAMES))
+    payload = current_names(payload, FORMER_ENROLL_NAMES)
     strict_form_values(EnrollmentForm, payload)
     form = EnrollmentForm(data={**form_data(payload), "confirm": "on"})
     if not form.is_valid():
-        raise ValidationError(form_errors(form))
+        raise form_error(form)
     return {name: form.cleaned_data[name] for name in ENROLL_FIELDS}
+
+
+TEXT, BOOL, NULL_BOOL, DATE = "text", "bool", "null_bool", "date"
+
+
+def json_types(label: str) -> dict[str, str]:
+    """The JSON type of each entered field of a catalogued form, read off its model's columns."""
+    from django.apps import apps
+    from django.db import models
+
+    model = apps.get_model(label)
+    types = {}
+    for name in fields_of(label):
+        field = model._meta.get_field(name)
+        if isinstance(field, models.BooleanField):
+            types[name] = NULL_BOOL if field.null else BOOL
+        elif isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
+            types[name] = DATE
+        elif isinstance(field, (models.CharField, models.TextField)):
+            types[name] = TEXT
+        else:
+            raise TypeError(f"{label}.{name}: no JSON type for {type(field).__name__}")
+    return types
+
+
+def typed_values(payload: dict, spec: dict[str, str]) -> None:
+    """Refuse unknown fields and values of the wrong JSON type, each error under its field with its code."""
+    unknown_fields(payload, spec)
+    errors: dict[str, list[ValidationError]] = {}
+    for name, value in payload.items():
+        kind = spec[name]
+        problem = None
+        if kind == TEXT and value is not None and not isinstance(value, str):
+            problem = scalars.refusal(name, "Enter text.", "not_text")
+        elif kind == TEXT and isinstance(value, str) and (message := text_problem(value)):
+            problem = scalars.refusal(name, message, "invalid_text")
+        elif kind == BOOL and not isinstance(value, bool):
+            problem = scalars.refusal(name, "true or false.", "not_boolean")
+        elif kind == NULL_BOOL and value is not None and not isinstance(value, bool):
+            problem = scalars.refusal(name, "true, false or null (not known).", "not_boolean")
+        elif kind == DATE and value is not None:
+            try:
+                scalars.day(value, field=name, impossible=scalars.DATE_MESSAGE)
+            except ValidationError as exc:
+                problem = exc
+        if problem is not None:
+            scalars.merge(errors, problem)
+    if errors:
+        raise ValidationError(errors)
+
+
+def page_form_clean(form_class, values: dict, **kwargs) -> dict:
+    """The values as the page's form cleans them (its errors by field with their codes, as on the page)."""
+    strict_form_values(form_class, values)
+    form = form_class(data=form_data(values), **kwargs)
+    if not form.is_valid():
+        raise form_error(form)
+    return form.cleaned_data
 
 
 def parse_moment(value, *, zone: ZoneInfo, field: str) -> datetime:
@@ -115,26 +245,27 @@ def parse_moment(value, *, zone: ZoneInfo, field: str) -> datetime:
 def measurement_clean(item, *, zone: ZoneInfo, default_sampled_at: datetime | None) -> tuple[str, Measurement]:
     """One lab value {analyte, value, unit, sampled_at}; errors keyed by the item's field."""
     if not isinstance(item, dict):
-        raise ValidationError({"non_field_errors": ["Each value is an object {analyte, value, unit, sampled_at}."]})
+        raise scalars.refusal(
+            "non_field_errors", "Each value is an object {analyte, value, unit, sampled_at}.", "not_an_object"
+        )
     unknown_fields(item, {"analyte", "value", "unit", "sampled_at"})
     code = item.get("analyte")
     if code not in ANALYTES:
-        raise ValidationError({"analyte": [f"Unknown analyte {code}; see GET /api/v1/analytes/."]})
+        raise scalars.refusal("analyte", f"Unknown analyte {code}; see GET /api/v1/analytes/.", "unknown_analyte")
     analyte = ANALYTES[code]
     unit = item.get("unit") or analyte.unit
     if unit not in units_for(code):
-        raise ValidationError(
-            {"unit": [f"{analyte.label}: unit {unit} is not accepted; use {' or '.join(units_for(code))}."]}
-        )
+        message = f"{analyte.label}: unit {unit} is not accepted; use {' or '.join(units_for(code))}."
+        raise scalars.refusal("unit", message, "unit_not_accepted")
     value = scalars.decimal_number(item.get("value"), field="value", label=analyte.label)
     if message := plausibility_message(code, float(value), unit):
-        raise ValidationError({"value": [message]})
+        raise scalars.refusal("value", message, "implausible_value")
     if item.get("sampled_at"):
         sampled = parse_moment(item["sampled_at"], zone=zone, field="sampled_at")
     elif default_sampled_at is not None:
         sampled = default_sampled_at
     else:
-        raise ValidationError({"sampled_at": ["Enter the sampling time."]})
+        raise scalars.refusal("sampled_at", "Enter the sampling time.", "required")
     return code, Measurement(value=value, unit=unit, sampled_at=sampled)
 
 
@@ -155,11 +286,12 @@ def panel_data_clean(payload: dict) -> dict:
         value = payload[name]
         if name == "cns_symptoms":
             if value not in (True, False, None):
-                errors[name] = ["CNS symptoms: true, false or null (not known)."]
+                errors[name] = [ValidationError("CNS symptoms: true, false or null (not known).", code="not_boolean")]
         elif name == "notes":
             value = "" if value is None else str(value)
         elif value not in PANEL_CHOICES[name] and value not in ("", None):
-            errors[name] = [f"Choose one of {', '.join(sorted(c for c in PANEL_CHOICES[name] if c))}."]
+            choices = ", ".join(sorted(c for c in PANEL_CHOICES[name] if c))
+            errors[name] = [ValidationError(f"Choose one of {choices}.", code="invalid_choice")]
         else:
             value = value or ""
         out[name] = value
@@ -176,31 +308,33 @@ def lab_panel_clean(payload: dict, *, zone: ZoneInfo, prefix: str = "values") ->
     try:
         sampled_at = parse_moment(payload.get("sampled_at"), zone=zone, field="sampled_at")
     except ValidationError as exc:
-        errors.update(exc.message_dict)
+        scalars.merge(errors, exc)
     if payload.get("visit_date") is not None:
         try:
             visit_date = day(payload.get("visit_date"), field="visit_date")
         except ValidationError as exc:
-            errors.update(exc.message_dict)
+            scalars.merge(errors, exc)
     values: dict[str, Measurement] = {}
     items = payload.get("values") or []
     if not isinstance(items, list):
-        errors["values"] = ["A list of {analyte, value, unit, sampled_at}."]
+        errors["values"] = [ValidationError("A list of {analyte, value, unit, sampled_at}.", code="not_a_list")]
         items = []
     for index, item in enumerate(items):
         try:
             code, measurement = measurement_clean(item, zone=zone, default_sampled_at=sampled_at)
         except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
+            for field, messages in exc.error_dict.items():
                 errors[f"{prefix}[{index}].{field}"] = messages
             continue
         if code in values:
-            errors[f"{prefix}[{index}].analyte"] = [f"{code} is entered twice in this panel."]
+            errors[f"{prefix}[{index}].analyte"] = [
+                ValidationError(f"{code} is entered twice in this panel.", code="duplicate_analyte")
+            ]
         values[code] = measurement
     try:
         panel_data = panel_data_clean(payload)
     except ValidationError as exc:
-        errors.update(exc.message_dict)
+        scalars.merge(errors, exc)
         panel_data = {}
     if errors:
         raise ValidationError(errors)
@@ -216,14 +350,14 @@ def text(payload: dict, name: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValidationError({name: ["Enter text."]})
+        raise scalars.refusal(name, "Enter text.", "not_text")
     return value
 
 
 def optional_bool(payload: dict, name: str) -> bool | None:
     value = payload.get(name)
     if value not in (True, False, None):
-        raise ValidationError({name: ["true, false or null (not known)."]})
+        raise scalars.refusal(name, "true, false or null (not known).", "not_boolean")
     return value
 
 
@@ -243,12 +377,12 @@ def ae_input(payload: dict) -> dict:
         code = data.pop("term_code")
         term = CtcaeTerm.objects.filter(code=code).first() if isinstance(code, str) else None
         if term is None:
-            raise ValidationError({"term_code": [f"Unknown CTCAE v3.0 code {code!r}."]})
+            raise scalars.refusal("term_code", f"Unknown CTCAE v3.0 code {code!r}.", "unknown_term", {"code": code})
         data["term"] = term
     data.update(scalars.strict_values(data, AE_VALUES))
     for name in ("term", *AE_TEXT):
         if data.get(name) is not None and not isinstance(data[name], (str, int, CtcaeTerm)):
-            raise ValidationError({name: ["Enter text."]})
+            raise scalars.refusal(name, "Enter text.", "not_text")
     return data
 
 
@@ -258,7 +392,7 @@ def dose_input(payload: dict, *, zone: ZoneInfo) -> dict:
     at = payload.get("administered_at")
     amount = payload.get("amount_mg")
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float, str))):
-        raise ValidationError({"amount_mg": ["Enter a number."]})
+        raise scalars.refusal("amount_mg", "Enter a number.", "not_a_number")
     return {
         "treatment_day": payload.get("treatment_day"),
         "slot": payload.get("slot"),

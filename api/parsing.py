@@ -120,13 +120,14 @@ def json_loads(raw: bytes | str, *, field: str = "non_field_errors", not_json: s
             raw = bytes(raw).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             message = f"The JSON is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at {exc.start})."
-            raise ValidationError({field: [not_json or message]}) from None
+            raise ValidationError({field: [not_json or message]}, code="not_json") from None
     if nesting_too_deep(raw):
-        raise ValidationError({field: [f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep."]})
+        message = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep."
+        raise ValidationError({field: [message]}, code="too_deep")
     try:
         data = json.loads(raw, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except ValueError as exc:  # json.JSONDecodeError, or a number Python cannot read
-        raise ValidationError({field: [not_json or f"JSON parse error: {exc}."]}) from None
+        raise ValidationError({field: [not_json or f"JSON parse error: {exc}."]}, code="not_json") from None
     if problems := value_problems(data):
         raise ValidationError(problems)
     return data

@@ -35,6 +35,25 @@ _MOMENT = re.compile(
 DIGITS_MESSAGE = gettext_lazy("use the digits 0-9")
 
 
+def refusal(field: str, message, code: str, params: dict | None = None) -> ValidationError:
+    """One field's error with its stable code (docs/api.md, "Error codes") and its parameters.
+
+    The message is already in the request's language with its values in it; with parameters,
+    Django formats it once more (message % params), so a literal % is doubled here.
+    """
+    text = str(message).replace("%", "%%") if params else str(message)
+    return ValidationError({field: [ValidationError(text, code=code, params=params)]})
+
+
+def merge(errors: dict, exc: ValidationError) -> None:
+    """Add a ValidationError's field errors to `errors`, keeping each error's code and parameters."""
+    if hasattr(exc, "error_dict"):
+        for name, items in exc.error_dict.items():
+            errors.setdefault(name, []).extend(items)
+    else:
+        errors.setdefault("non_field_errors", []).extend(exc.error_list)
+
+
 def _text(value) -> str | None:
     return value.strip() if isinstance(value, str) else None
 
@@ -48,7 +67,7 @@ def whole_number(value, *, field: str, message: str | None = None) -> int:
     text = _text(value)
     if text is None or not _INTEGER.fullmatch(text):
         message = str(message or gettext("Enter a whole number."))
-        raise ValidationError({field: [f"{message[:-1]} ({DIGITS_MESSAGE})."]})
+        raise refusal(field, f"{message[:-1]} ({DIGITS_MESSAGE}).", "not_whole_number")
     return int(text.split(".")[0])
 
 
@@ -59,32 +78,28 @@ def decimal_number(value, *, field: str, label: str = "Enter a number") -> Decim
     else:
         text = _text(value)
         if text is None or not _DECIMAL.fullmatch(text):
-            raise ValidationError(
-                {
-                    field: [
-                        gettext("%(label)s: enter a number (use the digits 0-9, a dot for decimals).")
-                        % {"label": label}
-                    ]
-                }
+            raise refusal(
+                field,
+                gettext("%(label)s: enter a number (use the digits 0-9, a dot for decimals).") % {"label": label},
+                "not_a_number",
             )
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValidationError({field: [gettext("%(label)s: enter a number.") % {"label": label}]}) from None
+        raise refusal(field, gettext("%(label)s: enter a number.") % {"label": label}, "not_a_number") from None
     if not number.is_finite():
-        raise ValidationError({field: [gettext("%(label)s: enter a finite number.") % {"label": label}]})
+        raise refusal(field, gettext("%(label)s: enter a finite number.") % {"label": label}, "not_finite")
     return number
 
 
 def _in_range(day: date, *, field: str) -> None:
     if not MIN_DATE <= day <= MAX_DATE:
-        raise ValidationError(
-            {
-                field: [
-                    gettext("Enter a date from %(first)s to %(last)s (entered %(entered)s).")
-                    % {"first": MIN_DATE.isoformat(), "last": MAX_DATE.isoformat(), "entered": day.isoformat()}
-                ]
-            }
+        params = {"first": MIN_DATE.isoformat(), "last": MAX_DATE.isoformat(), "entered": day.isoformat()}
+        raise refusal(
+            field,
+            gettext("Enter a date from %(first)s to %(last)s (entered %(entered)s).") % params,
+            "date_out_of_range",
+            params,
         )
 
 
@@ -98,13 +113,12 @@ def day(value, *, field: str, impossible: str | None = None) -> date:
     """
     text = _text(value)
     if text is None or not _DATE.fullmatch(text):
-        raise ValidationError({field: [str(DATE_MESSAGE)]})
+        raise refusal(field, DATE_MESSAGE, "date_format")
     try:
         parsed = date.fromisoformat(text)
     except ValueError:  # well formed but no such day, e.g. 2026-02-30
-        raise ValidationError(
-            {field: [str(impossible or gettext("%(text)s is not a real date.") % {"text": text})]}
-        ) from None
+        message = impossible or gettext("%(text)s is not a real date.") % {"text": text}
+        raise refusal(field, message, "impossible_date", {"text": text}) from None
     _in_range(parsed, field=field)
     return parsed
 
@@ -113,11 +127,12 @@ def moment(value, *, zone: ZoneInfo, field: str) -> datetime:
     """An ISO 8601 date-time in ASCII digits; without an offset it is the site's local time."""
     text = _text(value)
     if text is None or not _MOMENT.fullmatch(text):
-        raise ValidationError({field: [gettext("Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601).")]})
+        raise refusal(field, gettext("Enter a date and time as YYYY-MM-DDTHH:MM (ISO 8601)."), "datetime_format")
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:  # well formed but impossible, e.g. 2026-02-30T08:00 or 25:00
-        raise ValidationError({field: [gettext("%(text)s is not a real date and time.") % {"text": text}]}) from None
+        message = gettext("%(text)s is not a real date and time.") % {"text": text}
+        raise refusal(field, message, "impossible_datetime", {"text": text}) from None
     _in_range(parsed.date(), field=field)
     return parsed.replace(tzinfo=zone) if timezone.is_naive(parsed) else parsed
 
@@ -132,7 +147,7 @@ _KINDS = (  # subclasses first: Django's DecimalField and FloatField are Integer
 )
 
 
-def form_value_errors(form_class_or_form, values: dict) -> dict[str, list[str]]:
+def form_value_errors(form_class_or_form, values: dict) -> dict[str, list[ValidationError]]:
     """The values sent for a form's number and date fields that are not ASCII numbers and ISO dates.
 
     Empty values are the form's to judge (required or not); booleans are left to its own fields.
@@ -157,7 +172,7 @@ def form_value_errors(form_class_or_form, values: dict) -> dict[str, list[str]]:
             else:
                 decimal_number(value, field=name, label=str(field.label or name))
         except ValidationError as exc:
-            errors.update(exc.message_dict)
+            merge(errors, exc)
     return errors
 
 
@@ -184,7 +199,7 @@ def strict_values(payload: dict, spec: dict[str, str], *, zone: ZoneInfo | None 
             else:
                 out[name] = moment(value, zone=zone or ZoneInfo("UTC"), field=name)
         except ValidationError as exc:
-            errors.update(exc.message_dict)
+            merge(errors, exc)
     if errors:
         raise ValidationError(errors)
     return out

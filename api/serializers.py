@@ -1,17 +1,22 @@
-"""What the API returns (and, for the schema, the shape of what it accepts).
+"""What the API returns, and what it accepts.
 
-Input is validated by the pages' forms and the services (api/inputs.py); these serializers
-describe it for the OpenAPI schema and render the records.
+The write serializers (…WriteSerializer, EnrollSerializer) are the forms' input adapters: their
+fields are the OpenAPI schema of a request body, and `clean()` / `is_valid()` check a body with
+the form's adapter in api/inputs.py (the page's own form where the form has a page). The API,
+the JSON import and the CSV import call the same class, so they accept and refuse alike.
 """
 
 from rest_framework import serializers
 
+from api import inputs
+from api.inputs import FormInput
 from api.models import ImportJob
+from assessments.forms.labs import SupportiveCareForm
 from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
 from assessments.services.adverse_events import AE_FIELDS
 from crf.catalogue import fields_of
 from crf.models import DataQuery, QueryMessage
-from patients.forms import SCREENING_FIELDS
+from patients.forms import SCREENING_FIELDS, DeathForm, SubsequentTherapyForm
 from patients.models import (
     Death,
     DoseAdministration,
@@ -70,8 +75,14 @@ class ScreeningSerializer(RecordSerializer):
         return patient.pk if patient is not None else None
 
 
-class ScreeningWriteSerializer(RecordSerializer):
-    """Body of POST /screenings/ (site required) and PATCH /screenings/{id}/ (version and reason required)."""
+class ScreeningWriteSerializer(FormInput, RecordSerializer):
+    """Body of POST /screenings/ (site required) and PATCH /screenings/{id}/ (version and reason required).
+
+    clean(payload, site=...) for a new screening; clean(payload, screening=..., version=...) for a
+    change, answering {"data", "expected_version", "reason_for_change"}."""
+
+    accepted = frozenset({*SCREENING_FIELDS, "version", "reason_for_change"})
+    envelope = frozenset({"site"})
 
     site = serializers.CharField(required=False, help_text="Site code, e.g. BCH (POST only).")
     version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded (or If-Match).")
@@ -82,12 +93,30 @@ class ScreeningWriteSerializer(RecordSerializer):
         fields = ("site", *SCREENING_FIELDS, "version", "reason_for_change")
         extra_kwargs = {name: {"required": False} for name in SCREENING_FIELDS}
 
+    def adapt(self, payload):
+        if "screening" not in self.context:
+            return inputs.screening_clean(site=self.context["site"], payload=payload)
+        data, version, reason = inputs.screening_change_clean(
+            screening=self.context["screening"], payload=payload, version=self.context.get("version")
+        )
+        return {"data": data, "expected_version": version, "reason_for_change": reason}
 
-class EnrollSerializer(serializers.Serializer):
+
+class EnrollSerializer(FormInput, serializers.Serializer):
+    """clean(payload, screening=...): the enrollment as patient_enroll takes it."""
+
+    accepted = frozenset({*inputs.ENROLL_FIELDS, *inputs.FORMER_ENROLL_NAMES})
+
     enrollment_date = serializers.DateField()
     first_dose_date = serializers.DateField(help_text="Day 0: the first ruxolitinib dose.")
-    weight_kg = serializers.DecimalField(max_digits=5, decimal_places=2)
+    enrollment_weight_kg = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Weight at enrollment.")
+    weight_kg = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, help_text="Former name of enrollment_weight_kg (deprecated)."
+    )
     prescribed_dose_mg = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="mg twice daily.")
+
+    def adapt(self, payload):
+        return inputs.enrollment_clean(screening=self.context["screening"], payload=payload)
 
 
 class PatientSerializer(RecordSerializer):
@@ -189,9 +218,13 @@ class LabValueInputSerializer(serializers.Serializer):
 PANEL_FIELDS = fields_of("assessments.labpanel")
 
 
-class LabPanelWriteSerializer(serializers.ModelSerializer):
+class LabPanelWriteSerializer(FormInput, serializers.ModelSerializer):
     """A panel as POST and PATCH take it: the visit, the sampling time, the values, and the
-    catalogue's panel fields typed by the model (CNS, CSF, MRI, ECG, echocardiogram, infections)."""
+    catalogue's panel fields typed by the model (CNS, CSF, MRI, ECG, echocardiogram, infections).
+
+    clean(payload, zone=..., prefix="values"): {sampled_at, visit_date, values, panel_data}."""
+
+    accepted = frozenset(inputs.LAB_TOP_FIELDS)
 
     visit = serializers.IntegerField(help_text="Visit id (POST only).")
     visit_date = serializers.DateField(required=False)
@@ -204,6 +237,9 @@ class LabPanelWriteSerializer(serializers.ModelSerializer):
         model = LabPanel
         fields = ("visit", "visit_date", "sampled_at", "values", *PANEL_FIELDS, "version", "reason_for_change")
         extra_kwargs = {name: {"required": False} for name in PANEL_FIELDS}
+
+    def adapt(self, payload):
+        return inputs.lab_panel_clean(payload, zone=self.context["zone"], prefix=self.context.get("prefix", "values"))
 
 
 class LabPanelSaveResultSerializer(LabPanelSerializer):
@@ -254,7 +290,11 @@ class AdverseEventSerializer(RecordSerializer):
         read_only_fields = fields
 
 
-class AdverseEventWriteSerializer(RecordSerializer):
+class AdverseEventWriteSerializer(FormInput, RecordSerializer):
+    """clean(payload): the adverse event as the AE service takes it (the term found by its code)."""
+
+    accepted = inputs.AE_INPUT
+    envelope = frozenset({"patient", "version", "reason_for_change"})
     patient = serializers.IntegerField(required=False, help_text="POST only.")
     term_code = serializers.CharField(required=False, help_text="CTCAE v3.0 code instead of the term id.")
     version = serializers.IntegerField(required=False)
@@ -264,6 +304,9 @@ class AdverseEventWriteSerializer(RecordSerializer):
         model = AdverseEvent
         fields = ("patient", "term_code", *AE_FIELDS, "version", "reason_for_change")
         extra_kwargs = {"grade": {"required": False}, "onset_date": {"required": False}}
+
+    def adapt(self, payload):
+        return inputs.ae_input(payload)
 
 
 class DoseSerializer(RecordSerializer):
@@ -309,7 +352,15 @@ class ImportJobSerializer(RecordSerializer):
         read_only_fields = fields
 
 
-class DoseWriteSerializer(serializers.Serializer):
+class DoseWriteSerializer(FormInput, serializers.Serializer):
+    """clean(payload, zone=...): one dose, typed for the dose services (alone, in a batch or imported)."""
+
+    accepted = frozenset(inputs.DOSE_FIELDS)
+    envelope = frozenset({"patient", "version", "reason_for_change"})
+
+    def adapt(self, payload):
+        return inputs.dose_input(payload, zone=self.context["zone"])
+
     patient = serializers.IntegerField(required=False, help_text="POST only.")
     treatment_day = serializers.IntegerField(required=False, help_text="1-28; treatment day 1 is day 0.")
     slot = serializers.ChoiceField(choices=["am", "pm"], required=False)
@@ -326,16 +377,31 @@ class DoseWriteSerializer(serializers.Serializer):
     reason_for_change = serializers.CharField(required=False, help_text="PATCH: required.")
 
 
-class TreatmentEndWriteSerializer(serializers.Serializer):
-    patient = serializers.IntegerField()
+class TreatmentEndWriteSerializer(FormInput, serializers.Serializer):
+    """clean(payload): the end of ruxolitinib as the treatment-end service takes it."""
+
+    accepted = frozenset(inputs.TREATMENT_END_FIELDS)
+    envelope = frozenset({"patient", "version", "reason_for_change"})
+
+    patient = serializers.IntegerField(required=False, help_text="POST only.")
     outcome = serializers.ChoiceField(choices=TreatmentEnd.Outcome.choices)
     reason = serializers.ChoiceField(choices=TreatmentEnd.Reason.choices, required=False)
     reason_detail = serializers.CharField(required=False, allow_blank=True)
     last_dose_date = serializers.DateField()
+    version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded (or If-Match).")
+    reason_for_change = serializers.CharField(required=False, help_text="PATCH: why the saved data change.")
+
+    def adapt(self, payload):
+        return inputs.treatment_end_input(payload)
 
 
-class FollowUpWriteSerializer(serializers.Serializer):
-    patient = serializers.IntegerField()
+class FollowUpWriteSerializer(FormInput, serializers.Serializer):
+    """clean(payload): a follow-up contact, and the death it reports."""
+
+    accepted = frozenset({*inputs.FOLLOW_UP_FIELDS, *inputs.DEATH_AT_FOLLOW_UP})
+    envelope = frozenset({"patient", "version", "reason_for_change"})
+
+    patient = serializers.IntegerField(required=False, help_text="POST only.")
     assessed_on = serializers.DateField()
     vital_status = serializers.ChoiceField(choices=FollowUp.VitalStatus.choices)
     hlh_relapse = serializers.BooleanField(required=False, allow_null=True)
@@ -345,6 +411,9 @@ class FollowUpWriteSerializer(serializers.Serializer):
     death_hlh_related = serializers.BooleanField(required=False, allow_null=True)
     version = serializers.IntegerField(required=False, help_text="PATCH: the version you loaded (or If-Match).")
     reason_for_change = serializers.CharField(required=False, help_text="PATCH: why the saved data change.")
+
+    def adapt(self, payload):
+        return inputs.follow_up_input(payload)
 
 
 class UnscheduledVisitSerializer(serializers.Serializer):
@@ -365,7 +434,17 @@ class SupportiveCareSerializer(RecordSerializer):
         read_only_fields = fields
 
 
-class SupportiveCareWriteSerializer(serializers.Serializer):
+class SupportiveCareWriteSerializer(FormInput, serializers.Serializer):
+    """clean(payload): G-CSF or a transfusion, checked by the page's form."""
+
+    types = inputs.json_types("assessments.supportivecare")
+    accepted = frozenset(types)
+    envelope = frozenset({"patient", "version", "reason_for_change"})
+
+    def adapt(self, payload):
+        inputs.typed_values(payload, self.types)
+        return inputs.page_form_clean(SupportiveCareForm, payload)
+
     patient = serializers.IntegerField(required=False, help_text="POST only.")
     kind = serializers.ChoiceField(choices=SupportiveCare.Kind.choices)
     product = serializers.ChoiceField(
@@ -396,7 +475,17 @@ class SubsequentTherapySerializer(RecordSerializer):
         read_only_fields = fields
 
 
-class SubsequentTherapyWriteSerializer(serializers.Serializer):
+class SubsequentTherapyWriteSerializer(FormInput, serializers.Serializer):
+    """clean(payload, site=...): therapy after ruxolitinib, checked by the page's form."""
+
+    types = inputs.json_types("patients.subsequenttherapy")
+    accepted = frozenset(types)
+    envelope = frozenset({"patient", "version", "reason_for_change"})
+
+    def adapt(self, payload):
+        inputs.typed_values(payload, self.types)
+        return inputs.page_form_clean(SubsequentTherapyForm, payload, site=self.context["site"])
+
     patient = serializers.IntegerField(required=False, help_text="POST only.")
     regimen = serializers.ChoiceField(
         choices=SubsequentTherapy.Regimen.choices, help_text="hlh1994: etoposide + dexamethasone (+/- cyclosporine A)."
@@ -419,7 +508,17 @@ class DeathSerializer(RecordSerializer):
         read_only_fields = fields
 
 
-class DeathWriteSerializer(serializers.Serializer):
+class DeathWriteSerializer(FormInput, serializers.Serializer):
+    """clean(payload, site=...): the death, checked by the page's form."""
+
+    types = inputs.json_types("patients.death")
+    accepted = frozenset(types)
+    envelope = frozenset({"patient", "version", "reason_for_change"})
+
+    def adapt(self, payload):
+        inputs.typed_values(payload, self.types)
+        return inputs.page_form_clean(DeathForm, payload, site=self.context["site"])
+
     patient = serializers.IntegerField(required=False, help_text="POST only.")
     date_of_death = serializers.DateField(help_text="Not before enrollment, a dose or a follow-up alive.")
     cause = serializers.CharField(max_length=300)

@@ -68,7 +68,14 @@ def import_job_check(job: ImportJob) -> ImportJob:
             return job
         if job.attempts >= IMPORT_ATTEMPTS:
             job.status, job.finished_at = ImportJob.Status.FAILED, clock.now()
-            job.errors = [{"row": "", "field": None, "message": "The worker stopped while importing; not tried again."}]
+            job.errors = [
+                {
+                    "row": "",
+                    "field": None,
+                    "code": "worker_stopped",
+                    "message": "The worker stopped while importing; not tried again.",
+                }
+            ]
         else:
             job.status, job.done, job.heartbeat_at = ImportJob.Status.PENDING, 0, None
             job.note = (

@@ -141,7 +141,7 @@ def bench_bundle(
                 "enrollment": {
                     "enrollment_date": str(day0 - timedelta(days=1)),
                     "first_dose_date": str(day0),
-                    "weight_kg": "15.0",
+                    "enrollment_weight_kg": "15.0",
                     "prescribed_dose_mg": "5",
                 },
                 "labs": labs,

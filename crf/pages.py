@@ -12,16 +12,17 @@ from trial.versioning import ConcurrentEditError
 
 
 def service_errors_to_form(form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
-    """A service's {field: message} errors on the form's fields (a field the form lacks at the top)."""
+    """A service's {field: message} errors on the form's fields (a field the form lacks at the top),
+    each keeping its code and parameters."""
     aliases = aliases or {}
     if not hasattr(exc, "error_dict"):
-        for message in exc.messages:
-            form.add_error(None, message)
+        for error in exc.error_list:
+            form.add_error(None, error)
         return
-    for field, errors in exc.message_dict.items():
+    for field, errors in exc.error_dict.items():
         name = aliases.get(field, field)
-        for message in errors:
-            form.add_error(name if name in form.fields else None, message)
+        for error in errors:
+            form.add_error(name if name in form.fields else None, error)
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ class EnrollmentForm(forms.Form):
 
     enrollment_date = forms.DateField(widget=date_input())
     first_dose_date = forms.DateField(label="Day 0: first ruxolitinib dose", widget=date_input())
-    weight_kg = forms.DecimalField(label="Weight at enrollment (kg)", max_digits=5, decimal_places=2)
+    enrollment_weight_kg = forms.DecimalField(label="Weight at enrollment (kg)", max_digits=5, decimal_places=2)
     prescribed_dose_mg = forms.DecimalField(
         label="Prescribed dose (mg, twice daily)",
         max_digits=5,
@@ -182,13 +182,16 @@ class EnrollmentForm(forms.Form):
     )
     confirm = forms.BooleanField(label="I confirm the child is eligible and consent is on file.")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and "weight_kg" in data and "enrollment_weight_kg" not in data:
+            data = data.copy()  # a page or script posting the weight by its former name is read the same
+            data["enrollment_weight_kg"] = data["weight_kg"]
+        super().__init__(data, *args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
             row("enrollment_date", "first_dose_date"),
-            row("weight_kg", "prescribed_dose_mg"),
+            row("enrollment_weight_kg", "prescribed_dose_mg"),
             "confirm",
             Submit("enroll", "Enroll", css_class="btn-success"),
         )

@@ -174,7 +174,7 @@ def enrollment_input(
     *,
     enrollment_date: date,
     first_dose_date: date,
-    weight_kg: Decimal,
+    enrollment_weight_kg: Decimal,
     prescribed_dose_mg: Decimal,
 ) -> EnrollmentInput:
     return EnrollmentInput(
@@ -182,7 +182,7 @@ def enrollment_input(
         consent_date=screening.consent_date,
         enrollment_date=enrollment_date,
         first_dose_date=first_dose_date,
-        weight_kg=float(weight_kg),
+        enrollment_weight_kg=float(enrollment_weight_kg),
         prescribed_dose_mg=float(prescribed_dose_mg),
     )
 

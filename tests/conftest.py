@@ -199,7 +199,7 @@ def enroll_child(site: Site, user: User, *, weight: str = "15.0", dose: str = "5
         screening_id=screening.pk,
         enrollment_date=SCREENING_DAY,
         first_dose_date=DAY0,
-        weight_kg=Decimal(weight),
+        enrollment_weight_kg=Decimal(weight),
         prescribed_dose_mg=Decimal(dose),
         user=user,
     )

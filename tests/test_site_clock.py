@@ -83,7 +83,7 @@ def enrolled(site, user, *, day0: date) -> Patient:
         screening_id=screening.pk,
         enrollment_date=day0 - timedelta(days=1),
         first_dose_date=day0,
-        weight_kg=Decimal("15.0"),
+        enrollment_weight_kg=Decimal("15.0"),
         prescribed_dose_mg=Decimal("5"),
         user=user,
     )

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.layout import Div
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from trial import clock
@@ -77,7 +78,7 @@ class CRFForm(forms.ModelForm):
             return
         message = limit_message(analyte, float(value))
         if message:
-            self.add_error(name, message)
+            self.add_error(name, ValidationError(message, code="implausible_value"))
 
     def clean(self):
         cleaned = super().clean()
@@ -88,7 +89,8 @@ class CRFForm(forms.ModelForm):
         today = site_today(self.site) if self.site is not None else clock.now().date()
         for name, value in list(cleaned.items()):
             if isinstance(value, date) and value > today:
-                self.add_error(name, f"{self.fields[name].label} cannot be in the future (after {today.isoformat()}).")
+                message = f"{self.fields[name].label} cannot be in the future (after {today.isoformat()})."
+                self.add_error(name, ValidationError(message, code="date_in_future"))
         return cleaned
 
 

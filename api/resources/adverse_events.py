@@ -9,7 +9,6 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
-from api import inputs
 from api.resources.base import (
     DATE_FROM,
     DATE_TO,
@@ -56,7 +55,7 @@ class AdverseEventViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
         patient = Patient.objects.filter(pk=patient_id, site_id__in=user_site_ids(request.user)).first()
         if patient is None:
             raise Http404
-        ae = adverse_event_record(patient=patient, data=inputs.ae_input(payload), user=request.user)
+        ae = adverse_event_record(patient=patient, data=AdverseEventWriteSerializer.clean(payload), user=request.user)
         return Response(AdverseEventSerializer(ae).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AdverseEventWriteSerializer, responses={200: AdverseEventSerializer}, parameters=[IF_MATCH])
@@ -67,7 +66,7 @@ class AdverseEventViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
         reason = _change_reason(payload)
         ae = adverse_event_update(
             ae_id=ae.pk,
-            data=inputs.ae_input(payload),
+            data=AdverseEventWriteSerializer.clean(payload),
             expected_version=version,
             user=request.user,
             reason_for_change=reason,

@@ -16,7 +16,6 @@ from rest_framework.response import Response
 
 from api import filters, inputs, scalars
 from api.permissions import RolePermission
-from crf.catalogue import fields_of
 from patients.models import (
     Patient,
 )
@@ -59,7 +58,7 @@ def _moment(value, *, zone: ZoneInfo, field: str):
 def _body(request) -> dict:
     data = request.data
     if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        raise scalars.refusal("non_field_errors", "Send a JSON object.", "not_an_object")
     return dict(data)
 
 
@@ -69,12 +68,14 @@ def expected_version(request, payload: dict) -> int:
     if raw is None:
         raw = (request.headers.get("If-Match") or "").strip().removeprefix("W/").strip('"') or None
     if raw is None:
-        raise ValidationError({"version": ["Send the version you loaded (field 'version' or the If-Match header)."]})
+        raise scalars.refusal(
+            "version", "Send the version you loaded (field 'version' or the If-Match header).", "version_required"
+        )
     if isinstance(raw, bool):
-        raise ValidationError({"version": ["Version is a whole number."]})
+        raise scalars.refusal("version", "Version is a whole number.", "not_whole_number")
     value = scalars.whole_number(raw, field="version", message="Version is a whole number.")
     if value < 1:
-        raise ValidationError({"version": ["Version is a whole number."]})
+        raise scalars.refusal("version", "Version is a whole number.", "not_whole_number")
     return value
 
 
@@ -84,10 +85,10 @@ def _change_reason(payload: dict) -> str:
     if reason is None:
         return ""
     if not isinstance(reason, str) or _bad_text(reason):
-        raise ValidationError({"reason_for_change": ["Enter text."]})
+        raise scalars.refusal("reason_for_change", "Enter text.", "not_text")
     if len(reason.strip()) > REASON_MAX_LENGTH:
         message = length_message("Reason for change", REASON_MAX_LENGTH, len(reason.strip()))
-        raise ValidationError({"reason_for_change": [message]})
+        raise scalars.refusal("reason_for_change", message, "max_length", {"limit_value": REASON_MAX_LENGTH})
     return reason
 
 
@@ -172,7 +173,7 @@ class FormViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
 def _patient_for(request, payload: dict) -> Patient:
     patient_id = payload.pop("patient", None)
     if isinstance(patient_id, bool) or not isinstance(patient_id, int):
-        raise ValidationError({"patient": ["Give the patient id."]})
+        raise scalars.refusal("patient", "Give the patient id.", "required")
     patient = (
         Patient.objects.select_related("site", "screening")
         .filter(pk=patient_id, site_id__in=user_site_ids(request.user))
@@ -188,59 +189,11 @@ _text = inputs.text
 _optional_bool = inputs.optional_bool
 
 
-TEXT, BOOL, NULL_BOOL, DATE = "text", "bool", "null_bool", "date"
-
-
-def json_types(label: str) -> dict[str, str]:
-    """The JSON type of each entered field of a catalogued form, read off its model's columns."""
-    from django.apps import apps
-    from django.db import models
-
-    model = apps.get_model(label)
-    types = {}
-    for name in fields_of(label):
-        field = model._meta.get_field(name)
-        if isinstance(field, models.BooleanField):
-            types[name] = NULL_BOOL if field.null else BOOL
-        elif isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
-            types[name] = DATE
-        elif isinstance(field, (models.CharField, models.TextField)):
-            types[name] = TEXT
-        else:
-            raise TypeError(f"{label}.{name}: no JSON type for {type(field).__name__}")
-    return types
-
-
-def _typed(payload: dict, spec: dict[str, str]) -> None:
-    """Refuse unknown fields and values of the wrong JSON type, each error under its field."""
-    inputs.unknown_fields(payload, spec)
-    errors: dict[str, list[str]] = {}
-    for name, value in payload.items():
-        kind = spec[name]
-        if kind == TEXT and value is not None and not isinstance(value, str):
-            errors[name] = ["Enter text."]
-        elif kind == TEXT and isinstance(value, str) and (problem := text_problem(value)):
-            errors[name] = [problem]
-        elif kind == BOOL and not isinstance(value, bool):
-            errors[name] = ["true or false."]
-        elif kind == NULL_BOOL and value is not None and not isinstance(value, bool):
-            errors[name] = ["true, false or null (not known)."]
-        elif kind == DATE and value is not None:
-            try:
-                _day(value, field=name)
-            except ValidationError as exc:
-                errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-
-
-def _form_clean(form_class, values: dict, **kwargs) -> dict:
-    """The values as the page's form cleans them (its errors by field, as on the page)."""
-    inputs.strict_form_values(form_class, values)
-    form = form_class(data=inputs.form_data(values), **kwargs)
-    if not form.is_valid():
-        raise ValidationError(inputs.form_errors(form))
-    return form.cleaned_data
+# The JSON types of the fields of the forms the page's form validates (api/inputs.py).
+TEXT, BOOL, NULL_BOOL, DATE = inputs.TEXT, inputs.BOOL, inputs.NULL_BOOL, inputs.DATE
+json_types = inputs.json_types
+_typed = inputs.typed_values
+_form_clean = inputs.page_form_clean
 
 
 def _as_json(value):

@@ -11,18 +11,14 @@ from api.resources.base import (
     SITE,
     FormViewSet,
     _body,
-    _form_clean,
     _patient_for,
-    _typed,
     correction,
-    json_types,
 )
 from api.serializers import DeathSerializer, DeathWriteSerializer
-from patients.forms import DeathForm
 from patients.models import Death, Patient
 from patients.services import death_record
 
-DEATH_FIELDS = json_types("patients.death")
+DEATH_FIELDS = DeathWriteSerializer.types
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))
@@ -36,13 +32,12 @@ class DeathViewSet(FormViewSet):
     def create(self, request):
         payload = _body(request)
         patient = _patient_for(request, payload)
-        _typed(payload, DEATH_FIELDS)
         recorded = Death.objects.filter(patient=patient).first()
         if recorded is not None:
             raise ValidationError(
                 {"non_field_errors": [f"The death is recorded; correct it with PATCH /deaths/{recorded.pk}/."]}
             )
-        data = _form_clean(DeathForm, payload, site=patient.site)
+        data = DeathWriteSerializer.clean(payload, site=patient.site)
         return self.created(death_record(patient=patient, user=request.user, **data))
 
     @extend_schema(request=DeathWriteSerializer, responses={200: DeathSerializer}, parameters=[IF_MATCH])
@@ -50,7 +45,7 @@ class DeathViewSet(FormViewSet):
         death = self.get_object()
         version, reason, merged = correction(request, death, DEATH_FIELDS, types=DEATH_FIELDS)
         patient = Patient.objects.select_related("site", "screening").get(pk=death.patient_id)
-        data = _form_clean(DeathForm, merged, site=patient.site)
+        data = DeathWriteSerializer.clean(merged, site=patient.site)
         return self.corrected(
             death_record(patient=patient, user=request.user, expected_version=version, reason_for_change=reason, **data)
         )

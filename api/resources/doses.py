@@ -68,7 +68,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
     def _record(self, *, patient: Patient, payload: dict, **extra):
         return dose_record(
             patient=patient,
-            **inputs.dose_input(payload, zone=ZoneInfo(patient.site.time_zone)),
+            **DoseWriteSerializer.clean(payload, zone=ZoneInfo(patient.site.time_zone)),
             user=self.request.user,
             **extra,
         )
@@ -98,7 +98,7 @@ class DoseViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, S
             try:
                 if not isinstance(item, dict):
                     raise ValidationError({"non_field_errors": ["Send each dose as a JSON object."]})
-                parsed.append(inputs.dose_input(dict(item), zone=ZoneInfo(patient.site.time_zone)))
+                parsed.append(DoseWriteSerializer.clean(dict(item), zone=ZoneInfo(patient.site.time_zone)))
                 errors.append({})
             except ValidationError as exc:
                 errors.append(validation_error_dict(exc))

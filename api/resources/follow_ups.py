@@ -25,7 +25,8 @@ DEATH_NAMES = {"cause": "death_cause", "hlh_related": "death_hlh_related"}
 
 def _follow_up(*, request, patient: Patient, payload: dict, **correction) -> FollowUp:
     with _api_names(DEATH_NAMES):
-        return follow_up_record(patient=patient, user=request.user, **inputs.follow_up_input(payload), **correction)
+        data = FollowUpWriteSerializer.clean(payload)
+        return follow_up_record(patient=patient, user=request.user, **data, **correction)
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))

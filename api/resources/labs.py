@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
-from api import filters, inputs
+from api import filters
 from api.resources.base import (
     DATE_FROM,
     DATE_TO,
@@ -68,7 +68,7 @@ class LabPanelViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
             if isinstance(payload.get("values", []), list):
                 payload["values"] = [*(payload.get("values") or []), *(c for c in current if c["analyte"] not in sent)]
             payload.setdefault("sampled_at", panel.sampled_at.isoformat())
-        cleaned = inputs.lab_panel_clean(payload, zone=zone)
+        cleaned = LabPanelWriteSerializer.clean(payload, zone=zone)
         outcome = lab_panel_save(
             visit=visit,
             sampled_at=cleaned["sampled_at"],

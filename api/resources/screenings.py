@@ -74,7 +74,7 @@ class ScreeningViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
             raise ValidationError(
                 {"site": [f"Choose one of your sites: {', '.join(s.code for s in user_sites(request.user))}."]}
             )
-        data = inputs.screening_clean(site=site, payload=payload)
+        data = ScreeningWriteSerializer.clean(payload, site=site)
         screening = screening_create(site=site, data=data, user=request.user)
         return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
 
@@ -84,10 +84,8 @@ class ScreeningViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         payload = _body(request)
         version = expected_version(request, payload)
         payload.setdefault("reason_for_change", "")
-        data, version, reason = inputs.screening_change_clean(screening=screening, payload=payload, version=version)
-        screening = screening_update(
-            screening_id=screening.pk, data=data, expected_version=version, user=request.user, reason_for_change=reason
-        )
+        change = ScreeningWriteSerializer.clean(payload, screening=screening, version=version)
+        screening = screening_update(screening_id=screening.pk, user=request.user, **change)
         response = Response(ScreeningSerializer(screening).data)
         response["ETag"] = f'"{screening.version}"'
         return response
@@ -99,6 +97,8 @@ class ScreeningViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         screening = self.get_object()
         if hasattr(screening, "patient"):
             raise ValidationError({"non_field_errors": [f"{screening} is already enrolled."]})
-        data = inputs.enrollment_clean(screening=screening, payload=_body(request))
-        patient = patient_enroll(screening_id=screening.pk, user=request.user, **data)
+        payload = _body(request)
+        with inputs.errors_as_sent(payload, inputs.FORMER_ENROLL_NAMES):
+            data = EnrollSerializer.clean(payload, screening=screening)
+            patient = patient_enroll(screening_id=screening.pk, user=request.user, **data)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)

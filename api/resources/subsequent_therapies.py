@@ -14,17 +14,13 @@ from api.resources.base import (
     SITE,
     FormViewSet,
     _body,
-    _form_clean,
     _patient_for,
-    _typed,
     correction,
-    json_types,
 )
 from api.serializers import (
     SubsequentTherapySerializer,
     SubsequentTherapyWriteSerializer,
 )
-from patients.forms import SubsequentTherapyForm
 from patients.models import (
     Patient,
     SubsequentTherapy,
@@ -34,7 +30,7 @@ from patients.services import (
     subsequent_therapy_update,
 )
 
-THERAPY_FIELDS = json_types("patients.subsequenttherapy")
+THERAPY_FIELDS = SubsequentTherapyWriteSerializer.types
 
 
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, DATE_FROM, DATE_TO]))
@@ -49,8 +45,7 @@ class SubsequentTherapyViewSet(FormViewSet):
     def create(self, request):
         payload = _body(request)
         patient = _patient_for(request, payload)
-        _typed(payload, THERAPY_FIELDS)
-        data = _form_clean(SubsequentTherapyForm, payload, site=patient.site)
+        data = SubsequentTherapyWriteSerializer.clean(payload, site=patient.site)
         existing = SubsequentTherapy.objects.filter(
             patient=patient, regimen=data["regimen"], start_date=data["start_date"]
         ).first()
@@ -73,7 +68,7 @@ class SubsequentTherapyViewSet(FormViewSet):
         therapy = self.get_object()
         version, reason, merged = correction(request, therapy, THERAPY_FIELDS, types=THERAPY_FIELDS)
         patient = Patient.objects.select_related("site").get(pk=therapy.patient_id)
-        data = _form_clean(SubsequentTherapyForm, merged, site=patient.site)
+        data = SubsequentTherapyWriteSerializer.clean(merged, site=patient.site)
         therapy = subsequent_therapy_update(
             therapy=therapy, user=request.user, expected_version=version, reason_for_change=reason, **data
         )

@@ -18,17 +18,13 @@ from api.resources.base import (
     ScopedViewSet,
     _body,
     _etag,
-    _form_clean,
     _patient_for,
-    _typed,
     correction,
-    json_types,
 )
 from api.serializers import (
     SupportiveCareSerializer,
     SupportiveCareWriteSerializer,
 )
-from assessments.forms.labs import SupportiveCareForm
 from assessments.models import SupportiveCare
 from assessments.services.labs import supportive_care_record, supportive_care_update
 from patients.models import (
@@ -36,7 +32,7 @@ from patients.models import (
 )
 from trial.clock import site_today
 
-CARE_FIELDS = json_types("assessments.supportivecare")
+CARE_FIELDS = SupportiveCareWriteSerializer.types
 
 
 @extend_schema_view(
@@ -67,8 +63,7 @@ class SupportiveCareViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def create(self, request):
         payload = _body(request)
         patient = _patient_for(request, payload)
-        _typed(payload, CARE_FIELDS)
-        data = _form_clean(SupportiveCareForm, payload)
+        data = SupportiveCareWriteSerializer.clean(payload)
         care = supportive_care_record(patient=patient, **data, user=request.user, today=site_today(patient.site))
         return Response(SupportiveCareSerializer(care).data, status=status.HTTP_201_CREATED)
 
@@ -78,7 +73,7 @@ class SupportiveCareViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def partial_update(self, request, pk=None):
         care = self.get_object()
         version, reason, merged = correction(request, care, CARE_FIELDS, types=CARE_FIELDS)
-        data = _form_clean(SupportiveCareForm, merged)
+        data = SupportiveCareWriteSerializer.clean(merged)
         patient = Patient.objects.select_related("site").get(pk=care.patient_id)
         care = supportive_care_update(
             care_id=care.pk,

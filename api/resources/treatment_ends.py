@@ -50,7 +50,7 @@ class TreatmentEndViewSet(FormViewSet):
             )
         end = treatment_end_record(
             patient=patient,
-            **inputs.treatment_end_input(payload),
+            **TreatmentEndWriteSerializer.clean(payload),
             user=request.user,
         )
         return self.created(end)
@@ -63,7 +63,7 @@ class TreatmentEndViewSet(FormViewSet):
         patient = Patient.objects.select_related("site__trial", "screening").get(pk=end.patient_id)
         end = treatment_end_record(
             patient=patient,
-            **inputs.treatment_end_input(merged),
+            **TreatmentEndWriteSerializer.clean(merged),
             user=request.user,
             expected_version=version,
             reason_for_change=reason,

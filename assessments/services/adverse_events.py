@@ -78,49 +78,74 @@ def _label(name: str) -> str:
     return str(field.verbose_name)[:1].upper() + str(field.verbose_name)[1:]
 
 
-def adverse_event_errors(*, patient: Patient, data: dict, today: date) -> dict[str, list[str]]:
+def adverse_event_errors(*, patient: Patient, data: dict, today: date) -> dict[str, list[ValidationError]]:
     """Every reason this adverse event cannot be saved for this patient, by field.
 
     `data` holds the full record (AE_FIELDS), `term` a CtcaeTerm or None. Grades, dates and the
     death and seriousness rules follow protocol section 10 (CTCAE v3.0).
     """
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
 
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
+    def add(field: str, message: str, code: str) -> None:
+        errors.setdefault(field, []).append(ValidationError(message, code=code))
 
     grade = data.get("grade")
     if isinstance(grade, bool) or not isinstance(grade, int) or not MIN_GRADE <= grade <= MAX_GRADE:
-        add("grade", f"Grade must be {MIN_GRADE} to {MAX_GRADE} (CTCAE v3.0: 1 mild to 5 death); entered {grade}.")
+        add(
+            "grade",
+            f"Grade must be {MIN_GRADE} to {MAX_GRADE} (CTCAE v3.0: 1 mild to 5 death); entered {grade}.",
+            code="grade_out_of_range",
+        )
         grade = None
 
     onset, resolution = data.get("onset_date"), data.get("resolution_date")
     if not isinstance(onset, date):
-        add("onset_date", "Onset date is required.")
+        add("onset_date", "Onset date is required.", code="required")
         onset = None
     else:
         if onset < patient.enrollment_date:
-            add("onset_date", f"Onset date cannot be before enrollment ({patient.enrollment_date.isoformat()}).")
+            add(
+                "onset_date",
+                f"Onset date cannot be before enrollment ({patient.enrollment_date.isoformat()}).",
+                code="before_enrollment",
+            )
         if onset > today:
-            add("onset_date", f"Onset date cannot be in the future (after {today.isoformat()}).")
+            add("onset_date", f"Onset date cannot be in the future (after {today.isoformat()}).", code="date_in_future")
     if resolution is not None:
         if onset is not None and resolution < onset:
-            add("resolution_date", f"Resolution date cannot be before the onset date ({onset.isoformat()}).")
+            add(
+                "resolution_date",
+                f"Resolution date cannot be before the onset date ({onset.isoformat()}).",
+                code="before_onset",
+            )
         if resolution > today:
-            add("resolution_date", f"Resolution date cannot be in the future (after {today.isoformat()}).")
+            add(
+                "resolution_date",
+                f"Resolution date cannot be in the future (after {today.isoformat()}).",
+                code="date_in_future",
+            )
 
     term, other = data.get("term"), (data.get("other_specify") or "").strip()
     if term is None and not other:
-        add("term", "Choose a CTCAE v3.0 term, or describe the event under 'Other, specify'.")
+        add("term", "Choose a CTCAE v3.0 term, or describe the event under 'Other, specify'.", code="required")
     elif term is not None and term.is_other and not other:
-        add("other_specify", f"'{term.term}' ({term.code}) needs the event specified in 'Other, specify'.")
+        add(
+            "other_specify",
+            f"'{term.term}' ({term.code}) needs the event specified in 'Other, specify'.",
+            code="required",
+        )
     elif len(other) > OTHER_SPECIFY_MAX:
-        add("other_specify", f"'Other, specify' must be at most {OTHER_SPECIFY_MAX} characters (entered {len(other)}).")
+        add(
+            "other_specify",
+            f"'Other, specify' must be at most {OTHER_SPECIFY_MAX} characters (entered {len(other)}).",
+            code="max_length",
+        )
     elif term is not None and not term.is_other and other:
         add(
             "other_specify",
             f"'Other, specify' is for a CTCAE '-other' term; '{term.term}' ({term.code}) is specific. "
             "Put further detail in the description.",
+            code="not_applicable",
         )
 
     for name, choices in (
@@ -129,7 +154,11 @@ def adverse_event_errors(*, patient: Patient, data: dict, today: date) -> dict[s
         ("outcome", AdverseEvent.Outcome),
     ):
         if data.get(name) not in choices.values:
-            add(name, f"{_label(name)}: choose one of {', '.join(str(label) for label in choices.labels)}.")
+            add(
+                name,
+                f"{_label(name)}: choose one of {', '.join(str(label) for label in choices.labels)}.",
+                code="invalid_choice",
+            )
 
     serious = bool(data.get("serious"))
     ticked = [name for name in SAE_CRITERIA if data.get(name)]
@@ -138,23 +167,42 @@ def adverse_event_errors(*, patient: Patient, data: dict, today: date) -> dict[s
             "serious",
             "A serious adverse event needs at least one seriousness criterion (death, life-threatening, "
             "hospitalisation, disability, congenital anomaly, other important medical event).",
+            code="serious_without_criterion",
         )
     if not serious and ticked:
-        add("serious", f"Seriousness criteria are ticked ({', '.join(_label(n) for n in ticked)}) but 'Serious' is No.")
+        add(
+            "serious",
+            f"Seriousness criteria are ticked ({', '.join(_label(n) for n in ticked)}) but 'Serious' is No.",
+            code="seriousness_without_serious",
+        )
 
     outcome = data.get("outcome")
     if grade == AdverseEvent.Grade.DEATH:
         if not Death.objects.filter(patient=patient).exists():
-            add("grade", "Grade 5 (death) needs the patient's death recorded first (date and cause of death).")
+            add(
+                "grade",
+                "Grade 5 (death) needs the patient's death recorded first (date and cause of death).",
+                code="grade_5_needs_death",
+            )
         if outcome != AdverseEvent.Outcome.FATAL:
-            add("outcome", "A grade 5 event has the outcome 'Fatal'.")
+            add("outcome", "A grade 5 event has the outcome 'Fatal'.", code="grade_5_outcome")
         if not (serious and data.get("sae_death")):
-            add("sae_death", "A grade 5 event is serious with the criterion 'Results in death'.")
+            add(
+                "sae_death", "A grade 5 event is serious with the criterion 'Results in death'.", code="grade_5_serious"
+            )
     elif grade is not None:
         if outcome == AdverseEvent.Outcome.FATAL:
-            add("outcome", f"Outcome 'Fatal' is a grade 5 event (death); the grade entered is {grade}.")
+            add(
+                "outcome",
+                f"Outcome 'Fatal' is a grade 5 event (death); the grade entered is {grade}.",
+                code="fatal_needs_grade_5",
+            )
         if data.get("sae_death"):
-            add("sae_death", f"'Results in death' is a grade 5 event; the grade entered is {grade}.")
+            add(
+                "sae_death",
+                f"'Results in death' is a grade 5 event; the grade entered is {grade}.",
+                code="death_needs_grade_5",
+            )
     return errors
 
 
@@ -173,7 +221,7 @@ def _clean_data(data: dict, fields: tuple[str, ...]) -> dict:
     elif term is not None and not isinstance(term, CtcaeTerm):
         found = CtcaeTerm.objects.filter(pk=term).first() if str(term).isdigit() else None
         if found is None:
-            raise ValidationError({"term": f"Unknown CTCAE term {term}."})
+            raise ValidationError({"term": ValidationError(f"Unknown CTCAE term {term}.", code="unknown_term")})
         out["term"] = found
     if isinstance(out.get("grade"), str) and out["grade"].strip().isdigit():
         out["grade"] = int(out["grade"])
@@ -182,12 +230,13 @@ def _clean_data(data: dict, fields: tuple[str, ...]) -> dict:
             try:
                 out[name] = date.fromisoformat(out[name]) if out[name] else None
             except ValueError as exc:
-                raise ValidationError({name: f"{_label(name)}: enter a date as YYYY-MM-DD."}) from exc
+                message = f"{_label(name)}: enter a date as YYYY-MM-DD."
+                raise ValidationError({name: ValidationError(message, code="date_format")}) from exc
     for name in ("serious", *SAE_CRITERIA):
         if isinstance(out.get(name), str):
             out[name] = out[name].strip().lower() in {"true", "1", "yes", "on"}
         elif name in out and not isinstance(out[name], bool):  # null or a number: not a yes/no answer
-            raise ValidationError({name: f"{_label(name)}: true or false."})
+            raise ValidationError({name: ValidationError(f"{_label(name)}: true or false.", code="not_boolean")})
     if "other_specify" in out:
         out["other_specify"] = (out["other_specify"] or "").strip()
     if "description" in out:
@@ -272,7 +321,13 @@ def adverse_event_update(
     An event that becomes serious notifies as a new serious event does (once per event).
     """
     if not (reason_for_change or "").strip():
-        raise ValidationError({"reason_for_change": "A reason is required to change a saved adverse event."})
+        raise ValidationError(
+            {
+                "reason_for_change": ValidationError(
+                    "A reason is required to change a saved adverse event.", code="reason_required"
+                )
+            }
+        )
     with transaction.atomic():
         ae = record_lock_for_update(model=AdverseEvent, pk=ae_id, expected_version=expected_version)
         patient = Patient.objects.select_related("site").get(pk=ae.patient_id)

@@ -103,7 +103,13 @@ def lab_panel_save(
         existing = LabPanel.objects.filter(visit=visit).values_list("pk", flat=True).first()
         if existing is not None:
             if not reason_for_change:
-                raise ValidationError({"reason_for_change": "A reason is required to change saved lab data."})
+                raise ValidationError(
+                    {
+                        "reason_for_change": ValidationError(
+                            "A reason is required to change saved lab data.", code="reason_required"
+                        )
+                    }
+                )
             panel = record_lock_for_update(model=LabPanel, pk=existing, expected_version=expected_version)
             created = False
         else:
@@ -268,7 +274,13 @@ def supportive_care_update(
     The responses of the patient are recomputed, since supported counts do not count (section 9).
     """
     if not (reason_for_change or "").strip():
-        raise ValidationError({"reason_for_change": "A reason for change is required to change saved data."})
+        raise ValidationError(
+            {
+                "reason_for_change": ValidationError(
+                    "A reason for change is required to change saved data.", code="reason_required"
+                )
+            }
+        )
     with transaction.atomic():
         record = record_lock_for_update(model=SupportiveCare, pk=care_id, expected_version=expected_version)
         patient = Patient.objects.select_related("screening", "site").get(pk=record.patient_id)

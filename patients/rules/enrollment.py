@@ -49,7 +49,7 @@ class EnrollmentInput:
     consent_date: date | None
     enrollment_date: date
     first_dose_date: date
-    weight_kg: float
+    enrollment_weight_kg: float
     prescribed_dose_mg: float
 
 
@@ -123,14 +123,20 @@ def weight_problem(weight_kg: float, limits: EnrollmentLimits) -> Problem | None
     entered = f"(entered {fmt(weight_kg, 'kg')})"
     if weight_kg < low:
         return Problem(
-            "weight_kg", "weight_below_minimum", f"Weight at enrollment must be at least {fmt(low, 'kg')} {entered}."
+            "enrollment_weight_kg",
+            "weight_below_minimum",
+            f"Weight at enrollment must be at least {fmt(low, 'kg')} {entered}.",
         )
     if weight_kg > high:
         return Problem(
-            "weight_kg", "weight_above_maximum", f"Weight at enrollment must be at most {fmt(high, 'kg')} {entered}."
+            "enrollment_weight_kg",
+            "weight_above_maximum",
+            f"Weight at enrollment must be at most {fmt(high, 'kg')} {entered}.",
         )
     if not low <= weight_kg <= high:  # NaN
-        return Problem("weight_kg", "weight_not_a_number", f"Weight at enrollment must be a number of kg {entered}.")
+        return Problem(
+            "enrollment_weight_kg", "weight_not_a_number", f"Weight at enrollment must be a number of kg {entered}."
+        )
     return None
 
 
@@ -157,7 +163,7 @@ def enrollment_problems(data: EnrollmentInput, *, limits: EnrollmentLimits, toda
         *enrollment_date_problems(data, today=today),
         *first_dose_problems(data, window_days=limits.screening_window_days),
     ]
-    for problem in (weight_problem(data.weight_kg, limits), dose_problem(data.prescribed_dose_mg, limits)):
+    for problem in (weight_problem(data.enrollment_weight_kg, limits), dose_problem(data.prescribed_dose_mg, limits)):
         if problem is not None:
             problems.append(problem)
     return tuple(problems)

@@ -108,10 +108,12 @@ class TimingCheck:
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason an entry cannot be saved: the field it concerns and a message naming the limit."""
+    """One reason an entry cannot be saved: the field it concerns, a message naming the limit and
+    its stable code (docs/api.md, "Error codes")."""
 
     field: str
     message: str
+    code: str = "invalid"
 
 
 @dataclass(frozen=True)
@@ -494,7 +496,11 @@ def treatment_end_problems(
     last_scheduled = treatment_day_date(day0, treatment_days)
     if last_dose_date < day0:
         problems.append(
-            Problem("last_dose_date", f"Last dose date cannot be before day 0, the first dose ({day0.isoformat()}).")
+            Problem(
+                "last_dose_date",
+                f"Last dose date cannot be before day 0, the first dose ({day0.isoformat()}).",
+                "last_dose_before_day_0",
+            )
         )
     elif last_dose_date > last_scheduled:
         problems.append(
@@ -502,28 +508,38 @@ def treatment_end_problems(
                 "last_dose_date",
                 f"Last dose date cannot be after treatment day {treatment_days} ({last_scheduled.isoformat()}): "
                 f"the protocol gives one {treatment_days}-day course.",
+                "last_dose_after_course",
             )
         )
     if last_dose_date > today:
         problems.append(
-            Problem("last_dose_date", f"Last dose date cannot be in the future (after {today.isoformat()}).")
+            Problem(
+                "last_dose_date",
+                f"Last dose date cannot be in the future (after {today.isoformat()}).",
+                "date_in_future",
+            )
         )
     if latest_given_dose_date is not None and last_dose_date < latest_given_dose_date:
         problems.append(
             Problem(
                 "last_dose_date",
                 f"Last dose date cannot be before a dose recorded as given on {latest_given_dose_date.isoformat()}.",
+                "before_last_dose",
             )
         )
     if date_of_death is not None and last_dose_date > date_of_death:
         problems.append(
             Problem(
-                "last_dose_date", f"Last dose date cannot be after the date of death ({date_of_death.isoformat()})."
+                "last_dose_date",
+                f"Last dose date cannot be after the date of death ({date_of_death.isoformat()}).",
+                "after_death",
             )
         )
     if outcome is TreatmentOutcome.COMPLETED:
         if reason:
-            problems.append(Problem("reason", "A completed course has no discontinuation reason; leave it empty."))
+            problems.append(
+                Problem("reason", "A completed course has no discontinuation reason; leave it empty.", "not_applicable")
+            )
         check = completion_check(day0, last_dose_date, treatment_days)
         if last_dose_date >= day0 and not check.completed:
             problems.append(
@@ -533,13 +549,14 @@ def treatment_end_problems(
                     f"{treatment_days - 1}, {last_scheduled.isoformat()}) or later; the last dose on "
                     f"{last_dose_date.isoformat()} is treatment day {check.treatment_day}. "
                     "Record it as discontinued with its reason.",
+                    "course_not_completed",
                 )
             )
     else:
         if not reason:
-            problems.append(Problem("reason", "A discontinuation needs its reason (protocol section 6)."))
+            problems.append(Problem("reason", "A discontinuation needs its reason (protocol section 6).", "required"))
         elif reason == "other" and not reason_detail.strip():
-            problems.append(Problem("reason_detail", "Describe the reason when it is 'Other'."))
+            problems.append(Problem("reason_detail", "Describe the reason when it is 'Other'.", "required"))
     return tuple(problems)
 
 

@@ -200,15 +200,15 @@ def _apply_derived(patient: Patient, derived: DerivedValues) -> bool:
     return changed
 
 
-# The stored precision of each enrollment number (Patient's columns), by the name the caller uses.
-ENROLLMENT_COLUMNS = {"weight_kg": "enrollment_weight_kg", "prescribed_dose_mg": "prescribed_dose_mg"}
+# The enrollment's numbers, checked at the stored precision of their Patient columns.
+ENROLLMENT_NUMBERS = ("enrollment_weight_kg", "prescribed_dose_mg")
 
 
 def _enrollment_errors(screening: Screening, *, today: date, **values) -> dict[str, list[ValidationError]]:
     """{field: [errors with codes]}: the numbers as the columns store them, then the protocol's rules."""
     errors: dict[str, list[ValidationError]] = {}
-    for name, column in ENROLLMENT_COLUMNS.items():
-        field = Patient._meta.get_field(column)
+    for name in ENROLLMENT_NUMBERS:
+        field = Patient._meta.get_field(name)
         try:
             field.run_validators(Decimal(str(values[name])))  # digits and decimal places: the database never rounds
         except ValidationError as exc:
@@ -229,7 +229,7 @@ def patient_enroll(
     screening_id: int,
     enrollment_date: date,
     first_dose_date: date,
-    weight_kg: Decimal,
+    enrollment_weight_kg: Decimal,
     prescribed_dose_mg: Decimal,
     user,
     today: date | None = None,
@@ -257,7 +257,7 @@ def patient_enroll(
             today=today or site_today(screening.site),
             enrollment_date=enrollment_date,
             first_dose_date=first_dose_date,
-            weight_kg=weight_kg,
+            enrollment_weight_kg=enrollment_weight_kg,
             prescribed_dose_mg=prescribed_dose_mg,
         )
         if errors:
@@ -266,7 +266,10 @@ def patient_enroll(
         site.last_subject_sequence += 1
         site.save(update_fields=["last_subject_sequence"])
         derived = derived_values_compute(
-            screening=screening, weight_kg=weight_kg, prescribed_dose_mg=prescribed_dose_mg, on=first_dose_date
+            screening=screening,
+            weight_kg=enrollment_weight_kg,
+            prescribed_dose_mg=prescribed_dose_mg,
+            on=first_dose_date,
         )
         patient = Patient(
             screening=screening,
@@ -274,7 +277,7 @@ def patient_enroll(
             subject_number=f"{site.code}-{site.last_subject_sequence:03d}",
             enrollment_date=enrollment_date,
             first_dose_date=first_dose_date,
-            enrollment_weight_kg=weight_kg,
+            enrollment_weight_kg=enrollment_weight_kg,
             prescribed_dose_mg=prescribed_dose_mg,
             computed_at=timezone.now(),
         )

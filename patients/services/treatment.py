@@ -60,19 +60,26 @@ def _lock_patient(patient: Patient) -> Patient:
     return patient_lock(patient.pk, related=("site__trial",))
 
 
-def _raise(errors: dict[str, list[str]]) -> None:
+def _raise(errors: dict[str, list[ValidationError]]) -> None:
     if errors:
         raise ValidationError(errors)
 
 
-def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
-    errors.setdefault(field, []).append(message)
+def _add(errors: dict[str, list[ValidationError]], field: str, message: str, *, code: str = "invalid") -> None:
+    """One field error with its stable code (docs/api.md, "Error codes")."""
+    errors.setdefault(field, []).append(ValidationError(message, code=code))
 
 
 def _require_change_reason(reason_for_change: str | None) -> str:
     reason = (reason_for_change or "").strip()
     if not reason:
-        raise ValidationError({"reason_for_change": "A reason for change is required to change saved data."})
+        raise ValidationError(
+            {
+                "reason_for_change": ValidationError(
+                    "A reason for change is required to change saved data.", code="reason_required"
+                )
+            }
+        )
     return reason
 
 
@@ -146,13 +153,13 @@ def _as_decimal(value, field: str, errors: dict) -> Decimal | None:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        _add(errors, field, f"Enter a number, not {value!r}.")
+        _add(errors, field, f"Enter a number, not {value!r}.", code="not_a_number")
         return None
     if not amount.is_finite():
-        _add(errors, field, "Enter a finite number.")
+        _add(errors, field, "Enter a finite number.", code="not_finite")
         return None
     if amount != amount.quantize(CENT):
-        _add(errors, field, "Enter at most 2 decimal places (0.01 mg).")
+        _add(errors, field, "Enter at most 2 decimal places (0.01 mg).", code="max_decimal_places")
         return None
     return amount
 
@@ -286,15 +293,17 @@ def _dose_values(
     DOSE_INTERVAL_SHORT unless `confirm_short_interval`; confirmed, it is saved flagged.
     """
     trial = context.trial
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
     if not _scheduled_day(trial, treatment_day):
-        _add(errors, "treatment_day", f"Treatment day must be between 1 and {trial.treatment_days}.")
+        _add(
+            errors, "treatment_day", f"Treatment day must be between 1 and {trial.treatment_days}.", code="out_of_range"
+        )
     if slot not in slots_for(trial.doses_per_day):
-        _add(errors, "slot", f"Slot must be one of {', '.join(slots_for(trial.doses_per_day))}.")
+        _add(errors, "slot", f"Slot must be one of {', '.join(slots_for(trial.doses_per_day))}.", code="invalid_choice")
     if status not in {s.value for s in DoseStatus}:
-        _add(errors, "status", "Status must be given, missed or held.")
+        _add(errors, "status", "Status must be given, missed or held.", code="invalid_choice")
     if not isinstance(confirm_short_interval, bool):
-        _add(errors, "confirm_short_interval", "Confirm short interval: true or false.")
+        _add(errors, "confirm_short_interval", "Confirm short interval: true or false.", code="not_boolean")
     _raise(errors)
 
     patient, zone = context.patient, context.zone
@@ -304,7 +313,7 @@ def _dose_values(
     amount = _as_decimal(amount_mg, "amount_mg", errors)
     if status == DoseStatus.GIVEN:
         if administered_at is None:
-            _add(errors, "administered_at", "Time given: enter the date and time the dose was given.")
+            _add(errors, "administered_at", "Time given: enter the date and time the dose was given.", code="required")
         else:
             if timezone.is_naive(administered_at):
                 administered_at = timezone.make_aware(administered_at, zone)
@@ -316,23 +325,31 @@ def _dose_values(
                     "administered_at",
                     "Time given cannot be in the future "
                     f"(after {timezone.localtime(now, zone).strftime('%Y-%m-%d %H:%M')} site time).",
+                    code="date_in_future",
                 )
             timing = administration_time_check(scheduled=scheduled, administered_local=local.replace(tzinfo=None))
             if not timing.on_schedule:
-                _add(errors, "administered_at", timing.explanation)
+                _add(errors, "administered_at", timing.explanation, code="dose_off_schedule")
         if "amount_mg" not in errors:
             problem = dose_amount_problem(None if amount is None else float(amount))
             if problem:
-                _add(errors, "amount_mg", problem)
+                _add(errors, "amount_mg", problem, code="dose_amount")
     else:
         if not reason:
-            _add(errors, "reason", f"A {status} dose needs its reason.")
+            _add(errors, "reason", f"A {status} dose needs its reason.", code="required")
         if administered_at is not None:
-            _add(errors, "administered_at", f"A {status} dose has no time given; leave it empty.")
+            _add(
+                errors, "administered_at", f"A {status} dose has no time given; leave it empty.", code="not_applicable"
+            )
         if amount is not None:
-            _add(errors, "amount_mg", f"A {status} dose has no amount; leave it empty.")
+            _add(errors, "amount_mg", f"A {status} dose has no amount; leave it empty.", code="not_applicable")
         if scheduled.date > context.today:
-            _add(errors, "treatment_day", f"{label} is in the future; it cannot be recorded as {status} yet.")
+            _add(
+                errors,
+                "treatment_day",
+                f"{label} is in the future; it cannot be recorded as {status} yet.",
+                code="date_in_future",
+            )
     end = context.end
     if end is not None and scheduled.date > end.last_dose_date:
         _add(
@@ -343,7 +360,12 @@ def _dose_values(
         )
     death = context.death
     if death is not None and scheduled.date > death.date_of_death:
-        _add(errors, "treatment_day", f"{label} is after the date of death ({death.date_of_death.isoformat()}).")
+        _add(
+            errors,
+            "treatment_day",
+            f"{label} is after the date of death ({death.date_of_death.isoformat()}).",
+            code="after_death",
+        )
     _raise(errors)
     interval = None
     if status == DoseStatus.GIVEN:
@@ -701,14 +723,14 @@ def treatment_end_record(
     """
     with transaction.atomic():
         patient = _lock_patient(patient)
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[ValidationError]] = {}
         reason = reason or ""
         if outcome not in TreatmentEnd.Outcome.values:
-            _add(errors, "outcome", "Outcome must be completed or discontinued.")
+            _add(errors, "outcome", "Outcome must be completed or discontinued.", code="invalid_choice")
         if reason not in TreatmentEnd.Reason.values:
-            _add(errors, "reason", f"Unknown reason {reason!r}.")
+            _add(errors, "reason", f"Unknown reason {reason!r}.", code="invalid_choice")
         if last_dose_date is None:
-            _add(errors, "last_dose_date", "Enter the date of the last dose.")
+            _add(errors, "last_dose_date", "Enter the date of the last dose.", code="required")
         _raise(errors)
         death = Death.objects.filter(patient=patient).first()
         problems = treatment_end_problems(
@@ -723,7 +745,7 @@ def treatment_end_record(
             date_of_death=None if death is None else death.date_of_death,
         )
         for problem in problems:
-            _add(errors, problem.field, problem.message)
+            _add(errors, problem.field, problem.message, code=problem.code)
         _raise(errors)
         values = {
             "outcome": outcome,
@@ -765,19 +787,24 @@ def _therapy_values(
     response: str,
     outcome: str,
 ) -> dict:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
     if regimen not in SubsequentTherapy.Regimen.values:
-        _add(errors, "regimen", "Regimen must be HLH-1994 or other.")
+        _add(errors, "regimen", "Regimen must be HLH-1994 or other.", code="invalid_choice")
     if (response or "") not in SubsequentTherapy.Response.values:
-        _add(errors, "response", f"Unknown response {response!r}.")
+        _add(errors, "response", f"Unknown response {response!r}.", code="invalid_choice")
     other_drugs = (other_drugs or "").strip()
     if regimen == SubsequentTherapy.Regimen.HLH_1994 and not (etoposide and dexamethasone):
-        _add(errors, "regimen", "HLH-1994 is etoposide + dexamethasone (+/- cyclosporine A): tick both.")
+        _add(
+            errors,
+            "regimen",
+            "HLH-1994 is etoposide + dexamethasone (+/- cyclosporine A): tick both.",
+            code="regimen_drugs",
+        )
     if regimen == SubsequentTherapy.Regimen.OTHER and not (etoposide or dexamethasone or cyclosporine or other_drugs):
-        _add(errors, "other_drugs", "Name the drugs of the other regimen.")
+        _add(errors, "other_drugs", "Name the drugs of the other regimen.", code="required")
     end = TreatmentEnd.objects.filter(patient=patient).first()
     if start_date is None:
-        _add(errors, "start_date", "Enter the start date.")
+        _add(errors, "start_date", "Enter the start date.", code="required")
     elif end is None:
         _add(
             errors,
@@ -793,10 +820,20 @@ def _therapy_values(
             )
         today = site_today(patient.site)
         if start_date > today:
-            _add(errors, "start_date", f"Start date cannot be in the future (after {today.isoformat()}).")
+            _add(
+                errors,
+                "start_date",
+                f"Start date cannot be in the future (after {today.isoformat()}).",
+                code="date_in_future",
+            )
         death = Death.objects.filter(patient=patient).first()
         if death is not None and start_date > death.date_of_death:
-            _add(errors, "start_date", f"Start date cannot be after the date of death ({death.date_of_death}).")
+            _add(
+                errors,
+                "start_date",
+                f"Start date cannot be after the date of death ({death.date_of_death}).",
+                code="after_death",
+            )
     _raise(errors)
     return {
         "regimen": regimen,
@@ -912,7 +949,7 @@ def _death_problems(
     *, patient: Patient, date_of_death: date | None, cause: str, errors: dict, field: str, cause_field: str
 ) -> None:
     if date_of_death is None:
-        _add(errors, field, "Enter the date of death.")
+        _add(errors, field, "Enter the date of death.", code="required")
     else:
         today = site_today(patient.site)
         if date_of_death < patient.enrollment_date:
@@ -922,10 +959,20 @@ def _death_problems(
                 f"Date of death cannot be before enrollment ({patient.enrollment_date.isoformat()}).",
             )
         if date_of_death > today:
-            _add(errors, field, f"Date of death cannot be in the future (after {today.isoformat()}).")
+            _add(
+                errors,
+                field,
+                f"Date of death cannot be in the future (after {today.isoformat()}).",
+                code="date_in_future",
+            )
         last_dose = _latest_dose_date(patient, given_only=False)
         if last_dose is not None and last_dose > date_of_death:
-            _add(errors, field, f"Date of death cannot be before a dose recorded for {last_dose.isoformat()}.")
+            _add(
+                errors,
+                field,
+                f"Date of death cannot be before a dose recorded for {last_dose.isoformat()}.",
+                code="before_last_dose",
+            )
         end = TreatmentEnd.objects.filter(patient=patient).first()
         if end is not None and end.last_dose_date > date_of_death:
             _add(
@@ -957,7 +1004,7 @@ def _death_problems(
                 "that reported it.",
             )
     if not (cause or "").strip():
-        _add(errors, cause_field, "Enter the cause of death.")
+        _add(errors, cause_field, "Enter the cause of death.", code="required")
 
 
 @retried
@@ -974,7 +1021,7 @@ def death_record(
     """Record (or correct) a death; the patient goes off study (sections 6 and 11)."""
     with transaction.atomic():
         patient = _lock_patient(patient)
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[ValidationError]] = {}
         _death_problems(
             patient=patient,
             date_of_death=date_of_death,
@@ -1034,12 +1081,14 @@ def follow_up_record(
             corrected = FollowUp.objects.filter(pk=follow_up_id, patient=patient).first()
             if corrected is None:
                 raise ValidationError({"follow_up": "No such follow-up of this patient."})
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[ValidationError]] = {}
         if vital_status not in FollowUp.VitalStatus.values:
-            _add(errors, "vital_status", "Vital status must be alive, dead or lost to follow-up.")
+            _add(
+                errors, "vital_status", "Vital status must be alive, dead or lost to follow-up.", code="invalid_choice"
+            )
         _raise(errors)
         if assessed_on is None:
-            _add(errors, "assessed_on", "Enter the date of the follow-up.")
+            _add(errors, "assessed_on", "Enter the date of the follow-up.", code="required")
             _raise(errors)
         today = site_today(patient.site)
         if assessed_on < patient.first_dose_date:
@@ -1049,9 +1098,14 @@ def follow_up_record(
                 f"Follow-up date cannot be before day 0, the first dose ({patient.first_dose_date.isoformat()}).",
             )
         if assessed_on > today:
-            _add(errors, "assessed_on", f"Follow-up date cannot be in the future (after {today.isoformat()}).")
+            _add(
+                errors,
+                "assessed_on",
+                f"Follow-up date cannot be in the future (after {today.isoformat()}).",
+                code="date_in_future",
+            )
         if visit is not None and visit.patient_id != patient.pk:
-            _add(errors, "visit", "The visit belongs to another patient.")
+            _add(errors, "visit", "The visit belongs to another patient.", code="wrong_patient")
         death = Death.objects.filter(patient=patient).first()
         death_given = date_of_death is not None or bool((death_cause or "").strip())
         create_death = False
@@ -1084,7 +1138,12 @@ def follow_up_record(
                 )
         else:
             if death_given:
-                _add(errors, "date_of_death", "Date and cause of death go with the vital status 'Dead'.")
+                _add(
+                    errors,
+                    "date_of_death",
+                    "Date and cause of death go with the vital status 'Dead'.",
+                    code="death_needs_vital_status_dead",
+                )
             if death is not None and assessed_on >= death.date_of_death:
                 _add(
                     errors,

@@ -129,7 +129,7 @@ def screening_enroll(request, pk: int):
     screening = selectors.screening_get_for_user(user=request.user, pk=pk)
     if hasattr(screening, "patient"):
         return redirect("patient_overview", pk=screening.patient.pk)
-    initial = {"weight_kg": screening.weight_kg, "enrollment_date": screening.screening_date}
+    initial = {"enrollment_weight_kg": screening.weight_kg, "enrollment_date": screening.screening_date}
     if screening.weight_kg:
         band = dose_band_for_weight(float(screening.weight_kg), selectors.dose_bands(screening.site))
         initial["prescribed_dose_mg"] = band.dose_mg
@@ -142,7 +142,7 @@ def screening_enroll(request, pk: int):
                 screening_id=screening.pk,
                 enrollment_date=form.cleaned_data["enrollment_date"],
                 first_dose_date=form.cleaned_data["first_dose_date"],
-                weight_kg=form.cleaned_data["weight_kg"],
+                enrollment_weight_kg=form.cleaned_data["enrollment_weight_kg"],
                 prescribed_dose_mg=form.cleaned_data["prescribed_dose_mg"],
                 user=request.user,
             )

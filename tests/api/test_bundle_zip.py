@@ -99,7 +99,12 @@ def test_the_total_of_the_files_is_counted_too(monkeypatch):
     with pytest.raises(ImportFailed) as failed:
         read_csv_bundle(forged)
     assert failed.value.errors == [
-        {"row": "", "field": None, "message": "The files hold more than 3 MB of text together; split the bundle."}
+        {
+            "row": "",
+            "field": None,
+            "code": "too_large",
+            "message": "The files hold more than 3 MB of text together; split the bundle.",
+        }
     ]
 
 
@@ -146,6 +151,7 @@ def test_a_member_is_parsed_as_a_stream_with_its_lines_counted():
     assert {
         "row": "labs.csv line 20002",
         "field": None,
+        "code": "unreadable_text",
         "message": "Not UTF-8 text (byte 0xe9); save the file as CSV UTF-8.",
     } in (failed.value.errors)
 

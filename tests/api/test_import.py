@@ -65,11 +65,13 @@ def test_one_bad_value_writes_nothing_and_every_error_is_listed(bundle, clinicia
     assert {
         "row": "patients[1].labs[0]",
         "field": "values[0].value",
+        "code": "implausible_value",
         "message": "Maximum temperature must be at most 45 °C (entered 60).",
     } in errors
     assert {
         "row": "patients[2].screening",
         "field": "max_temperature_c",
+        "code": "implausible_value",
         "message": "Maximum temperature must be at most 45 °C (entered 61).",
     } in errors
     assert any(e["row"] == "screenings[0]" and e["field"] == "site" for e in errors)
@@ -107,17 +109,20 @@ def test_impossible_dates_and_bad_doses_are_named_by_row_and_field(bundle, clini
     assert {
         "row": "patients[0].labs[0]",
         "field": "sampled_at",
+        "code": "impossible_datetime",
         "message": "2026-02-30T08:00 is not a real date and time.",
     } in errors
     assert {
         "row": "patients[0].doses[5]",
         "field": "administered_at",
+        "code": "impossible_datetime",
         "message": "2026-02-30T08:00 is not a real date and time.",
     } in errors
     assert any(e["row"] == "patients[0].doses[7]" and e["field"] == "amount_mg" for e in errors)
     assert {
         "row": "patients[0].treatment_end",
         "field": "last_dose_date",
+        "code": "impossible_date",
         "message": "2026-13-01 is not a real date.",
     } in errors
     assert all(n == 0 for n in counts().values())
@@ -149,14 +154,14 @@ def test_command_prints_progress_and_errors(bundle, clinician, tmp_path):
 
 
 def test_command_refuses_bad_bundle(bundle, clinician, tmp_path):
-    bundle["patients"][0]["enrollment"]["weight_kg"] = "200"
+    bundle["patients"][0]["enrollment"]["enrollment_weight_kg"] = "200"
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle), encoding="utf-8")
     err = StringIO()
     with pytest.raises(CommandError):
         call_command("import_trial", str(path), user="clin_a", stdout=StringIO(), stderr=err, quiet=True)
     message = "Weight at enrollment must be at most 150 kg (entered 200 kg)."
-    assert f"patients[0].enrollment weight_kg: {message}" in err.getvalue()
+    assert f"patients[0].enrollment enrollment_weight_kg: {message}" in err.getvalue()
     assert Screening.objects.count() == 0
 
 
@@ -180,6 +185,7 @@ def test_import_endpoint_reports_errors(api, bundle, django_capture_on_commit_ca
         {
             "row": "patients[0].labs[1]",
             "field": "values[2].value",
+            "code": "implausible_value",
             "message": "Platelets must be at least 0 10^9/L (entered -5).",
         }
     ]
@@ -213,11 +219,17 @@ def test_null_yes_no_impossible_onset_and_long_source_number_are_errors(api, bun
     with pytest.raises(ImportFailed) as failed:
         bundle_import(bundle=bundle, user=clinician)
     errors = failed.value.errors
-    assert {"row": "patients[0].adverse_events[0]", "field": "serious", "message": "Serious: true or false."} in errors
+    assert {
+        "row": "patients[0].adverse_events[0]",
+        "field": "serious",
+        "code": "not_boolean",
+        "message": "Serious: true or false.",
+    } in errors
     assert any(e["row"] == "patients[0].adverse_events[1]" and e["field"] == "onset_date" for e in errors)
     assert {
         "row": "screenings[0]",
         "field": "screening_number",
+        "code": "max_length",
         "message": "The source screening number is at most 100 characters.",
     } in errors
     assert counts()["AdverseEvent"] == 0

@@ -156,6 +156,7 @@ def test_doses_csv_takes_confirm_short_interval(files, clinician):
     assert errors[0] == {
         "row": "doses.csv line 5",
         "field": "confirm_short_interval",
+        "code": "not_boolean",
         "message": "Enter true, false or leave empty (not known); entered 'maybe'.",
     }
     assert [(e["row"], e["field"]) for e in errors[1:]] == [("doses.csv line 5", "administered_at")]
@@ -174,14 +175,16 @@ def test_bad_lab_value_bad_dose_date_and_unknown_column_are_all_reported(files, 
         {
             "row": f"labs.csv line {temp}",
             "field": "value",
+            "code": "implausible_value",
             "message": "Maximum temperature must be at most 45 °C (entered 60).",
         },
         {
             "row": "doses.csv line 7",
             "field": "administered_at",
+            "code": "impossible_datetime",
             "message": "2026-02-30T08:00 is not a real date and time.",
         },
-        {"row": "follow_ups.csv line 1", "field": "comment", "message": errors[2]["message"]},
+        {"row": "follow_ups.csv line 1", "field": "comment", "code": "unknown_column", "message": errors[2]["message"]},
     ]
     assert "Unknown column 'comment'" in errors[2]["message"]
     assert all(n == 0 for n in counts().values())
@@ -191,7 +194,7 @@ def test_errors_of_every_form_name_file_line_and_column(files, clinician):
     edit(
         files, "screenings.csv", line_of(files, "screenings.csv", screening_number="SRC-002"), "max_temperature_c", "61"
     )
-    edit(files, "enrollments.csv", 2, "weight_kg", "200")
+    edit(files, "enrollments.csv", 2, "enrollment_weight_kg", "200")
     edit(files, "adverse_events.csv", 2, "term_code", "XX999")
     edit(files, "treatment_ends.csv", 2, "last_dose_date", "2026-13-01")
     d3 = line_of(files, "labs.csv", screening_number="SRC-003", visit="D3")
@@ -201,16 +204,19 @@ def test_errors_of_every_form_name_file_line_and_column(files, clinician):
     assert {
         "row": "screenings.csv line 5",
         "field": "max_temperature_c",
+        "code": "implausible_value",
         "message": "Maximum temperature must be at most 45 °C (entered 61).",
     } in errors
     assert {
         "row": "enrollments.csv line 2",
-        "field": "weight_kg",
+        "field": "enrollment_weight_kg",
+        "code": "weight_above_maximum",
         "message": "Weight at enrollment must be at most 150 kg (entered 200 kg).",
     } in errors
     assert {
         "row": f"labs.csv line {d3}",
         "field": "sampled_at",
+        "code": "impossible_datetime",
         "message": "2026-02-30T08:00 is not a real date and time.",
     } in errors
     # SRC-001's enrollment failed: its adverse event and treatment end wait for the correction.
@@ -223,8 +229,18 @@ def test_errors_of_every_form_name_file_line_and_column(files, clinician):
     edit(files, "treatment_ends.csv", 2, "last_dose_date", "2026-13-01")
     errors = check(zip_of(files), clinician)
     assert errors == [
-        {"row": "adverse_events.csv line 2", "field": "term_code", "message": "Unknown CTCAE v3.0 code 'XX999'."},
-        {"row": "treatment_ends.csv line 2", "field": "last_dose_date", "message": "2026-13-01 is not a real date."},
+        {
+            "row": "adverse_events.csv line 2",
+            "field": "term_code",
+            "code": "unknown_term",
+            "message": "Unknown CTCAE v3.0 code 'XX999'.",
+        },
+        {
+            "row": "treatment_ends.csv line 2",
+            "field": "last_dose_date",
+            "code": "impossible_date",
+            "message": "2026-13-01 is not a real date.",
+        },
     ]
 
 
@@ -239,31 +255,41 @@ def test_errors_of_the_csv_files_themselves_are_all_listed(files, clinician):
     files["screenings.csv"] += files["screenings.csv"].splitlines()[3] + "\n"
     errors = check(zip_of(files), clinician)
     assert errors == [
-        {"row": "notes.txt", "field": None, "message": errors[0]["message"]},
+        {"row": "notes.txt", "field": None, "code": "unknown_file", "message": errors[0]["message"]},
         {
             "row": "screenings.csv line 2",
             "field": "splenomegaly",
+            "code": "not_boolean",
             "message": "Enter true, false or leave empty (not known); entered 'yes'.",
         },
         {
             "row": "screenings.csv line 7",
             "field": "screening_number",
+            "code": "duplicate_row",
             "message": "SRC-001 at site BCH is already on line 4 of screenings.csv.",
         },
         {
             "row": f"labs.csv line {lines - 1}",
             "field": "screening_number",
+            "code": "unknown_child",
             "message": "No child SRC-999 at site BCH in screenings.csv.",
         },
         {
             "row": f"labs.csv line {lines}",
             "field": "screening_number",
+            "code": "not_enrolled",
             "message": "SRC-004 at site BCH has no row in enrollments.csv; only an enrolled child has labs.csv.",
         },
-        {"row": "doses.csv line 1", "field": "screening_number", "message": "Missing column 'screening_number'."},
+        {
+            "row": "doses.csv line 1",
+            "field": "screening_number",
+            "code": "missing_column",
+            "message": "Missing column 'screening_number'.",
+        },
         {
             "row": "follow_ups.csv line 2",
             "field": "hlh_relapse",
+            "code": "not_boolean",
             "message": "Enter true, false or leave empty (not known); entered 'no'.",
         },
     ]
@@ -273,12 +299,13 @@ def test_errors_of_the_csv_files_themselves_are_all_listed(files, clinician):
 
 def test_unreadable_zip_and_files(files, clinician):
     assert check(b"not a zip", clinician) == [
-        {"row": "", "field": None, "message": "The bundle is not a ZIP file of CSV files."}
+        {"row": "", "field": None, "code": "not_a_zip", "message": "The bundle is not a ZIP file of CSV files."}
     ]
     assert check(zip_of({"labs.csv": files["labs.csv"]}), clinician) == [
         {
             "row": "screenings.csv",
             "field": None,
+            "code": "missing_file",
             "message": "The ZIP has no screenings.csv (one row per screened child).",
         }
     ]
@@ -288,6 +315,7 @@ def test_unreadable_zip_and_files(files, clinician):
         {
             "row": "screenings.csv line 7",
             "field": None,
+            "code": "unreadable_text",
             "message": "Not UTF-8 text (byte 0xe9); save the file as CSV UTF-8.",
         }
     ]
@@ -299,6 +327,7 @@ def test_semicolons_are_named(files, clinician):
         {
             "row": "doses.csv line 1",
             "field": None,
+            "code": "not_comma_separated",
             "message": "The columns are separated by semicolons; save the file as CSV UTF-8 (commas).",
         }
     ]
@@ -363,6 +392,7 @@ def test_lab_rows_of_a_visit_make_one_panel(clinician):
         {
             "row": "labs.csv line 7",
             "field": "cns_symptoms",
+            "code": "conflicting_value",
             "message": "Visit D3 has cns_symptoms 'false' here but another value on line 5.",
         }
     ]
@@ -378,14 +408,14 @@ def test_every_file_has_its_columns_in_the_template(files):
 
 
 def test_command_imports_a_zip_with_progress_and_errors(bundle, files, clinician, tmp_path):
-    edit(files, "enrollments.csv", 3, "weight_kg", "200")
+    edit(files, "enrollments.csv", 3, "enrollment_weight_kg", "200")
     bad = tmp_path / "bad"  # found by its content, whatever the name
     bad.write_bytes(zip_of(files))
     err = StringIO()
     with pytest.raises(CommandError):
         call_command("import_trial", str(bad), user="clin_a", stdout=StringIO(), stderr=err, quiet=True)
     message = "Weight at enrollment must be at most 150 kg (entered 200 kg)."
-    assert f"enrollments.csv line 3 weight_kg: {message}" in err.getvalue()
+    assert f"enrollments.csv line 3 enrollment_weight_kg: {message}" in err.getvalue()
     assert Screening.objects.count() == 0
 
     path = tmp_path / "trial.zip"
@@ -428,15 +458,21 @@ def test_endpoint_reports_a_zip_body_errors_by_file_and_line(api, files, django_
         {
             "row": f"labs.csv line {plat}",
             "field": "value",
+            "code": "implausible_value",
             "message": "Platelets must be at least 0 10^9/L (entered -5).",
         },
-        {"row": "doses.csv line 4", "field": "slot", "message": "Slot must be one of am, pm."},
+        {
+            "row": "doses.csv line 4",
+            "field": "slot",
+            "code": "invalid_choice",
+            "message": "Slot must be one of am, pm.",
+        },
     ]
     assert Screening.objects.count() == 0
 
 
 def test_endpoint_lists_csv_and_import_errors_together(api, files, django_capture_on_commit_callbacks):
-    edit(files, "enrollments.csv", 2, "weight_kg", "200")
+    edit(files, "enrollments.csv", 2, "enrollment_weight_kg", "200")
     edit(files, "screenings.csv", 2, "cirrhosis", "maybe")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = api.post("/api/v1/imports/", zip_of(files), content_type="application/zip")
@@ -445,7 +481,7 @@ def test_endpoint_lists_csv_and_import_errors_together(api, files, django_captur
     assert job["status"] == "failed"
     assert [(e["row"], e["field"]) for e in job["errors"]] == [
         ("screenings.csv line 2", "cirrhosis"),
-        ("enrollments.csv line 2", "weight_kg"),
+        ("enrollments.csv line 2", "enrollment_weight_kg"),
     ]
     assert Screening.objects.count() == 0
 

@@ -26,7 +26,7 @@ def enrollment(**overrides) -> EnrollmentInput:
         "consent_date": SCREENED,
         "enrollment_date": SCREENED,
         "first_dose_date": SCREENED + timedelta(days=1),
-        "weight_kg": 15.0,
+        "enrollment_weight_kg": 15.0,
         "prescribed_dose_mg": 5.0,
     }
     values.update(overrides)
@@ -152,7 +152,7 @@ def test_day0_not_before_consent(consent_after_screening, expected):
 def test_weight_within_physiological_limits(weight_kg, code):
     problem = weight_problem(weight_kg, LIMITS)
     assert (problem.code if problem else None) == code
-    assert problem is None or problem.field == "weight_kg"
+    assert problem is None or problem.field == "enrollment_weight_kg"
 
 
 def test_weight_message_names_the_field_the_limit_and_the_value():
@@ -185,7 +185,7 @@ def test_a_trial_with_a_lower_weight_ceiling_refuses_above_it():
 )
 def test_prescribed_dose_is_possible_not_necessarily_on_band(weight_kg, dose_mg, code):
     problems = enrollment_problems(
-        enrollment(weight_kg=weight_kg, prescribed_dose_mg=dose_mg), limits=LIMITS, today=TODAY
+        enrollment(enrollment_weight_kg=weight_kg, prescribed_dose_mg=dose_mg), limits=LIMITS, today=TODAY
     )
     assert [p.code for p in problems] == ([code] if code else [])
     assert all(p.field == "prescribed_dose_mg" for p in problems)
@@ -200,12 +200,12 @@ def test_every_problem_is_reported_in_the_order_of_the_page():
     data = enrollment(
         enrollment_date=SCREENED - timedelta(days=1),
         first_dose_date=SCREENED + timedelta(days=400),
-        weight_kg=400.0,
+        enrollment_weight_kg=400.0,
         prescribed_dose_mg=90.0,
     )
     assert codes(data, today=SCREENED + timedelta(days=400)) == [
         ("enrollment_date", "enrollment_before_screening"),
         ("first_dose_date", "first_dose_after_screening_window"),
-        ("weight_kg", "weight_above_maximum"),
+        ("enrollment_weight_kg", "weight_above_maximum"),
         ("prescribed_dose_mg", "dose_above_maximum"),
     ]

@@ -51,7 +51,7 @@ def enroll(site, user, **screening):
         screening_id=screening.pk,
         enrollment_date=ENROLLED,
         first_dose_date=ENROLLED + timedelta(days=1),
-        weight_kg=Decimal("15.0"),
+        enrollment_weight_kg=Decimal("15.0"),
         prescribed_dose_mg=Decimal("5"),
         user=user,
     )

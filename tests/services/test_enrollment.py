@@ -18,7 +18,7 @@ def enroll(screening, user, weight="15.0", dose="5", day0_offset=1, today=None):
         screening_id=screening.pk,
         enrollment_date=SCREENING_DAY,
         first_dose_date=SCREENING_DAY + timedelta(days=day0_offset),
-        weight_kg=Decimal(weight),
+        enrollment_weight_kg=Decimal(weight),
         prescribed_dose_mg=Decimal(dose),
         user=user,
         today=today,
@@ -160,7 +160,7 @@ def stored() -> dict:
         ),
         pytest.param(
             {"weight": "400"},
-            "weight_kg",
+            "enrollment_weight_kg",
             "weight_above_maximum",
             "Weight at enrollment must be at most 150 kg (entered 400 kg).",
             id="400 kg (was an IntegrityError)",

@@ -211,7 +211,7 @@ def enroll_late(site, user, *, first_dose_day: int):
         screening_id=screening.pk,
         enrollment_date=screened,
         first_dose_date=first_dose,
-        weight_kg=eligible_data()["weight_kg"],
+        enrollment_weight_kg=eligible_data()["weight_kg"],
         prescribed_dose_mg=Decimal("5"),
         user=user,
     )

@@ -48,7 +48,7 @@ def enroll(site, user, *, screening_day: date = SCREENING_DAY, day0: date = DAY0
         screening_id=screening.pk,
         enrollment_date=screening_day,
         first_dose_date=day0,
-        weight_kg=Decimal(weight),
+        enrollment_weight_kg=Decimal(weight),
         prescribed_dose_mg=Decimal(dose),
         user=user,
     )

@@ -45,7 +45,7 @@ def test_baseline_correction_is_recomputed_by_the_worker_after_commit(worker, si
         screening_id=screening.pk,
         enrollment_date=SCREENING_DAY,
         first_dose_date=SCREENING_DAY + timedelta(days=1),
-        weight_kg=Decimal("15"),
+        enrollment_weight_kg=Decimal("15"),
         prescribed_dose_mg=Decimal("5"),
         user=clinician,
     )
@@ -69,7 +69,7 @@ def test_running_the_task_twice_stores_one_result(worker, site_a, clinician):
         screening_id=screening.pk,
         enrollment_date=SCREENING_DAY,
         first_dose_date=SCREENING_DAY + timedelta(days=1),
-        weight_kg=Decimal("15"),
+        enrollment_weight_kg=Decimal("15"),
         prescribed_dose_mg=Decimal("5"),
         user=clinician,
     )

@@ -40,7 +40,7 @@ def patient(site_a, clinician):
         screening_id=screening.pk,
         enrollment_date=SCREENING_DAY,
         first_dose_date=SCREENING_DAY + timedelta(days=1),
-        weight_kg=Decimal("15.0"),
+        enrollment_weight_kg=Decimal("15.0"),
         prescribed_dose_mg=Decimal("5"),
         user=clinician,
     )

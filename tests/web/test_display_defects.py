@@ -142,7 +142,7 @@ def test_meld_is_printed_alike_on_the_screening_page_and_in_the_pdf(client, site
         screening_id=screening.pk,
         enrollment_date=SCREENING_DAY,
         first_dose_date=DAY0,
-        weight_kg=Decimal("15.0"),
+        enrollment_weight_kg=Decimal("15.0"),
         prescribed_dose_mg=Decimal("5"),
         user=clinician,
     )
