@@ -589,7 +589,11 @@ def study_report(*, site_ids: set[int], now: datetime | None = None, today: date
     key = cache_key(site_ids=site_ids, version=version, part="report", days=days)
     report = cache.get(key)
     if report is None:
-        report = report_build(site_ids=site_ids, days=days)
+        # Built in English whatever the reader's language (the labels of choices are lazy
+        # translations): the report and its JSON are the same for every reader, and the cached
+        # copy serves both languages; the page and the PDF translate its labels as they print.
+        with translation.override("en"):
+            report = report_build(site_ids=site_ids, days=days)
         report["data_version"] = key.rsplit(":", 1)[1]
         cache.set(key, report, CACHE_SECONDS)
     return report

@@ -64,6 +64,13 @@ class GeneratedDocument(models.Model):
         return f"{self.get_kind_display()} {scope} ({self.get_status_display()})"
 
     @property
+    def form_label(self) -> str:
+        """The printed form of a form CRF as the casebook names it (exports.casebook.FORMS)."""
+        from exports.casebook import FORMS
+
+        return str(FORMS.get(self.form, self.form))
+
+    @property
     def language_label(self) -> str:
         """The language it is printed in, as the exports pages name it."""
         if self.language == "bilingual":
