@@ -51,6 +51,15 @@ def site_language(user) -> str | None:
     return supported(languages.pop()) if len(languages) == 1 else None
 
 
+def recipient_language(user) -> str:
+    """The language of a message to `user` (an e-mail, a notification): their choice
+    (accounts.Preference), else their site's default language, else English.
+
+    Not the language of whoever's request raised the message: a Chinese clinician's SAE tells an
+    English-reading monitor in English."""
+    return chosen_language(user) or site_language(user) or settings.LANGUAGE_CODE
+
+
 def request_language(request) -> str:
     """The order of the issue: the user's choice, Accept-Language, the user's site, English.
 

@@ -19,6 +19,24 @@ from matplotlib.figure import Figure
 
 from assessments.rules.statistics import at_risk_counts, survival_curve
 
+# The CJK faces a figure may fall back to, best first. matplotlib reads only the first face of a
+# font collection (.ttc): Debian's fonts-noto-cjk shows it as "Noto Sans CJK JP", which holds
+# the same ideographs as the SC face.
+CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans CJK JP", "Noto Sans CJK TC")
+
+
+def font_families() -> list[str]:
+    """Latin first, then the first CJK face installed: a Chinese figure's words are drawn with
+    their glyphs, not boxes (matplotlib falls back along the list glyph by glyph). Only installed
+    families are named, so matplotlib logs no "font not found" on each figure."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *[name for name in CJK_FAMILIES if name in installed][:1], "sans-serif"]
+
+
+matplotlib.rcParams["font.family"] = font_families()
+
 COLOURS = ("#1f4e79", "#c0392b", "#2e8b57", "#8e44ad", "#d68910")
 NORMAL_SHADE = "#d5f5e3"
 
@@ -80,14 +98,16 @@ def km_png(groups: Sequence[tuple[str, Sequence[float], Sequence[bool]]], *, mar
         ax.text(-0.02, y, label, transform=ax.transAxes, ha="right", va="center", fontsize=8, color=colour)
         for t, n in zip(ticks, counts, strict=True):
             ax.text(t, y, str(n), transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=8)
-    ax.text(-0.02, -0.16, "At risk", transform=ax.transAxes, ha="right", va="center", fontsize=8, weight="bold")
+    ax.text(
+        -0.02, -0.16, gettext("At risk"), transform=ax.transAxes, ha="right", va="center", fontsize=8, weight="bold"
+    )
     ax.axvline(mark_day, color="#888", linestyle=":", linewidth=1)
-    ax.text(mark_day, 1.02, "6 months", ha="center", fontsize=8, color="#555")
+    ax.text(mark_day, 1.02, gettext("6 months"), ha="center", fontsize=8, color="#555")
     ax.set_xlim(0, horizon)
     ax.set_ylim(0, 1.05)
     ax.set_xticks(ticks)
-    ax.set_xlabel("Days since the first ruxolitinib dose")
-    ax.set_ylabel("Event-free survival")
+    ax.set_xlabel(gettext("Days since the first ruxolitinib dose"))
+    ax.set_ylabel(gettext("Event-free survival"))
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.legend(loc="lower left", fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
@@ -135,7 +155,7 @@ def trajectory_png(
         low, high = min(ys), max(ys)
     else:
         low, high = (1.0, 10.0) if log else (0.0, 1.0)
-        ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", color="#888")
+        ax.text(0.5, 0.5, gettext("no values"), transform=ax.transAxes, ha="center", color="#888")
     marks = [(d, v) for d, v, _ in baselines if not log or v > 0]
     if marks:
         ax.plot(
@@ -173,7 +193,7 @@ def trajectory_png(
     first = min([days[0], *(d for d, _ in marks)])
     ax.set_xlim(first - 0.5, days[1] + 0.5)
     ax.set_xticks(([first] if first < 0 else []) + [0, 3, 7, 14, 21, 28])
-    ax.set_xlabel("Study day")
+    ax.set_xlabel(gettext("Study day"))
     ax.set_ylabel(unit)
     if show_count:
         count = ngettext("%(n)d patient", "%(n)d patients", len(lines)) % {"n": len(lines)}

@@ -17,9 +17,12 @@ from collections import Counter, defaultdict
 from dataclasses import asdict
 from datetime import date, datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.models import AdverseEvent, LabResult, PatientEndpoints, Visit
 from assessments.models.responses import RESPONSE_LABELS_EN
@@ -57,32 +60,32 @@ WEEK1_MARKERS = (
 
 # The HLH markers whose trajectories are drawn (section 11): code, label, unit, log scale.
 TRAJECTORY_MARKERS = (
-    ("TEMP", "Maximum temperature", "°C", False),
-    ("NEUT", "ANC", "10^9/L", False),
-    ("PLAT", "Platelets", "10^9/L", False),
-    ("FIBRINO", "Fibrinogen", "g/L", False),
-    ("TRIG", "Triglycerides", "mmol/L", False),
-    ("FERRITIN", "Ferritin", "µg/L", True),
-    ("SCD25", "Soluble CD25", "pg/mL", True),
-    ("IFNG", "IFN-gamma", "pg/mL", True),
-    ("SPLEEN", "Spleen below costal margin", "cm", False),
+    ("TEMP", gettext_noop("Maximum temperature"), "°C", False),
+    ("NEUT", gettext_noop("ANC"), "10^9/L", False),
+    ("PLAT", gettext_noop("Platelets"), "10^9/L", False),
+    ("FIBRINO", gettext_noop("Fibrinogen"), "g/L", False),
+    ("TRIG", gettext_noop("Triglycerides"), "mmol/L", False),
+    ("FERRITIN", gettext_noop("Ferritin"), "µg/L", True),
+    ("SCD25", gettext_noop("Soluble CD25"), "pg/mL", True),
+    ("IFNG", gettext_noop("IFN-gamma"), "pg/mL", True),
+    ("SPLEEN", gettext_noop("Spleen below costal margin"), "cm", False),
 )
 TRAJECTORY_DAYS = (0, 28)
 
 # Baseline characteristics from the screening form: field, label, unit, reference-range analyte.
 BASELINE_MARKERS = (
-    ("max_temperature_c", "Maximum temperature", "°C", "TEMP"),
-    ("anc_10e9_l", "ANC", "10^9/L", "NEUT"),
-    ("hemoglobin_g_l", "Hemoglobin", "g/L", "HGB"),
-    ("platelets_10e9_l", "Platelets", "10^9/L", "PLAT"),
-    ("fibrinogen_g_l", "Fibrinogen", "g/L", "FIBRINO"),
-    ("triglycerides_mmol_l", "Triglycerides", "mmol/L", "TRIG"),
-    ("ferritin_ug_l", "Ferritin", "µg/L", "FERRITIN"),
-    ("scd25_value", "Soluble CD25", "pg/mL", "SCD25"),
-    ("ifn_gamma_pg_ml", "IFN-gamma", "pg/mL", "IFNG"),
-    ("nk_activity_pct", "NK-cell activity", "%", "NKACT"),
-    ("alt_u_l", "ALT", "U/L", "ALT"),
-    ("spleen_cm", "Spleen below costal margin", "cm", "SPLEEN"),
+    ("max_temperature_c", gettext_noop("Maximum temperature"), "°C", "TEMP"),
+    ("anc_10e9_l", gettext_noop("ANC"), "10^9/L", "NEUT"),
+    ("hemoglobin_g_l", gettext_noop("Hemoglobin"), "g/L", "HGB"),
+    ("platelets_10e9_l", gettext_noop("Platelets"), "10^9/L", "PLAT"),
+    ("fibrinogen_g_l", gettext_noop("Fibrinogen"), "g/L", "FIBRINO"),
+    ("triglycerides_mmol_l", gettext_noop("Triglycerides"), "mmol/L", "TRIG"),
+    ("ferritin_ug_l", gettext_noop("Ferritin"), "µg/L", "FERRITIN"),
+    ("scd25_value", gettext_noop("Soluble CD25"), "pg/mL", "SCD25"),
+    ("ifn_gamma_pg_ml", gettext_noop("IFN-gamma"), "pg/mL", "IFNG"),
+    ("nk_activity_pct", gettext_noop("NK-cell activity"), "%", "NKACT"),
+    ("alt_u_l", gettext_noop("ALT"), "U/L", "ALT"),
+    ("spleen_cm", gettext_noop("Spleen below costal margin"), "cm", "SPLEEN"),
 )
 
 
@@ -586,7 +589,11 @@ def study_report(*, site_ids: set[int], now: datetime | None = None, today: date
     key = cache_key(site_ids=site_ids, version=version, part="report", days=days)
     report = cache.get(key)
     if report is None:
-        report = report_build(site_ids=site_ids, days=days)
+        # Built in English whatever the reader's language (the labels of choices are lazy
+        # translations): the report and its JSON are the same for every reader, and the cached
+        # copy serves both languages; the page and the PDF translate its labels as they print.
+        with translation.override("en"):
+            report = report_build(site_ids=site_ids, days=days)
         report["data_version"] = key.rsplit(":", 1)[1]
         cache.set(key, report, CACHE_SECONDS)
     return report
@@ -638,8 +645,11 @@ def marker_baselines(*, site_ids: set[int], code: str, patient_id: int | None = 
 
 
 def cached(*, site_ids: set[int], part: str, build, now: datetime | None = None):
-    """Any value derived from the report's data (a plot), cached under the same data version."""
+    """Any value derived from the report's data (a plot), cached under the same data version and
+    in the active language (a figure's words are drawn into it: a Chinese plot is never served
+    to an English page or PDF)."""
     days = site_days(site_ids=site_ids, now=now)
+    part = f"{part}:{translation.get_language() or settings.LANGUAGE_CODE}"
     key = cache_key(site_ids=site_ids, version=data_version(), part=part, days=days)
     value = cache.get(key)
     if value is None:
@@ -659,11 +669,11 @@ def report_km_png(report: dict) -> bytes:
     from assessments.rules.statistics import SIX_MONTHS_DAYS
 
     observed = [o for o in _analysed(report["outcomes"]) if o["efs_days"] is not None]
-    groups = [("All patients", [o["efs_days"] for o in observed], [bool(o["efs_event"]) for o in observed])]
+    groups = [(gettext("All patients"), [o["efs_days"] for o in observed], [bool(o["efs_event"]) for o in observed])]
     for value, label in Patient.RiskGroup.choices:
         members = [o for o in observed if o["risk_group"] == value]
         if members:
-            groups.append((label, [o["efs_days"] for o in members], [bool(o["efs_event"]) for o in members]))
+            groups.append((str(label), [o["efs_days"] for o in members], [bool(o["efs_event"]) for o in members]))
     return plots.km_png(groups, mark_day=SIX_MONTHS_DAYS)
 
 
@@ -676,4 +686,6 @@ def report_marker_png(report: dict, *, site_ids: set[int], code: str) -> bytes:
     found = report["normal_ranges"].get(code)
     normal = (found["lower"], found["upper"]) if found else None
     baselines = marker_baselines(site_ids=site_ids, code=code)
-    return plots.trajectory_png(label=label, unit=unit, series=series, normal=normal, log=log, baselines=baselines)
+    return plots.trajectory_png(
+        label=gettext(label), unit=unit, series=series, normal=normal, log=log, baselines=baselines
+    )

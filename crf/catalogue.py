@@ -27,6 +27,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_noop
 
 from trial.analytes import ANALYTES
 
@@ -114,11 +115,11 @@ def _page(name: str, arg: str = "patient_id", anchor: str = ""):
 
 
 SCREENING_SECTIONS = (
-    ("Demographics", ("initials", "date_of_birth", "sex", "screening_date", "weight_kg", "height_cm")),
-    ("Informed consent", ("consent_date", "consent_signer_initials", "consent_relation")),
-    ("Diagnosis", ("new_diagnosis", "prior_hlh_chemotherapy", "molecular_diagnosis")),
+    (gettext_noop("Demographics"), ("initials", "date_of_birth", "sex", "screening_date", "weight_kg", "height_cm")),
+    (gettext_noop("Informed consent"), ("consent_date", "consent_signer_initials", "consent_relation")),
+    (gettext_noop("Diagnosis"), ("new_diagnosis", "prior_hlh_chemotherapy", "molecular_diagnosis")),
     (
-        "HLH-2004 findings",
+        gettext_noop("HLH-2004 findings"),
         (
             "max_temperature_c",
             "splenomegaly",
@@ -136,9 +137,9 @@ SCREENING_SECTIONS = (
             "scd25_unit",
         ),
     ),
-    ("Risk items", ("cns_involvement", "serious_non_lab_manifestation", "ifn_gamma_pg_ml", "alt_u_l")),
+    (gettext_noop("Risk items"), ("cns_involvement", "serious_non_lab_manifestation", "ifn_gamma_pg_ml", "alt_u_l")),
     (
-        "Kidney, liver and other exclusions",
+        gettext_noop("Kidney, liver and other exclusions"),
         (
             "creatinine_umol_l",
             "creatinine_clearance_ml_min",
@@ -154,7 +155,7 @@ SCREENING_SECTIONS = (
         ),
     ),
     (
-        "Corticosteroids",
+        gettext_noop("Corticosteroids"),
         (
             "corticosteroids_received",
             "corticosteroid_drug",
@@ -164,7 +165,7 @@ SCREENING_SECTIONS = (
         ),
     ),
     (
-        "Etiology",
+        gettext_noop("Etiology"),
         (
             "ebv_dna_whole_blood",
             "ebv_dna_plasma",
@@ -182,15 +183,15 @@ SCREENING_SECTIONS = (
 # Besides the analytes of protocol section 8 (trial.analytes), a panel records these; a section
 # named as an analyte group is shown with that group's values.
 LAB_PANEL_SECTIONS = (
-    ("Spleen and CNS", ("cns_symptoms", "csf_result", "mri_result")),
-    ("Heart", ("ecg_result", "echo_result")),
-    ("Infection / EBV", ("cmv", "adenovirus", "tuberculosis", "herpes_zoster", "pneumocystis", "fungal")),
-    ("Notes", ("notes",)),
+    (gettext_noop("Spleen and CNS"), ("cns_symptoms", "csf_result", "mri_result")),
+    (gettext_noop("Heart"), ("ecg_result", "echo_result")),
+    (gettext_noop("Infection / EBV"), ("cmv", "adenovirus", "tuberculosis", "herpes_zoster", "pneumocystis", "fungal")),
+    (gettext_noop("Notes"), ("notes",)),
 )
 ADVERSE_EVENT_SECTIONS = (
-    ("Event", ("term", "other_specify", "grade", "onset_date", "resolution_date")),
+    (gettext_noop("Event"), ("term", "other_specify", "grade", "onset_date", "resolution_date")),
     (
-        "Seriousness",
+        gettext_noop("Seriousness"),
         (
             "serious",
             "sae_death",
@@ -201,7 +202,7 @@ ADVERSE_EVENT_SECTIONS = (
             "sae_other_important",
         ),
     ),
-    ("Attribution and outcome", ("relationship", "action_taken", "outcome", "description")),
+    (gettext_noop("Attribution and outcome"), ("relationship", "action_taken", "outcome", "description")),
 )
 
 # The casebook's order. Every clinical form is here once.

@@ -7,8 +7,10 @@ expectations.py) are marked, the others are optional.
 
 from itertools import zip_longest
 
+from django.utils.translation import gettext_lazy as _
+
 from assessments.rules.expectations import expected_groups
-from exports.casebook import SCREENING_SECTIONS, label_of
+from exports.casebook import SCREENING_SECTIONS
 from patients.models import Screening
 from trial.analytes import ANALYTES, GROUP_ORDER
 from trial.models import VisitDefinition
@@ -34,9 +36,29 @@ def lab_form_columns() -> list[tuple]:
     return list(zip_longest(rows[:split], rows[split:], fillvalue=None))
 
 
+# The book's own words, each printed through {% bilingual %} (exports/templatetags/documents.py).
+LABELS = {
+    "title": _("Blank CRF book"),
+    "screening": _("Screening and eligibility"),
+    "visit_crf": _("Visit CRF"),
+    "planned_day": _("Planned day"),
+    "visit_date": _("Date of visit"),
+    "sampled_at": _("Sampled at (date and time)"),
+    "not_done": _("Visit not done: reason"),
+    "test": _("Test"),
+    "result": _("Result"),
+    "unit": _("Unit"),
+    "completed_by": _("Completed by (name, signature, date)"),
+}
+
+
 def blank_book_context() -> dict:
+    """The forms with their labels left untranslated (msgids and lazy verbose names): the
+    template prints each in the document's language, or in two for the bilingual book."""
     trial = trial_current()
-    sections = [(title, [label_of(Screening, n) for n in names]) for title, names in SCREENING_SECTIONS]
+    sections = [
+        (title, [Screening._meta.get_field(n).verbose_name for n in names]) for title, names in SCREENING_SECTIONS
+    ]
     visits = []
     for definition in VisitDefinition.objects.filter(trial=trial).order_by("order", "day"):
         visits.append(
@@ -51,4 +73,4 @@ def blank_book_context() -> dict:
                 ),
             }
         )
-    return {"screening_blank": sections, "visits": visits, "lab_rows": lab_form_columns()}
+    return {"screening_blank": sections, "visits": visits, "lab_rows": lab_form_columns(), "labels": LABELS}

@@ -1,9 +1,14 @@
 """Reads behind the PDF CRFs: everything recorded for a patient (or one visit), ready to print."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from assessments.models import AdverseEvent, LabPanel, ResponseAssessment, SupportiveCare, Visit
 from crf import catalogue
@@ -29,9 +34,9 @@ def field_display(record, name: str) -> str:
     if value is None or value == "":
         return "—"
     if value is True:
-        return "Yes"
+        return gettext("Yes")
     if value is False:
-        return "No"
+        return gettext("No")
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -48,10 +53,33 @@ def _named_rows(record, names: list[str]):
     return [(n, (label_of(record, n), field_display(record, n))) for n in names]
 
 
+# Fields without a verbose name of their own print Django's (the field name with spaces); marked
+# here so that the catalogue has them and label_of prints them in the document's language.
+AUTO_LABELS = (
+    gettext_noop("initials"),
+    gettext_noop("date of birth"),
+    gettext_noop("sex"),
+    gettext_noop("screening date"),
+    gettext_noop("enrollment date"),
+    gettext_noop("etiology"),
+    gettext_noop("risk group"),
+    gettext_noop("status"),
+)
+
+# The audit trail's actions (audit.selectors.ACTIONS), printed through {% translate %}.
+AUDIT_ACTIONS = (gettext_noop("Created"), gettext_noop("Changed"), gettext_noop("Deleted"))
+
+
+def label_text(label) -> str:
+    """A field's label in the active language with its first letter raised and the rest as
+    written (HLH, g/L stay): a lazy verbose name, or one of AUTO_LABELS."""
+    text = gettext(str(label))
+    return text[:1].upper() + text[1:]
+
+
 def label_of(record, name: str) -> str:
-    """The field's label with its first letter raised and the rest as written (HLH, g/L stay)."""
-    label = str(record._meta.get_field(name).verbose_name)
-    return label[:1].upper() + label[1:]
+    """The field's label in the active language (label_text)."""
+    return label_text(record._meta.get_field(name).verbose_name)
 
 
 @dataclass
@@ -101,7 +129,7 @@ def visit_pages(patient: Patient, *, visit_id: int | None = None) -> list[VisitP
                 page.labs.append(
                     LabRow(
                         code=r.analyte,
-                        label=analyte.label if analyte else r.analyte,
+                        label=gettext(analyte.label) if analyte else r.analyte,
                         value=f"{r.value.normalize():f}",
                         unit=r.unit,
                         flag=r.flag,
@@ -115,10 +143,10 @@ def visit_pages(patient: Patient, *, visit_id: int | None = None) -> list[VisitP
 
 
 COMPUTED_LABELS = {
-    "expected_dose_mg": "Dose of the weight band (mg)",
-    "dose_band_label": "Weight band",
-    "dose_deviation": "Prescribed dose deviates from band",
-    "ebv_subtype": "EBV sub-type",
+    "expected_dose_mg": _("Dose of the weight band (mg)"),
+    "dose_band_label": _("Weight band"),
+    "dose_deviation": _("Prescribed dose deviates from band"),
+    "ebv_subtype": _("EBV sub-type"),
 }
 
 
@@ -144,7 +172,7 @@ def _verification_rows(patient: Patient) -> list[VerificationRow]:
     rows = []
     for verification in verifications:
         record = records.get(verification.target)
-        name = f"{record._meta.verbose_name.capitalize()} {record}" if record is not None else verification.target
+        name = f"{label_text(record._meta.verbose_name)} {record}" if record is not None else verification.target
         rows.append(
             VerificationRow(
                 record=name,
@@ -181,16 +209,16 @@ AUDIT_LIMIT = 2000
 
 # The casebook's forms, each printable alone (templates/exports/forms/<name>.html).
 FORMS: dict[str, str] = {
-    "screening": "Screening and eligibility",
-    "eligibility": "Eligibility criteria",
-    "enrollment": "Enrollment",
-    "doses": "Study drug: dose log",
-    "adverse_events": "Adverse events",
-    "responses": "Response assessments",
-    "outcome": "Treatment end, subsequent therapy, follow-up",
-    "queries": "Data queries",
-    "review": "Review: signatures, source data verification, locks",
-    "audit": "Audit trail",
+    "screening": _("Screening and eligibility"),
+    "eligibility": _("Eligibility criteria"),
+    "enrollment": _("Enrollment"),
+    "doses": _("Study drug: dose log"),
+    "adverse_events": _("Adverse events"),
+    "responses": _("Response assessments"),
+    "outcome": _("Treatment end, subsequent therapy, follow-up"),
+    "queries": _("Data queries"),
+    "review": _("Review: signatures, source data verification, locks"),
+    "audit": _("Audit trail"),
 }
 
 
@@ -201,16 +229,16 @@ def casebook_context(patient: Patient) -> dict:
     return {
         "patient": patient,
         "screening": screening,
-        "screening_sections": [(title, fields_rows(screening, names)) for title, names in SCREENING_SECTIONS],
+        "screening_sections": [(gettext(title), fields_rows(screening, names)) for title, names in SCREENING_SECTIONS],
         "eligibility": detail,
         "eligibility_groups": [
-            ("HLH-2004 diagnostic criteria", (detail.get("hlh2004") or {}).get("criteria", [])),
-            ("Inclusion criteria", detail.get("inclusion", [])),
-            ("Exclusion criteria", detail.get("exclusion", [])),
-            ("Also checked", detail.get("also_checked", [])),
+            (gettext("HLH-2004 diagnostic criteria"), (detail.get("hlh2004") or {}).get("criteria", [])),
+            (gettext("Inclusion criteria"), detail.get("inclusion", [])),
+            (gettext("Exclusion criteria"), detail.get("exclusion", [])),
+            (gettext("Also checked"), detail.get("also_checked", [])),
         ],
         "enrollment_rows": [
-            (COMPUTED_LABELS.get(name, label), value)
+            (str(COMPUTED_LABELS[name]) if name in COMPUTED_LABELS else label, value)
             for name, (label, value) in _named_rows(
                 patient,
                 [
@@ -247,20 +275,60 @@ def document_zone(patient: Patient | None) -> ZoneInfo:
     return ZoneInfo(patient.site.time_zone) if patient is not None else ZoneInfo("UTC")
 
 
+def css_content(sentence: str, **expressions: str) -> str:
+    """A translated sentence as the value of a CSS `content`: its text quoted, each %(name)s
+    replaced by the CSS expression given (string(site), counter(page)), a line break as \\A.
+
+    The page margins are CSS, so their words are translated whole ("Page %(page)s of %(pages)s"),
+    letting each language put the numbers where its grammar wants them."""
+    pieces = []
+    for part in re.split(r"(%\(\w+\)s)", sentence):
+        name = re.fullmatch(r"%\((\w+)\)s", part)
+        if name:
+            pieces.append(expressions[name.group(1)])
+        elif part:
+            quoted = part.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ")
+            pieces.append(f'"{quoted}"')
+    return " ".join(pieces)
+
+
+def margin_context() -> dict:
+    """The words of the page margins in the active language, as CSS content values."""
+    return {
+        "css_top_left": css_content(
+            gettext("%(protocol)s\nSite %(site)s"), protocol="string(protocol)", site="string(site)"
+        ),
+        "css_top_center": css_content(
+            gettext("Subject %(subject)s\n%(form)s"), subject="string(subject)", form="string(formname)"
+        ),
+        "css_bottom_left": css_content(
+            gettext("Generated %(when)s by %(who)s"), when="string(generated)", who="string(generatedby)"
+        ),
+        "css_bottom_right": css_content(
+            gettext("Page %(page)s of %(pages)s"), page="counter(page)", pages="counter(pages)"
+        ),
+    }
+
+
 def header_context(*, patient: Patient | None, user, now: datetime, locked: bool) -> dict:
-    """What every printed page carries in its margins, and the zone every time of the document is in."""
+    """What every printed page carries in its margins, and the zone every time of the document is in.
+
+    In the active language: its words, and its date format (config/formats: 2026-12-02 14:30 in
+    English, 2026年12月2日 14:30 in Chinese), never the American month first."""
     trial = trial_current()
     site = patient.site if patient else None
     zone = document_zone(patient)
     label = zone_label(zone.key, at=now)
+    site_time = date_format(now.astimezone(zone), "DATETIME_FORMAT")
     return {
         "zone_label": label,
         "trial": trial,
         "protocol_id": f"{trial.registry_id} v{trial.protocol_version}",
-        "site_label": f"{site.code} {site.name}" if site else "All sites",
+        "site_label": f"{site.code} {site.name}" if site else gettext("All sites"),
         "subject": patient.subject_number if patient else "__________",
-        "generated_utc": now.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC"),
-        "generated_site": f"{now.astimezone(zone):%Y-%m-%d %H:%M} {label} site time" if site else "",
+        "generated_utc": f"{date_format(now.astimezone(ZoneInfo('UTC')), 'DATETIME_FORMAT')} UTC",
+        "generated_site": gettext("%(time)s %(zone)s site time") % {"time": site_time, "zone": label} if site else "",
         "generated_by": (user.get_full_name() or user.username) if user else "",
         "locked": locked,
+        **margin_context(),
     }

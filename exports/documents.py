@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from assessments.models import Visit
 from crf.catalogue import CaseReportForm, printed_forms
@@ -27,7 +28,7 @@ from patients.models import (
 from trial import clock
 
 # Bump when the templates change what a document shows, so stored PDFs are not reused.
-LAYOUT_VERSION = "4"
+LAYOUT_VERSION = "5"
 DOCUMENT_DIR = "exports"
 
 # Beside the printed forms of the catalogue, the casebook prints the queries and its review
@@ -86,16 +87,56 @@ def scope_data_version(*, kind: str, patient: Patient | None, user=None) -> str:
     return patient_data_version(patient=patient)
 
 
+# The blank book can also be printed in Chinese with the English beside each label, for the
+# sites whose monitors read English; the other documents are in one language.
+BILINGUAL = "bilingual"
+
+
+def document_languages(kind: str) -> list[str]:
+    """The languages a document of this kind can be printed in (codes of LANGUAGES, and bilingual)."""
+    codes = [code for code, _ in settings.LANGUAGES]
+    return [*codes, BILINGUAL] if kind == GeneratedDocument.Kind.BLANK_BOOK else codes
+
+
+def document_language(*, kind: str, language: str | None) -> str:
+    """The language code a document is printed in: `language` as LANGUAGES spells it (zh-Hans and
+    zh-CN name zh-hans), English when none is given. An unknown one is refused, naming the choices."""
+    from accounts.language import supported
+
+    if not language:
+        return settings.LANGUAGE_CODE
+    allowed = document_languages(kind)
+    code = BILINGUAL if language.lower() == BILINGUAL else supported(language)
+    if code not in allowed:
+        raise ValueError(f"lang: {language!r} is not a language of this document; choose one of {', '.join(allowed)}.")
+    return code
+
+
+def document_print_language(language: str) -> str:
+    """The language the words of a document are rendered in: a bilingual book is Chinese first."""
+    return "zh-hans" if language == BILINGUAL else language
+
+
 def document_request(
-    *, kind: str, user, patient: Patient | None = None, visit: Visit | None = None, form: str = ""
+    *,
+    kind: str,
+    user,
+    patient: Patient | None = None,
+    visit: Visit | None = None,
+    form: str = "",
+    language: str | None = None,
 ) -> GeneratedDocument:
-    """The document for this scope at the current data version: the stored one when the data are unchanged,
-    else a new one queued for rendering (after commit)."""
+    """The document for this scope at the current data version in `language` (English when none):
+    the stored one when the data are unchanged, else a new one queued for rendering (after commit).
+
+    The view passes the requester's language (accounts.language.request_language) or the one they
+    chose; a PDF in one language is never returned for another."""
     if visit is not None and patient is None:
         patient = visit.patient
+    language = document_language(kind=kind, language=language)
     version = scope_data_version(kind=kind, patient=patient, user=user)
     existing = GeneratedDocument.objects.filter(
-        kind=kind, patient=patient, visit=visit, form=form, data_version=version
+        kind=kind, patient=patient, visit=visit, form=form, data_version=version, language=language
     )
     if kind == GeneratedDocument.Kind.STUDY_REPORT:
         existing = existing.filter(requested_by=user)  # it holds the requester's sites only
@@ -105,7 +146,7 @@ def document_request(
     if existing is not None and document_file_exists(existing):
         return existing
     document = GeneratedDocument.objects.create(
-        kind=kind, patient=patient, visit=visit, form=form, requested_by=user, data_version=version
+        kind=kind, patient=patient, visit=visit, form=form, requested_by=user, data_version=version, language=language
     )
     _queue(document)
     return document
@@ -117,7 +158,8 @@ WAITING_FOR_QUEUE = "Waiting for the task queue, which cannot be reached now; it
 
 
 def _queue(document: GeneratedDocument) -> None:
-    task_enqueue("exports.render_document", document.pk, key=_document_key(document.pk))
+    # The language travels with the task: the worker renders in it, never in its own active language.
+    task_enqueue("exports.render_document", document.pk, document.language, key=_document_key(document.pk))
 
 
 def _document_key(pk: int) -> str:
@@ -209,18 +251,24 @@ def _beat(document_id: int):
     return beat
 
 
-def document_html(document: GeneratedDocument, *, now: datetime | None = None) -> str:
-    """The HTML of a document, the input of WeasyPrint."""
+def document_html(document: GeneratedDocument, *, now: datetime | None = None, language: str | None = None) -> str:
+    """The HTML of a document, the input of WeasyPrint, in `language` (default: the document's)."""
     now = now or timezone.now()
     patient = document.patient
-    context = header_context(
-        patient=patient, user=document.requested_by, now=now, locked=document_locked(patient=patient)
-    )
-    context["document"] = document
+    language = language or document.language
+    printed = document_print_language(language)
     # Every time in the document is printed in one zone, named in the header (zone_label), and
-    # in one language whatever the process last spoke: English, until documents are printed in
-    # the requester's language (a reused PDF must then also match its language).
-    with timezone.override(document_zone(patient)), translation.override(settings.LANGUAGE_CODE):
+    # in the document's language whatever the process last spoke (its words, and its dates as
+    # config/formats writes them).
+    with timezone.override(document_zone(patient)), translation.override(printed):
+        context = header_context(
+            patient=patient, user=document.requested_by, now=now, locked=document_locked(patient=patient)
+        )
+        context.update(
+            document=document,
+            bilingual=language == BILINGUAL,
+            html_lang=translation.to_locale(printed).replace("_", "-"),
+        )
         return render_to_string(*_document_template(document, patient, context))
 
 
@@ -285,12 +333,12 @@ def study_report_context(user) -> dict:
         "baseline_by_patient": list(zip(baseline["patients"], columns, strict=False)),
         "km_png": figure("km", lambda: report_km_png(report)),
         "marker_rows": [markers[i : i + 3] for i in range(0, len(markers), 3)],
-        "site_label": ", ".join(f"{s.code} {s.name}" for s in sites) or "no site",
-        "subject": "all patients",
+        "site_label": ", ".join(f"{s.code} {s.name}" for s in sites) or gettext("no site"),
+        "subject": gettext("all patients"),
     }
 
 
-def document_render(*, document_id: int) -> GeneratedDocument:
+def document_render(*, document_id: int, language: str | None = None) -> GeneratedDocument:
     """Render a queued document to its PDF. Safe to run twice: a done document with its file is left as it is.
 
     The PDF is written to a temporary file beside its destination and renamed into place, so a
@@ -307,13 +355,13 @@ def document_render(*, document_id: int) -> GeneratedDocument:
         return document  # another worker is rendering it (a message delivered twice)
     GeneratedDocument.objects.filter(pk=document.pk).update(attempts=F("attempts") + 1)
     with heartbeat(_beat(document.pk)):
-        return _render(document, HTML)
+        return _render(document, HTML, language=language or document.language)
 
 
-def _render(document: GeneratedDocument, HTML) -> GeneratedDocument:
+def _render(document: GeneratedDocument, HTML, *, language: str) -> GeneratedDocument:
     _progress(document, 5, GeneratedDocument.Status.RENDERING)
     try:
-        html = document_html(document)
+        html = document_html(document, language=language)
         _progress(document, 40)
         relative = Path(DOCUMENT_DIR) / f"{document.kind}-{document.pk}-{document.data_version[:12]}.pdf"
         target = Path(settings.MEDIA_ROOT) / relative

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class GeneratedDocument(models.Model):
@@ -10,17 +11,17 @@ class GeneratedDocument(models.Model):
     report) at one data version."""
 
     class Kind(models.TextChoices):
-        VISIT_CRF = "visit_crf", "Visit CRF"
-        CASEBOOK = "casebook", "Patient casebook"
-        BLANK_BOOK = "blank_book", "Blank CRF book"
-        STUDY_REPORT = "study_report", "Study report"
-        FORM_CRF = "form_crf", "Form CRF"
+        VISIT_CRF = "visit_crf", _("Visit CRF")
+        CASEBOOK = "casebook", _("Patient casebook")
+        BLANK_BOOK = "blank_book", _("Blank CRF book")
+        STUDY_REPORT = "study_report", _("Study report")
+        FORM_CRF = "form_crf", _("Form CRF")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RENDERING = "rendering", "Rendering"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RENDERING = "rendering", _("Rendering")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     patient = models.ForeignKey(
@@ -41,6 +42,9 @@ class GeneratedDocument(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     note = models.CharField(max_length=300, blank=True)
+    # The language it is printed in (a code of LANGUAGES, or "bilingual" for the blank book in
+    # Chinese with the English beside each label); a stored PDF is reused for its language only.
+    language = models.CharField(max_length=10, default="en")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -58,6 +62,20 @@ class GeneratedDocument(models.Model):
         if self.form:
             scope = f"{scope} {self.form}"
         return f"{self.get_kind_display()} {scope} ({self.get_status_display()})"
+
+    @property
+    def form_label(self) -> str:
+        """The printed form of a form CRF as the casebook names it (exports.casebook.FORMS)."""
+        from exports.casebook import FORMS
+
+        return str(FORMS.get(self.form, self.form))
+
+    @property
+    def language_label(self) -> str:
+        """The language it is printed in, as the exports pages name it."""
+        if self.language == "bilingual":
+            return _("Chinese, with the English beside each label")
+        return dict(settings.LANGUAGES).get(self.language, self.language)
 
 
 class DownloadLog(models.Model):

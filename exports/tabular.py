@@ -114,7 +114,10 @@ def _screening_columns() -> list[Column]:
             field = Screening._meta.get_field(name)
             type_ = kinds.get(field.get_internal_type(), "text")
             allowed = YN if type_ == "boolean" else choices_text(field.choices or [])
-            columns.append(col(name.upper(), str(field.verbose_name).capitalize(), type_, name, allowed=allowed))
+            # The data dictionary is machine output: English, whatever language imports this module.
+            with translation.override("en"):
+                title = str(field.verbose_name).capitalize()
+            columns.append(col(name.upper(), title, type_, name, allowed=allowed))
     return columns
 
 

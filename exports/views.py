@@ -2,19 +2,46 @@
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.language import request_language
 from assessments.models import Visit
 from exports.casebook import FORMS
-from exports.documents import document_check, document_download, document_file_exists, document_request
+from exports.documents import (
+    BILINGUAL,
+    document_check,
+    document_download,
+    document_file_exists,
+    document_language,
+    document_request,
+)
 from exports.models import DownloadLog, GeneratedDocument
 from patients.selectors import patient_get_for_user
 from trial.posted import posted_int
 from trial.selectors import user_site_ids
+
+
+def _requested_language(request, kind: str) -> str:
+    """The language a document is asked in: the form's or the address's `lang` (en, zh-hans, and
+    bilingual for the blank book), else the requester's own (request_language), never the
+    language a worker happens to speak. An unknown `lang` raises ValueError naming the choices."""
+    chosen = request.POST.get("lang") or request.GET.get("lang")
+    return document_language(kind=kind, language=chosen or request_language(request))
+
+
+def _language_choices(*, bilingual: bool = False) -> list[tuple[str, str]]:
+    from django.conf import settings
+    from django.utils.translation import gettext
+
+    choices = [(code, name) for code, name in settings.LANGUAGES]
+    if bilingual:
+        choices.append((BILINGUAL, gettext("Chinese, with the English beside each label")))
+    return choices
+
 
 PATIENT_KINDS = {GeneratedDocument.Kind.CASEBOOK, GeneratedDocument.Kind.VISIT_CRF, GeneratedDocument.Kind.FORM_CRF}
 
@@ -59,7 +86,15 @@ def patient_documents(request, pk: int):
     return render(
         request,
         "exports/patient_documents.html",
-        {"patient": patient, "documents": documents, "visits": visits, "forms": FORMS, "active": "exports"},
+        {
+            "patient": patient,
+            "documents": documents,
+            "visits": visits,
+            "forms": FORMS,
+            "active": "exports",
+            "languages": _language_choices(),
+            "current_language": request_language(request),
+        },
     )
 
 
@@ -79,7 +114,13 @@ def document_generate(request, pk: int):
         form = request.POST.get("form", "")
         if form not in FORMS:
             raise Http404("Unknown form.")
-    document = document_request(kind=kind, user=request.user, patient=patient, visit=visit, form=form)
+    try:
+        language = _requested_language(request, kind)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    document = document_request(
+        kind=kind, user=request.user, patient=patient, visit=visit, form=form, language=language
+    )
     return redirect(f"{reverse('patient_documents', args=[patient.pk])}?document={document.pk}")
 
 
@@ -102,7 +143,11 @@ def document_download_view(request, pk: int):
 @permission_required("patients.view_patient", raise_exception=True)
 @require_POST
 def blank_book_generate(request):
-    document = document_request(kind=GeneratedDocument.Kind.BLANK_BOOK, user=request.user)
+    try:
+        language = _requested_language(request, GeneratedDocument.Kind.BLANK_BOOK)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    document = document_request(kind=GeneratedDocument.Kind.BLANK_BOOK, user=request.user, language=language)
     return redirect(f"{reverse('exports_home')}?document={document.pk}")
 
 
@@ -111,7 +156,11 @@ def blank_book_generate(request):
 @require_POST
 def study_report_generate(request):
     """The study report of the user's sites as a PDF with its figures (rendered by Celery)."""
-    document = document_request(kind=GeneratedDocument.Kind.STUDY_REPORT, user=request.user)
+    try:
+        language = _requested_language(request, GeneratedDocument.Kind.STUDY_REPORT)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    document = document_request(kind=GeneratedDocument.Kind.STUDY_REPORT, user=request.user, language=language)
     return redirect(f"{reverse('exports_home')}?document={document.pk}")
 
 
@@ -121,7 +170,16 @@ def exports_home(request):
     blank_books = GeneratedDocument.objects.filter(kind=GeneratedDocument.Kind.BLANK_BOOK)[:10]
     reports = GeneratedDocument.objects.filter(kind=GeneratedDocument.Kind.STUDY_REPORT, requested_by=request.user)
     documents = sorted([*blank_books, *reports[:10]], key=lambda d: d.created_at, reverse=True)
-    return render(request, "exports/exports_home.html", {"documents": documents})
+    return render(
+        request,
+        "exports/exports_home.html",
+        {
+            "documents": documents,
+            "languages": _language_choices(),
+            "book_languages": _language_choices(bilingual=True),
+            "current_language": request_language(request),
+        },
+    )
 
 
 @login_required

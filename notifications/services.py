@@ -4,29 +4,48 @@ One notification per recipient and source (the event that raised it), however of
 event is saved: `source_key` names the event, e.g. "sae:17".
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
+from accounts.language import recipient_language
 from crf.outbox import tasks_enqueue
 from notifications.models import Notification
 
+# A text of a notification: a string, a lazy translation, or a function writing it in the
+# active language (for a text with values in it).
+Text = str | Callable[[], str]
 
-def notifications_send(*, recipients: Iterable, kind: str, title: str, body: str, link: str, source_key: str):
+
+def _written(text: Text) -> str:
+    return text() if callable(text) else str(text)
+
+
+def notifications_send(*, recipients: Iterable, kind: str, title: Text, body: Text, link: str, source_key: str):
     """Notify each recipient once per source; e-mail the new ones after the transaction commits.
+
+    Each recipient's title and body are written in their language (recipient_language: their
+    choice, else their site's, else English): a lazy translation or a function is evaluated once
+    per recipient under that language, so one event reaches a Chinese clinician in Chinese and an
+    English monitor in English.
 
     Returns the notifications created by this call (none for a recipient already notified).
     """
     created: list[Notification] = []
     with transaction.atomic():
         for recipient in {user.pk: user for user in recipients}.values():
+            if Notification.objects.filter(recipient=recipient, source_key=source_key).exists():
+                continue
+            with translation.override(recipient_language(recipient)):
+                texts = {"title": _written(title)[:200], "body": _written(body)}
             notification, is_new = Notification.objects.get_or_create(
                 recipient=recipient,
                 source_key=source_key,
-                defaults={"kind": kind, "title": title[:200], "body": body, "link": link[:200]},
+                defaults={"kind": kind, "link": link[:200], **texts},
             )
             if is_new:
                 created.append(notification)
@@ -49,7 +68,9 @@ def notification_email_deliver(*, notification_id: int) -> bool:
             return False
         body = notification.body
         if notification.link:
-            body = f"{body}\n\nOpen in the eCRF: {notification.link}".strip()
+            with translation.override(recipient_language(notification.recipient)):
+                opening = gettext("Open in the eCRF: %(link)s") % {"link": notification.link}
+            body = f"{body}\n\n{opening}".strip()
         send_mail(
             subject=notification.title,
             message=body,

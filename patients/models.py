@@ -9,7 +9,7 @@ from trial.history import AuditedHistory
 from trial.models import Site
 from trial.versioning import VersionedRecord
 
-YES_NO_UNKNOWN = [(True, "Yes"), (False, "No"), (None, "Not known")]
+YES_NO_UNKNOWN = [(True, _("Yes")), (False, _("No")), (None, _("Not known"))]
 
 
 def tri(verbose_name: str, help_text: str = "") -> models.BooleanField:
@@ -47,10 +47,10 @@ class Screening(VersionedRecord):
         ENROLLED = "enrolled", _("Enrolled")
 
     class ConsentRelation(models.TextChoices):
-        MOTHER = "mother", "Mother"
-        FATHER = "father", "Father"
-        LEGAL_GUARDIAN = "guardian", "Legal guardian"
-        OTHER = "other", "Other legal representative"
+        MOTHER = "mother", _("Mother")
+        FATHER = "father", _("Father")
+        LEGAL_GUARDIAN = "guardian", _("Legal guardian")
+        OTHER = "other", _("Other legal representative")
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="screenings")
     screening_number = models.CharField(max_length=20, unique=True, editable=False)
@@ -64,90 +64,90 @@ class Screening(VersionedRecord):
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=1, choices=Sex.choices)
     screening_date = models.DateField()
-    weight_kg = measure("Weight (kg)", 5, 2)
-    height_cm = measure("Height (cm)", 5, 1)
+    weight_kg = measure(_("Weight (kg)"), 5, 2)
+    height_cm = measure(_("Height (cm)"), 5, 1)
 
     # Informed consent (signed by parent or guardian)
-    consent_date = models.DateField("Consent signed on", null=True, blank=True)
+    consent_date = models.DateField(_("Consent signed on"), null=True, blank=True)
     consent_signer_initials = models.CharField(
-        "Signer's initials",
+        _("Signer's initials"),
         max_length=4,
         blank=True,
         validators=[RegexValidator(r"^[A-Z]{2,4}$", "Initials are 2 to 4 capital letters.")],
     )
     consent_relation = models.CharField(
-        "Signer's relation to the child", max_length=10, choices=ConsentRelation.choices, blank=True
+        _("Signer's relation to the child"), max_length=10, choices=ConsentRelation.choices, blank=True
     )
 
     # Diagnosis history
-    new_diagnosis = tri("New diagnosis of HLH")
-    prior_hlh_chemotherapy = tri("Prior chemotherapy for HLH (e.g. etoposide)")
+    new_diagnosis = tri(_("New diagnosis of HLH"))
+    prior_hlh_chemotherapy = tri(_("Prior chemotherapy for HLH (e.g. etoposide)"))
 
     # HLH-2004 findings
-    molecular_diagnosis = tri("Molecular diagnosis consistent with HLH")
-    max_temperature_c = measure("Maximum temperature (°C)", 4, 1)
-    splenomegaly = tri("Splenomegaly")
-    spleen_cm = measure("Spleen below costal margin (cm)", 4, 1)
-    hemoglobin_g_l = measure("Hemoglobin (g/L)", 5, 1)
-    wbc_10e9_l = measure("WBC (10^9/L)", 6, 2)
-    anc_10e9_l = measure("ANC (10^9/L)", 6, 2)
-    platelets_10e9_l = measure("Platelets (10^9/L)", 6, 1)
-    triglycerides_mmol_l = measure("Triglycerides, fasting (mmol/L)", 6, 2)
-    fibrinogen_g_l = measure("Fibrinogen (g/L)", 5, 2)
-    hemophagocytosis = tri("Hemophagocytosis (bone marrow, spleen or lymph nodes), no malignancy")
-    nk_activity_pct = measure("NK-cell activity (%)", 5, 2)
-    ferritin_ug_l = measure("Ferritin (µg/L)", 10, 1)
-    scd25_value = measure("Soluble CD25", 12, 1)
-    scd25_unit = models.CharField("sCD25 unit", max_length=6, choices=SCD25Unit.choices, blank=True)
+    molecular_diagnosis = tri(_("Molecular diagnosis consistent with HLH"))
+    max_temperature_c = measure(_("Maximum temperature (°C)"), 4, 1)
+    splenomegaly = tri(_("Splenomegaly"))
+    spleen_cm = measure(_("Spleen below costal margin (cm)"), 4, 1)
+    hemoglobin_g_l = measure(_("Hemoglobin (g/L)"), 5, 1)
+    wbc_10e9_l = measure(_("WBC (10^9/L)"), 6, 2)
+    anc_10e9_l = measure(_("ANC (10^9/L)"), 6, 2)
+    platelets_10e9_l = measure(_("Platelets (10^9/L)"), 6, 1)
+    triglycerides_mmol_l = measure(_("Triglycerides, fasting (mmol/L)"), 6, 2)
+    fibrinogen_g_l = measure(_("Fibrinogen (g/L)"), 5, 2)
+    hemophagocytosis = tri(_("Hemophagocytosis (bone marrow, spleen or lymph nodes), no malignancy"))
+    nk_activity_pct = measure(_("NK-cell activity (%)"), 5, 2)
+    ferritin_ug_l = measure(_("Ferritin (µg/L)"), 10, 1)
+    scd25_value = measure(_("Soluble CD25"), 12, 1)
+    scd25_unit = models.CharField(_("sCD25 unit"), max_length=6, choices=SCD25Unit.choices, blank=True)
 
     # Risk items (protocol section 5)
-    cns_involvement = tri("CNS involvement")
+    cns_involvement = tri(_("CNS involvement"))
     serious_non_lab_manifestation = tri(
-        "Serious non-laboratory manifestation", "Severe hepatosplenomegaly, active bleeding or icterus."
+        _("Serious non-laboratory manifestation"), "Severe hepatosplenomegaly, active bleeding or icterus."
     )
-    ifn_gamma_pg_ml = measure("IFN-gamma (pg/mL)", 10, 1)
-    alt_u_l = measure("ALT (U/L)", 8, 1)
+    ifn_gamma_pg_ml = measure(_("IFN-gamma (pg/mL)"), 10, 1)
+    alt_u_l = measure(_("ALT (U/L)"), 8, 1)
 
     # Exclusion data
-    creatinine_umol_l = measure("Creatinine (µmol/L)", 7, 1)
-    creatinine_clearance_ml_min = measure("Creatinine clearance (mL/min)", 6, 1)
-    gfr_ml_min = measure("GFR (mL/min/1.73m²)", 6, 1)
-    cirrhosis = tri("Liver cirrhosis")
-    bilirubin_umol_l = measure("Total bilirubin (µmol/L)", 7, 1)
-    inr = measure("INR", 5, 2)
-    dialysis_twice_past_week = tri("Dialysis at least twice in the past week")
+    creatinine_umol_l = measure(_("Creatinine (µmol/L)"), 7, 1)
+    creatinine_clearance_ml_min = measure(_("Creatinine clearance (mL/min)"), 6, 1)
+    gfr_ml_min = measure(_("GFR (mL/min/1.73m²)"), 6, 1)
+    cirrhosis = tri(_("Liver cirrhosis"))
+    bilirubin_umol_l = measure(_("Total bilirubin (µmol/L)"), 7, 1)
+    inr = measure(_("INR"), 5, 2)
+    dialysis_twice_past_week = tri(_("Dialysis at least twice in the past week"))
     nyha_class = models.PositiveSmallIntegerField(
-        "Heart function (NYHA class)",
+        _("Heart function (NYHA class)"),
         null=True,
         blank=True,
         choices=[(1, "I"), (2, "II"), (3, "III"), (4, "IV")],
         validators=[MinValueValidator(1), MaxValueValidator(4)],
     )
-    malignancy = tri("Malignancy")
-    parasitic_infection = tri("Parasitic infection")
-    severe_allergy_history = tri("History of severe allergic, anaphylactic or hypersensitivity reactions")
+    malignancy = tri(_("Malignancy"))
+    parasitic_infection = tri(_("Parasitic infection"))
+    severe_allergy_history = tri(_("History of severe allergic, anaphylactic or hypersensitivity reactions"))
 
     # Corticosteroids before screening
-    corticosteroids_received = tri("Corticosteroids received before screening")
-    corticosteroid_drug = models.CharField("Corticosteroid", max_length=60, blank=True)
-    corticosteroid_dose = models.CharField("Dose", max_length=60, blank=True)
-    corticosteroid_start_date = models.DateField("Started on", null=True, blank=True)
-    corticosteroid_stop_date = models.DateField("Stopped on", null=True, blank=True)
+    corticosteroids_received = tri(_("Corticosteroids received before screening"))
+    corticosteroid_drug = models.CharField(_("Corticosteroid"), max_length=60, blank=True)
+    corticosteroid_dose = models.CharField(_("Dose"), max_length=60, blank=True)
+    corticosteroid_start_date = models.DateField(_("Started on"), null=True, blank=True)
+    corticosteroid_stop_date = models.DateField(_("Stopped on"), null=True, blank=True)
 
     # Etiology (protocol section 4)
-    ebv_dna_whole_blood = measure("EBV DNA, whole blood (copies/mL)", 14, 0)
-    ebv_dna_plasma = measure("EBV DNA, plasma (copies/mL)", 14, 0)
-    ebna_igg_positive = tri("EBNA-IgG positive")
-    vca_igg_positive = tri("VCA-IgG positive")
-    vca_igm_positive = tri("VCA-IgM positive")
-    caebv_diagnosis = tri("Chronic active EBV (clinician's diagnosis)")
+    ebv_dna_whole_blood = measure(_("EBV DNA, whole blood (copies/mL)"), 14, 0)
+    ebv_dna_plasma = measure(_("EBV DNA, plasma (copies/mL)"), 14, 0)
+    ebna_igg_positive = tri(_("EBNA-IgG positive"))
+    vca_igg_positive = tri(_("VCA-IgG positive"))
+    vca_igm_positive = tri(_("VCA-IgM positive"))
+    caebv_diagnosis = tri(_("Chronic active EBV (clinician's diagnosis)"))
     aid_diagnosis = tri(
-        "Autoinflammatory picture (AID)",
+        _("Autoinflammatory picture (AID)"),
         "Recurrent fever, rash, IL-6 overproduction; no infection, tumour or specific antibody.",
     )
-    wes_done = tri("Whole-exome sequencing done")
-    wes_pathogenic_variant = tri("Pathogenic primary-HLH variant found")
-    wes_detail = models.CharField("WES result", max_length=200, blank=True)
+    wes_done = tri(_("Whole-exome sequencing done"))
+    wes_pathogenic_variant = tri(_("Pathogenic primary-HLH variant found"))
+    wes_detail = models.CharField(_("WES result"), max_length=200, blank=True)
 
     # Computed from the above by patients.rules.eligibility; the reasons are kept for display and audit.
     eligibility = models.CharField(max_length=12, choices=Eligibility.choices, default=Eligibility.INCOMPLETE)
@@ -181,15 +181,15 @@ class Patient(VersionedRecord):
     class Etiology(models.TextChoices):
         EBV = "ebv", "EBV-HLH"
         AID = "aid", "AID-HLH"
-        UNKNOWN = "unknown", "Unknown etiology"
-        UNDETERMINED = "undetermined", "Undetermined: data missing"
+        UNKNOWN = "unknown", _("Unknown etiology")
+        UNDETERMINED = "undetermined", _("Undetermined: data missing")
 
     class EBVSubtype(models.TextChoices):
-        FIRST_INFECTION = "first_infection", "First infection"
-        REACTIVATION = "reactivation", "Reactivation"
-        CAEBV = "caebv", "Chronic active EBV"
-        UNDETERMINED = "undetermined", "Undetermined"
-        NOT_APPLICABLE = "not_applicable", "Not applicable"
+        FIRST_INFECTION = "first_infection", _("First infection")
+        REACTIVATION = "reactivation", _("Reactivation")
+        CAEBV = "caebv", _("Chronic active EBV")
+        UNDETERMINED = "undetermined", _("Undetermined")
+        NOT_APPLICABLE = "not_applicable", _("Not applicable")
 
     class RiskGroup(models.TextChoices):
         HIGH = "high", _("High risk")
@@ -201,9 +201,9 @@ class Patient(VersionedRecord):
     subject_number = models.CharField(max_length=20, unique=True, editable=False)
     status = models.CharField(max_length=14, choices=Status.choices, default=Status.ON_TREATMENT)
     enrollment_date = models.DateField()
-    first_dose_date = models.DateField("Day 0 (first ruxolitinib dose)")
-    enrollment_weight_kg = models.DecimalField("Weight at enrollment (kg)", max_digits=5, decimal_places=2)
-    prescribed_dose_mg = models.DecimalField("Prescribed dose (mg, twice daily)", max_digits=5, decimal_places=2)
+    first_dose_date = models.DateField(_("Day 0 (first ruxolitinib dose)"))
+    enrollment_weight_kg = models.DecimalField(_("Weight at enrollment (kg)"), max_digits=5, decimal_places=2)
+    prescribed_dose_mg = models.DecimalField(_("Prescribed dose (mg, twice daily)"), max_digits=5, decimal_places=2)
 
     # Computed by the rules and refreshed by the recompute task when baseline data change.
     expected_dose_mg = models.DecimalField(max_digits=5, decimal_places=2)
@@ -238,25 +238,25 @@ class DoseAdministration(VersionedRecord):
     """
 
     class Slot(models.TextChoices):
-        MORNING = "am", "Morning"
-        EVENING = "pm", "Evening"
+        MORNING = "am", _("Morning")
+        EVENING = "pm", _("Evening")
 
     class Status(models.TextChoices):
-        GIVEN = "given", "Given"
-        MISSED = "missed", "Missed"
-        HELD = "held", "Held"
+        GIVEN = "given", _("Given")
+        MISSED = "missed", _("Missed")
+        HELD = "held", _("Held")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="doses")
     treatment_day = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(60)])
     slot = models.CharField(max_length=2, choices=Slot.choices)
     status = models.CharField(max_length=6, choices=Status.choices)
     administered_at = models.DateTimeField(null=True, blank=True)
-    amount_mg = models.DecimalField("Amount (mg)", max_digits=5, decimal_places=2, null=True, blank=True)
+    amount_mg = models.DecimalField(_("Amount (mg)"), max_digits=5, decimal_places=2, null=True, blank=True)
     expected_mg = models.DecimalField(max_digits=5, decimal_places=2)
     deviation = models.BooleanField(default=False)
     # The rule's explanation (patients.rules.treatment.dose_check), kept for pages and audit.
     deviation_note = models.CharField(max_length=200, blank=True)
-    reason = models.CharField("Reason (missed, held or different dose)", max_length=200, blank=True)
+    reason = models.CharField(_("Reason (missed, held or different dose)"), max_length=200, blank=True)
     # Given less than the trial's minimum interval from another given dose, confirmed by the
     # person recording it (patients.rules.treatment.dose_interval_problem's explanation).
     short_interval = models.BooleanField(default=False)
@@ -287,19 +287,19 @@ class TreatmentEnd(VersionedRecord):
     """End of ruxolitinib: completed 28 days, or discontinued with its reason (section 6)."""
 
     class Outcome(models.TextChoices):
-        COMPLETED = "completed", "Completed 28 days"
-        DISCONTINUED = "discontinued", "Discontinued"
+        COMPLETED = "completed", _("Completed 28 days")
+        DISCONTINUED = "discontinued", _("Discontinued")
 
     class Reason(models.TextChoices):
         NONE = "", "—"
-        NO_RESPONSE_DAY3 = "no_response_day3", "No response by day 3"
-        PROGRESSION = "progression", "Progression"
-        RELAPSE = "relapse", "Relapse"
-        TOXICITY = "toxicity", "Toxicity requiring discontinuation"
-        CRITICALLY_ILL = "critically_ill", "Critically ill (clinician's judgement)"
-        CONSENT_WITHDRAWN = "consent_withdrawn", "Consent withdrawn"
-        DEATH = "death", "Death"
-        OTHER = "other", "Other"
+        NO_RESPONSE_DAY3 = "no_response_day3", _("No response by day 3")
+        PROGRESSION = "progression", _("Progression")
+        RELAPSE = "relapse", _("Relapse")
+        TOXICITY = "toxicity", _("Toxicity requiring discontinuation")
+        CRITICALLY_ILL = "critically_ill", _("Critically ill (clinician's judgement)")
+        CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
+        DEATH = "death", _("Death")
+        OTHER = "other", _("Other")
 
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="treatment_end")
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
@@ -327,21 +327,21 @@ class SubsequentTherapy(VersionedRecord):
 
     class Regimen(models.TextChoices):
         HLH_1994 = "hlh1994", "HLH-1994"
-        OTHER = "other", "Other"
+        OTHER = "other", _("Other")
 
     class Response(models.TextChoices):
-        NONE = "", "Not yet assessed"
-        CR = "cr", "Complete response"
-        PR = "pr", "Partial response"
-        IMPROVEMENT = "improvement", "HLH improvement"
-        NR = "nr", "No response"
-        NOT_EVALUABLE = "not_evaluable", "Not evaluable"
+        NONE = "", _("Not yet assessed")
+        CR = "cr", _("Complete response")
+        PR = "pr", _("Partial response")
+        IMPROVEMENT = "improvement", _("HLH improvement")
+        NR = "nr", _("No response")
+        NOT_EVALUABLE = "not_evaluable", _("Not evaluable")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="subsequent_therapies")
     regimen = models.CharField(max_length=8, choices=Regimen.choices)
     etoposide = models.BooleanField(default=False)
     dexamethasone = models.BooleanField(default=False)
-    cyclosporine = models.BooleanField("Cyclosporine A", default=False)
+    cyclosporine = models.BooleanField(_("Cyclosporine A"), default=False)
     other_drugs = models.CharField(max_length=200, blank=True)
     start_date = models.DateField()
     response = models.CharField(max_length=14, choices=Response.choices, blank=True)
@@ -365,9 +365,9 @@ class FollowUp(VersionedRecord):
     """Status at a follow-up contact: alive, dead or lost, and whether HLH relapsed."""
 
     class VitalStatus(models.TextChoices):
-        ALIVE = "alive", "Alive"
-        DEAD = "dead", "Dead"
-        LOST = "lost", "Lost to follow-up"
+        ALIVE = "alive", _("Alive")
+        DEAD = "dead", _("Dead")
+        LOST = "lost", _("Lost to follow-up")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="follow_ups")
     visit = models.OneToOneField(
@@ -375,7 +375,7 @@ class FollowUp(VersionedRecord):
     )
     assessed_on = models.DateField()
     vital_status = models.CharField(max_length=6, choices=VitalStatus.choices)
-    hlh_relapse = models.BooleanField("HLH relapse", null=True, blank=True)
+    hlh_relapse = models.BooleanField(_("HLH relapse"), null=True, blank=True)
     notes = models.CharField(max_length=300, blank=True)
 
     history = AuditedHistory(excluded_fields=["updated_at"])
@@ -392,7 +392,7 @@ class Death(VersionedRecord):
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="death")
     date_of_death = models.DateField()
     cause = models.CharField(max_length=300)
-    hlh_related = models.BooleanField("Related to HLH", null=True, blank=True)
+    hlh_related = models.BooleanField(_("Related to HLH"), null=True, blank=True)
 
     history = AuditedHistory(excluded_fields=["updated_at"])
 

@@ -42,13 +42,18 @@ def query_notify(*, query: DataQuery, message: QueryMessage, user) -> list[Notif
     recipients = [r for r in query_recipients(query=query, action=message.action) if r.pk != getattr(user, "pk", None)]
     if not recipients:
         return []
-    what = form_name(query.target.partition(":")[0])
-    if query.field:
-        what = f"{what} · {field_label(query.target, query.field)}"
+
+    def title() -> str:
+        """In the active language: notifications_send writes it in each recipient's."""
+        what = form_name(query.target.partition(":")[0])
+        if query.field:
+            what = f"{what} · {field_label(query.target, query.field)}"
+        return f"{TITLES[message.action]}: {query.patient.subject_number}, {what}"
+
     return notifications_send(
         recipients=recipients,
         kind=Notification.Kind.QUERY,
-        title=f"{TITLES[message.action]}: {query.patient.subject_number}, {what}",
+        title=title,
         body=message.text,
         link=reverse("query_detail", args=[query.pk]),
         source_key=f"query:{query.pk}:{message.pk}",

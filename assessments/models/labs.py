@@ -23,20 +23,20 @@ class LabPanel(VersionedRecord):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_panels")
     visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="lab_panel")
-    sampled_at = models.DateTimeField("Sampled at", help_text="Default sampling time of the values below.")
+    sampled_at = models.DateTimeField(_("Sampled at"), help_text="Default sampling time of the values below.")
 
-    cns_symptoms = models.BooleanField("CNS symptoms", null=True, blank=True)
-    csf_result = models.CharField("CSF", max_length=10, choices=EXAM_CHOICES, blank=True)
-    mri_result = models.CharField("Brain MRI", max_length=10, choices=EXAM_CHOICES, blank=True)
-    ecg_result = models.CharField("ECG", max_length=10, choices=EXAM_CHOICES, blank=True)
-    echo_result = models.CharField("Echocardiogram", max_length=10, choices=EXAM_CHOICES, blank=True)
-    cmv = models.CharField("CMV", max_length=10, choices=RESULT_CHOICES, blank=True)
-    adenovirus = models.CharField("Adenovirus", max_length=10, choices=RESULT_CHOICES, blank=True)
-    tuberculosis = models.CharField("Tuberculosis", max_length=10, choices=RESULT_CHOICES, blank=True)
-    herpes_zoster = models.CharField("Herpes zoster", max_length=10, choices=RESULT_CHOICES, blank=True)
-    pneumocystis = models.CharField("Pneumocystis", max_length=10, choices=RESULT_CHOICES, blank=True)
-    fungal = models.CharField("Fungal infection", max_length=10, choices=RESULT_CHOICES, blank=True)
-    notes = models.TextField("Notes (CSF, MRI, ECG, echo findings)", blank=True)
+    cns_symptoms = models.BooleanField(_("CNS symptoms"), null=True, blank=True)
+    csf_result = models.CharField(_("CSF"), max_length=10, choices=EXAM_CHOICES, blank=True)
+    mri_result = models.CharField(_("Brain MRI"), max_length=10, choices=EXAM_CHOICES, blank=True)
+    ecg_result = models.CharField(_("ECG"), max_length=10, choices=EXAM_CHOICES, blank=True)
+    echo_result = models.CharField(_("Echocardiogram"), max_length=10, choices=EXAM_CHOICES, blank=True)
+    cmv = models.CharField(_("CMV"), max_length=10, choices=RESULT_CHOICES, blank=True)
+    adenovirus = models.CharField(_("Adenovirus"), max_length=10, choices=RESULT_CHOICES, blank=True)
+    tuberculosis = models.CharField(_("Tuberculosis"), max_length=10, choices=RESULT_CHOICES, blank=True)
+    herpes_zoster = models.CharField(_("Herpes zoster"), max_length=10, choices=RESULT_CHOICES, blank=True)
+    pneumocystis = models.CharField(_("Pneumocystis"), max_length=10, choices=RESULT_CHOICES, blank=True)
+    fungal = models.CharField(_("Fungal infection"), max_length=10, choices=RESULT_CHOICES, blank=True)
+    notes = models.TextField(_("Notes (CSF, MRI, ECG, echo findings)"), blank=True)
 
     history = AuditedHistory(excluded_fields=["updated_at"])
 
@@ -51,10 +51,10 @@ class LabResult(models.Model):
     """One measured value: analyte code (trial.analytes), the value as reported and its unit."""
 
     class Flag(models.TextChoices):
-        NORMAL = "N", "Normal"
-        HIGH = "H", "High"
-        LOW = "L", "Low"
-        NO_RANGE = "", "No reference range"
+        NORMAL = "N", _("Normal")
+        HIGH = "H", _("High")
+        LOW = "L", _("Low")
+        NO_RANGE = "", _("No reference range")
 
     panel = models.ForeignKey(LabPanel, on_delete=models.CASCADE, related_name="results")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_results")
@@ -89,21 +89,21 @@ class SupportiveCare(VersionedRecord):
     """G-CSF and transfusions: the response rule ignores counts supported in the 4 days before."""
 
     class Kind(models.TextChoices):
-        GCSF = "gcsf", "G-CSF"
-        TRANSFUSION = "transfusion", "Transfusion"
+        GCSF = "gcsf", _("G-CSF")
+        TRANSFUSION = "transfusion", _("Transfusion")
 
     class Product(models.TextChoices):
         NONE = "", "—"
-        RED_CELLS = "red_cells", "Red cells"
-        PLATELETS = "platelets", "Platelets"
-        PLASMA = "plasma", "Plasma"
-        CRYOPRECIPITATE = "cryo", "Cryoprecipitate"
+        RED_CELLS = "red_cells", _("Red cells")
+        PLATELETS = "platelets", _("Platelets")
+        PLASMA = "plasma", _("Plasma")
+        CRYOPRECIPITATE = "cryo", _("Cryoprecipitate")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="supportive_care")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     product = models.CharField(max_length=10, choices=Product.choices, blank=True)
     given_on = models.DateField()
-    detail = models.CharField("Dose / volume", max_length=100, blank=True)
+    detail = models.CharField(_("Dose / volume"), max_length=100, blank=True)
 
     history = AuditedHistory(excluded_fields=["updated_at"])
 

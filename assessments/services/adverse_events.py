@@ -14,7 +14,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
 from assessments.rules.ctcae import GRADED_ANALYTES, LabGrade, lab_grade, suggestion_decide, suggestion_explain
@@ -264,25 +266,48 @@ def sae_recipients(*, patient: Patient) -> QuerySet:
     return site_users_with_perm(site_id=patient.site_id, perm=SAE_ALERT)
 
 
-def _sae_notify(ae: AdverseEvent, *, user) -> list[Notification]:
+def sae_message(ae: AdverseEvent, *, user) -> tuple[str, str]:
+    """The SAE alert's title and body in the active language (notifications_send writes them in
+    each recipient's). The CTCAE term is printed as the dictionary names it (v3.0, English)."""
     patient = ae.patient
     criteria = ", ".join(_label(name) for name in SAE_CRITERIA if getattr(ae, name))
-    who = (user.get_full_name() or user.username) if getattr(user, "is_authenticated", False) else "the system"
-    # The notification is stored once for all its readers: in English, as the rest of its text.
-    with translation.override("en"):
-        body = (
-            f"Patient {patient.subject_number} (site {patient.site.code}): {ae.term_label}, "
-            f"CTCAE grade {ae.grade}, onset {ae.onset_date.isoformat()}.\n"
-            f"Seriousness: {criteria}.\n"
-            f"Relationship to ruxolitinib: {ae.get_relationship_display()}; action taken: "
-            f"{ae.get_action_taken_display()}; outcome: {ae.get_outcome_display()}.\n"
-            f"Reported by {who}."
+    if getattr(user, "is_authenticated", False):
+        who = user.get_full_name() or user.username
+    else:
+        who = gettext("the system")
+    values = {
+        "subject": patient.subject_number,
+        "site": patient.site.code,
+        "term": ae.term_label,
+        "grade": ae.grade,
+        "onset": date_format(ae.onset_date, "DATE_FORMAT"),
+        "criteria": criteria,
+        "relationship": ae.get_relationship_display(),
+        "action": ae.get_action_taken_display(),
+        "outcome": ae.get_outcome_display(),
+        "who": who,
+    }
+    title = gettext("Serious adverse event: %(subject)s, %(term)s grade %(grade)s") % values
+    body = "\n".join(
+        (
+            gettext("Patient %(subject)s (site %(site)s): %(term)s, CTCAE grade %(grade)s, onset %(onset)s.") % values,
+            gettext("Seriousness: %(criteria)s.") % values,
+            gettext("Relationship to ruxolitinib: %(relationship)s; action taken: %(action)s; outcome: %(outcome)s.")
+            % values,
+            gettext("Reported by %(who)s.") % values,
         )
+    )
+    return title, body
+
+
+def _sae_notify(ae: AdverseEvent, *, user) -> list[Notification]:
+    patient = ae.patient
+    # Written once per recipient, in each one's language (notifications_send).
     return notifications_send(
         recipients=sae_recipients(patient=patient),
         kind=Notification.Kind.SAE,
-        title=f"Serious adverse event: {patient.subject_number}, {ae.term_label} grade {ae.grade}",
-        body=body,
+        title=lambda: sae_message(ae, user=user)[0],
+        body=lambda: sae_message(ae, user=user)[1],
         link=f"{reverse('ae_list', args=[patient.pk])}#ae-{ae.pk}",
         source_key=f"sae:{ae.pk}",
     )

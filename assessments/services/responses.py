@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext
 
 from assessments.models import LabPanel, LabResult, PatientEndpoints, ResponseAssessment, SupportiveCare, Visit
 from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute, last_contact
@@ -518,11 +519,23 @@ def _alert(*, patient: Patient, assessment: ResponseAssessment, today: date) -> 
 
     status = assessment.recomputed_status or assessment.computed_status
     link = reverse("patient_responses", args=[patient.pk])
+    values = {"subject": patient.subject_number, "day": assessment.study_day}
+    # Written in each recipient's language (notifications_send calls these under it).
     if assessment.study_day <= 3 and status == Response.NO_RESPONSE.value:
-        title = f"{patient.subject_number}: no response at day 3 — protocol says change therapy"
+
+        def title() -> str:
+            return gettext("%(subject)s: no response at day 3 — protocol says change therapy") % values
+
         key = f"response:{assessment.pk}:day3-nr"
     elif status in (Response.PROGRESSION.value, Response.RELAPSE.value):
-        title = f"{patient.subject_number}: {RESPONSE_LABELS[Response(status)].lower()} at day {assessment.study_day}"
+        english = RESPONSE_LABELS[Response(status)]
+
+        def title() -> str:
+            return gettext("%(subject)s: %(response)s at day %(day)s") % {
+                **values,
+                "response": gettext(english).lower(),
+            }
+
         key = f"response:{assessment.pk}:{status}"
     else:
         return

@@ -251,7 +251,7 @@ def test_the_csv_export_is_the_filtered_list_with_formulas_neutralised(client, m
 def test_the_screening_pages_list_each_query_by_its_fields_label_beside_that_field(client, monitor, clinician, patient):
     screening = patient.screening
     query_raise(patient=patient, target=target_of(screening), field="ferritin_ug_l", text="3020?", user=monitor)
-    label = Screening._meta.get_field("ferritin_ug_l").verbose_name
+    label = str(Screening._meta.get_field("ferritin_ug_l").verbose_name)  # a lazy translation
     edit = login(client, clinician).get(reverse("screening_edit", args=[screening.pk])).content.decode()
     assert re.search(rf'data-place-beside="id_ferritin_ug_l">{re.escape(label)}\s*<span[^>]*data-field-queries', edit)
     assert 'for="id_ferritin_ug_l"' in edit  # the label the page's script sets the badge beside
