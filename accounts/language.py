@@ -52,12 +52,11 @@ def site_language(user) -> str | None:
 
 
 def recipient_language(user) -> str:
-    """The language of a message to `user` (an e-mail, a notification): their choice
-    (accounts.Preference), else their site's default language, else English.
+    """The language of a message to `user`: notifications.services.recipient_language (their
+    choice, else their site's default language, else English)."""
+    from notifications.services import recipient_language as of_recipient
 
-    Not the language of whoever's request raised the message: a Chinese clinician's SAE tells an
-    English-reading monitor in English."""
-    return chosen_language(user) or site_language(user) or settings.LANGUAGE_CODE
+    return of_recipient(user)
 
 
 def request_language(request) -> str:

@@ -12,9 +12,30 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from accounts.language import recipient_language
 from crf.outbox import tasks_enqueue
 from notifications.models import Notification
+from trial.models import Site
+
+
+def _supported(code: str | None) -> str | None:
+    try:
+        return translation.get_supported_language_variant(code.lower()) if code else None
+    except LookupError:
+        return None
+
+
+def recipient_language(user) -> str:
+    """The language of a message to `user` (an e-mail, a notification): their choice, else their
+    sites' shared default language, else English.
+
+    Not the language of whoever's request raised the message: a Chinese clinician's SAE tells an
+    English-reading monitor in English. The choice is read through the user's `preference`
+    relation (accounts.Preference), so the message layer does not import the accounts app.
+    """
+    chosen = type(user).objects.filter(pk=user.pk).values_list("preference__language", flat=True).first()
+    sites = set(Site.objects.filter(memberships__user=user).values_list("default_language", flat=True))
+    shared = sites.pop() if len(sites) == 1 else None
+    return _supported(chosen) or _supported(shared) or settings.LANGUAGE_CODE
 
 # A text of a notification: a string, a lazy translation, or a function writing it in the
 # active language (for a text with values in it).
