@@ -37,6 +37,7 @@ def recipient_language(user) -> str:
     shared = sites.pop() if len(sites) == 1 else None
     return _supported(chosen) or _supported(shared) or settings.LANGUAGE_CODE
 
+
 # A text of a notification: a string, a lazy translation, or a function writing it in the
 # active language (for a text with values in it).
 Text = str | Callable[[], str]
