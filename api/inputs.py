@@ -77,6 +77,30 @@ class FormInput:
         raise refusal
 
 
+class PageFormInput(FormInput):
+    """A form whose API and import input is checked by the page's own Django form.
+
+    `record` is the model label (app.model) whose fields give the JSON types, `form_class`
+    the page's form; `site_bound` forms are given the patient's site (their date limits).
+    """
+
+    record: str = ""
+    form_class = None
+    site_bound = False
+    envelope = frozenset({"patient", "version", "reason_for_change"})
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.record:
+            cls.types = json_types(cls.record)
+            cls.accepted = frozenset(cls.types)
+
+    def adapt(self, payload):
+        typed_values(payload, self.types)
+        context = {"site": self.context["site"]} if self.site_bound else {}
+        return page_form_clean(self.form_class, payload, **context)
+
+
 def _form_value(value):
     if value is True:
         return "true"

@@ -434,16 +434,11 @@ class SupportiveCareSerializer(RecordSerializer):
         read_only_fields = fields
 
 
-class SupportiveCareWriteSerializer(FormInput, serializers.Serializer):
+class SupportiveCareWriteSerializer(inputs.PageFormInput, serializers.Serializer):
     """clean(payload): G-CSF or a transfusion, checked by the page's form."""
 
-    types = inputs.json_types("assessments.supportivecare")
-    accepted = frozenset(types)
-    envelope = frozenset({"patient", "version", "reason_for_change"})
-
-    def adapt(self, payload):
-        inputs.typed_values(payload, self.types)
-        return inputs.page_form_clean(SupportiveCareForm, payload)
+    record = "assessments.supportivecare"
+    form_class = SupportiveCareForm
 
     patient = serializers.IntegerField(required=False, help_text="POST only.")
     kind = serializers.ChoiceField(choices=SupportiveCare.Kind.choices)
@@ -475,16 +470,12 @@ class SubsequentTherapySerializer(RecordSerializer):
         read_only_fields = fields
 
 
-class SubsequentTherapyWriteSerializer(FormInput, serializers.Serializer):
+class SubsequentTherapyWriteSerializer(inputs.PageFormInput, serializers.Serializer):
     """clean(payload, site=...): therapy after ruxolitinib, checked by the page's form."""
 
-    types = inputs.json_types("patients.subsequenttherapy")
-    accepted = frozenset(types)
-    envelope = frozenset({"patient", "version", "reason_for_change"})
-
-    def adapt(self, payload):
-        inputs.typed_values(payload, self.types)
-        return inputs.page_form_clean(SubsequentTherapyForm, payload, site=self.context["site"])
+    record = "patients.subsequenttherapy"
+    form_class = SubsequentTherapyForm
+    site_bound = True
 
     patient = serializers.IntegerField(required=False, help_text="POST only.")
     regimen = serializers.ChoiceField(
@@ -508,16 +499,12 @@ class DeathSerializer(RecordSerializer):
         read_only_fields = fields
 
 
-class DeathWriteSerializer(FormInput, serializers.Serializer):
+class DeathWriteSerializer(inputs.PageFormInput, serializers.Serializer):
     """clean(payload, site=...): the death, checked by the page's form."""
 
-    types = inputs.json_types("patients.death")
-    accepted = frozenset(types)
-    envelope = frozenset({"patient", "version", "reason_for_change"})
-
-    def adapt(self, payload):
-        inputs.typed_values(payload, self.types)
-        return inputs.page_form_clean(DeathForm, payload, site=self.context["site"])
+    record = "patients.death"
+    form_class = DeathForm
+    site_bound = True
 
     patient = serializers.IntegerField(required=False, help_text="POST only.")
     date_of_death = serializers.DateField(help_text="Not before enrollment, a dose or a follow-up alive.")
