@@ -7,14 +7,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from audit.selectors import TrailFilter, model_label, tracked_models
+from trial.forms import date_input
 
 
 class TrailFilterForm(forms.Form):
     model = forms.ChoiceField(label=_("Form"), required=False)
     user = forms.CharField(label=_("User"), required=False, max_length=150)
     patient = forms.CharField(label=_("Patient"), required=False, max_length=40)
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(label=_("From"), required=False, widget=date_input())
+    until = forms.DateField(label=_("To"), required=False, widget=date_input())
 
     def __init__(self, *args, with_patient: bool = True, **kwargs):
         super().__init__(*args, **kwargs)

@@ -110,7 +110,7 @@ def run(*, written: int, history_s: float) -> list[str]:
         ("a patient's trail, newest page", reverse("audit_patient", args=[patient.pk]), None),
     ]
     lines = [
-        "## Audit trail",
+        f"## Audit trail at {patients} patients",
         "",
         f"{patients} patients; their history: {rows} rows of screenings, enrollments, visits, lab panels and "
         f"lab values ({written} written for the bulk-built cohort in {history_s:.1f} s, in SQL). Each page shows "

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assessments.models import LabPanel, Visit
+from patients.models import Patient
 from trial.models import SiteMembership
 
 RUNS = 5
@@ -80,7 +81,7 @@ def run() -> list[str]:
         ms, floor_ms = timed_ratio(save, lambda: client.get(floor_url))
         rows.append((size, ms, floor_ms, statements[-1]))
     lines = [
-        "## Lab panel save",
+        f"## Lab panel save at {Patient.objects.count()} patients",
         "",
         "A new panel posted through the lab page (`/visits/<id>/labs/`: form, checks, values, history, "
         "AE suggestions, the response assessment queued), answered with its redirect; the floor is a "

@@ -9,6 +9,7 @@ from crispy_forms.layout import Div
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from trial import clock
 from trial.analytes import ANALYTES, Analyte, limit_message
@@ -40,8 +41,35 @@ class SiteDateTimeField(forms.DateTimeField):
         return value
 
 
-def date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Dates are typed and shown as ISO 8601 in every language (2026-12-02, 2026-12-02 08:30), in a text
+# input with a small calendar beside it (static/js/date_input.js), not the browser's own date
+# input: that one shows the browser's locale format (mm/dd/yyyy in an American browser) whatever
+# the page's language, and a reader abroad misreads 07/03.
+ISO_DATE = "%Y-%m-%d"
+ISO_DATETIME = "%Y-%m-%d %H:%M"
+
+
+def _iso_attrs(kind: str, placeholder: str) -> dict:
+    return {
+        "data-iso-date": kind,
+        "placeholder": placeholder,
+        "inputmode": "numeric",
+        "autocomplete": "off",
+        "spellcheck": "false",
+        "data-calendar-label": _("Choose a date"),
+        "data-calendar-previous": _("Previous month"),
+        "data-calendar-next": _("Next month"),
+    }
+
+
+def date_input(attrs: dict | None = None) -> forms.DateInput:
+    return forms.DateInput(attrs={**_iso_attrs("date", "YYYY-MM-DD"), **(attrs or {})}, format=ISO_DATE)
+
+
+def datetime_input(attrs: dict | None = None) -> forms.DateTimeInput:
+    return forms.DateTimeInput(
+        attrs={**_iso_attrs("datetime", "YYYY-MM-DD HH:MM"), **(attrs or {})}, format=ISO_DATETIME
+    )
 
 
 def row(*fields: str, width: int = 4) -> Div:

@@ -13,7 +13,7 @@ from crf.catalogue import sections_of
 from trial import clock
 from trial.analytes import ANALYTES, GROUP_ORDER, plausibility_message, units_for
 from trial.clock import site_today
-from trial.forms import REASON_MAX_LENGTH, SiteDateTimeField, date_input
+from trial.forms import ISO_DATETIME, REASON_MAX_LENGTH, SiteDateTimeField, date_input, datetime_input
 from trial.posted import VersionField
 
 # Height is a screening value; the rest of the catalogue is on the lab page.
@@ -25,10 +25,6 @@ QUALITATIVE = {
     for title, names in sections_of("assessments.labpanel")
     if "notes" not in names
 }
-
-
-def datetime_input() -> forms.DateTimeInput:
-    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 def group_slug(group: str) -> str:
@@ -109,7 +105,7 @@ class LabPanelForm(forms.Form):
     def _initial_from(self, panel: LabPanel) -> dict:
         initial = {
             "visit_date": self.visit.visit_date,
-            "sampled_at": panel.sampled_at.astimezone(self.zone).strftime("%Y-%m-%dT%H:%M"),
+            "sampled_at": panel.sampled_at.astimezone(self.zone).strftime(ISO_DATETIME),
             "version": panel.version,
         }
         for name in PANEL_FIELDS:
@@ -120,9 +116,7 @@ class LabPanelForm(forms.Form):
             initial[f"u_{result.analyte}"] = result.unit
             if result.sampled_at != panel.sampled_at:
                 group = ANALYTES[result.analyte].group
-                initial[f"sampled_{group_slug(group)}"] = result.sampled_at.astimezone(self.zone).strftime(
-                    "%Y-%m-%dT%H:%M"
-                )
+                initial[f"sampled_{group_slug(group)}"] = result.sampled_at.astimezone(self.zone).strftime(ISO_DATETIME)
         return initial
 
     def clean(self):
@@ -185,7 +179,7 @@ class LabPanelForm(forms.Form):
 def default_sampled_at(visit) -> str:
     """08:00 site time on the visit's day: the usual morning sampling at the bedside."""
     day = visit.visit_date or visit.planned_date or site_today(visit.patient.site)
-    return datetime.combine(day, time(8, 0)).strftime("%Y-%m-%dT%H:%M")
+    return datetime.combine(day, time(8, 0)).strftime(ISO_DATETIME)
 
 
 class SupportiveCareForm(forms.ModelForm):
