@@ -120,3 +120,13 @@ def queries_of(page: PageQueries, record) -> RecordQueries:
 @register.filter
 def on_field(record_queries: RecordQueries, name: str) -> list:
     return record_queries.by_field.get(name, []) if record_queries is not None else []
+
+
+@register.inclusion_tag("queries/_cell_badges.html")
+def record_badges(page: PageQueries, record, name: str = "") -> dict:
+    """Every live query on one of the page's records, whatever field it is on, beside the record
+    in a grid cell (a dose of the dose grid): the cell links to each query."""
+    if page is None or record is None or record.pk is None:
+        return {"found": [], "name": name}
+    found = [query for queries in page.of(record).by_field.values() for query in queries]
+    return {"found": found, "name": name or f"record-{record.pk}"}
