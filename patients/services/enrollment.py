@@ -65,8 +65,32 @@ def eligibility_json(result: EligibilityResult) -> dict:
     }
 
 
+def eligibility_shown(screening: Screening) -> dict:
+    """The eligibility reasons as the page shows them, in the reader's language.
+
+    The stored `eligibility_detail` is English, for the audit trail; in English it is shown as
+    stored, in another language the same rules are evaluated again on the same data.
+    """
+    if (translation.get_language() or "en").startswith("en") and screening.eligibility_detail:
+        return screening.eligibility_detail
+    return eligibility_json(eligibility_compute(screening))
+
+
+def derived_shown(patient: Patient) -> dict:
+    """The derived values' reasons (etiology, risk, dose band) as the page shows them, in the reader's language."""
+    if (translation.get_language() or "en").startswith("en") and patient.derived_detail:
+        return patient.derived_detail
+    return derived_values_compute(
+        screening=patient.screening,
+        weight_kg=patient.enrollment_weight_kg,
+        prescribed_dose_mg=patient.prescribed_dose_mg,
+        on=patient.first_dose_date,
+    ).detail
+
+
 def _apply_eligibility(screening: Screening) -> EligibilityResult:
-    result = eligibility_compute(screening)
+    with translation.override("en"):  # the reasons are stored in English, the same for every reader
+        result = eligibility_compute(screening)
     screening.eligibility = Eligibility(result.status.value)
     screening.eligibility_detail = eligibility_json(result)
     screening.computed_at = timezone.now()
@@ -168,6 +192,12 @@ def derived_values_compute(*, screening: Screening, weight_kg: Decimal, prescrib
     )
 
 
+def _derived_stored(**values) -> DerivedValues:
+    """The derived values as they are stored: their reasons in English, the same for every reader."""
+    with translation.override("en"):
+        return derived_values_compute(**values)
+
+
 def _dose_query_sync(patient: Patient) -> None:
     """A prescribed dose other than the band's is saved, flagged and queried (section 6)."""
     auto_query_sync(
@@ -265,7 +295,7 @@ def patient_enroll(
         site = Site.objects.select_for_update(no_key=True).get(pk=screening.site_id)
         site.last_subject_sequence += 1
         site.save(update_fields=["last_subject_sequence"])
-        derived = derived_values_compute(
+        derived = _derived_stored(
             screening=screening,
             weight_kg=enrollment_weight_kg,
             prescribed_dose_mg=prescribed_dose_mg,
@@ -298,7 +328,7 @@ def patient_derived_recompute(*, patient_id: int) -> bool:
     """
     with transaction.atomic():
         patient = patient_lock(patient_id, related=("screening__site",))
-        derived = derived_values_compute(
+        derived = _derived_stored(
             screening=patient.screening,
             weight_kg=patient.enrollment_weight_kg,
             prescribed_dose_mg=patient.prescribed_dose_mg,

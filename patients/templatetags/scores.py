@@ -2,6 +2,8 @@
 
 from django import template
 
+from patients.models import Eligibility
+from patients.rules import dosing
 from patients.rules.meld import meld_display
 
 register = template.Library()
@@ -10,3 +12,18 @@ register = template.Library()
 @register.filter
 def meld(score) -> str:
     return "" if score is None else meld_display(float(score))
+
+
+@register.filter
+def eligibility_label(status: str) -> str:
+    """An eligibility code ("eligible") as its label in the reader's language."""
+    try:
+        return str(Eligibility(status).label)
+    except ValueError:
+        return status
+
+
+@register.filter
+def band_label(label: str) -> str:
+    """A weight band's label ("> 10 kg and <= 20 kg") with its conjunction in the reader's language."""
+    return dosing.band_label(label)
