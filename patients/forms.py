@@ -17,6 +17,7 @@ from trial.analytes import ANALYTES, SCD25_U_PER_ML_MAXIMUM
 from trial.forms import CRFForm, ReasonForChangeMixin, date_input, radios, row
 from trial.models import Site
 from trial.rules.age import age_in_years
+from trial.visit_names import visit_name
 from trial.widgets import YesNoUnknownRadio
 
 # Which catalogue entry (and so which physiological limit) each numeric field obeys.
@@ -68,8 +69,12 @@ class ScreeningForm(CRFForm):
             ("screening_date", _("Screening date")),
         ):
             self.fields[name].label = label
-        for name in ("serious_non_lab_manifestation", "aid_diagnosis"):
-            self.fields[name].help_text = _(str(self.fields[name].help_text))
+        self.fields["serious_non_lab_manifestation"].help_text = _(
+            "Severe hepatosplenomegaly, active bleeding or icterus."
+        )
+        self.fields["aid_diagnosis"].help_text = _(
+            "Recurrent fever, rash, IL-6 overproduction; no infection, tumour or specific antibody."
+        )
         self.fields["weight_kg"].required = True
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -323,6 +328,8 @@ class TreatmentEndForm(CRFForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices = TreatmentEnd.Outcome.choices  # no blank radio
+        self.fields["outcome"].label = _("Outcome")
+        self.fields["last_dose_date"].label = _("Last dose date")
         self.fields["reason"].label = _("Reason for discontinuation")
         self.fields["reason"].help_text = _("Protocol section 6; only for a discontinuation.")
         self.fields["reason_detail"].label = _("Detail")
@@ -369,6 +376,16 @@ class SubsequentTherapyForm(CRFForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["regimen"].help_text = _("HLH-1994: etoposide + dexamethasone (+/- cyclosporine A).")
+        for name, label in (
+            ("regimen", _("Regimen")),
+            ("start_date", _("Start date")),
+            ("etoposide", _("Etoposide")),
+            ("dexamethasone", _("Dexamethasone")),
+            ("other_drugs", _("Other drugs")),
+            ("response", _("Response")),
+            ("outcome", _("Outcome")),
+        ):
+            self.fields[name].label = label
         self.fields["outcome"].widget = forms.Textarea(attrs={"rows": 2})
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -413,9 +430,13 @@ class FollowUpForm(CRFForm):
         self.patient = patient
         self.death_known = hasattr(patient, "death")
         self.fields["assessed_on"].label = _("Date of contact")
+        self.fields["visit"].label = _("Visit")
+        self.fields["vital_status"].label = _("Vital status")
+        self.fields["notes"].label = _("Notes")
         self.fields["vital_status"].choices = FollowUp.VitalStatus.choices  # no blank radio
         self.fields["visit"].queryset = patient.visits.filter(follow_up__isnull=True)
         self.fields["visit"].required = False
+        self.fields["visit"].label_from_instance = lambda visit: f"{visit.patient} – {visit_name(visit.name)}"
         self.fields["visit"].help_text = _("The scheduled follow-up visit this contact belongs to, if any.")
         death_fields = (
             HTML(
@@ -459,6 +480,8 @@ class DeathForm(CRFForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["date_of_death"].label = _("Date of death")
+        self.fields["cause"].label = _("Cause")
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(row("date_of_death", "cause", width=6), radios("hlh_related"))

@@ -79,7 +79,7 @@ def risk_stratify(data: RiskInput, thresholds: RiskThresholds = RiskThresholds()
         threshold_criterion("risk.ferritin", _("Ferritin"), data.ferritin_ug_l, ">", t.ferritin_ug_l, "µg/L"),
         threshold_criterion(
             "risk.ifn_gamma",
-            "IFN-gamma",
+            _("IFN-gamma"),
             data.ifn_gamma_pg_ml,
             ">",
             ifn_limit,
