@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.events import auth_event_log
 from audit.models import AuthEvent
+from trial.models import Role
 
 DEVICE_NAME = "Authenticator app"
 
@@ -40,6 +41,12 @@ def two_factor_required(user) -> bool:
 
 def required_roles_of(user) -> list[str]:
     return sorted(two_factor_roles() & set(user.groups.values_list("name", flat=True)))
+
+
+def required_role_labels(user) -> list[str]:
+    """The roles that require a second factor of this user, as the reader's language names them."""
+    labels = dict(Role.choices)
+    return [str(labels.get(role, role)) for role in required_roles_of(user)]
 
 
 def confirmed_device(user) -> TOTPDevice | None:
@@ -108,7 +115,7 @@ def device_remove(*, user, code: str, request=None) -> None:
         raise ValidationError(
             {
                 "code": _("Your role (%(roles)s) must sign in with two factors in this trial.")
-                % {"roles": ", ".join(str(r) for r in required_roles_of(user))}
+                % {"roles": ", ".join(required_role_labels(user))}
             },
             code="required",
         )
