@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from crf.calendar import visits_plan_for_patient
 from crf.edit_checks import auto_query_sync
@@ -277,11 +278,15 @@ def patient_enroll(
             Screening.objects.select_for_update(no_key=True, of=("self",)).select_related("site").get(pk=screening_id)
         )
         if Patient.objects.filter(screening=screening).exists():
-            raise EnrollmentRefused(f"{screening} is already enrolled.")
+            raise EnrollmentRefused(_("%(screening)s is already enrolled.") % {"screening": screening})
         result = _apply_eligibility(screening)
         if result.status is not EligibilityStatus.ELIGIBLE:
-            reasons = "; ".join(f"{c.label}: {c.explanation}" for c in (result.failed or result.missing))
-            raise EnrollmentRefused(f"{screening} is not eligible ({result.status.value}). {reasons}")
+            shown = eligibility_compute(screening)  # the reasons in the reader's language; the stored ones are English
+            reasons = "; ".join(f"{c.label}: {c.explanation}" for c in (shown.failed or shown.missing))
+            raise EnrollmentRefused(
+                _("%(screening)s is not eligible (%(status)s). %(reasons)s")
+                % {"screening": screening, "status": Eligibility(result.status.value).label, "reasons": reasons}
+            )
         errors = _enrollment_errors(
             screening,
             today=today or site_today(screening.site),
