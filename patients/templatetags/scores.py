@@ -1,6 +1,7 @@
 """Computed scores as the rules print them, so a page and a PDF show the same value."""
 
 from django import template
+from django.utils.translation import pgettext
 
 from patients.models import Eligibility
 from patients.rules import dosing
@@ -16,11 +17,13 @@ def meld(score) -> str:
 
 @register.filter
 def eligibility_label(status: str) -> str:
-    """An eligibility code ("eligible") as its label in the reader's language."""
-    try:
-        return str(Eligibility(status).label)
-    except ValueError:
-        return status
+    """An eligibility code ("eligible") as the badge names it, in the reader's language."""
+    badges = {
+        Eligibility.ELIGIBLE: pgettext("eligibility badge", "Eligible"),
+        Eligibility.INELIGIBLE: pgettext("eligibility badge", "Ineligible"),
+        Eligibility.INCOMPLETE: pgettext("eligibility badge", "Incomplete"),
+    }
+    return badges.get(status, str(status).title())
 
 
 @register.filter
