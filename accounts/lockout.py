@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 SIGN_IN = "sign_in"
 SIGNATURE = "signature"
@@ -24,10 +25,10 @@ def lockout_minutes() -> int:
 
 
 def lockout_message(username: str) -> str:
-    return (
-        f"{settings.AXES_FAILURE_LIMIT} wrong passwords for {username} from this address: sign-in, signing and "
-        f"API tokens are refused for {lockout_minutes()} minutes from the last attempt."
-    )
+    return _(
+        "%(limit)s wrong passwords for %(username)s from this address: sign-in, signing and "
+        "API tokens are refused for %(minutes)s minutes from the last attempt."
+    ) % {"limit": settings.AXES_FAILURE_LIMIT, "username": username, "minutes": lockout_minutes()}
 
 
 def is_locked_out(request, username: str) -> bool:
@@ -52,8 +53,11 @@ def password_confirm(*, request, user, password: str, purpose: str, field: str =
         raise ValidationError({field: lockout_message(username)}, code="locked_out")
     raise ValidationError(
         {
-            field: f"The password is not correct. After {settings.AXES_FAILURE_LIMIT} wrong passwords sign-in and "
-            f"signing are locked for {lockout_minutes()} minutes."
+            field: _(
+                "The password is not correct. After %(limit)s wrong passwords sign-in and "
+                "signing are locked for %(minutes)s minutes."
+            )
+            % {"limit": settings.AXES_FAILURE_LIMIT, "minutes": lockout_minutes()}
         },
         code="wrong_password",
     )

@@ -19,10 +19,12 @@ import segno
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.events import auth_event_log
 from audit.models import AuthEvent
+from trial.models import Role
 
 DEVICE_NAME = "Authenticator app"
 
@@ -39,6 +41,12 @@ def two_factor_required(user) -> bool:
 
 def required_roles_of(user) -> list[str]:
     return sorted(two_factor_roles() & set(user.groups.values_list("name", flat=True)))
+
+
+def required_role_labels(user) -> list[str]:
+    """The roles that require a second factor of this user, as the reader's language names them."""
+    labels = dict(Role.choices)
+    return [str(labels.get(role, role)) for role in required_roles_of(user)]
 
 
 def confirmed_device(user) -> TOTPDevice | None:
@@ -67,7 +75,10 @@ def code_verify(*, user, device: TOTPDevice, code: str, request=None, field: str
     code = (code or "").replace(" ", "")
     if not (code.isdigit() and len(code) == device.digits):
         auth_event_log(kind=AuthEvent.Kind.OTP_FAILED, user=user, request=request, detail=detail or "not 6 digits")
-        raise ValidationError({field: f"Enter the {device.digits} digits of your authenticator app."}, code="format")
+        raise ValidationError(
+            {field: _("Enter the %(digits)s digits of your authenticator app.") % {"digits": device.digits}},
+            code="format",
+        )
     with transaction.atomic():  # the throttle counter and the last time step are read and written together
         device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
         allowed, why = device.verify_is_allowed()
@@ -76,10 +87,12 @@ def code_verify(*, user, device: TOTPDevice, code: str, request=None, field: str
             return
     auth_event_log(kind=AuthEvent.Kind.OTP_FAILED, user=user, request=request, detail=detail)
     if not allowed and why and why.get("locked_until"):
-        message = f"Too many wrong codes: wait until {why['locked_until']:%H:%M:%S} UTC and enter a new code."
+        message = _("Too many wrong codes: wait until %(time)s UTC and enter a new code.") % {
+            "time": f"{why['locked_until']:%H:%M:%S}"
+        }
         raise ValidationError({field: message}, code="throttled")
     raise ValidationError(
-        {field: "The code is not correct or was already used: enter the 6 digits your authenticator app shows now."},
+        {field: _("The code is not correct or was already used: enter the 6 digits your authenticator app shows now.")},
         code="wrong_code",
     )
 
@@ -100,7 +113,10 @@ def device_remove(*, user, code: str, request=None) -> None:
     """Turn two-factor sign-in off with a current code; refused where the user's role requires it."""
     if two_factor_required(user):
         raise ValidationError(
-            {"code": f"Your role ({', '.join(required_roles_of(user))}) must sign in with two factors in this trial."},
+            {
+                "code": _("Your role (%(roles)s) must sign in with two factors in this trial.")
+                % {"roles": ", ".join(required_role_labels(user))}
+            },
             code="required",
         )
     device = confirmed_device(user)

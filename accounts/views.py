@@ -65,7 +65,7 @@ def two_factor_setup(request):
         "form": form,
         "device": device,
         "pending": pending,
-        "required": two_factor.required_roles_of(user),
+        "required": two_factor.required_role_labels(user),
         "next": _next(request),
     }
     if pending is not None:

@@ -16,7 +16,6 @@ from patients.rules.hlh2004 import HLH2004Input, HLH2004Thresholds, SCD25Unit
 from patients.rules.risk import RiskInput, RiskThresholds
 from patients.rules.treatment import (
     MAX_SINGLE_DOSE_MG,
-    SLOT_LABELS,
     CompletionCheck,
     DoseCounts,
     GivenDose,
@@ -28,6 +27,7 @@ from patients.rules.treatment import (
     dose_neighbours,
     dose_schedule,
     next_dose,
+    slot_shown,
 )
 from trial.analytes import ANALYTES
 from trial.clock import zone_of
@@ -338,7 +338,7 @@ def dose_grid(*, patient: Patient, now: datetime) -> DoseGrid:
             DoseCell(
                 treatment_day=scheduled.treatment_day,
                 slot=scheduled.slot,
-                slot_label=SLOT_LABELS[scheduled.slot].capitalize(),
+                slot_label=slot_shown(scheduled.slot).capitalize(),
                 date=scheduled.date,
                 record=record,
                 time_local=record.administered_at.astimezone(zone) if record and record.administered_at else None,

@@ -9,7 +9,8 @@ from crispy_forms.layout import Div
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from trial import clock
 from trial.analytes import ANALYTES, Analyte, limit_message
@@ -56,9 +57,9 @@ def _iso_attrs(kind: str, placeholder: str) -> dict:
         "inputmode": "numeric",
         "autocomplete": "off",
         "spellcheck": "false",
-        "data-calendar-label": _("Choose a date"),
-        "data-calendar-previous": _("Previous month"),
-        "data-calendar-next": _("Next month"),
+        "data-calendar-label": gettext_lazy("Choose a date"),
+        "data-calendar-previous": gettext_lazy("Previous month"),
+        "data-calendar-next": gettext_lazy("Next month"),
     }
 
 
@@ -117,7 +118,10 @@ class CRFForm(forms.ModelForm):
         today = site_today(self.site) if self.site is not None else clock.now().date()
         for name, value in list(cleaned.items()):
             if isinstance(value, date) and value > today:
-                message = f"{self.fields[name].label} cannot be in the future (after {today.isoformat()})."
+                message = _("%(field)s cannot be in the future (after %(today)s).") % {
+                    "field": self.fields[name].label,
+                    "today": today.isoformat(),
+                }
                 self.add_error(name, ValidationError(message, code="date_in_future"))
         return cleaned
 
@@ -125,7 +129,7 @@ class CRFForm(forms.ModelForm):
 class ReasonForChangeMixin(forms.Form):
     version = VersionField()
     reason_for_change = forms.CharField(
-        label="Reason for change",
+        label=gettext_lazy("Reason for change"),
         max_length=REASON_MAX_LENGTH,
-        help_text="Required for any change to saved data; it is kept in the audit trail.",
+        help_text=gettext_lazy("Required for any change to saved data; it is kept in the audit trail."),
     )

@@ -11,6 +11,8 @@ import re
 
 from django import forms
 from django.core.exceptions import BadRequest, ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 ID_MAX = 2**63 - 1  # BigAutoField
 VERSION_MAX = 2**31 - 1  # VersionedRecord.version, a PositiveIntegerField
@@ -38,12 +40,22 @@ def whole_number(raw, *, label: str, minimum: int = 1, maximum: int = ID_MAX) ->
         value = int(raw.strip())
     else:
         raise ValidationError(
-            f"{label} must be a whole number of at least {minimum} (sent '{_shown(raw)}').", code="invalid"
+            _("%(label)s must be a whole number of at least %(minimum)s (sent '%(sent)s').")
+            % {"label": label, "minimum": minimum, "sent": _shown(raw)},
+            code="invalid",
         )
     if value < minimum:
-        raise ValidationError(f"{label} must be at least {minimum} (sent {_shown(value)}).", code="min_value")
+        raise ValidationError(
+            _("%(label)s must be at least %(minimum)s (sent %(sent)s).")
+            % {"label": label, "minimum": minimum, "sent": _shown(value)},
+            code="min_value",
+        )
     if value > maximum:
-        raise ValidationError(f"{label} must be at most {maximum} (sent {_shown(value)}).", code="max_value")
+        raise ValidationError(
+            _("%(label)s must be at most %(maximum)s (sent %(sent)s).")
+            % {"label": label, "maximum": maximum, "sent": _shown(value)},
+            code="max_value",
+        )
     return value
 
 
@@ -55,7 +67,7 @@ def posted_int(
     if raw is None or raw.strip() == "":
         if not required:
             return None
-        raise PostedValueInvalid(f"{label} is missing from the form.", code="required")
+        raise PostedValueInvalid(_("%(label)s is missing from the form.") % {"label": label}, code="required")
     try:
         return whole_number(raw, label=label, minimum=minimum, maximum=maximum)
     except ValidationError as exc:
@@ -66,10 +78,12 @@ class VersionField(forms.Field):
     """The version a form was loaded with (hidden): junk, a missing or a negative version is a form error."""
 
     widget = forms.HiddenInput
-    default_error_messages = {"required": "Version is missing from the form; reload the page to edit the saved data."}
+    default_error_messages = {
+        "required": gettext_lazy("Version is missing from the form; reload the page to edit the saved data.")
+    }
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", "Version")
+        kwargs.setdefault("label", gettext_lazy("Version"))
         super().__init__(**kwargs)
 
     def to_python(self, value):

@@ -7,6 +7,7 @@ editing the same record never silently overwrite each other.
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext as _
 
 # What the history keeps of a reason for change (django-simple-history's change reason column).
 REASON_MAX_LENGTH = 100
@@ -40,14 +41,20 @@ class ConcurrentEditError(Exception):
         who = getattr(record, "updated_by", None)
         if who is not None and who.get_full_name():
             who = f"{who.get_full_name()} ({who.get_username()})"
-        self.summary = (
-            f"{record._meta.verbose_name.capitalize()} was changed by {who or 'another user'} "
-            f"after you opened it (version {expected_version} -> {record.version}); "
+        self.summary = _(
+            "%(record)s was changed by %(who)s after you opened it (version %(expected)s -> %(version)s); "
             "your changes were not saved. Review the current values and enter your changes again."
-        )
+        ) % {
+            "record": str(record._meta.verbose_name).capitalize(),
+            "who": who or _("another user"),
+            "expected": expected_version,
+            "version": record.version,
+        }
         message = self.summary
         if self.readable:
-            message += " Changed since you opened it: " + "; ".join(str(c) for c in self.readable) + "."
+            message += " " + _("Changed since you opened it: %(changes)s.") % {
+                "changes": "; ".join(str(c) for c in self.readable)
+            }
         super().__init__(message)
 
 

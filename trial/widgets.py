@@ -1,12 +1,14 @@
 """Form widgets shared by the CRF pages."""
 
 from django import forms
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 
 class YesNoUnknownRadio(forms.RadioSelect):
     """Yes / No / Not known as inline radios: a paper CRF's three boxes, None meaning not known."""
 
-    CHOICES = [("true", "Yes"), ("false", "No"), ("unknown", "Not known")]
+    CHOICES = [("true", _("Yes")), ("false", _("No")), ("unknown", _("Not known"))]
 
     def __init__(self, attrs=None):
         super().__init__(attrs, choices=self.CHOICES)
@@ -21,7 +23,7 @@ class YesNoUnknownRadio(forms.RadioSelect):
 
 def tri_state_field(model_field) -> forms.NullBooleanField:
     return forms.NullBooleanField(
-        label=model_field.verbose_name[:1].upper() + model_field.verbose_name[1:],
+        label=capfirst(model_field.verbose_name),
         help_text=model_field.help_text,
         required=False,
         widget=YesNoUnknownRadio,

@@ -7,7 +7,11 @@ re-measured in another band raises a query.
 """
 
 import math
+import re
 from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from trial.rules.criteria import fmt
 
@@ -58,9 +62,8 @@ def dose_band_for_weight(weight_kg: float, bands: tuple[DoseBand, ...] = PROTOCO
                 weight_kg=weight_kg,
                 band=band,
                 dose_mg=band.dose_mg,
-                explanation=(
-                    f"Weight {fmt(weight_kg, 'kg')} is in the band {band.label}: {fmt(band.dose_mg, 'mg')} twice daily."
-                ),
+                explanation=_("Weight %(weight)s is in the band %(band)s: %(dose)s twice daily.")
+                % {"weight": fmt(weight_kg, "kg"), "band": band_label(band.label), "dose": fmt(band.dose_mg, "mg")},
             )
     raise ValueError(f"No dose band covers {fmt(weight_kg, 'kg')}.")
 
@@ -73,13 +76,17 @@ def prescribed_dose_check(prescribed_mg: float, expected: DoseBandResult) -> Dos
     # A tolerance only absorbs binary noise from decimal entry (2.5 vs 2.50000001).
     matches = math.isclose(prescribed_mg, expected.dose_mg, rel_tol=0, abs_tol=1e-9)
     if matches:
-        why = f"Prescribed {fmt(prescribed_mg, 'mg')} matches the band {expected.band.label}."
+        why = _("Prescribed %(prescribed)s matches the band %(band)s.") % {
+            "prescribed": fmt(prescribed_mg, "mg"),
+            "band": band_label(expected.band.label),
+        }
     else:
-        why = (
-            f"Protocol deviation: prescribed {fmt(prescribed_mg, 'mg')}, but the band "
-            f"{expected.band.label} ({fmt(expected.weight_kg, 'kg')}) gives "
-            f"{fmt(expected.dose_mg, 'mg')}."
-        )
+        why = _("Protocol deviation: prescribed %(prescribed)s, but the band %(band)s (%(weight)s) gives %(dose)s.") % {
+            "prescribed": fmt(prescribed_mg, "mg"),
+            "band": band_label(expected.band.label),
+            "weight": fmt(expected.weight_kg, "kg"),
+            "dose": fmt(expected.dose_mg, "mg"),
+        }
     return DoseCheck(
         expected_mg=expected.dose_mg,
         prescribed_mg=prescribed_mg,
@@ -98,6 +105,11 @@ def weight_band_changed(
     The caller raises a query; the dose itself is not changed by this rule.
     """
     return dose_band_for_weight(new_weight_kg, bands).band != enrollment.band
+
+
+def band_label(label: str) -> str:
+    """A weight band's label ("> 10 kg and <= 20 kg") with its conjunction in the reader's language."""
+    return re.sub(r"\band\b", pgettext("weight band", "and"), str(label or ""))
 
 
 def _ordered(bands: tuple[DoseBand, ...]) -> list[DoseBand]:

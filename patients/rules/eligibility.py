@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
 
+from django.utils.translation import gettext as _
+
 from patients.rules.hlh2004 import (
     HLH2004Input,
     HLH2004Result,
@@ -128,15 +130,15 @@ def eligibility_evaluate(
         renal.criterion,
         liver.criterion,
         _heart_failure(data.nyha_class, thresholds),
-        finding_criterion("exclusion.malignancy", "Malignancy", data.malignancy),
+        finding_criterion("exclusion.malignancy", _("Malignancy"), data.malignancy),
         finding_criterion(
             "exclusion.parasitic_infection",
-            "Parasitic infection",
+            _("Parasitic infection"),
             data.parasitic_infection,
         ),
         finding_criterion(
             "exclusion.severe_allergy",
-            "History of severe allergic, anaphylactic or other hypersensitivity reactions to chemicals",
+            _("History of severe allergic, anaphylactic or other hypersensitivity reactions to chemicals"),
             data.severe_allergy_history,
         ),
     )
@@ -171,13 +173,11 @@ def _hlh2004_criterion(hlh: HLH2004Result, t: HLH2004Thresholds) -> Criterion:
     molecular = hlh.criteria[0]
     return Criterion(
         code="inclusion.hlh2004",
-        label="Meets the HLH-2004 diagnostic criteria",
+        label=_("Meets the HLH-2004 diagnostic criteria"),
         met=hlh.met,
-        value=(
-            f"molecular diagnosis {molecular.value}; "
-            f"{hlh.criteria_met} of 8 criteria met, {hlh.criteria_missing} missing"
-        ),
-        threshold=f"molecular diagnosis, or >= {t.criteria_required} of 8 criteria",
+        value=_("molecular diagnosis %(molecular)s; %(met)s of 8 criteria met, %(missing)s missing")
+        % {"molecular": molecular.value, "met": hlh.criteria_met, "missing": hlh.criteria_missing},
+        threshold=_("molecular diagnosis, or >= %(need)s of 8 criteria") % {"need": t.criteria_required},
         explanation=hlh.explanation,
     )
 
@@ -186,14 +186,14 @@ def _new_diagnosis(new_diagnosis: bool | None) -> Criterion:
     """Inclusion 2: new diagnosis of HLH (section 3)."""
     return Criterion(
         code="inclusion.new_diagnosis",
-        label="New diagnosis of HLH",
+        label=_("New diagnosis of HLH"),
         met=new_diagnosis,
         value=fmt(new_diagnosis),
-        threshold="yes",
+        threshold=_("yes"),
         explanation={
-            True: "HLH is newly diagnosed.",
-            False: "HLH is not a new diagnosis.",
-            None: "Whether HLH is newly diagnosed is not entered.",
+            True: _("HLH is newly diagnosed."),
+            False: _("HLH is not a new diagnosis."),
+            None: _("Whether HLH is newly diagnosed is not entered."),
         }[new_diagnosis],
     )
 
@@ -202,14 +202,14 @@ def _no_prior_chemotherapy(prior: bool | None) -> Criterion:
     """Inclusion 3: no prior chemotherapy for HLH (e.g. etoposide) (section 3)."""
     return Criterion(
         code="inclusion.no_prior_hlh_chemotherapy",
-        label="No prior chemotherapy for HLH (e.g. etoposide) before screening",
+        label=_("No prior chemotherapy for HLH (e.g. etoposide) before screening"),
         met=None if prior is None else not prior,
-        value=f"prior HLH chemotherapy {fmt(prior)}",
-        threshold="none",
+        value=_("prior HLH chemotherapy %(value)s") % {"value": fmt(prior)},
+        threshold=_("none"),
         explanation={
-            True: "The child has received chemotherapy for HLH.",
-            False: "No prior chemotherapy for HLH.",
-            None: "Prior chemotherapy for HLH is not entered.",
+            True: _("The child has received chemotherapy for HLH."),
+            False: _("No prior chemotherapy for HLH."),
+            None: _("Prior chemotherapy for HLH is not entered."),
         }[prior],
     )
 
@@ -221,30 +221,30 @@ def _age_at_consent(date_of_birth: date | None, consent_date: date | None, t: El
     birthday on; the day before, it still is.
     """
     limit = t.max_age_years
-    value = f"born {fmt(date_of_birth)}, consent {fmt(consent_date)}"
+    value = _("born %(born)s, consent %(consent)s") % {"born": fmt(date_of_birth), "consent": fmt(consent_date)}
     if date_of_birth is None or consent_date is None:
-        met, why = None, "Age at consent needs the date of birth and the consent date."
+        met, why = None, _("Age at consent needs the date of birth and the consent date.")
     elif consent_date < date_of_birth:
         met, why = (
             None,
-            "The consent date is before the date of birth: check the dates.",
+            _("The consent date is before the date of birth: check the dates."),
         )
     else:
         years = age_in_years(date_of_birth, consent_date)
-        value = f"{years} years at consent ({value})"
+        value = _("%(years)s years at consent (%(dates)s)") % {"years": years, "dates": value}
         met = years < limit
-        birthday = fmt(anniversary(date_of_birth, limit))
+        shown = {"limit": limit, "birthday": fmt(anniversary(date_of_birth, limit))}
         why = (
-            f"Under {limit} at consent ({limit}th birthday on {birthday})."
+            _("Under %(limit)s at consent (%(limit)sth birthday on %(birthday)s).") % shown
             if met
-            else f"Aged {limit} or more at consent ({limit}th birthday on {birthday})."
+            else _("Aged %(limit)s or more at consent (%(limit)sth birthday on %(birthday)s).") % shown
         )
     return Criterion(
         code="inclusion.age",
-        label=f"Age < {limit} years at consent",
+        label=_("Age < %(limit)s years at consent") % {"limit": limit},
         met=met,
         value=value,
-        threshold=f"< {limit} years (completed years at the consent date)",
+        threshold=_("< %(limit)s years (completed years at the consent date)") % {"limit": limit},
         explanation=why,
     )
 
@@ -257,11 +257,15 @@ def _consent(consent_date: date | None) -> Criterion:
     """
     return Criterion(
         code="inclusion.informed_consent",
-        label="Informed consent signed",
+        label=_("Informed consent signed"),
         met=None if consent_date is None else True,
         value=fmt(consent_date),
-        threshold="signed, with its date recorded",
-        explanation=(f"Consent signed on {fmt(consent_date)}." if consent_date else "The consent date is not entered."),
+        threshold=_("signed, with its date recorded"),
+        explanation=(
+            _("Consent signed on %(date)s.") % {"date": fmt(consent_date)}
+            if consent_date
+            else _("The consent date is not entered.")
+        ),
     )
 
 
@@ -272,19 +276,22 @@ def _heart_failure(nyha_class: int | None, t: EligibilityThresholds) -> Criterio
     """Exclusion: heart function worse than NYHA class II, i.e. III or IV (section 3)."""
     worst = _NYHA_NUMERALS[t.max_nyha_class]
     if nyha_class is None:
-        met, value, why = None, fmt(None), "The NYHA class is not entered."
+        met, value, why = None, fmt(None), _("The NYHA class is not entered.")
     elif nyha_class not in _NYHA_NUMERALS:
         raise ValueError(f"NYHA class must be 1 to 4, not {nyha_class}.")
     else:
         met = nyha_class > t.max_nyha_class
-        value = f"NYHA class {_NYHA_NUMERALS[nyha_class]}"
-        why = f"{value} is {'worse than' if met else 'not worse than'} class {worst}."
+        value = _("NYHA class %(class)s") % {"class": _NYHA_NUMERALS[nyha_class]}
+        shown = {"value": value, "worst": worst}
+        why = (
+            _("%(value)s is worse than class %(worst)s.") if met else _("%(value)s is not worse than class %(worst)s.")
+        ) % shown
     return Criterion(
         code="exclusion.heart_failure",
-        label=f"Heart function worse than NYHA class {worst}",
+        label=_("Heart function worse than NYHA class %(class)s") % {"class": worst},
         met=met,
         value=value,
-        threshold=f"NYHA class > {worst}",
+        threshold=_("NYHA class > %(class)s") % {"class": worst},
         explanation=why,
     )
 
@@ -301,29 +308,33 @@ def _corticosteroid_washout(
     them, which fails the washout.
     """
     days = t.steroid_washout_days
-    value = f"received {fmt(received)}, stopped {fmt(stop_date)}"
+    value = _("received %(received)s, stopped %(stopped)s") % {"received": fmt(received), "stopped": fmt(stop_date)}
     if received is None:
-        met, why = None, "Corticosteroid use is not entered."
+        met, why = None, _("Corticosteroid use is not entered.")
     elif not received:
-        met, why = True, "No corticosteroids received."
+        met, why = True, _("No corticosteroids received.")
     elif stop_date is None:
-        met, why = False, "Still on corticosteroids (no stop date)."
+        met, why = False, _("Still on corticosteroids (no stop date).")
     else:
         gap = (screening_date - stop_date).days
-        value = f"{value}, {gap} days before screening on {fmt(screening_date)}"
+        value = _("%(value)s, %(gap)s days before screening on %(date)s") % {
+            "value": value,
+            "gap": gap,
+            "date": fmt(screening_date),
+        }
         met = gap >= days
         if gap < 0:
-            why = "The stop date is after screening: still on corticosteroids then."
+            why = _("The stop date is after screening: still on corticosteroids then.")
         elif met:
-            why = f"Stopped {gap} days before screening, at least {days} required."
+            why = _("Stopped %(gap)s days before screening, at least %(days)s required.") % {"gap": gap, "days": days}
         else:
-            why = f"Stopped only {gap} days before screening, {days} required."
+            why = _("Stopped only %(gap)s days before screening, %(days)s required.") % {"gap": gap, "days": days}
     return Criterion(
         code="also.corticosteroid_washout",
-        label=f"Corticosteroids stopped >= {days} days before screening",
+        label=_("Corticosteroids stopped >= %(days)s days before screening") % {"days": days},
         met=met,
         value=value,
-        threshold=f"none received, or stopped >= {days} days before screening",
+        threshold=_("none received, or stopped >= %(days)s days before screening") % {"days": days},
         explanation=why,
     )
 
@@ -331,10 +342,10 @@ def _corticosteroid_washout(
 def _cns_warnings(cns_involvement: bool | None) -> tuple[str, ...]:
     """Also checked: known CNS involvement is recorded and warned about (section 3)."""
     if cns_involvement is None:
-        return ("CNS involvement is not recorded; the protocol asks to record it.",)
+        return (_("CNS involvement is not recorded; the protocol asks to record it."),)
     if cns_involvement:
         return (
-            (
+            _(
                 "Known CNS involvement: none of the published pilot patients had it "
                 "(protocol section 3). It does not exclude; it makes the child high "
                 "risk (section 5)."

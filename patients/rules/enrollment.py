@@ -21,6 +21,8 @@ limits are arguments; nothing here reads the clock or the database.
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.translation import gettext as _
+
 from trial.rules.criteria import fmt
 
 SCREENING_WINDOW_DAYS = 7  # section 7: screening / baseline is the day -7 to 0 visit
@@ -61,7 +63,7 @@ def enrollment_date_problems(data: EnrollmentInput, *, today: date) -> list[Prob
             Problem(
                 "enrollment_date",
                 "enrollment_date_in_future",
-                f"Enrollment date cannot be in the future (after {today.isoformat()}).",
+                _("Enrollment date cannot be in the future (after %(date)s).") % {"date": today.isoformat()},
             )
         )
     if data.enrollment_date < data.screening_date:
@@ -69,7 +71,7 @@ def enrollment_date_problems(data: EnrollmentInput, *, today: date) -> list[Prob
             Problem(
                 "enrollment_date",
                 "enrollment_before_screening",
-                f"Enrollment date cannot be before screening ({data.screening_date.isoformat()}).",
+                _("Enrollment date cannot be before screening (%(date)s).") % {"date": data.screening_date.isoformat()},
             )
         )
     return problems
@@ -84,8 +86,11 @@ def first_dose_problems(data: EnrollmentInput, *, window_days: int = SCREENING_W
             Problem(
                 "first_dose_date",
                 "first_dose_before_screening",
-                f"Day 0 cannot be before screening ({screened.isoformat()}); screening is the day -{window_days} "
-                "to 0 visit (protocol section 7).",
+                _(
+                    "Day 0 cannot be before screening (%(date)s); screening is the day -%(days)s "
+                    "to 0 visit (protocol section 7)."
+                )
+                % {"date": screened.isoformat(), "days": window_days},
             )
         )
     elif (day0 - screened).days > window_days:
@@ -93,9 +98,15 @@ def first_dose_problems(data: EnrollmentInput, *, window_days: int = SCREENING_W
             Problem(
                 "first_dose_date",
                 "first_dose_after_screening_window",
-                f"Day 0 must be within {window_days} days of screening ({screened.isoformat()}), i.e. on or before "
-                f"{date.fromordinal(screened.toordinal() + window_days).isoformat()}; screening is the "
-                f"day -{window_days} to 0 visit (protocol section 7).",
+                _(
+                    "Day 0 must be within %(days)s days of screening (%(date)s), i.e. on or before "
+                    "%(latest)s; screening is the day -%(days)s to 0 visit (protocol section 7)."
+                )
+                % {
+                    "days": window_days,
+                    "date": screened.isoformat(),
+                    "latest": date.fromordinal(screened.toordinal() + window_days).isoformat(),
+                },
             )
         )
     if day0 < data.enrollment_date:
@@ -103,7 +114,8 @@ def first_dose_problems(data: EnrollmentInput, *, window_days: int = SCREENING_W
             Problem(
                 "first_dose_date",
                 "first_dose_before_enrollment",
-                f"Day 0 cannot be before the enrollment date ({data.enrollment_date.isoformat()}).",
+                _("Day 0 cannot be before the enrollment date (%(date)s).")
+                % {"date": data.enrollment_date.isoformat()},
             )
         )
     if data.consent_date is not None and data.consent_date > day0:
@@ -111,7 +123,8 @@ def first_dose_problems(data: EnrollmentInput, *, window_days: int = SCREENING_W
             Problem(
                 "first_dose_date",
                 "first_dose_before_consent",
-                f"Consent ({data.consent_date.isoformat()}) must be signed before the first dose (protocol section 3).",
+                _("Consent (%(date)s) must be signed before the first dose (protocol section 3).")
+                % {"date": data.consent_date.isoformat()},
             )
         )
     return problems
@@ -120,40 +133,55 @@ def first_dose_problems(data: EnrollmentInput, *, window_days: int = SCREENING_W
 def weight_problem(weight_kg: float, limits: EnrollmentLimits) -> Problem | None:
     """The weight at enrollment lies within the physiological limits (section 8); both limits are allowed."""
     low, high = limits.min_weight_kg, limits.max_weight_kg
-    entered = f"(entered {fmt(weight_kg, 'kg')})"
+    entered = _("(entered %(value)s)") % {"value": fmt(weight_kg, "kg")}
     if weight_kg < low:
         return Problem(
             "enrollment_weight_kg",
             "weight_below_minimum",
-            f"Weight at enrollment must be at least {fmt(low, 'kg')} {entered}.",
+            _("Weight at enrollment must be at least %(limit)s %(entered)s.")
+            % {"limit": fmt(low, "kg"), "entered": entered},
         )
     if weight_kg > high:
         return Problem(
             "enrollment_weight_kg",
             "weight_above_maximum",
-            f"Weight at enrollment must be at most {fmt(high, 'kg')} {entered}.",
+            _("Weight at enrollment must be at most %(limit)s %(entered)s.")
+            % {"limit": fmt(high, "kg"), "entered": entered},
         )
     if not low <= weight_kg <= high:  # NaN
         return Problem(
-            "enrollment_weight_kg", "weight_not_a_number", f"Weight at enrollment must be a number of kg {entered}."
+            "enrollment_weight_kg",
+            "weight_not_a_number",
+            _("Weight at enrollment must be a number of kg %(entered)s.") % {"entered": entered},
         )
     return None
 
 
 def dose_problem(dose_mg: float, limits: EnrollmentLimits) -> Problem | None:
     """The prescribed dose is possible: more than 0 and at most the ceiling (section 6; off-band is allowed)."""
-    entered = f"(entered {fmt(dose_mg, 'mg')})"
+    entered = _("(entered %(value)s)") % {"value": fmt(dose_mg, "mg")}
     if dose_mg <= 0:
-        return Problem("prescribed_dose_mg", "dose_not_positive", f"Prescribed dose must be more than 0 mg {entered}.")
+        return Problem(
+            "prescribed_dose_mg",
+            "dose_not_positive",
+            _("Prescribed dose must be more than 0 mg %(entered)s.") % {"entered": entered},
+        )
     if dose_mg > limits.max_dose_mg:
         return Problem(
             "prescribed_dose_mg",
             "dose_above_maximum",
-            f"Prescribed dose must be at most {fmt(limits.max_dose_mg, 'mg')} twice daily {entered}; a dose other "
-            "than the weight band's is allowed and flagged (protocol section 6), an impossible one is not.",
+            _(
+                "Prescribed dose must be at most %(limit)s twice daily %(entered)s; a dose other "
+                "than the weight band's is allowed and flagged (protocol section 6), an impossible one is not."
+            )
+            % {"limit": fmt(limits.max_dose_mg, "mg"), "entered": entered},
         )
     if not 0 < dose_mg <= limits.max_dose_mg:  # NaN
-        return Problem("prescribed_dose_mg", "dose_not_a_number", f"Prescribed dose must be a number of mg {entered}.")
+        return Problem(
+            "prescribed_dose_mg",
+            "dose_not_a_number",
+            _("Prescribed dose must be a number of mg %(entered)s.") % {"entered": entered},
+        )
     return None
 
 

@@ -10,9 +10,12 @@ analysis, never stands for "not entered yet".
 from dataclasses import dataclass
 from enum import Enum
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from trial.rules.criteria import Criterion, finding_criterion, fmt
 
-COPIES = "copies"
+COPIES = gettext_noop("copies")
 
 
 class Etiology(str, Enum):
@@ -67,23 +70,23 @@ def etiology_classify(data: EtiologyInput, thresholds: EtiologyThresholds = Etio
     a missing value could still change that answer. A pathogenic primary-HLH variant on
     whole-exome sequencing adds a warning.
     """
-    hlh = finding_criterion("etiology.hlh_criteria", "Meets the HLH criteria", data.hlh_criteria_met)
+    hlh = finding_criterion("etiology.hlh_criteria", _("Meets the HLH criteria"), data.hlh_criteria_met)
     ebv_dna = _ebv_dna(data.ebv_dna_whole_blood, data.ebv_dna_plasma, thresholds)
     caebv = finding_criterion(
         "etiology.caebv",
-        "Chronic active EBV (clinician's diagnosis)",
+        _("Chronic active EBV (clinician's diagnosis)"),
         data.caebv_diagnosis,
     )
     first_infection = _first_infection_serology(data)
     reactivation = _reactivation_serology(data)
     aid = finding_criterion(
         "etiology.aid",
-        "Autoinflammatory disorder (clinician's diagnosis)",
+        _("Autoinflammatory disorder (clinician's diagnosis)"),
         data.aid_diagnosis,
     )
     wes = finding_criterion(
         "etiology.wes_primary_hlh_variant",
-        "Pathogenic primary-HLH variant on whole-exome sequencing",
+        _("Pathogenic primary-HLH variant on whole-exome sequencing"),
         data.wes_pathogenic_variant,
     )
     criteria = (hlh, ebv_dna, caebv, first_infection, reactivation, aid, wes)
@@ -91,7 +94,7 @@ def etiology_classify(data: EtiologyInput, thresholds: EtiologyThresholds = Etio
     warnings: list[str] = []
     if data.wes_pathogenic_variant:
         warnings.append(
-            "Whole-exome sequencing found a pathogenic primary-HLH variant: the child may have primary HLH."
+            _("Whole-exome sequencing found a pathogenic primary-HLH variant: the child may have primary HLH.")
         )
 
     ebv = _both(hlh.met, ebv_dna.met)
@@ -102,12 +105,14 @@ def etiology_classify(data: EtiologyInput, thresholds: EtiologyThresholds = Etio
         return EtiologyResult(Etiology.EBV, subtype, criteria, tuple(warnings))
     if ebv is None:
         warnings.append(
-            "Etiology undetermined: EBV-HLH cannot be ruled in or out until the HLH "
-            "criteria and the EBV DNA are entered."
+            _(
+                "Etiology undetermined: EBV-HLH cannot be ruled in or out until the HLH "
+                "criteria and the EBV DNA are entered."
+            )
         )
         return EtiologyResult(Etiology.UNDETERMINED, EBVSubtype.UNDETERMINED, criteria, tuple(warnings))
     if data.aid_diagnosis is None:
-        warnings.append("Etiology undetermined: the AID diagnosis is not entered.")
+        warnings.append(_("Etiology undetermined: the AID diagnosis is not entered."))
         etiology = Etiology.UNDETERMINED
     else:
         etiology = Etiology.AID if data.aid_diagnosis else Etiology.UNKNOWN
@@ -119,24 +124,26 @@ def _ebv_dna(whole_blood: float | None, plasma: float | None, t: EtiologyThresho
     limit = t.ebv_dna_copies
     raised = [
         name
-        for name, value in (("whole blood", whole_blood), ("plasma", plasma))
+        for name, value in ((_("whole blood"), whole_blood), (_("plasma"), plasma))
         if value is not None and value >= limit
     ]
     if raised:
-        met, why = True, f"EBV DNA raised in {' and '.join(raised)}."
+        met, why = True, _("EBV DNA raised in %(samples)s.") % {"samples": _(" and ").join(raised)}
     elif whole_blood is not None and plasma is not None:
-        met, why = False, "EBV DNA not raised in whole blood or plasma."
+        met, why = False, _("EBV DNA not raised in whole blood or plasma.")
     else:
         met = None
-        why = "EBV DNA is not raised where entered, and not entered in the other sample."
+        why = _("EBV DNA is not raised where entered, and not entered in the other sample.")
         if whole_blood is None and plasma is None:
-            why = "EBV DNA is not entered."
+            why = _("EBV DNA is not entered.")
+    copies = fmt(limit, _(COPIES))
     return Criterion(
         code="etiology.ebv_dna",
-        label=f"EBV DNA >= {fmt(limit, COPIES)} in whole blood or plasma",
+        label=_("EBV DNA >= %(limit)s in whole blood or plasma") % {"limit": copies},
         met=met,
-        value=f"whole blood {fmt(whole_blood)}; plasma {fmt(plasma)}",
-        threshold=f">= {fmt(limit, COPIES)} (the lab's unit) in either",
+        value=_("whole blood %(whole_blood)s; plasma %(plasma)s")
+        % {"whole_blood": fmt(whole_blood), "plasma": fmt(plasma)},
+        threshold=_(">= %(limit)s (the lab's unit) in either") % {"limit": copies},
         explanation=why,
     )
 
@@ -148,14 +155,14 @@ def _first_infection_serology(data: EtiologyInput) -> Criterion:
     met = _both(ebna_negative, vca_positive)
     return Criterion(
         code="etiology.ebv_first_infection_serology",
-        label="EBV first-infection serology",
+        label=_("EBV first-infection serology"),
         met=met,
         value=_serology(data),
-        threshold="EBNA-IgG negative and (VCA-IgG or VCA-IgM positive)",
+        threshold=_("EBNA-IgG negative and (VCA-IgG or VCA-IgM positive)"),
         explanation={
-            True: "The serology shows a first EBV infection.",
-            False: "The serology does not show a first EBV infection.",
-            None: "The serology needed for a first infection is not entered.",
+            True: _("The serology shows a first EBV infection."),
+            False: _("The serology does not show a first EBV infection."),
+            None: _("The serology needed for a first infection is not entered."),
         }[met],
     )
 
@@ -165,14 +172,14 @@ def _reactivation_serology(data: EtiologyInput) -> Criterion:
     met = _both(data.ebna_igg_positive, _both(data.vca_igg_positive, data.vca_igm_positive))
     return Criterion(
         code="etiology.ebv_reactivation_serology",
-        label="EBV reactivation serology",
+        label=_("EBV reactivation serology"),
         met=met,
         value=_serology(data),
-        threshold="EBNA-IgG, VCA-IgG and VCA-IgM all positive",
+        threshold=_("EBNA-IgG, VCA-IgG and VCA-IgM all positive"),
         explanation={
-            True: "The serology shows an EBV reactivation.",
-            False: "The serology does not show an EBV reactivation.",
-            None: "The serology needed for a reactivation is not entered.",
+            True: _("The serology shows an EBV reactivation."),
+            False: _("The serology does not show an EBV reactivation."),
+            None: _("The serology needed for a reactivation is not entered."),
         }[met],
     )
 
@@ -197,8 +204,10 @@ def _ebv_subtype(caebv: bool | None, first_infection: bool | None, reactivation:
 def _undetermined_subtype_warning(data: EtiologyInput) -> str:
     recorded = (data.caebv_diagnosis, data.ebna_igg_positive, data.vca_igg_positive, data.vca_igm_positive)
     if None in recorded:
-        return "EBV sub-type undetermined: record the CAEBV diagnosis and the EBNA-IgG, VCA-IgG and VCA-IgM serology."
-    return "EBV sub-type undetermined: the serology fits neither a first infection nor a reactivation."
+        return _(
+            "EBV sub-type undetermined: record the CAEBV diagnosis and the EBNA-IgG, VCA-IgG and VCA-IgM serology."
+        )
+    return _("EBV sub-type undetermined: the serology fits neither a first infection nor a reactivation.")
 
 
 def _serology(data: EtiologyInput) -> str:
@@ -210,7 +219,7 @@ def _serology(data: EtiologyInput) -> str:
 
 
 def _sign(positive: bool | None) -> str:
-    return fmt(None) if positive is None else ("positive" if positive else "negative")
+    return fmt(None) if positive is None else (_("positive") if positive else _("negative"))
 
 
 def _both(a: bool | None, b: bool | None) -> bool | None:

@@ -9,6 +9,8 @@ still change it.
 from dataclasses import dataclass
 from enum import Enum
 
+from django.utils.translation import gettext as _
+
 from trial.rules.criteria import Criterion, finding_criterion, fmt, threshold_criterion
 
 PER_NL = "x10^9/L"
@@ -78,41 +80,45 @@ def hlh2004_evaluate(data: HLH2004Input, thresholds: HLH2004Thresholds = HLH2004
     t = thresholds
     molecular = finding_criterion(
         "hlh2004.molecular",
-        "Molecular diagnosis consistent with HLH",
+        _("Molecular diagnosis consistent with HLH"),
         data.molecular_diagnosis,
     )
     clinical = (
         _fever(data.max_temperature_c, t),
-        finding_criterion("hlh2004.splenomegaly", "Splenomegaly", data.splenomegaly),
+        finding_criterion("hlh2004.splenomegaly", _("Splenomegaly"), data.splenomegaly),
         _cytopenias(data, t),
         _triglycerides_fibrinogen(data.triglycerides_mmol_l, data.fibrinogen_g_l, t),
         finding_criterion(
             "hlh2004.hemophagocytosis",
-            "Hemophagocytosis in bone marrow, spleen or lymph nodes, no evidence of malignancy",
+            _("Hemophagocytosis in bone marrow, spleen or lymph nodes, no evidence of malignancy"),
             data.hemophagocytosis,
         ),
         _nk_activity(data.nk_activity_pct, t),
-        threshold_criterion("hlh2004.ferritin", "Ferritin", data.ferritin_ug_l, ">=", t.ferritin_ug_l, "µg/L"),
+        threshold_criterion("hlh2004.ferritin", _("Ferritin"), data.ferritin_ug_l, ">=", t.ferritin_ug_l, "µg/L"),
         _scd25(data.scd25_value, data.scd25_unit, t),
     )
     n_met = sum(c.met is True for c in clinical)
     n_missing = sum(c.met is None for c in clinical)
     need = t.criteria_required
-    tally = f"{n_met} of {len(clinical)} clinical criteria met, {n_missing} missing"
-
+    tally = _("%(met)s of %(total)s clinical criteria met, %(missing)s missing") % {
+        "met": n_met,
+        "total": len(clinical),
+        "missing": n_missing,
+    }
+    shown = {"tally": tally, "need": need}
     if data.molecular_diagnosis is True:
-        met, why = True, "Met by molecular diagnosis consistent with HLH."
+        met, why = True, _("Met by molecular diagnosis consistent with HLH.")
     elif n_met >= need:
-        met, why = True, f"Met: {tally} (at least {need} required)."
+        met, why = True, _("Met: %(tally)s (at least %(need)s required).") % shown
     elif n_met + n_missing >= need:
         met = None
-        why = f"Not yet determinable: {tally}; the missing ones could still reach {need}."
+        why = _("Not yet determinable: %(tally)s; the missing ones could still reach %(need)s.") % shown
     elif data.molecular_diagnosis is False:
         met = False
-        why = f"Not met: {tally}, cannot reach {need}, and no molecular diagnosis."
+        why = _("Not met: %(tally)s, cannot reach %(need)s, and no molecular diagnosis.") % shown
     else:
         met = None
-        why = f"Not yet determinable: {tally}, but the molecular diagnosis is not entered."
+        why = _("Not yet determinable: %(tally)s, but the molecular diagnosis is not entered.") % shown
     return HLH2004Result(
         met=met,
         by_molecular=data.molecular_diagnosis is True,
@@ -124,7 +130,7 @@ def hlh2004_evaluate(data: HLH2004Input, thresholds: HLH2004Thresholds = HLH2004
 
 
 def _fever(max_temperature_c: float | None, t: HLH2004Thresholds) -> Criterion:
-    return threshold_criterion("hlh2004.fever", "Fever", max_temperature_c, ">=", t.fever_c, "°C")
+    return threshold_criterion("hlh2004.fever", _("Fever"), max_temperature_c, ">=", t.fever_c, "°C")
 
 
 def _cytopenias(data: HLH2004Input, t: HLH2004Thresholds) -> Criterion:
@@ -137,34 +143,43 @@ def _cytopenias(data: HLH2004Input, t: HLH2004Thresholds) -> Criterion:
     unknown = states.count(None)
     need = t.lineages_required
     if low >= need:
-        met, why = True, f"{low} of 3 lineages are cytopenic."
+        met, why = True, _("%(low)s of 3 lineages are cytopenic.") % {"low": low}
     elif low + unknown < need:
-        met, why = False, f"Only {low} of 3 lineages are cytopenic."
+        met, why = False, _("Only %(low)s of 3 lineages are cytopenic.") % {"low": low}
     else:
         met = None
-        why = f"{low} of 3 lineages are cytopenic and {unknown} cannot be judged yet."
-    hb_text = _lineage("hemoglobin", data.hemoglobin_g_l, "g/L", hb_low)
+        why = _("%(low)s of 3 lineages are cytopenic and %(unknown)s cannot be judged yet.") % {
+            "low": low,
+            "unknown": unknown,
+        }
+    hb_text = _lineage(_("hemoglobin"), data.hemoglobin_g_l, "g/L", hb_low)
     if data.hemoglobin_g_l is not None and data.age_days is not None:
-        hb_text += f" at {data.age_text or f'{data.age_days} days'} of age"
+        age = data.age_text or _("%(days)s days") % {"days": data.age_days}
+        hb_text += _(" at %(age)s of age") % {"age": age}
     elif data.hemoglobin_g_l is not None and hb_low is None:
-        hb_text += " (age not entered, and the limit depends on it)"
+        hb_text += _(" (age not entered, and the limit depends on it)")
     return Criterion(
         code="hlh2004.cytopenias",
-        label=f"Cytopenia in >= {need} of 3 lineages",
+        label=_("Cytopenia in >= %(need)s of 3 lineages") % {"need": need},
         met=met,
         value="; ".join(
             (
                 hb_text,
-                _lineage("platelets", data.platelets_10e9_l, PER_NL, plt_low),
+                _lineage(_("platelets"), data.platelets_10e9_l, PER_NL, plt_low),
                 _lineage("ANC", data.anc_10e9_l, PER_NL, anc_low),
             )
         ),
-        threshold=(
-            f"hemoglobin < {fmt(t.hemoglobin_g_l, 'g/L')} "
-            f"(< {fmt(t.hemoglobin_infant_g_l, 'g/L')} if younger than "
-            f"{t.infant_age_days} days), platelets < {fmt(t.platelets, PER_NL)}, "
-            f"ANC < {fmt(t.anc, PER_NL)}"
-        ),
+        threshold=_(
+            "hemoglobin < %(hb)s (< %(hb_infant)s if younger than %(days)s days), "
+            "platelets < %(platelets)s, ANC < %(anc)s"
+        )
+        % {
+            "hb": fmt(t.hemoglobin_g_l, "g/L"),
+            "hb_infant": fmt(t.hemoglobin_infant_g_l, "g/L"),
+            "days": t.infant_age_days,
+            "platelets": fmt(t.platelets, PER_NL),
+            "anc": fmt(t.anc, PER_NL),
+        },
         explanation=why,
     )
 
@@ -187,7 +202,7 @@ def _hemoglobin_low(hemoglobin: float | None, age_days: int | None, t: HLH2004Th
 def _lineage(name: str, value: float | None, unit: str, low: bool | None) -> str:
     if value is None or low is None:
         return f"{name} {fmt(value, unit)}"
-    return f"{name} {fmt(value, unit)} ({'low' if low else 'not low'})"
+    return f"{name} {fmt(value, unit)} ({_('low') if low else _('not low')})"
 
 
 def _triglycerides_fibrinogen(triglycerides: float | None, fibrinogen: float | None, t: HLH2004Thresholds) -> Criterion:
@@ -196,24 +211,24 @@ def _triglycerides_fibrinogen(triglycerides: float | None, fibrinogen: float | N
     fib_low = None if fibrinogen is None else fibrinogen <= t.fibrinogen_g_l
     if tg_high or fib_low:
         met = True
-        why = "Triglycerides are high." if tg_high else "Fibrinogen is low."
+        why = _("Triglycerides are high.") if tg_high else _("Fibrinogen is low.")
         if tg_high and fib_low:
-            why = "Triglycerides are high and fibrinogen is low."
+            why = _("Triglycerides are high and fibrinogen is low.")
     elif tg_high is False and fib_low is False:
-        met, why = False, "Triglycerides are not high and fibrinogen is not low."
+        met, why = False, _("Triglycerides are not high and fibrinogen is not low.")
     else:
         met = None
-        why = "The entered value is normal and the other one is not entered."
+        why = _("The entered value is normal and the other one is not entered.")
         if tg_high is None and fib_low is None:
-            why = "Neither triglycerides nor fibrinogen is entered."
+            why = _("Neither triglycerides nor fibrinogen is entered.")
     return Criterion(
         code="hlh2004.triglycerides_fibrinogen",
-        label="Hypertriglyceridemia and/or hypofibrinogenemia",
+        label=_("Hypertriglyceridemia and/or hypofibrinogenemia"),
         met=met,
-        value=(f"triglycerides {fmt(triglycerides, 'mmol/L')}; fibrinogen {fmt(fibrinogen, 'g/L')}"),
-        threshold=(
-            f"triglycerides >= {fmt(t.triglycerides_mmol_l, 'mmol/L')} or fibrinogen <= {fmt(t.fibrinogen_g_l, 'g/L')}"
-        ),
+        value=_("triglycerides %(tg)s; fibrinogen %(fib)s")
+        % {"tg": fmt(triglycerides, "mmol/L"), "fib": fmt(fibrinogen, "g/L")},
+        threshold=_("triglycerides >= %(tg)s or fibrinogen <= %(fib)s")
+        % {"tg": fmt(t.triglycerides_mmol_l, "mmol/L"), "fib": fmt(t.fibrinogen_g_l, "g/L")},
         explanation=why,
     )
 
@@ -221,7 +236,7 @@ def _triglycerides_fibrinogen(triglycerides: float | None, fibrinogen: float | N
 def _nk_activity(nk_activity_pct: float | None, t: HLH2004Thresholds) -> Criterion:
     return threshold_criterion(
         "hlh2004.nk_activity",
-        "Low or absent NK-cell activity",
+        _("Low or absent NK-cell activity"),
         nk_activity_pct,
         "<",
         t.nk_activity_lower_ref_pct,
@@ -231,15 +246,16 @@ def _nk_activity(nk_activity_pct: float | None, t: HLH2004Thresholds) -> Criteri
 
 def _scd25(value: float | None, unit: SCD25Unit | str | None, t: HLH2004Thresholds) -> Criterion:
     """sCD25: >= 2400 U/mL, or above the lab's upper reference limit in pg/mL (12.1)."""
-    label = "Soluble CD25 (sIL-2R)"
+    label = _("Soluble CD25 (sIL-2R)")
     if unit is None:
         return Criterion(
             code="hlh2004.scd25",
             label=label,
             met=None,
-            value=fmt(value) if value is None else f"{fmt(value)} (unit not entered)",
-            threshold=(f">= {fmt(t.scd25_u_ml, 'U/mL')} or > {fmt(t.scd25_upper_ref_pg_ml, 'pg/mL')}"),
-            explanation=(
+            value=fmt(value) if value is None else _("%(value)s (unit not entered)") % {"value": fmt(value)},
+            threshold=_(">= %(u_ml)s or > %(pg_ml)s")
+            % {"u_ml": fmt(t.scd25_u_ml, "U/mL"), "pg_ml": fmt(t.scd25_upper_ref_pg_ml, "pg/mL")},
+            explanation=_(
                 "Cannot be judged without the unit: the threshold depends on it "
                 "and no conversion factor is assumed (protocol 12.1)."
             ),
@@ -253,7 +269,7 @@ def _scd25(value: float | None, unit: SCD25Unit | str | None, t: HLH2004Threshol
         ">",
         t.scd25_upper_ref_pg_ml,
         "pg/mL",
-        note="the lab's upper reference limit, protocol 12.1",
+        note=_("the lab's upper reference limit, protocol 12.1"),
     )
 
 

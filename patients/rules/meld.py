@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+
 from trial.rules.criteria import Criterion, fmt
 from trial.rules.units import (
     BILIRUBIN,
@@ -123,38 +125,44 @@ def cirrhosis_meld_exclusion(
     meld = None
     if None not in (bilirubin, inr, creatinine, dialysis_twice_past_week):
         meld = meld_score(bilirubin, inr, creatinine, dialysis_twice_past_week)
-    value = (
-        f"cirrhosis {fmt(cirrhosis)}; bilirubin {_both(bilirubin_umol_l, bilirubin)}; "
-        f"INR {fmt(inr)}; creatinine {_both(creatinine_umol_l, creatinine)}; "
-        f"dialysis >= 2 times in the past week {fmt(dialysis_twice_past_week)}"
-    )
+    value = _(
+        "cirrhosis %(cirrhosis)s; bilirubin %(bilirubin)s; INR %(inr)s; creatinine %(creatinine)s; "
+        "dialysis >= 2 times in the past week %(dialysis)s"
+    ) % {
+        "cirrhosis": fmt(cirrhosis),
+        "bilirubin": _both(bilirubin_umol_l, bilirubin),
+        "inr": fmt(inr),
+        "creatinine": _both(creatinine_umol_l, creatinine),
+        "dialysis": fmt(dialysis_twice_past_week),
+    }
     if cirrhosis is None:
-        met, why = None, "Cirrhosis is not entered."
+        met, why = None, _("Cirrhosis is not entered.")
     elif cirrhosis is False:
-        met, why = False, "No liver cirrhosis."
+        met, why = False, _("No liver cirrhosis.")
     else:
         low, high = meld_score_range(bilirubin, inr, creatinine, dialysis_twice_past_week)
         if meld is not None:
             value = f"MELD {meld_display(meld)}; {value}"
         elif low > limit:
-            value = f"MELD at least {meld_display(low)}; {value}"
+            value = _("MELD at least %(score)s; %(value)s") % {"score": meld_display(low), "value": value}
         elif high <= limit:
-            value = f"MELD at most {meld_display(high)}; {value}"
-        unknown = "" if meld is not None else ", whatever the missing input"
+            value = _("MELD at most %(score)s; %(value)s") % {"score": meld_display(high), "value": value}
+        unknown = "" if meld is not None else _(", whatever the missing input")
+        shown = {"limit": fmt(limit), "unknown": unknown}
         if low > limit:
-            met, why = True, f"Cirrhosis with MELD above {fmt(limit)}{unknown}."
+            met, why = True, _("Cirrhosis with MELD above %(limit)s%(unknown)s.") % shown
         elif high <= limit:
-            met, why = False, f"Cirrhosis with MELD not above {fmt(limit)}{unknown}."
+            met, why = False, _("Cirrhosis with MELD not above %(limit)s%(unknown)s.") % shown
         else:
             met = None
-            why = "Cirrhosis, but MELD cannot be computed: an input is not entered."
+            why = _("Cirrhosis, but MELD cannot be computed: an input is not entered.")
     return MELDResult(
         criterion=Criterion(
             code="exclusion.cirrhosis_meld",
-            label=f"Liver cirrhosis with MELD > {fmt(limit)}",
+            label=_("Liver cirrhosis with MELD > %(limit)s") % {"limit": fmt(limit)},
             met=met,
             value=value,
-            threshold=f"cirrhosis and MELD > {fmt(limit)}",
+            threshold=_("cirrhosis and MELD > %(limit)s") % {"limit": fmt(limit)},
             explanation=why,
         ),
         meld=meld,

@@ -9,6 +9,8 @@ criterion is missing.
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from trial.rules.criteria import Criterion, fmt
 from trial.rules.units import CREATININE, MG_PER_DL, MICROMOL_PER_L, convert
 
@@ -60,39 +62,47 @@ def severe_renal_dysfunction(
     if _positive(height_cm) and _positive(creatinine_umol_l):
         egfr = schwartz_egfr(height_cm, creatinine_umol_l)
     measures = {
-        "creatinine clearance": creatinine_clearance_ml_min,
+        _("creatinine clearance"): creatinine_clearance_ml_min,
         "GFR": gfr_ml_min,
-        "Schwartz eGFR": egfr,  # unrounded: the display rounds, the comparison does not
+        _("Schwartz eGFR"): egfr,  # unrounded: the display rounds, the comparison does not
     }
     entered = {name: value for name, value in measures.items() if value is not None}
     low = [name for name, value in entered.items() if value < limit]
     if low:
         met = True
-        why = f"{' and '.join(low)} below {fmt(limit, 'mL/min')}: severe renal dysfunction."
+        why = _("%(measures)s below %(limit)s: severe renal dysfunction.") % {
+            "measures": _(" and ").join(low),
+            "limit": fmt(limit, "mL/min"),
+        }
     elif entered:
         met = False
-        why = f"No entered measure of kidney function is below {fmt(limit, 'mL/min')}."
+        why = _("No entered measure of kidney function is below %(limit)s.") % {"limit": fmt(limit, "mL/min")}
     else:
         met = None
-        why = (
+        why = _(
             "No measure of kidney function is entered (creatinine clearance, GFR, "
             "or height and creatinine for the Schwartz eGFR)."
         )
-    inputs = f"height {fmt(height_cm, 'cm')}, creatinine {fmt(creatinine_umol_l, MICROMOL_PER_L)}"
+    inputs = _("height %(height)s, creatinine %(creatinine)s") % {
+        "height": fmt(height_cm, "cm"),
+        "creatinine": fmt(creatinine_umol_l, MICROMOL_PER_L),
+    }
     if egfr is None:
-        schwartz_text = f"not computable ({inputs})"
+        schwartz_text = _("not computable (%(inputs)s)") % {"inputs": inputs}
     else:
         schwartz_text = f"{fmt(round(egfr, 2), EGFR_UNIT)} ({inputs})"
     return RenalResult(
         criterion=Criterion(
             code="exclusion.severe_renal_dysfunction",
-            label="Severe renal dysfunction",
+            label=_("Severe renal dysfunction"),
             met=met,
-            value=(
-                f"creatinine clearance {fmt(creatinine_clearance_ml_min, 'mL/min')}; "
-                f"GFR {fmt(gfr_ml_min, 'mL/min')}; Schwartz eGFR {schwartz_text}"
-            ),
-            threshold=f"any measure < {fmt(limit, 'mL/min')}",
+            value=_("creatinine clearance %(clearance)s; GFR %(gfr)s; Schwartz eGFR %(schwartz)s")
+            % {
+                "clearance": fmt(creatinine_clearance_ml_min, "mL/min"),
+                "gfr": fmt(gfr_ml_min, "mL/min"),
+                "schwartz": schwartz_text,
+            },
+            threshold=_("any measure < %(limit)s") % {"limit": fmt(limit, "mL/min")},
             explanation=why,
         ),
         schwartz_egfr=egfr,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
+from django.utils.translation import gettext as _
+
 from patients.rules.hlh2004 import PER_NL, SCD25Unit
 from trial.rules.age import anniversary
 from trial.rules.criteria import Criterion, finding_criterion, fmt, threshold_criterion
@@ -64,25 +66,26 @@ def risk_stratify(data: RiskInput, thresholds: RiskThresholds = RiskThresholds()
     """
     t = thresholds
     ifn_limit = t.ifn_gamma_uln_multiple * t.ifn_gamma_uln_pg_ml
-    cns = finding_criterion("risk.cns", "CNS involvement", data.cns_involvement)
+    cns = finding_criterion("risk.cns", _("CNS involvement"), data.cns_involvement)
     items = (
         _age(data.date_of_birth, data.on, t),
         finding_criterion(
             "risk.serious_non_lab_manifestation",
-            "Serious non-laboratory manifestation (severe hepatosplenomegaly, active bleeding or icterus)",
+            _("Serious non-laboratory manifestation (severe hepatosplenomegaly, active bleeding or icterus)"),
             data.serious_non_lab_manifestation,
         ),
         threshold_criterion("risk.anc", "ANC", data.anc_10e9_l, "<", t.anc, PER_NL),
         _scd25(data.scd25_value, data.scd25_unit, t),
-        threshold_criterion("risk.ferritin", "Ferritin", data.ferritin_ug_l, ">", t.ferritin_ug_l, "µg/L"),
+        threshold_criterion("risk.ferritin", _("Ferritin"), data.ferritin_ug_l, ">", t.ferritin_ug_l, "µg/L"),
         threshold_criterion(
             "risk.ifn_gamma",
-            "IFN-gamma",
+            _("IFN-gamma"),
             data.ifn_gamma_pg_ml,
             ">",
             ifn_limit,
             "pg/mL",
-            note=f"{fmt(t.ifn_gamma_uln_multiple)} x ULN {fmt(t.ifn_gamma_uln_pg_ml, 'pg/mL')}",
+            note=_("%(multiple)s x ULN %(uln)s")
+            % {"multiple": fmt(t.ifn_gamma_uln_multiple), "uln": fmt(t.ifn_gamma_uln_pg_ml, "pg/mL")},
         ),
         threshold_criterion("risk.alt", "ALT", data.alt_u_l, ">", t.alt_u_l, "U/L"),
     )
@@ -90,20 +93,24 @@ def risk_stratify(data: RiskInput, thresholds: RiskThresholds = RiskThresholds()
     met = sum(c.met is True for c in items)
     unknown = sum(c.met is None for c in items)
     need = t.items_for_high
-    tally = f"{met} of {len(items)} items met, {unknown} missing"
-
+    tally = _("%(met)s of %(total)s items met, %(missing)s missing") % {
+        "met": met,
+        "total": len(items),
+        "missing": unknown,
+    }
+    shown = {"tally": tally, "need": need}
     if data.cns_involvement is True:
-        group, why = RiskGroup.HIGH, f"High risk: CNS involvement ({tally})."
+        group, why = RiskGroup.HIGH, _("High risk: CNS involvement (%(tally)s).") % shown
     elif met >= need:
-        group, why = RiskGroup.HIGH, f"High risk: {tally}, at least {need} required."
+        group, why = RiskGroup.HIGH, _("High risk: %(tally)s, at least %(need)s required.") % shown
     elif data.cns_involvement is False and met + unknown < need:
-        group, why = RiskGroup.LOW, f"Low risk: no CNS involvement and {tally}."
+        group, why = RiskGroup.LOW, _("Low risk: no CNS involvement and %(tally)s.") % shown
     elif data.cns_involvement is None:
         group = RiskGroup.INDETERMINATE
-        why = f"Indeterminate: CNS involvement is not entered ({tally})."
+        why = _("Indeterminate: CNS involvement is not entered (%(tally)s).") % shown
     else:
         group = RiskGroup.INDETERMINATE
-        why = f"Indeterminate: {tally}; the missing ones could still reach {need}."
+        why = _("Indeterminate: %(tally)s; the missing ones could still reach %(need)s.") % shown
     return RiskResult(
         group=group,
         items_met=met,
@@ -120,21 +127,23 @@ def _age(date_of_birth: date | None, on: date, t: RiskThresholds) -> Criterion:
     including the day the child turns 2 and not met from the day after.
     """
     years = t.age_years
-    label = f"Age <= {years} years"
-    threshold = f"on or before the {_ordinal(years)} birthday"
+    label = _("Age <= %(years)s years") % {"years": years}
+    threshold = _("on or before the %(ordinal)s birthday") % {"ordinal": _ordinal(years)}
+    dates = {"born": fmt(date_of_birth), "on": fmt(on)}
     if date_of_birth is None:
-        met, value, why = None, fmt(None), "The date of birth is not entered."
+        met, value, why = None, fmt(None), _("The date of birth is not entered.")
     elif on < date_of_birth:
-        met, value = None, f"born {fmt(date_of_birth)}, assessed {fmt(on)}"
-        why = "The date of birth is after the assessment date: check the dates."
+        met, value = None, _("born %(born)s, assessed %(on)s") % dates
+        why = _("The date of birth is after the assessment date: check the dates.")
     else:
         birthday = anniversary(date_of_birth, years)
         met = on <= birthday
-        value = f"born {fmt(date_of_birth)}, assessed {fmt(on)}"
+        value = _("born %(born)s, assessed %(on)s") % dates
+        shown = {"ordinal": _ordinal(years), "birthday": fmt(birthday)}
         why = (
-            f"Assessed on or before the {_ordinal(years)} birthday ({fmt(birthday)})."
+            _("Assessed on or before the %(ordinal)s birthday (%(birthday)s).") % shown
             if met
-            else f"Assessed after the {_ordinal(years)} birthday ({fmt(birthday)})."
+            else _("Assessed after the %(ordinal)s birthday (%(birthday)s).") % shown
         )
     return Criterion(
         code="risk.age",
@@ -149,21 +158,21 @@ def _age(date_of_birth: date | None, on: date, t: RiskThresholds) -> Criterion:
 def _scd25(value: float | None, unit: SCD25Unit | str | None, t: RiskThresholds) -> Criterion:
     """Item 4, sCD25 > 25,000 pg/mL (section 5); only in pg/mL (decision 12.1)."""
     if value is not None and unit is not None and SCD25Unit(unit) is SCD25Unit.PG_PER_ML:
-        return threshold_criterion("risk.scd25", "Soluble CD25", value, ">", t.scd25_pg_ml, "pg/mL")
+        return threshold_criterion("risk.scd25", _("Soluble CD25"), value, ">", t.scd25_pg_ml, "pg/mL")
     if value is None:
-        value_text, why = fmt(None), "Soluble CD25 is not entered."
+        value_text, why = fmt(None), _("Soluble CD25 is not entered.")
     elif unit is None:
-        value_text = f"{fmt(value)} (unit not entered)"
-        why = "Cannot be judged without the unit (protocol 12.1)."
+        value_text = _("%(value)s (unit not entered)") % {"value": fmt(value)}
+        why = _("Cannot be judged without the unit (protocol 12.1).")
     else:
         value_text = fmt(value, SCD25Unit(unit).value)
-        why = (
+        why = _(
             "Cannot be judged: the item is defined in pg/mL and no conversion factor "
             "from U/mL is assumed (protocol 12.1)."
         )
     return Criterion(
         code="risk.scd25",
-        label=f"Soluble CD25 > {fmt(t.scd25_pg_ml, 'pg/mL')}",
+        label=_("Soluble CD25 > %(limit)s") % {"limit": fmt(t.scd25_pg_ml, "pg/mL")},
         met=None,
         value=value_text,
         threshold=f"> {fmt(t.scd25_pg_ml, 'pg/mL')}",
@@ -173,4 +182,5 @@ def _scd25(value: float | None, unit: SCD25Unit | str | None, t: RiskThresholds)
 
 def _ordinal(n: int) -> str:
     suffix = {1: "st", 2: "nd", 3: "rd"}.get(n if n < 20 else n % 10, "th")
-    return f"{n}{suffix}"
+    ordinals = {"st": _("%(n)sst"), "nd": _("%(n)snd"), "rd": _("%(n)srd"), "th": _("%(n)sth")}
+    return ordinals[suffix] % {"n": n}

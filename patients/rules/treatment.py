@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 
+from django.utils.translation import gettext as _
+
 from patients.rules.dosing import PROTOCOL_BANDS, DoseBand, DoseBandResult, dose_band_for_weight, weight_band_changed
 from trial.rules.criteria import fmt
 
@@ -53,6 +55,20 @@ MAX_SINGLE_DOSE_MG = 50.0  # an impossible amount for this trial (the largest ba
 
 SLOTS = ("am", "pm")
 SLOT_LABELS = {"am": "morning", "pm": "evening"}
+
+
+def slot_shown(slot: str) -> str:
+    """A dose slot as the reader's language names it: "morning", "evening"."""
+    return {"am": _("morning"), "pm": _("evening")}.get(slot, slot)
+
+
+def dose_label(slot: str, treatment_day: int) -> str:
+    """ "morning dose of treatment day 3" in the reader's language, for pages and messages."""
+    if slot == "pm":
+        return _("evening dose of treatment day %(day)s") % {"day": treatment_day}
+    if slot == "am":
+        return _("morning dose of treatment day %(day)s") % {"day": treatment_day}
+    return f"{slot} {treatment_day}"
 
 
 class DoseStatus(str, Enum):
@@ -88,7 +104,7 @@ class ScheduledDose:
 
     @property
     def slot_label(self) -> str:
-        return SLOT_LABELS.get(self.slot, self.slot)
+        return slot_shown(self.slot)
 
 
 @dataclass(frozen=True)
@@ -385,16 +401,21 @@ def next_dose(
         start, end = (moment.replace(tzinfo=zone) for moment in dose_window(scheduled, evening_grace_hours))
         if _instant(end) <= _instant(now):
             continue
-        opens, why = start, "its day begins"
+        opens, why = start, _("its day begins")
         if earliest is not None and _instant(earliest) > _instant(start):
             opens = earliest
-            why = f"{_duration(minimum)} after the latest dose, given at {_when(latest_given)}"
+            why = _("%(duration)s after the latest dose, given at %(when)s") % {
+                "duration": _duration(minimum),
+                "when": _when(latest_given),
+            }
         if _instant(opens) >= _instant(end):
             continue
         due = _instant(opens) <= _instant(now)
-        label = _SlotDose(scheduled.treatment_day, scheduled.slot).label
-        label = label[0].upper() + label[1:]
-        explanation = f"{label} is due now." if due else f"{label} opens at {_when(opens)} (site time): {why}."
+        label = dose_label(scheduled.slot, scheduled.treatment_day)
+        shown = {"dose": label, "when": _when(opens), "why": why}
+        explanation = (
+            _("The %(dose)s is due now.") if due else _("The %(dose)s opens at %(when)s (site time): %(why)s.")
+        ) % shown
         return NextDose(scheduled=scheduled, opens_at=opens, due=due, explanation=explanation)
     return None
 
@@ -458,16 +479,29 @@ def completion_check(day0: date, last_dose_date: date, treatment_days: int = TRE
     needed = treatment_days - 1
     completed = day >= needed
     last_day = treatment_day_date(day0, treatment_days)
+    shown = {
+        "date": last_dose_date.isoformat(),
+        "day": day,
+        "treatment_day": day + 1,
+        "days": treatment_days,
+        "last_day": last_day.isoformat(),
+        "needed": needed,
+    }
     if completed:
         why = (
-            f"Last dose on {last_dose_date.isoformat()}: study day {day} (treatment day {day + 1}), "
-            f"on or after treatment day {treatment_days} ({last_day.isoformat()})."
+            _(
+                "Last dose on %(date)s: study day %(day)s (treatment day %(treatment_day)s), "
+                "on or after treatment day %(days)s (%(last_day)s)."
+            )
+            % shown
         )
     else:
         why = (
-            f"Last dose on {last_dose_date.isoformat()}: study day {day} (treatment day {day + 1}), before "
-            f"treatment day {treatment_days} ({last_day.isoformat()}, study day {needed}): not a completed "
-            f"{treatment_days}-day course."
+            _(
+                "Last dose on %(date)s: study day %(day)s (treatment day %(treatment_day)s), before "
+                "treatment day %(days)s (%(last_day)s, study day %(needed)s): not a completed %(days)s-day course."
+            )
+            % shown
         )
     return CompletionCheck(study_day=day, treatment_day=day + 1, completed=completed, explanation=why)
 
@@ -498,7 +532,7 @@ def treatment_end_problems(
         problems.append(
             Problem(
                 "last_dose_date",
-                f"Last dose date cannot be before day 0, the first dose ({day0.isoformat()}).",
+                _("Last dose date cannot be before day 0, the first dose (%(date)s).") % {"date": day0.isoformat()},
                 "last_dose_before_day_0",
             )
         )
@@ -506,8 +540,11 @@ def treatment_end_problems(
         problems.append(
             Problem(
                 "last_dose_date",
-                f"Last dose date cannot be after treatment day {treatment_days} ({last_scheduled.isoformat()}): "
-                f"the protocol gives one {treatment_days}-day course.",
+                _(
+                    "Last dose date cannot be after treatment day %(days)s (%(date)s): "
+                    "the protocol gives one %(days)s-day course."
+                )
+                % {"days": treatment_days, "date": last_scheduled.isoformat()},
                 "last_dose_after_course",
             )
         )
@@ -515,7 +552,7 @@ def treatment_end_problems(
         problems.append(
             Problem(
                 "last_dose_date",
-                f"Last dose date cannot be in the future (after {today.isoformat()}).",
+                _("Last dose date cannot be in the future (after %(date)s).") % {"date": today.isoformat()},
                 "date_in_future",
             )
         )
@@ -523,7 +560,8 @@ def treatment_end_problems(
         problems.append(
             Problem(
                 "last_dose_date",
-                f"Last dose date cannot be before a dose recorded as given on {latest_given_dose_date.isoformat()}.",
+                _("Last dose date cannot be before a dose recorded as given on %(date)s.")
+                % {"date": latest_given_dose_date.isoformat()},
                 "before_last_dose",
             )
         )
@@ -531,32 +569,45 @@ def treatment_end_problems(
         problems.append(
             Problem(
                 "last_dose_date",
-                f"Last dose date cannot be after the date of death ({date_of_death.isoformat()}).",
+                _("Last dose date cannot be after the date of death (%(date)s).") % {"date": date_of_death.isoformat()},
                 "after_death",
             )
         )
     if outcome is TreatmentOutcome.COMPLETED:
         if reason:
             problems.append(
-                Problem("reason", "A completed course has no discontinuation reason; leave it empty.", "not_applicable")
+                Problem(
+                    "reason", _("A completed course has no discontinuation reason; leave it empty."), "not_applicable"
+                )
             )
         check = completion_check(day0, last_dose_date, treatment_days)
         if last_dose_date >= day0 and not check.completed:
             problems.append(
                 Problem(
                     "outcome",
-                    f"Completed needs the last dose on treatment day {treatment_days} (study day "
-                    f"{treatment_days - 1}, {last_scheduled.isoformat()}) or later; the last dose on "
-                    f"{last_dose_date.isoformat()} is treatment day {check.treatment_day}. "
-                    "Record it as discontinued with its reason.",
+                    _(
+                        "Completed needs the last dose on treatment day %(days)s (study day "
+                        "%(study_day)s, %(date)s) or later; the last dose on "
+                        "%(last)s is treatment day %(treatment_day)s. "
+                        "Record it as discontinued with its reason."
+                    )
+                    % {
+                        "days": treatment_days,
+                        "study_day": treatment_days - 1,
+                        "date": last_scheduled.isoformat(),
+                        "last": last_dose_date.isoformat(),
+                        "treatment_day": check.treatment_day,
+                    },
                     "course_not_completed",
                 )
             )
     else:
         if not reason:
-            problems.append(Problem("reason", "A discontinuation needs its reason (protocol section 6).", "required"))
+            problems.append(
+                Problem("reason", _("A discontinuation needs its reason (protocol section 6)."), "required")
+            )
         elif reason == "other" and not reason_detail.strip():
-            problems.append(Problem("reason_detail", "Describe the reason when it is 'Other'.", "required"))
+            problems.append(Problem("reason_detail", _("Describe the reason when it is 'Other'."), "required"))
     return tuple(problems)
 
 

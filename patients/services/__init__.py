@@ -2,7 +2,9 @@
 
 from patients.services.enrollment import (
     EnrollmentRefused,
+    derived_shown,
     eligibility_compute,
+    eligibility_shown,
     patient_derived_recompute,
     patient_enroll,
     screening_create,
@@ -28,10 +30,12 @@ __all__ = [
     "DoseAlreadyRecorded",
     "EnrollmentRefused",
     "death_record",
+    "derived_shown",
     "dose_given_now",
     "dose_record",
     "doses_record_new",
     "eligibility_compute",
+    "eligibility_shown",
     "follow_up_record",
     "needs_interval_confirmation",
     "patient_derived_recompute",

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from crf.calendar import visits_plan_for_patient
 from crf.edit_checks import auto_query_sync
@@ -65,8 +66,32 @@ def eligibility_json(result: EligibilityResult) -> dict:
     }
 
 
+def eligibility_shown(screening: Screening) -> dict:
+    """The eligibility reasons as the page shows them, in the reader's language.
+
+    The stored `eligibility_detail` is English, for the audit trail; in English it is shown as
+    stored, in another language the same rules are evaluated again on the same data.
+    """
+    if (translation.get_language() or "en").startswith("en") and screening.eligibility_detail:
+        return screening.eligibility_detail
+    return eligibility_json(eligibility_compute(screening))
+
+
+def derived_shown(patient: Patient) -> dict:
+    """The derived values' reasons (etiology, risk, dose band) as the page shows them, in the reader's language."""
+    if (translation.get_language() or "en").startswith("en") and patient.derived_detail:
+        return patient.derived_detail
+    return derived_values_compute(
+        screening=patient.screening,
+        weight_kg=patient.enrollment_weight_kg,
+        prescribed_dose_mg=patient.prescribed_dose_mg,
+        on=patient.first_dose_date,
+    ).detail
+
+
 def _apply_eligibility(screening: Screening) -> EligibilityResult:
-    result = eligibility_compute(screening)
+    with translation.override("en"):  # the reasons are stored in English, the same for every reader
+        result = eligibility_compute(screening)
     screening.eligibility = Eligibility(result.status.value)
     screening.eligibility_detail = eligibility_json(result)
     screening.computed_at = timezone.now()
@@ -168,6 +193,12 @@ def derived_values_compute(*, screening: Screening, weight_kg: Decimal, prescrib
     )
 
 
+def _derived_stored(**values) -> DerivedValues:
+    """The derived values as they are stored: their reasons in English, the same for every reader."""
+    with translation.override("en"):
+        return derived_values_compute(**values)
+
+
 def _dose_query_sync(patient: Patient) -> None:
     """A prescribed dose other than the band's is saved, flagged and queried (section 6)."""
     auto_query_sync(
@@ -247,11 +278,15 @@ def patient_enroll(
             Screening.objects.select_for_update(no_key=True, of=("self",)).select_related("site").get(pk=screening_id)
         )
         if Patient.objects.filter(screening=screening).exists():
-            raise EnrollmentRefused(f"{screening} is already enrolled.")
+            raise EnrollmentRefused(_("%(screening)s is already enrolled.") % {"screening": screening})
         result = _apply_eligibility(screening)
         if result.status is not EligibilityStatus.ELIGIBLE:
-            reasons = "; ".join(f"{c.label}: {c.explanation}" for c in (result.failed or result.missing))
-            raise EnrollmentRefused(f"{screening} is not eligible ({result.status.value}). {reasons}")
+            shown = eligibility_compute(screening)  # the reasons in the reader's language; the stored ones are English
+            reasons = "; ".join(f"{c.label}: {c.explanation}" for c in (shown.failed or shown.missing))
+            raise EnrollmentRefused(
+                _("%(screening)s is not eligible (%(status)s). %(reasons)s")
+                % {"screening": screening, "status": Eligibility(result.status.value).label, "reasons": reasons}
+            )
         errors = _enrollment_errors(
             screening,
             today=today or site_today(screening.site),
@@ -265,7 +300,7 @@ def patient_enroll(
         site = Site.objects.select_for_update(no_key=True).get(pk=screening.site_id)
         site.last_subject_sequence += 1
         site.save(update_fields=["last_subject_sequence"])
-        derived = derived_values_compute(
+        derived = _derived_stored(
             screening=screening,
             weight_kg=enrollment_weight_kg,
             prescribed_dose_mg=prescribed_dose_mg,
@@ -298,7 +333,7 @@ def patient_derived_recompute(*, patient_id: int) -> bool:
     """
     with transaction.atomic():
         patient = patient_lock(patient_id, related=("screening__site",))
-        derived = derived_values_compute(
+        derived = _derived_stored(
             screening=patient.screening,
             weight_kg=patient.enrollment_weight_kg,
             prescribed_dose_mg=patient.prescribed_dose_mg,

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crf.catalogue import target_of
 from crf.edit_checks import auto_queries_live, auto_query_sync
@@ -26,7 +27,6 @@ from crf.writes import record_lock_for_update, record_save, records_create
 from patients import selectors
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
 from patients.rules.treatment import (
-    SLOT_LABELS,
     DoseStatus,
     GivenDose,
     IntervalProblem,
@@ -36,6 +36,7 @@ from patients.rules.treatment import (
     dose_amount_problem,
     dose_check,
     dose_interval_problem,
+    dose_label,
     dose_neighbours,
     off_band_decisions,
     patient_status_derive,
@@ -185,11 +186,12 @@ class DoseAlreadyRecorded(ValidationError):
     def __init__(self, dose: DoseAdministration, *, patient: Patient | None = None):
         self.dose = dose
         patient = patient or dose.patient
-        message = (
-            f"{_dose_label(patient, dose.treatment_day, dose.slot)} is already recorded as "
-            f"{_dose_shown(dose, zone_of(patient.site))}; nothing changed. "
-            "Open it to change it with a reason for change."
-        )
+        message = _(
+            "%(dose)s is already recorded as %(shown)s; nothing changed. Open it to change it with a reason for change."
+        ) % {
+            "dose": _dose_label(patient, dose.treatment_day, dose.slot),
+            "shown": _dose_shown(dose, zone_of(patient.site)),
+        }
         super().__init__({"slot": ValidationError(message, code=DOSE_ALREADY_RECORDED)})
 
 
@@ -203,13 +205,16 @@ def _dose_shown(dose: DoseAdministration, zone) -> str:
     """'given at 08:02', 'missed': how a recorded dose reads in a message."""
     shown = dose.get_status_display().lower()
     if dose.administered_at:
-        shown += f" at {timezone.localtime(dose.administered_at, zone).strftime('%H:%M')}"
+        shown = _("%(status)s at %(time)s") % {
+            "status": shown,
+            "time": timezone.localtime(dose.administered_at, zone).strftime("%H:%M"),
+        }
     return shown
 
 
 def _dose_label(patient: Patient, treatment_day: int, slot: str) -> str:
     on = treatment_day_date(patient.first_dose_date, treatment_day)
-    return f"The {SLOT_LABELS[slot]} dose of treatment day {treatment_day} ({on.isoformat()})"
+    return _("The %(dose)s (%(date)s)") % {"dose": dose_label(slot, treatment_day), "date": on.isoformat()}
 
 
 def _given(rows, zone) -> dict[tuple[int, str], GivenDose]:
@@ -309,11 +314,17 @@ def _dose_values(
     patient, zone = context.patient, context.zone
     scheduled = ScheduledDose(treatment_day, slot, treatment_day_date(patient.first_dose_date, treatment_day))
     label = _dose_label(patient, treatment_day, slot)
+    shown_status = str(DoseAdministration.Status(status).label).lower()
     reason = (reason or "").strip()
     amount = _as_decimal(amount_mg, "amount_mg", errors)
     if status == DoseStatus.GIVEN:
         if administered_at is None:
-            _add(errors, "administered_at", "Time given: enter the date and time the dose was given.", code="required")
+            _add(
+                errors,
+                "administered_at",
+                _("Time given: enter the date and time the dose was given."),
+                code="required",
+            )
         else:
             if timezone.is_naive(administered_at):
                 administered_at = timezone.make_aware(administered_at, zone)
@@ -323,8 +334,8 @@ def _dose_values(
                 _add(
                     errors,
                     "administered_at",
-                    "Time given cannot be in the future "
-                    f"(after {timezone.localtime(now, zone).strftime('%Y-%m-%d %H:%M')} site time).",
+                    _("Time given cannot be in the future (after %(now)s site time).")
+                    % {"now": timezone.localtime(now, zone).strftime("%Y-%m-%d %H:%M")},
                     code="date_in_future",
                 )
             timing = administration_time_check(scheduled=scheduled, administered_local=local.replace(tzinfo=None))
@@ -336,18 +347,27 @@ def _dose_values(
                 _add(errors, "amount_mg", problem, code="dose_amount")
     else:
         if not reason:
-            _add(errors, "reason", f"A {status} dose needs its reason.", code="required")
+            _add(errors, "reason", _("A %(status)s dose needs its reason.") % {"status": shown_status}, code="required")
         if administered_at is not None:
             _add(
-                errors, "administered_at", f"A {status} dose has no time given; leave it empty.", code="not_applicable"
+                errors,
+                "administered_at",
+                _("A %(status)s dose has no time given; leave it empty.") % {"status": shown_status},
+                code="not_applicable",
             )
         if amount is not None:
-            _add(errors, "amount_mg", f"A {status} dose has no amount; leave it empty.", code="not_applicable")
+            _add(
+                errors,
+                "amount_mg",
+                _("A %(status)s dose has no amount; leave it empty.") % {"status": shown_status},
+                code="not_applicable",
+            )
         if scheduled.date > context.today:
             _add(
                 errors,
                 "treatment_day",
-                f"{label} is in the future; it cannot be recorded as {status} yet.",
+                _("%(dose)s is in the future; it cannot be recorded as %(status)s yet.")
+                % {"dose": label, "status": shown_status},
                 code="date_in_future",
             )
     end = context.end
@@ -355,15 +375,16 @@ def _dose_values(
         _add(
             errors,
             "treatment_day",
-            f"{label} is after the end of treatment (last dose {end.last_dose_date.isoformat()}); "
-            "change the end of treatment first.",
+            _("%(dose)s is after the end of treatment (last dose %(date)s); change the end of treatment first.")
+            % {"dose": label, "date": end.last_dose_date.isoformat()},
         )
     death = context.death
     if death is not None and scheduled.date > death.date_of_death:
         _add(
             errors,
             "treatment_day",
-            f"{label} is after the date of death ({death.date_of_death.isoformat()}).",
+            _("%(dose)s is after the date of death (%(date)s).")
+            % {"dose": label, "date": death.date_of_death.isoformat()},
             code="after_death",
         )
     _raise(errors)
@@ -730,7 +751,7 @@ def treatment_end_record(
         if reason not in TreatmentEnd.Reason.values:
             _add(errors, "reason", f"Unknown reason {reason!r}.", code="invalid_choice")
         if last_dose_date is None:
-            _add(errors, "last_dose_date", "Enter the date of the last dose.", code="required")
+            _add(errors, "last_dose_date", _("Enter the date of the last dose."), code="required")
         _raise(errors)
         death = Death.objects.filter(patient=patient).first()
         problems = treatment_end_problems(
@@ -765,7 +786,7 @@ def treatment_end_record(
             reason_for_change=reason_for_change,
             duplicate_message=(
                 "outcome",
-                "The end of treatment is already recorded; edit it with a reason for change.",
+                _("The end of treatment is already recorded; edit it with a reason for change."),
             ),
         )
         _status_refresh(patient=patient, user=user, why=f"Treatment end: {record.get_outcome_display()}")
@@ -797,33 +818,34 @@ def _therapy_values(
         _add(
             errors,
             "regimen",
-            "HLH-1994 is etoposide + dexamethasone (+/- cyclosporine A): tick both.",
+            _("HLH-1994 is etoposide + dexamethasone (+/- cyclosporine A): tick both."),
             code="regimen_drugs",
         )
     if regimen == SubsequentTherapy.Regimen.OTHER and not (etoposide or dexamethasone or cyclosporine or other_drugs):
-        _add(errors, "other_drugs", "Name the drugs of the other regimen.", code="required")
+        _add(errors, "other_drugs", _("Name the drugs of the other regimen."), code="required")
     end = TreatmentEnd.objects.filter(patient=patient).first()
     if start_date is None:
-        _add(errors, "start_date", "Enter the start date.", code="required")
+        _add(errors, "start_date", _("Enter the start date."), code="required")
     elif end is None:
         _add(
             errors,
             "start_date",
-            "Subsequent therapy follows ruxolitinib (protocol section 6): record the end of treatment first.",
+            _("Subsequent therapy follows ruxolitinib (protocol section 6): record the end of treatment first."),
         )
     else:
         if start_date < end.last_dose_date:
             _add(
                 errors,
                 "start_date",
-                f"Start date cannot be before the last ruxolitinib dose ({end.last_dose_date.isoformat()}).",
+                _("Start date cannot be before the last ruxolitinib dose (%(date)s).")
+                % {"date": end.last_dose_date.isoformat()},
             )
         today = site_today(patient.site)
         if start_date > today:
             _add(
                 errors,
                 "start_date",
-                f"Start date cannot be in the future (after {today.isoformat()}).",
+                _("Start date cannot be in the future (after %(date)s).") % {"date": today.isoformat()},
                 code="date_in_future",
             )
         death = Death.objects.filter(patient=patient).first()
@@ -831,7 +853,7 @@ def _therapy_values(
             _add(
                 errors,
                 "start_date",
-                f"Start date cannot be after the date of death ({death.date_of_death}).",
+                _("Start date cannot be after the date of death (%(date)s).") % {"date": death.date_of_death},
                 code="after_death",
             )
     _raise(errors)
@@ -949,20 +971,21 @@ def _death_problems(
     *, patient: Patient, date_of_death: date | None, cause: str, errors: dict, field: str, cause_field: str
 ) -> None:
     if date_of_death is None:
-        _add(errors, field, "Enter the date of death.", code="required")
+        _add(errors, field, _("Enter the date of death."), code="required")
     else:
         today = site_today(patient.site)
         if date_of_death < patient.enrollment_date:
             _add(
                 errors,
                 field,
-                f"Date of death cannot be before enrollment ({patient.enrollment_date.isoformat()}).",
+                _("Date of death cannot be before enrollment (%(date)s).")
+                % {"date": patient.enrollment_date.isoformat()},
             )
         if date_of_death > today:
             _add(
                 errors,
                 field,
-                f"Date of death cannot be in the future (after {today.isoformat()}).",
+                _("Date of death cannot be in the future (after %(date)s).") % {"date": today.isoformat()},
                 code="date_in_future",
             )
         last_dose = _latest_dose_date(patient, given_only=False)
@@ -970,7 +993,7 @@ def _death_problems(
             _add(
                 errors,
                 field,
-                f"Date of death cannot be before a dose recorded for {last_dose.isoformat()}.",
+                _("Date of death cannot be before a dose recorded for %(date)s.") % {"date": last_dose.isoformat()},
                 code="before_last_dose",
             )
         end = TreatmentEnd.objects.filter(patient=patient).first()
@@ -978,7 +1001,8 @@ def _death_problems(
             _add(
                 errors,
                 field,
-                f"Date of death cannot be before the last ruxolitinib dose ({end.last_dose_date.isoformat()}).",
+                _("Date of death cannot be before the last ruxolitinib dose (%(date)s).")
+                % {"date": end.last_dose_date.isoformat()},
             )
         seen_alive = (
             FollowUp.objects.filter(patient=patient, assessed_on__gte=date_of_death)
@@ -990,8 +1014,8 @@ def _death_problems(
             _add(
                 errors,
                 field,
-                f"Date of death cannot be before the follow-up of {seen_alive.assessed_on.isoformat()} "
-                f"({seen_alive.get_vital_status_display().lower()}).",
+                _("Date of death cannot be before the follow-up of %(date)s (%(status)s).")
+                % {"date": seen_alive.assessed_on.isoformat(), "status": seen_alive.get_vital_status_display().lower()},
             )
         reported_earlier = FollowUp.objects.filter(
             patient=patient, vital_status=FollowUp.VitalStatus.DEAD, assessed_on__lt=date_of_death
@@ -1000,11 +1024,11 @@ def _death_problems(
             _add(
                 errors,
                 field,
-                f"Date of death cannot be after the follow-up of {reported_earlier.assessed_on.isoformat()} "
-                "that reported it.",
+                _("Date of death cannot be after the follow-up of %(date)s that reported it.")
+                % {"date": reported_earlier.assessed_on.isoformat()},
             )
     if not (cause or "").strip():
-        _add(errors, cause_field, "Enter the cause of death.", code="required")
+        _add(errors, cause_field, _("Enter the cause of death."), code="required")
 
 
 @retried
@@ -1095,13 +1119,14 @@ def follow_up_record(
             _add(
                 errors,
                 "assessed_on",
-                f"Follow-up date cannot be before day 0, the first dose ({patient.first_dose_date.isoformat()}).",
+                _("Follow-up date cannot be before day 0, the first dose (%(date)s).")
+                % {"date": patient.first_dose_date.isoformat()},
             )
         if assessed_on > today:
             _add(
                 errors,
                 "assessed_on",
-                f"Follow-up date cannot be in the future (after {today.isoformat()}).",
+                _("Follow-up date cannot be in the future (after %(date)s).") % {"date": today.isoformat()},
                 code="date_in_future",
             )
         if visit is not None and visit.patient_id != patient.pk:
@@ -1126,22 +1151,23 @@ def follow_up_record(
                     _add(
                         errors,
                         "date_of_death",
-                        f"A death on {death.date_of_death.isoformat()} is already recorded; correct it on the "
-                        "death page.",
+                        _("A death on %(date)s is already recorded; correct it on the death page.")
+                        % {"date": death.date_of_death.isoformat()},
                     )
                 died_on = death.date_of_death
             if died_on is not None and assessed_on < died_on:
                 _add(
                     errors,
                     "assessed_on",
-                    f"A follow-up on {assessed_on.isoformat()} cannot report a death on {died_on.isoformat()}.",
+                    _("A follow-up on %(date)s cannot report a death on %(died)s.")
+                    % {"date": assessed_on.isoformat(), "died": died_on.isoformat()},
                 )
         else:
             if death_given:
                 _add(
                     errors,
                     "date_of_death",
-                    "Date and cause of death go with the vital status 'Dead'.",
+                    _("Date and cause of death go with the vital status 'Dead'."),
                     code="death_needs_vital_status_dead",
                 )
             if death is not None and assessed_on >= death.date_of_death:
@@ -1169,7 +1195,10 @@ def follow_up_record(
             "notes": (notes or "").strip(),
             "visit": visit,
         }
-        duplicate = ("assessed_on", f"A follow-up on {assessed_on.isoformat()} is already recorded.")
+        duplicate = (
+            "assessed_on",
+            _("A follow-up on %(date)s is already recorded.") % {"date": assessed_on.isoformat()},
+        )
         if corrected is not None:
             if same_day.exclude(pk=corrected.pk).exists():
                 raise ValidationError({duplicate[0]: duplicate[1]})

@@ -46,12 +46,16 @@ def subject_list(request):
 def screening_log(request):
     rows = selectors.subject_list(user=request.user).order_by("site__code", "screening_number")
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    for screening in page:
+        screening.shown_detail = services.eligibility_shown(screening)
     return render(request, "patients/screening_log.html", {"page": page})
 
 
 def _site_for_new_screening(request):
     sites = list(user_sites(request.user))
-    chosen = posted_int(request.POST if request.POST.get("site") else request.GET, "site", label="Site", required=False)
+    chosen = posted_int(
+        request.POST if request.POST.get("site") else request.GET, "site", label=_("Site"), required=False
+    )
     if chosen is not None:
         return get_object_or_404(user_sites(request.user), pk=chosen), sites
     return (sites[0] if sites else None), sites
@@ -63,13 +67,15 @@ def _site_for_new_screening(request):
 def screening_create(request):
     site, sites = _site_for_new_screening(request)
     if site is None:
-        messages.error(request, "You are not a member of any site; ask a data manager to add you to one.")
+        messages.error(request, _("You are not a member of any site; ask a data manager to add you to one."))
         return redirect("subject_list")
     form = ScreeningForm(request.POST or None, site=site)
     if request.method == "POST" and form.is_valid():
         screening = services.screening_create(site=site, data=form.cleaned_data, user=request.user)
         messages.success(
-            request, f"Screening {screening.screening_number} saved: {screening.get_eligibility_display()}."
+            request,
+            _("Screening %(number)s saved: %(eligibility)s.")
+            % {"number": screening.screening_number, "eligibility": screening.get_eligibility_display()},
         )
         return redirect("screening_detail", pk=screening.pk)
     return render(request, "patients/screening_form.html", {"form": form, "site": site, "sites": sites})
@@ -84,7 +90,7 @@ def screening_detail(request, pk: int):
         "patients/screening_detail.html",
         {
             "screening": screening,
-            "detail": screening.eligibility_detail,
+            "detail": services.eligibility_shown(screening),
             "patient": getattr(screening, "patient", None),
             "can_enroll": request.user.has_perm("patients.enroll_patient"),
             "can_edit": request.user.has_perm("patients.change_screening"),
@@ -111,7 +117,7 @@ def screening_edit(request, pk: int):
         ),
     )
     if submission.saved:
-        messages.success(request, "Screening updated; eligibility recomputed.")
+        messages.success(request, _("Screening updated; eligibility recomputed."))
         return redirect("screening_detail", pk=screening.pk)
     context = {
         "form": form,
@@ -153,7 +159,7 @@ def screening_enroll(request, pk: int):
         except ValidationError as exc:
             service_errors_to_form(form, exc)
         else:
-            messages.success(request, f"Enrolled as {patient.subject_number}.")
+            messages.success(request, _("Enrolled as %(number)s.") % {"number": patient.subject_number})
             return redirect("patient_overview", pk=patient.pk)
     return render(
         request,
@@ -161,7 +167,7 @@ def screening_enroll(request, pk: int):
         {
             "form": form,
             "screening": screening,
-            "detail": screening.eligibility_detail,
+            "detail": services.eligibility_shown(screening),
             "band": band,
             # The form is offered only for an eligible child; the service refuses any other anyway.
             "may_enroll": screening.eligibility == Eligibility.ELIGIBLE,
@@ -178,8 +184,8 @@ def patient_overview(request, pk: int):
         {
             "patient": patient,
             "screening": patient.screening,
-            "eligibility": patient.screening.eligibility_detail,
-            "derived": patient.derived_detail,
+            "eligibility": services.eligibility_shown(patient.screening),
+            "derived": services.derived_shown(patient),
             "visits": patient.visits.all(),
         },
     )

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -30,7 +31,7 @@ from patients.forms import (
     TreatmentEndForm,
 )
 from patients.models import Death, DoseAdministration, Patient, SubsequentTherapy, TreatmentEnd
-from patients.rules.treatment import SLOT_LABELS, ScheduledDose, slots_for, treatment_day_date
+from patients.rules.treatment import ScheduledDose, dose_label, slots_for, treatment_day_date
 from trial import clock
 from trial.versioning import ConcurrentEditError
 
@@ -93,7 +94,7 @@ def dose_log(request, pk: int):
 def _scheduled_or_404(patient: Patient, day: int, slot: str) -> ScheduledDose:
     trial = patient.site.trial
     if not 1 <= day <= trial.treatment_days or slot not in slots_for(trial.doses_per_day):
-        raise Http404("No such scheduled dose.")
+        raise Http404(_("No such scheduled dose."))
     return ScheduledDose(day, slot, treatment_day_date(patient.first_dose_date, day))
 
 
@@ -130,7 +131,11 @@ def _dose_given_now(request, patient: Patient, scheduled: ScheduledDose, label: 
     day, slot = scheduled.treatment_day, scheduled.slot
     posted = request.POST.get("dose")
     if posted is not None and posted != f"{day}-{slot}":
-        messages.error(request, f"This button was for another dose ({posted}), not the {label}; nothing changed.")
+        messages.error(
+            request,
+            _("This button was for another dose (%(posted)s), not the %(dose)s; nothing changed.")
+            % {"posted": posted, "dose": label},
+        )
         return redirect(_dose_log_url(patient, day))
     try:
         dose = services.dose_given_now(
@@ -161,7 +166,9 @@ def _dose_given_now(request, patient: Patient, scheduled: ScheduledDose, label: 
         note = f" {dose.deviation_note}" if dose.deviation else ""
         messages.success(
             request,
-            f"The {label} was recorded as given at {local:%H:%M}, {dose.amount_mg.normalize():f} mg.{note}",
+            _("The %(dose)s was recorded as given at %(time)s, %(amount)s mg.")
+            % {"dose": label, "time": f"{local:%H:%M}", "amount": f"{dose.amount_mg.normalize():f}"}
+            + note,
         )
     return redirect(_dose_log_url(patient, day))
 
@@ -173,7 +180,7 @@ def _dose_given_now(request, patient: Patient, scheduled: ScheduledDose, label: 
 def dose_record(request, pk: int, day: int, slot: str):
     patient = selectors.patient_get_for_user(user=request.user, pk=pk)
     scheduled = _scheduled_or_404(patient, day, slot)
-    label = f"{SLOT_LABELS[slot]} dose of treatment day {day}"
+    label = dose_label(slot, day)
     if request.method == "POST" and "given_now" in request.POST:
         return _dose_given_now(request, patient, scheduled, label)
 
@@ -233,8 +240,9 @@ def dose_record(request, pk: int, day: int, slot: str):
         else:
             note = ""
             if dose.short_interval:
-                note = f" Short interval confirmed; the dose is flagged and queried. {dose.short_interval_note}"
-            messages.success(request, f"The {label} was saved.{note}")
+                note = " " + _("Short interval confirmed; the dose is flagged and queried.")
+                note += f" {dose.short_interval_note}"
+            messages.success(request, _("The %(dose)s was saved.") % {"dose": label} + note)
             return redirect(_dose_log_url(patient, day))
     return _dose_form_page(
         request, patient=patient, form=form, record=record, scheduled=scheduled, label=label, conflict=conflict
@@ -285,7 +293,10 @@ def treatment_end(request, pk: int):
     )
     if submission.saved:
         patient.refresh_from_db()
-        messages.success(request, f"End of treatment saved; the patient is now {patient.get_status_display()}.")
+        messages.success(
+            request,
+            _("End of treatment saved; the patient is now %(status)s.") % {"status": patient.get_status_display()},
+        )
         return redirect("treatment_summary", pk=patient.pk)
     trial = patient.site.trial
     context = {
@@ -318,7 +329,7 @@ def subsequent_therapy_add(request, pk: int):
         ),
     )
     if submission.saved:
-        messages.success(request, "Subsequent therapy saved.")
+        messages.success(request, _("Subsequent therapy saved."))
         return redirect("treatment_summary", pk=patient.pk)
     context = {"patient": patient, "form": form, "therapy": None, "treatment_end": end}
     return edit_page(request, "patients/treatment/therapy_form.html", context, submission)
@@ -339,7 +350,7 @@ def subsequent_therapy_edit(request, pk: int, therapy_pk: int):
         ),
     )
     if submission.saved:
-        messages.success(request, "Subsequent therapy updated.")
+        messages.success(request, _("Subsequent therapy updated."))
         return redirect("treatment_summary", pk=patient.pk)
     context = {
         "patient": patient,
@@ -375,7 +386,9 @@ def follow_up_add(request, pk: int):
     submission = form_submit(request, form, _follow_up_save(form, patient, request.user))
     if submission.saved:
         patient.refresh_from_db()
-        messages.success(request, f"Follow-up saved; the patient is {patient.get_status_display()}.")
+        messages.success(
+            request, _("Follow-up saved; the patient is %(status)s.") % {"status": patient.get_status_display()}
+        )
         return redirect("treatment_summary", pk=patient.pk)
     # The earlier contacts, for their open queries at the top of the form.
     context = {"patient": patient, "form": form, "follow_ups": patient.follow_ups.order_by("assessed_on")}
@@ -398,7 +411,7 @@ def death_record(request, pk: int):
         ),
     )
     if submission.saved:
-        messages.success(request, "Death recorded; the patient is off study.")
+        messages.success(request, _("Death recorded; the patient is off study."))
         return redirect("treatment_summary", pk=patient.pk)
     context = {
         "patient": patient,

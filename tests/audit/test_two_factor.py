@@ -100,12 +100,12 @@ def test_required_roles_must_set_up_a_second_factor_before_anything_else(client,
     sent = client.get(reverse("worklist"))
     assert sent.status_code == 302 and sent["Location"] == f"{reverse('two_factor')}?next=%2Fworklist%2F"
     page = client.get(reverse("two_factor")).content.decode()
-    assert "Your role (monitor) signs in with a password and a code" in page
+    assert "Your role (Monitor) signs in with a password and a code" in page
     with time_machine.travel(START, tick=False):
         enrol(client, monitor)
         assert client.get(reverse("worklist")).status_code == 200  # setting up verified this session
         off = client.post(reverse("two_factor"), {"code": "123456"})
-    assert "Your role (monitor) must sign in with two factors in this trial." in off.content.decode()
+    assert "Your role (Monitor) must sign in with two factors in this trial." in off.content.decode()
     assert TOTPDevice.objects.filter(user=monitor, confirmed=True).exists()
     client.logout()
     sign_in(client, clinician)  # a role not named signs in with the password alone

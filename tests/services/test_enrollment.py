@@ -77,7 +77,7 @@ def test_ineligible_child_cannot_be_enrolled_by_the_service(site_a, clinician):
 def test_incomplete_screening_cannot_be_enrolled(site_a, clinician):
     screening = screening_create(site=site_a, data=eligible_data(new_diagnosis=None), user=clinician)
     assert screening.eligibility == "incomplete"
-    with pytest.raises(EnrollmentRefused, match="incomplete"):
+    with pytest.raises(EnrollmentRefused, match="Incomplete: data missing"):
         enroll(screening, clinician)
 
 

@@ -52,6 +52,7 @@ ALLOWED = {
     "dsDNA",
     "CMV",
     "PaO",
+    "eGFR",  # estimated glomerular filtration rate, written so in Chinese clinical notes too
     # Proper names: products, registries, the standard's publisher, the trial's registry id.
     "ChiCTR",
     "Jakafi",
@@ -60,6 +61,7 @@ ALLOWED = {
     "CDISC",
     "ODM",
     "Noto",
+    "Schwartz",  # the bedside Schwartz formula for the eGFR, named after its author
     # The IANA name of the site's time zone, shown beside the page's times.
     "Asia",
     "Shanghai",

@@ -8,6 +8,8 @@ always an argument, never today's date.
 
 from datetime import date, timedelta
 
+from django.utils.translation import ngettext, pgettext
+
 
 def anniversary(date_of_birth: date, years: int) -> date:
     """The date of the `years`-th birthday (29 February -> 1 March in non-leap years)."""
@@ -48,15 +50,25 @@ def age_label(date_of_birth: date, on: date) -> str:
     then "5 years 5 months" ("3 years" on a birthday month)."""
     months = age_in_months(date_of_birth, on)
     if months < 1:
-        return _count(age_in_days(date_of_birth, on), "day")
+        return _days(age_in_days(date_of_birth, on))
     if months < 24:
-        return _count(months, "month")
+        return _months(months)
     years, rest = divmod(months, 12)
-    return _count(years, "year") + (f" {_count(rest, 'month')}" if rest else "")
+    if not rest:
+        return _years(years)
+    return pgettext("age", "%(years)s %(months)s") % {"years": _years(years), "months": _months(rest)}
 
 
-def _count(n: int, unit: str) -> str:
-    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+def _days(n: int) -> str:
+    return ngettext("%(n)s day", "%(n)s days", n) % {"n": n}
+
+
+def _months(n: int) -> str:
+    return ngettext("%(n)s month", "%(n)s months", n) % {"n": n}
+
+
+def _years(n: int) -> str:
+    return ngettext("%(n)s year", "%(n)s years", n) % {"n": n}
 
 
 def has_reached_age(date_of_birth: date, on: date, years: int) -> bool:

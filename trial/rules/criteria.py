@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-NOT_ENTERED = "not entered"
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+NOT_ENTERED = gettext_noop("not entered")
 
 
 class Verdict(str, Enum):
@@ -40,9 +43,9 @@ class Criterion:
 def fmt(value: float | bool | date | None, unit: str = "") -> str:
     """Render a value for display: None as "not entered", 10.0 as "10", 39.25 as "39.25"."""
     if value is None:
-        return NOT_ENTERED
+        return _(NOT_ENTERED)
     if isinstance(value, bool):
-        text = "yes" if value else "no"
+        text = _("yes") if value else _("no")
     elif isinstance(value, date):
         text = value.isoformat()
     elif isinstance(value, int):
@@ -82,10 +85,11 @@ def threshold_criterion(
     """A criterion met when `value op limit`, e.g. ferritin >= 500 µg/L; None if missing."""
     limit_text = f"{op} {fmt(limit, unit)}"
     if value is None:
-        met, why = None, f"{name} is not entered."
+        met, why = None, _("%(name)s is not entered.") % {"name": name}
     else:
         met = _COMPARISONS[op](value, limit)
-        why = f"{name} {fmt(value, unit)} {'is' if met else 'is not'} {limit_text}."
+        shown = {"name": name, "value": fmt(value, unit), "limit": limit_text}
+        why = (_("%(name)s %(value)s is %(limit)s.") if met else _("%(name)s %(value)s is not %(limit)s.")) % shown
     return Criterion(
         code=code,
         label=f"{name} {limit_text}",
@@ -99,14 +103,14 @@ def threshold_criterion(
 def finding_criterion(code: str, label: str, present: bool | None) -> Criterion:
     """A criterion met when a clinical finding is recorded as present; None if missing."""
     if present is None:
-        why = f"{label}: not entered."
+        why = _("%(label)s: not entered.") % {"label": label}
     else:
-        why = f"{label}: {'present' if present else 'absent'}."
+        why = (_("%(label)s: present.") if present else _("%(label)s: absent.")) % {"label": label}
     return Criterion(
         code=code,
         label=label,
         met=present,
         value=fmt(present),
-        threshold="present",
+        threshold=_("present"),
         explanation=why,
     )
