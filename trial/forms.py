@@ -9,6 +9,7 @@ from crispy_forms.layout import Div
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from trial import clock
 from trial.analytes import ANALYTES, Analyte, limit_message
@@ -97,7 +98,7 @@ class CRFForm(forms.ModelForm):
 class ReasonForChangeMixin(forms.Form):
     version = VersionField()
     reason_for_change = forms.CharField(
-        label="Reason for change",
+        label=gettext_lazy("Reason for change"),
         max_length=REASON_MAX_LENGTH,
-        help_text="Required for any change to saved data; it is kept in the audit trail.",
+        help_text=gettext_lazy("Required for any change to saved data; it is kept in the audit trail."),
     )

@@ -14,8 +14,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
@@ -426,6 +428,30 @@ def _grades(
     return current, baseline
 
 
+def _explanation_stored(current: LabGrade, baseline: LabGrade | None) -> str:
+    """The suggestion's sentence as it is kept: English, whoever saved the panel (pages
+    recompute it in the reader's language, suggestion_explanation_shown)."""
+    with translation.override("en"):
+        return suggestion_explain(current, baseline)[:300]
+
+
+def suggestion_explanation_shown(suggestion, patient: Patient | None = None) -> str:
+    """A suggestion's sentence in the reader's language, the CTCAE term marked English (HTML).
+
+    Recomputed from its lab value and the screening value with the value's limits; the kept
+    sentence (English) when the value no longer grades."""
+    marker = "\x00"
+    result, patient = suggestion.lab_result, patient or suggestion.patient
+    graded = _grades(result, patient)
+    if graded is None:
+        return format_html('<span lang="en">{}</span>', suggestion.explanation)
+    current, baseline = graded
+    current = lab_grade(current.analyte, current.value, *_limits(result, patient), term=marker)
+    text = suggestion_explain(current, baseline)
+    term = format_html('<span lang="en">{}</span>', current.ctcae_term)
+    return mark_safe(conditional_escape(text).replace(marker, term))  # noqa: S308 - both parts escaped
+
+
 def lab_ae_suggestions_create(
     *, panel: LabPanel, new_panel: bool = False, ranges_by_age: dict | None = None
 ) -> list[LabAESuggestion]:
@@ -474,7 +500,7 @@ def lab_ae_suggestions_create(
             wanted = {
                 "term": terms[current.ctcae_code],
                 "grade": current.grade,
-                "explanation": suggestion_explain(current, baseline)[:300],
+                "explanation": _explanation_stored(current, baseline),
             }
             if suggestion is None:
                 suggestion = LabAESuggestion(patient=patient, lab_result=result, **wanted)

@@ -5,6 +5,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 
 from assessments.models import Visit
 from assessments.rules.schedule import visit_window_check
@@ -20,7 +21,10 @@ def visit_date_apply(*, visit: Visit, visit_date: date, user, reason: str | None
     visit.visit_date = visit_date
     visit.not_done = False
     if visit.window_start is not None and visit.window_end is not None:
-        check = visit_window_check(visit_date=visit_date, window_start=visit.window_start, window_end=visit.window_end)
+        with translation.override("en"):  # the stored note is English; pages translate it (assessments.display)
+            check = visit_window_check(
+                visit_date=visit_date, window_start=visit.window_start, window_end=visit.window_end
+            )
         visit.out_of_window = check.deviation
         visit.window_note = check.explanation if check.deviation else ""
     record_save(record=visit, user=user, reason=reason or "Visit date recorded")

@@ -39,6 +39,9 @@ def ae_list(request, pk: int):
         .order_by("lab_result__sampled_at", "id")
     )
     adverse_events = list(patient.adverse_events.select_related("term").order_by("-onset_date", "-id"))
+    pending = [s for s in suggestions if s.status == LabAESuggestion.Status.PENDING]
+    for suggestion in pending:
+        suggestion.shown_explanation = services.suggestion_explanation_shown(suggestion, patient)
     for ae in adverse_events:
         ae.form_lock = form_lock(ae, user=request.user)
     return render(
@@ -47,7 +50,7 @@ def ae_list(request, pk: int):
         {
             "patient": patient,
             "adverse_events": adverse_events,
-            "pending": [s for s in suggestions if s.status == LabAESuggestion.Status.PENDING],
+            "pending": pending,
             "decided": [s for s in suggestions if s.status != LabAESuggestion.Status.PENDING],
             "can_add": request.user.has_perm("assessments.add_adverseevent"),
             "can_edit": request.user.has_perm("assessments.change_adverseevent"),
@@ -139,7 +142,15 @@ def ae_suggestion_accept(request, pk: int):
         messages.success(request, _saved_message(ae, "recorded from the lab value"))
         return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
     return render(
-        request, FORM_TEMPLATE, {"form": form, "patient": patient, "suggestion": suggestion, "mode": "accept"}
+        request,
+        FORM_TEMPLATE,
+        {
+            "form": form,
+            "patient": patient,
+            "suggestion": suggestion,
+            "suggestion_explanation": services.suggestion_explanation_shown(suggestion, patient),
+            "mode": "accept",
+        },
     )
 
 
