@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 
 from assessments.models import Visit
 from assessments.rules.schedule import visit_window_check
@@ -47,11 +48,15 @@ def visit_unscheduled_add(*, patient: Patient, visit_date: date, reason: str, us
     today = today or site_today(patient.site)
     errors = {}
     if visit_date > today:
-        errors["visit_date"] = f"Visit date cannot be in the future (after {today.isoformat()})."
+        errors["visit_date"] = gettext("Visit date cannot be in the future (after %(date)s).") % {
+            "date": today.isoformat()
+        }
     elif visit_date < patient.enrollment_date:
-        errors["visit_date"] = f"Visit date cannot be before enrollment ({patient.enrollment_date.isoformat()})."
+        errors["visit_date"] = gettext("Visit date cannot be before enrollment (%(date)s).") % {
+            "date": patient.enrollment_date.isoformat()
+        }
     if not reason.strip():
-        errors["reason"] = "Give the reason for the unscheduled visit."
+        errors["reason"] = gettext("Give the reason for the unscheduled visit.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -71,11 +76,11 @@ def visit_unscheduled_add(*, patient: Patient, visit_date: date, reason: str, us
 @retried
 def visit_not_done_record(*, visit_id: int, reason: str, expected_version: int, user) -> Visit:
     if not reason.strip():
-        raise ValidationError({"not_done_reason": "Give the reason the visit was not done."})
+        raise ValidationError({"not_done_reason": gettext("Give the reason the visit was not done.")})
     with transaction.atomic():
         visit = record_lock_for_update(model=Visit, pk=visit_id, expected_version=expected_version)
         if visit.visit_date is not None:
-            raise ValidationError({"not_done_reason": "This visit already has a date; it was done."})
+            raise ValidationError({"not_done_reason": gettext("This visit already has a date; it was done.")})
         visit.not_done = True
         visit.not_done_reason = reason.strip()
         record_save(record=visit, user=user, reason="Visit recorded as not done")

@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from assessments import display
@@ -62,7 +63,7 @@ def response_confirm_view(request, pk: int):
             expected_version=posted_int(request.POST, "version", label="Version", maximum=VERSION_MAX),
             user=request.user,
         ),
-        success=f"Day {assessment.study_day} response confirmed.",
+        success=gettext("Day %(day)s response confirmed.") % {"day": assessment.study_day},
     )
     return redirect("patient_responses", pk=assessment.patient_id)
 
