@@ -417,6 +417,8 @@ def _outcomes(patients: list[Patient], days: dict[int, date]) -> list[dict]:
                 "outside_analysis": outside_cutoff_analysis(
                     day0=p.first_dose_date, data_cutoff=p.site.trial.data_cutoff_date
                 ),
+                "first_dose_date": p.first_dose_date.isoformat(),
+                "data_cutoff": p.site.trial.data_cutoff_date.isoformat() if p.site.trial.data_cutoff_date else None,
                 "etiology": p.etiology,
                 "etiology_label": p.get_etiology_display(),
                 "risk_group": p.risk_group,
