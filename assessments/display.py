@@ -3,7 +3,7 @@
 Visit names are stored in English with the schedule (trial.VisitDefinition) and the visits
 planned from it; pages map the definition's stable code to a translated name at display
 time, and the stored value stays as it is. A code this table does not know (a schedule
-edited in the admin) shows its stored name.
+edited in the admin, or a visit renamed) shows its stored name.
 """
 
 from django.utils.translation import gettext, gettext_noop
@@ -35,7 +35,8 @@ def visit_name(visit) -> str:
     if visit is None:
         return ""
     definition = getattr(visit, "definition", None)
-    if definition is not None and definition.code in VISIT_NAMES:
+    # A name edited away from the schedule's own (the admin) has no translation: it shows as stored.
+    if definition is not None and VISIT_NAMES.get(definition.code) == visit.name:
         return gettext(VISIT_NAMES[definition.code])
     if visit.unscheduled and visit.planned_day is not None:
         return gettext("Unscheduled (day %(day)s)") % {"day": visit.planned_day}
