@@ -563,7 +563,9 @@ def response_confirm(
 
     valid = {r.value for r in Response if r is not Response.NOT_ASSESSABLE}
     if status not in valid:
-        raise ValidationError({"status": "Choose CR, PR, HLH improvement, progression, relapse or no response."})
+        raise ValidationError(
+            {"status": gettext("Choose CR, PR, HLH improvement, progression, relapse or no response.")}
+        )
     with transaction.atomic():
         assessment = record_lock_for_update(
             model=ResponseAssessment, pk=assessment_id, expected_version=expected_version
@@ -575,7 +577,9 @@ def response_confirm(
             assessment.computed_at = assessment.recomputed_at
             assessment.recomputed_status, assessment.recomputed_detail, assessment.recomputed_at = "", {}, None
         if status != assessment.computed_status and not reason.strip():
-            raise ValidationError({"reason": "Give the reason for recording a response other than the computed one."})
+            raise ValidationError(
+                {"reason": gettext("Give the reason for recording a response other than the computed one.")}
+            )
         assessment.confirmed_status = status
         assessment.confirmation_reason = reason.strip()
         assessment.confirmed_by = user
