@@ -274,7 +274,14 @@ def _ranges(patients: list[Patient]) -> dict:
             label = f"< {upper:g}" if code == "TEMP" else (f"≥ {lower:g}" if lower is not None else f"{upper:g}")
             if code == "FIBRINO":
                 label = f"> {lower:g}"
-            out[code] = {"lower": lower, "upper": upper, "unit": "", "label": f"{label} (protocol section 9)"}
+            out[code] = {
+                "lower": lower,
+                "upper": upper,
+                "unit": "",
+                "label": f"{label} (protocol section 9)",
+                "bare_label": label,
+                "protocol": True,
+            }
     return out
 
 
@@ -282,7 +289,15 @@ def _baseline(patients: list[Patient], ranges: dict) -> dict:
     rows = []
     ages = [round(age_in_days(p.screening.date_of_birth, p.screening.screening_date) / 365.25, 1) for p in patients]
     weights = [_num(p.enrollment_weight_kg) for p in patients]
-    rows.append({"label": "Age", "unit": "years", "values": ages, "summary": _summary(ages), "footnote": ""})
+    rows.append(
+        {
+            "label": gettext_noop("Age"),
+            "unit": gettext_noop("years"),
+            "values": ages,
+            "summary": _summary(ages),
+            "footnote": "",
+        }
+    )
     rows.append({"label": "Weight", "unit": "kg", "values": weights, "summary": _summary(weights), "footnote": ""})
     rows.append({"label": "Sex", "unit": "", "values": [p.screening.sex for p in patients], "summary": None})
     rows.append(
@@ -291,7 +306,7 @@ def _baseline(patients: list[Patient], ranges: dict) -> dict:
     rows.append(
         {"label": "Risk group", "unit": "", "values": [p.get_risk_group_display() for p in patients], "summary": None}
     )
-    footnotes = []
+    footnotes, footnote_items = [], []
     for field, label, unit, code in BASELINE_MARKERS:
         values: list = []
         for p in patients:
@@ -302,21 +317,43 @@ def _baseline(patients: list[Patient], ranges: dict) -> dict:
         mark = ""
         if code in ranges:
             footnotes.append(f"{label}: normal {ranges[code]['label']}")
+            # The same footnote in parts, for a page that prints it in the reader's language.
+            found = ranges[code]
+            protocol = bool(found.get("protocol"))
+            footnote_items.append(
+                {"label": label, "range": found["bare_label"] if protocol else found["label"], "protocol": protocol}
+            )
             mark = chr(ord("a") + len(footnotes) - 1)
         numeric = [v for v in values if isinstance(v, float)]
         rows.append({"label": label, "unit": unit, "values": values, "summary": _summary(numeric), "footnote": mark})
     rows = [_with_display(row) for row in rows]
-    return {"patients": [p.subject_number for p in patients], "rows": rows, "footnotes": footnotes}
+    return {
+        "patients": [p.subject_number for p in patients],
+        "rows": rows,
+        "footnotes": footnotes,
+        "footnote_items": footnote_items,
+    }
 
 
-def _therapy_label(t: SubsequentTherapy, day0: date) -> str:
+def _therapy_parts(t: SubsequentTherapy, day0: date) -> dict:
+    """A subsequent therapy in parts (English labels), for a page that prints it in the reader's language."""
     drugs = [name for name, on in (("E", t.etoposide), ("D", t.dexamethasone), ("CsA", t.cyclosporine)) if on]
     if t.other_drugs:
         drugs.append(t.other_drugs)
-    text = t.get_regimen_display() + (f" ({', '.join(drugs)})" if drugs else "")
-    text += f" from day {(t.start_date - day0).days}"
-    if t.response:
-        text += f": {t.get_response_display()}"
+    return {
+        "regimen": str(t.get_regimen_display()),
+        "drugs": ", ".join(drugs),
+        "day": (t.start_date - day0).days,
+        "response": str(t.get_response_display()) if t.response else "",
+    }
+
+
+def _therapy_label(t: SubsequentTherapy, day0: date) -> str:
+    parts = _therapy_parts(t, day0)
+    text = parts["regimen"] + (f" ({parts['drugs']})" if parts["drugs"] else "")
+    text += f" from day {parts['day']}"
+    if parts["response"]:
+        text += f": {parts['response']}"
     return text
 
 
@@ -362,12 +399,17 @@ def _outcomes(patients: list[Patient], days: dict[int, date]) -> list[dict]:
         )
         best = ep.best_response if ep else ""
         if death is not None:
-            survival = f"Died day {(death.date_of_death - p.first_dose_date).days}: {death.cause}"
+            day = (death.date_of_death - p.first_dose_date).days
+            survival = f"Died day {day}: {death.cause}"
+            survival_parts = {"kind": "died", "day": day, "cause": death.cause}
         elif p.pk in last_follow:
             f = last_follow[p.pk]
-            survival = f"{f.get_vital_status_display()} at day {(f.assessed_on - p.first_dose_date).days}"
+            day = (f.assessed_on - p.first_dose_date).days
+            survival = f"{f.get_vital_status_display()} at day {day}"
+            survival_parts = {"kind": "follow_up", "day": day, "status": str(f.get_vital_status_display())}
         else:
             survival = "Alive"
+            survival_parts = {"kind": "alive"}
         rows.append(
             {
                 "patient_id": p.pk,
@@ -375,6 +417,8 @@ def _outcomes(patients: list[Patient], days: dict[int, date]) -> list[dict]:
                 "outside_analysis": outside_cutoff_analysis(
                     day0=p.first_dose_date, data_cutoff=p.site.trial.data_cutoff_date
                 ),
+                "first_dose_date": p.first_dose_date.isoformat(),
+                "data_cutoff": p.site.trial.data_cutoff_date.isoformat() if p.site.trial.data_cutoff_date else None,
                 "etiology": p.etiology,
                 "etiology_label": p.get_etiology_display(),
                 "risk_group": p.risk_group,
@@ -382,11 +426,13 @@ def _outcomes(patients: list[Patient], days: dict[int, date]) -> list[dict]:
                 "treatment_days": _treatment_days(p, days),
                 "stop_reason": (end.get_reason_display() if end.reason else end.get_outcome_display()) if end else "",
                 "best_response": best,
-                "best_response_label": RESPONSE_LABELS.get(best, "Not assessed"),
+                "best_response_label": RESPONSE_LABELS.get(best, gettext_noop("Not assessed")),
                 "best_response_day": ep.best_response_day if ep else None,
                 "response_duration_days": ep.cr_duration_days if ep else None,
                 "subsequent_therapy": "; ".join(_therapy_label(t, p.first_dose_date) for t in therapies[p.pk]),
+                "subsequent_therapies": [_therapy_parts(t, p.first_dose_date) for t in therapies[p.pk]],
                 "survival": survival,
+                "survival_parts": survival_parts,
                 "alive": death is None,
                 "efs_days": ep.efs_days if ep else None,
                 "efs_event": ep.efs_event if ep else "",

@@ -187,6 +187,11 @@ class SupportiveCareForm(forms.ModelForm):
         model = SupportiveCare
         fields = ["kind", "product", "given_on", "detail"]
         widgets = {"given_on": date_input()}
+        labels = {
+            "kind": gettext_lazy("Kind"),
+            "product": gettext_lazy("Product"),
+            "given_on": gettext_lazy("Given on"),
+        }
 
     def clean(self):
         # On the product field, before the table's constraint would refuse it without naming it.

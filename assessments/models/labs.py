@@ -14,8 +14,8 @@ from trial.history import AuditedHistory
 from trial.rules.criteria import fmt
 from trial.versioning import VersionedRecord
 
-RESULT_CHOICES = [("", "Not done"), ("negative", "Negative"), ("positive", "Positive")]
-EXAM_CHOICES = [("", "Not done"), ("normal", "Normal"), ("abnormal", "Abnormal")]
+RESULT_CHOICES = [("", _("Not done")), ("negative", _("Negative")), ("positive", _("Positive"))]
+EXAM_CHOICES = [("", _("Not done")), ("normal", _("Normal")), ("abnormal", _("Abnormal"))]
 
 
 class LabPanel(VersionedRecord):

@@ -84,11 +84,11 @@ class PatientEndpoints(models.Model):
     """
 
     class Event(models.TextChoices):
-        NONE = "", "No event (censored)"
-        PROGRESSION = "progression", "Progression"
-        RELAPSE = "relapse", "Relapse"
-        DEATH = "death", "Death"
-        NO_RESPONSE = "no_response", "No response, therapy changed"
+        NONE = "", _("No event (censored)")
+        PROGRESSION = "progression", _("Progression")
+        RELAPSE = "relapse", _("Relapse")
+        DEATH = "death", _("Death")
+        NO_RESPONSE = "no_response", _("No response, therapy changed")
 
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="endpoints")
     best_response = models.CharField(max_length=16, choices=RESPONSE_CHOICES, blank=True)

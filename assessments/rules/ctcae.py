@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
+from django.utils.translation import gettext, gettext_noop
+
 from trial.rules.criteria import fmt
 
 # Protocol section 10, ALT: "> ULN-2.5x ULN grade 1, > 2.5-5x grade 2, > 5-20x grade 3, > 20x grade 4".
@@ -58,9 +60,11 @@ class GradedAnalyte:
 GRADED_ANALYTES: dict[str, GradedAnalyte] = {
     a.code: a
     for a in (
-        GradedAnalyte("HGB", "Hemoglobin", "g/L", Direction.LOW, HEMOGLOBIN_G_L, "BL104", "Hemoglobin"),
+        GradedAnalyte("HGB", gettext_noop("Hemoglobin"), "g/L", Direction.LOW, HEMOGLOBIN_G_L, "BL104", "Hemoglobin"),
         GradedAnalyte("NEUT", "ANC", "10^9/L", Direction.LOW, NEUTROPHILS_10E9_L, "BL110", "Neutrophils"),
-        GradedAnalyte("PLAT", "Platelets", "10^9/L", Direction.LOW, PLATELETS_10E9_L, "BL111", "Platelets"),
+        GradedAnalyte(
+            "PLAT", gettext_noop("Platelets"), "10^9/L", Direction.LOW, PLATELETS_10E9_L, "BL111", "Platelets"
+        ),
         GradedAnalyte("ALT", "ALT", "U/L", Direction.HIGH, ALT_ULN_MULTIPLES, "ME105", "ALT, SGPT"),
     )
 }
@@ -116,6 +120,8 @@ def lab_grade(
     value: float | Decimal,
     lower_limit: float | Decimal | None,
     upper_limit: float | Decimal | None,
+    *,
+    term: str = "",
 ) -> LabGrade | None:
     """The CTCAE v3.0 grade (0-4) of one lab value (protocol section 10).
 
@@ -123,6 +129,9 @@ def lab_grade(
     CTCAE limits; ALT against multiples of the upper limit of normal. Returns None for an
     analyte this module does not grade, or when the needed limit is missing (or, for ALT, not
     positive): the value then has no grade, which is not the same as grade 0.
+
+    The explanation is in the active language; `term` stands for the CTCAE term in it (a page
+    marks the official English term up).
     """
     analyte = GRADED_ANALYTES.get(analyte_code)
     if analyte is None:
@@ -140,11 +149,20 @@ def lab_grade(
         limit = _decimal(upper_limit)
         grade, threshold = _high_grade(analyte, number, limit)
         limit_text = f"ULN {fmt(limit, analyte.unit)}"
-    shown = f"{analyte.label} {fmt(number, analyte.unit)}"
+    shown = f"{gettext(analyte.label)} {fmt(number, analyte.unit)}"
     if grade == 0:
-        explanation = f"{shown} is within the normal limit ({limit_text}): no adverse event."
+        explanation = gettext("%(value)s is within the normal limit (%(limit)s): no adverse event.") % {
+            "value": shown,
+            "limit": limit_text,
+        }
     else:
-        explanation = f"{shown} is {threshold} ({limit_text}): CTCAE v3.0 {analyte.ctcae_term} grade {grade}."
+        explanation = gettext("%(value)s is %(threshold)s (%(limit)s): CTCAE v3.0 %(term)s grade %(grade)s.") % {
+            "value": shown,
+            "threshold": threshold,
+            "limit": limit_text,
+            "term": term or analyte.ctcae_term,
+            "grade": grade,
+        }
     return LabGrade(
         analyte=analyte.code,
         value=number,
@@ -171,8 +189,11 @@ def suggestion_decide(current: LabGrade, baseline_grade: int | None) -> bool:
 def suggestion_explain(current: LabGrade, baseline: LabGrade | None) -> str:
     """The sentence kept with a suggestion: the grade reached and the baseline it is compared to."""
     if baseline is None:
-        return f"{current.explanation} No baseline value: compared with grade 0."
-    return (
-        f"{current.explanation} Baseline {fmt(baseline.value, GRADED_ANALYTES[current.analyte].unit)}: "
-        f"grade {baseline.grade}."
-    )
+        return gettext("%(explanation)s No baseline value: compared with grade 0.") % {
+            "explanation": current.explanation
+        }
+    return gettext("%(explanation)s Baseline %(value)s: grade %(grade)s.") % {
+        "explanation": current.explanation,
+        "value": fmt(baseline.value, GRADED_ANALYTES[current.analyte].unit),
+        "grade": baseline.grade,
+    }

@@ -4,6 +4,8 @@ CR and event-free survival (EFS), from the assessments and outcome records."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.translation import gettext, gettext_noop
+
 # Best first: the order in which a response is "better" than another.
 RESPONSE_RANK = ("cr", "pr", "improvement", "nr", "progression")
 OVERALL_RESPONSE = ("cr", "pr", "improvement")
@@ -58,10 +60,35 @@ def outside_cutoff_analysis(*, day0: date, data_cutoff: date | None) -> str:
     after it has no time on study at the cutoff, so none of their endpoints exist in that
     analysis. The first dose on the cutoff day is inside (day 0 is observed)."""
     if data_cutoff is not None and day0 > data_cutoff:
-        return (
-            f"First dose after the data cutoff ({day0.isoformat()} > {data_cutoff.isoformat()}): outside this analysis."
-        )
+        return gettext("First dose after the data cutoff (%(day0)s > %(cutoff)s): outside this analysis.") % {
+            "day0": day0.isoformat(),
+            "cutoff": data_cutoff.isoformat(),
+        }
     return ""
+
+
+# The EFS events as the explanation names them (English: the codes' own words).
+EVENT_WORDS = {
+    "progression": gettext_noop("progression"),
+    "relapse": gettext_noop("relapse"),
+    "death": gettext_noop("death"),
+}
+
+
+def efs_explanation(*, event: str, event_date: date | None, efs_days: int | None, censored_on: date | None) -> str:
+    """Why the EFS is what it is, in the active language (a stored result keeps the English; a
+    page rebuilds it from the stored event, dates and days)."""
+    if event == "no_response":
+        return gettext("Never responded and therapy changed: EFS = %(days)s day (section 11).") % {"days": efs_days}
+    if event:
+        return gettext("First event: %(event)s on %(date)s, day %(days)s.") % {
+            "event": gettext(EVENT_WORDS.get(event, event)),
+            "date": event_date.isoformat() if event_date else "",
+            "days": efs_days,
+        }
+    if censored_on:
+        return gettext("No event: censored on %(date)s.") % {"date": censored_on.isoformat()}
+    return gettext("No event and no follow-up yet.")
 
 
 LOST_TO_FOLLOW_UP = "lost"  # the follow-up form's vital status when the patient could not be reached
@@ -186,15 +213,13 @@ def endpoints_compute(data: EndpointInput, t: EndpointThresholds = EndpointThres
     event_date, event, efs_days, censored_on = None, "", None, None
     if non_responder:
         event, efs_days = "no_response", t.non_responder_efs_days
-        why = f"Never responded and therapy changed: EFS = {efs_days} day (section 11)."
     elif events:
         event_date, event = min(events)
         efs_days = max(0, (event_date - data.day0).days)  # a date before day 0 is an entry error, not < 0 days
-        why = f"First event: {event} on {event_date.isoformat()}, day {efs_days}."
     else:
         censored_on = observed_until(last_contact=data.last_contact, data_cutoff=data.data_cutoff)
         efs_days = max(0, (censored_on - data.day0).days) if censored_on else None
-        why = f"No event: censored on {censored_on.isoformat()}." if censored_on else "No event and no follow-up yet."
+    why = efs_explanation(event=event, event_date=event_date, efs_days=efs_days, censored_on=censored_on)
 
     cr_duration = None
     if cr_first is not None:
@@ -243,10 +268,14 @@ def follow_up_time(
         return FollowUpTime(None, "", outside)
     end, ended_by = (death_date, "death") if death_date is not None else (last_contact, "last_contact")
     if end is None:
-        return FollowUpTime(None, "", "No contact since the first dose yet.")
+        return FollowUpTime(None, "", gettext("No contact since the first dose yet."))
     if data_cutoff is not None and end > data_cutoff:
         end, ended_by = data_cutoff, "data_cutoff"
     days = max(0, (end - day0).days)
-    return FollowUpTime(
-        days, ended_by, f"Followed from {day0.isoformat()} to {end.isoformat()} ({ended_by}): {days} days."
-    )
+    text = gettext("Followed from %(start)s to %(end)s (%(ended_by)s): %(days)s days.") % {
+        "start": day0.isoformat(),
+        "end": end.isoformat(),
+        "ended_by": ended_by,
+        "days": days,
+    }
+    return FollowUpTime(days, ended_by, text)

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
+from django.utils.translation import gettext, gettext_noop
+
 
 class Marker(str, Enum):
     FEVER = "fever"
@@ -40,16 +42,17 @@ class Marker(str, Enum):
     CNS = "cns"
 
 
+# English, as the stored results keep them; texts built here translate them (gettext).
 MARKER_LABELS = {
-    Marker.FEVER: "Fever (max temperature)",
-    Marker.ANC: "ANC",
-    Marker.PLATELETS: "Platelets",
-    Marker.FIBRINOGEN: "Fibrinogen",
-    Marker.SCD25: "Soluble CD25",
-    Marker.FERRITIN: "Ferritin",
-    Marker.TRIGLYCERIDES: "Triglycerides",
-    Marker.SPLEEN: "Spleen size",
-    Marker.CNS: "CNS / CSF",
+    Marker.FEVER: gettext_noop("Fever (max temperature)"),
+    Marker.ANC: gettext_noop("ANC"),
+    Marker.PLATELETS: gettext_noop("Platelets"),
+    Marker.FIBRINOGEN: gettext_noop("Fibrinogen"),
+    Marker.SCD25: gettext_noop("Soluble CD25"),
+    Marker.FERRITIN: gettext_noop("Ferritin"),
+    Marker.TRIGLYCERIDES: gettext_noop("Triglycerides"),
+    Marker.SPLEEN: gettext_noop("Spleen size"),
+    Marker.CNS: gettext_noop("CNS / CSF"),
 }
 
 # Markers that are bad when high, and bad when low (decision 12.3).
@@ -165,10 +168,24 @@ class ResponseResult:
         return RESPONSE_LABELS[self.status]
 
 
+# The words a marker's value is shown with when it is not a number (the stored results keep the English).
+VALUE_WORDS = (
+    gettext_noop("not measured"),
+    gettext_noop("not assessed"),
+    gettext_noop("abnormal"),
+    gettext_noop("normal"),
+)
+
+
 def _num(value: float | None, unit: str) -> str:
     if value is None:
-        return "not measured"
+        return gettext("not measured")
     return f"{value:g} {unit}".strip()
+
+
+def value_shown(text: str) -> str:
+    """A stored marker value in the active language: the words translated, numbers as they are."""
+    return gettext(text) if text in VALUE_WORDS else text
 
 
 def _supported(dates: tuple[date, ...], on: date, window: int) -> bool:
@@ -244,7 +261,9 @@ def _display(marker: Marker, values: MarkerValues) -> str:
     if marker is Marker.FEVER:
         return _num(values.max_temperature_c, "°C")
     if marker is Marker.CNS:
-        return "not assessed" if values.cns_abnormal is None else ("abnormal" if values.cns_abnormal else "normal")
+        if values.cns_abnormal is None:
+            return gettext("not assessed")
+        return gettext("abnormal") if values.cns_abnormal else gettext("normal")
     if marker is Marker.SCD25:
         return _num(values.scd25, values.scd25_unit or "")
     return _num(_value(marker, values), UNITS[marker])
@@ -281,20 +300,17 @@ def marker_assess(marker: Marker, data: ResponseInput, t: ResponseThresholds) ->
     if improved and not baseline_abnormal:
         improved = False
 
-    parts = []
-    if normal is None:
-        parts.append("missing at the assessment day" if _display(marker, now).startswith("not") else "cannot be judged")
-    else:
-        parts.append("normal" if normal else "abnormal")
-    if supported:
-        parts.append(f"supported within {t.support_window_days} days (G-CSF or transfusion), so not counted as normal")
-    if baseline_abnormal is None:
-        parts.append("baseline not measured")
-    by_ratio = marker not in (Marker.FEVER, Marker.CNS)
-    if improved:
-        parts.append("improved >= 50 % from baseline" if by_ratio else "resolved")
-    if worsened:
-        parts.append("worsened >= 50 % from baseline" if by_ratio else "new or returned")
+    not_measured = _value_missing(marker, now)
+    explanation = marker_explanation(
+        marker,
+        normal=normal,
+        not_measured=not_measured,
+        supported=supported,
+        baseline_abnormal=baseline_abnormal,
+        improved=improved,
+        worsened=worsened,
+        thresholds=t,
+    )
     return MarkerAssessment(
         marker=marker,
         label=MARKER_LABELS[marker],
@@ -305,8 +321,94 @@ def marker_assess(marker: Marker, data: ResponseInput, t: ResponseThresholds) ->
         improved=improved,
         worsened=worsened,
         supported=supported,
-        explanation="; ".join(parts) + ".",
+        explanation=explanation,
     )
+
+
+def _value_missing(marker: Marker, values: MarkerValues) -> bool:
+    if marker is Marker.FEVER:
+        return values.max_temperature_c is None
+    if marker is Marker.CNS:
+        return values.cns_abnormal is None
+    if marker is Marker.SCD25:
+        return values.scd25 is None
+    return _value(marker, values) is None
+
+
+def marker_explanation(
+    marker: Marker,
+    *,
+    normal: bool | None,
+    not_measured: bool,
+    supported: bool,
+    baseline_abnormal: bool | None,
+    improved: bool | None,
+    worsened: bool | None,
+    thresholds: ResponseThresholds = ResponseThresholds(),
+) -> str:
+    """The note beside one marker, in the active language (a stored result keeps the English;
+    a page rebuilds the note from the stored verdicts)."""
+    parts = []
+    if normal is None:
+        parts.append(gettext("missing at the assessment day") if not_measured else gettext("cannot be judged"))
+    else:
+        parts.append(gettext("normal") if normal else gettext("abnormal"))
+    if supported:
+        parts.append(
+            gettext("supported within %(days)s days (G-CSF or transfusion), so not counted as normal")
+            % {"days": thresholds.support_window_days}
+        )
+    if baseline_abnormal is None:
+        parts.append(gettext("baseline not measured"))
+    by_ratio = marker not in (Marker.FEVER, Marker.CNS)
+    if improved:
+        parts.append(gettext("improved >= 50 %% from baseline") % {} if by_ratio else gettext("resolved"))
+    if worsened:
+        parts.append(gettext("worsened >= 50 %% from baseline") % {} if by_ratio else gettext("new or returned"))
+    return gettext("; ").join(parts) + gettext(".")
+
+
+def decision_explanation(
+    status: Response,
+    *,
+    missing: tuple[Marker, ...],
+    normalised: int,
+    improved: int,
+    worsened: int,
+    abnormal: int,
+    thresholds: ResponseThresholds = ResponseThresholds(),
+) -> str:
+    """Why the response is what it is, in the active language (section 9's order of decisions)."""
+    t = thresholds
+    if status is Response.RELAPSE:
+        return gettext("After a CR, %(abnormal)s markers are abnormal again (>= %(limit)s).") % {
+            "abnormal": abnormal,
+            "limit": t.relapse_markers,
+        }
+    if status is Response.PROGRESSION:
+        return gettext("%(worsened)s markers worsened by >= 50 %% from baseline (>= %(limit)s).") % {
+            "worsened": worsened,
+            "limit": t.progression_markers,
+        }
+    if status is Response.NOT_ASSESSABLE:
+        names = gettext(", ").join(gettext(MARKER_LABELS[m]) for m in missing)
+        return gettext("Missing at the assessment day: %(names)s.") % {"names": names}
+    if status is Response.CR:
+        return gettext("Every marker is normal.")
+    if status is Response.PR:
+        return gettext(
+            "%(normalised)s markers abnormal at baseline are now normal (>= %(limit)s) and no marker progressed."
+        ) % {"normalised": normalised, "limit": t.pr_normalised_markers}
+    if status is Response.IMPROVEMENT:
+        return gettext("%(improved)s markers abnormal at baseline improved by >= 50 %% (>= %(limit)s).") % {
+            "improved": improved,
+            "limit": t.improvement_markers,
+        }
+    return gettext("%(normalised)s normalised, %(improved)s improved, %(worsened)s worsened: no category reached.") % {
+        "normalised": normalised,
+        "improved": improved,
+        "worsened": worsened,
+    }
 
 
 def response_assess(data: ResponseInput, thresholds: ResponseThresholds = ResponseThresholds()) -> ResponseResult:
@@ -319,35 +421,31 @@ def response_assess(data: ResponseInput, thresholds: ResponseThresholds = Respon
     normalised = sum(1 for m in markers if m.baseline_abnormal and m.normal)
     improved = sum(1 for m in markers if m.improved)
 
-    def result(status: Response, why: str) -> ResponseResult:
+    def result(status: Response) -> ResponseResult:
+        why = decision_explanation(
+            status,
+            missing=missing,
+            normalised=normalised,
+            improved=improved,
+            worsened=worsened,
+            abnormal=abnormal,
+            thresholds=t,
+        )
         return ResponseResult(status, markers, missing, why, normalised, improved, worsened, abnormal)
 
     if data.previous_cr and abnormal >= t.relapse_markers:
-        return result(Response.RELAPSE, f"After a CR, {abnormal} markers are abnormal again (>= {t.relapse_markers}).")
+        return result(Response.RELAPSE)
     if worsened >= t.progression_markers:
-        return result(
-            Response.PROGRESSION, f"{worsened} markers worsened by >= 50 % from baseline (>= {t.progression_markers})."
-        )
+        return result(Response.PROGRESSION)
     if missing:
-        names = ", ".join(MARKER_LABELS[m] for m in missing)
-        return result(Response.NOT_ASSESSABLE, f"Missing at the assessment day: {names}.")
+        return result(Response.NOT_ASSESSABLE)
     if abnormal == 0:
-        return result(Response.CR, "Every marker is normal.")
+        return result(Response.CR)
     if normalised >= t.pr_normalised_markers and worsened == 0:
-        return result(
-            Response.PR,
-            f"{normalised} markers abnormal at baseline are now normal (>= {t.pr_normalised_markers}) "
-            "and no marker progressed.",
-        )
+        return result(Response.PR)
     if improved >= t.improvement_markers:
-        return result(
-            Response.IMPROVEMENT,
-            f"{improved} markers abnormal at baseline improved by >= 50 % (>= {t.improvement_markers}).",
-        )
-    return result(
-        Response.NO_RESPONSE,
-        f"{normalised} normalised, {improved} improved, {worsened} worsened: no category reached.",
-    )
+        return result(Response.IMPROVEMENT)
+    return result(Response.NO_RESPONSE)
 
 
 @dataclass(frozen=True)

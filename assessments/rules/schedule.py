@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
+from django.utils.translation import gettext
+
 from assessments.rules.endpoints import EndpointThresholds, on_ruxolitinib
 
 
@@ -29,15 +31,19 @@ class WindowCheck:
 
 
 def visit_window_check(*, visit_date: date, window_start: date, window_end: date) -> WindowCheck:
-    """Whether a visit date falls inside its window; both window ends are inside (section 7)."""
-    window = f"{window_start.isoformat()} to {window_end.isoformat()}"
+    """Whether a visit date falls inside its window; both window ends are inside (section 7).
+
+    The explanation is in the active language; a caller that stores it stores the English."""
+    window = {"start": window_start.isoformat(), "end": window_end.isoformat()}
     if visit_date < window_start:
         days = (window_start - visit_date).days
-        return WindowCheck(WindowStatus.EARLY, days, f"{days} day(s) before the window {window}.")
+        text = gettext("%(days)s day(s) before the window %(start)s to %(end)s.") % {"days": days, **window}
+        return WindowCheck(WindowStatus.EARLY, days, text)
     if visit_date > window_end:
         days = (visit_date - window_end).days
-        return WindowCheck(WindowStatus.LATE, days, f"{days} day(s) after the window {window}.")
-    return WindowCheck(WindowStatus.IN_WINDOW, 0, f"Inside the window {window}.")
+        text = gettext("%(days)s day(s) after the window %(start)s to %(end)s.") % {"days": days, **window}
+        return WindowCheck(WindowStatus.LATE, days, text)
+    return WindowCheck(WindowStatus.IN_WINDOW, 0, gettext("Inside the window %(start)s to %(end)s.") % window)
 
 
 class VisitStatus(str, Enum):

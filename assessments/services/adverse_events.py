@@ -14,8 +14,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
@@ -95,58 +97,69 @@ def adverse_event_errors(*, patient: Patient, data: dict, today: date) -> dict[s
     if isinstance(grade, bool) or not isinstance(grade, int) or not MIN_GRADE <= grade <= MAX_GRADE:
         add(
             "grade",
-            f"Grade must be {MIN_GRADE} to {MAX_GRADE} (CTCAE v3.0: 1 mild to 5 death); entered {grade}.",
+            gettext("Grade must be %(low)s to %(high)s (CTCAE v3.0: 1 mild to 5 death); entered %(grade)s.")
+            % {"low": MIN_GRADE, "high": MAX_GRADE, "grade": grade},
             code="grade_out_of_range",
         )
         grade = None
 
     onset, resolution = data.get("onset_date"), data.get("resolution_date")
     if not isinstance(onset, date):
-        add("onset_date", "Onset date is required.", code="required")
+        add("onset_date", gettext("Onset date is required."), code="required")
         onset = None
     else:
         if onset < patient.enrollment_date:
             add(
                 "onset_date",
-                f"Onset date cannot be before enrollment ({patient.enrollment_date.isoformat()}).",
+                gettext("Onset date cannot be before enrollment (%(date)s).")
+                % {"date": patient.enrollment_date.isoformat()},
                 code="before_enrollment",
             )
         if onset > today:
-            add("onset_date", f"Onset date cannot be in the future (after {today.isoformat()}).", code="date_in_future")
+            add(
+                "onset_date",
+                gettext("Onset date cannot be in the future (after %(date)s).") % {"date": today.isoformat()},
+                code="date_in_future",
+            )
     if resolution is not None:
         if onset is not None and resolution < onset:
             add(
                 "resolution_date",
-                f"Resolution date cannot be before the onset date ({onset.isoformat()}).",
+                gettext("Resolution date cannot be before the onset date (%(date)s).") % {"date": onset.isoformat()},
                 code="before_onset",
             )
         if resolution > today:
             add(
                 "resolution_date",
-                f"Resolution date cannot be in the future (after {today.isoformat()}).",
+                gettext("Resolution date cannot be in the future (after %(date)s).") % {"date": today.isoformat()},
                 code="date_in_future",
             )
 
     term, other = data.get("term"), (data.get("other_specify") or "").strip()
     if term is None and not other:
-        add("term", "Choose a CTCAE v3.0 term, or describe the event under 'Other, specify'.", code="required")
+        add("term", gettext("Choose a CTCAE v3.0 term, or describe the event under 'Other, specify'."), code="required")
     elif term is not None and term.is_other and not other:
         add(
             "other_specify",
-            f"'{term.term}' ({term.code}) needs the event specified in 'Other, specify'.",
+            gettext("'%(term)s' (%(code)s) needs the event specified in 'Other, specify'.")
+            % {"term": term.term, "code": term.code},
             code="required",
         )
     elif len(other) > OTHER_SPECIFY_MAX:
         add(
             "other_specify",
-            f"'Other, specify' must be at most {OTHER_SPECIFY_MAX} characters (entered {len(other)}).",
+            gettext("'Other, specify' must be at most %(limit)s characters (entered %(length)s).")
+            % {"limit": OTHER_SPECIFY_MAX, "length": len(other)},
             code="max_length",
         )
     elif term is not None and not term.is_other and other:
         add(
             "other_specify",
-            f"'Other, specify' is for a CTCAE '-other' term; '{term.term}' ({term.code}) is specific. "
-            "Put further detail in the description.",
+            gettext(
+                "'Other, specify' is for a CTCAE '-other' term; '%(term)s' (%(code)s) is specific. "
+                "Put further detail in the description."
+            )
+            % {"term": term.term, "code": term.code},
             code="not_applicable",
         )
 
@@ -158,7 +171,8 @@ def adverse_event_errors(*, patient: Patient, data: dict, today: date) -> dict[s
         if data.get(name) not in choices.values:
             add(
                 name,
-                f"{_label(name)}: choose one of {', '.join(str(label) for label in choices.labels)}.",
+                gettext("%(field)s: choose one of %(choices)s.")
+                % {"field": _label(name), "choices": ", ".join(str(label) for label in choices.labels)},
                 code="invalid_choice",
             )
 
@@ -167,14 +181,17 @@ def adverse_event_errors(*, patient: Patient, data: dict, today: date) -> dict[s
     if serious and not ticked:
         add(
             "serious",
-            "A serious adverse event needs at least one seriousness criterion (death, life-threatening, "
-            "hospitalisation, disability, congenital anomaly, other important medical event).",
+            gettext(
+                "A serious adverse event needs at least one seriousness criterion (death, life-threatening, "
+                "hospitalisation, disability, congenital anomaly, other important medical event)."
+            ),
             code="serious_without_criterion",
         )
     if not serious and ticked:
         add(
             "serious",
-            f"Seriousness criteria are ticked ({', '.join(_label(n) for n in ticked)}) but 'Serious' is No.",
+            gettext("Seriousness criteria are ticked (%(criteria)s) but 'Serious' is No.")
+            % {"criteria": ", ".join(_label(n) for n in ticked)},
             code="seriousness_without_serious",
         )
 
@@ -183,26 +200,29 @@ def adverse_event_errors(*, patient: Patient, data: dict, today: date) -> dict[s
         if not Death.objects.filter(patient=patient).exists():
             add(
                 "grade",
-                "Grade 5 (death) needs the patient's death recorded first (date and cause of death).",
+                gettext("Grade 5 (death) needs the patient's death recorded first (date and cause of death)."),
                 code="grade_5_needs_death",
             )
         if outcome != AdverseEvent.Outcome.FATAL:
-            add("outcome", "A grade 5 event has the outcome 'Fatal'.", code="grade_5_outcome")
+            add("outcome", gettext("A grade 5 event has the outcome 'Fatal'."), code="grade_5_outcome")
         if not (serious and data.get("sae_death")):
             add(
-                "sae_death", "A grade 5 event is serious with the criterion 'Results in death'.", code="grade_5_serious"
+                "sae_death",
+                gettext("A grade 5 event is serious with the criterion 'Results in death'."),
+                code="grade_5_serious",
             )
     elif grade is not None:
         if outcome == AdverseEvent.Outcome.FATAL:
             add(
                 "outcome",
-                f"Outcome 'Fatal' is a grade 5 event (death); the grade entered is {grade}.",
+                gettext("Outcome 'Fatal' is a grade 5 event (death); the grade entered is %(grade)s.")
+                % {"grade": grade},
                 code="fatal_needs_grade_5",
             )
         if data.get("sae_death"):
             add(
                 "sae_death",
-                f"'Results in death' is a grade 5 event; the grade entered is {grade}.",
+                gettext("'Results in death' is a grade 5 event; the grade entered is %(grade)s.") % {"grade": grade},
                 code="death_needs_grade_5",
             )
     return errors
@@ -426,6 +446,30 @@ def _grades(
     return current, baseline
 
 
+def _explanation_stored(current: LabGrade, baseline: LabGrade | None) -> str:
+    """The suggestion's sentence as it is kept: English, whoever saved the panel (pages
+    recompute it in the reader's language, suggestion_explanation_shown)."""
+    with translation.override("en"):
+        return suggestion_explain(current, baseline)[:300]
+
+
+def suggestion_explanation_shown(suggestion, patient: Patient | None = None) -> str:
+    """A suggestion's sentence in the reader's language, the CTCAE term marked English (HTML).
+
+    Recomputed from its lab value and the screening value with the value's limits; the kept
+    sentence (English) when the value no longer grades."""
+    marker = "\x00"
+    result, patient = suggestion.lab_result, patient or suggestion.patient
+    graded = _grades(result, patient)
+    if graded is None:
+        return format_html('<span lang="en">{}</span>', suggestion.explanation)
+    current, baseline = graded
+    current = lab_grade(current.analyte, current.value, *_limits(result, patient), term=marker)
+    text = suggestion_explain(current, baseline)
+    term = format_html('<span lang="en">{}</span>', current.ctcae_term)
+    return mark_safe(conditional_escape(text).replace(marker, term))  # noqa: S308 - both parts escaped
+
+
 def lab_ae_suggestions_create(
     *, panel: LabPanel, new_panel: bool = False, ranges_by_age: dict | None = None
 ) -> list[LabAESuggestion]:
@@ -474,7 +518,7 @@ def lab_ae_suggestions_create(
             wanted = {
                 "term": terms[current.ctcae_code],
                 "grade": current.grade,
-                "explanation": suggestion_explain(current, baseline)[:300],
+                "explanation": _explanation_stored(current, baseline),
             }
             if suggestion is None:
                 suggestion = LabAESuggestion(patient=patient, lab_result=result, **wanted)

@@ -223,19 +223,25 @@ def _after_save_checks(
 
 def supportive_care_product_problem(*, kind: str, product: str) -> str | None:
     """A transfusion names its product; G-CSF has none (the form shows this on the product field)."""
+    from django.utils.translation import gettext  # the supportive care page's words
+
     if kind == SupportiveCare.Kind.TRANSFUSION and not product:
-        return "Choose the transfused product."
+        return gettext("Choose the transfused product.")
     if kind == SupportiveCare.Kind.GCSF and product:
-        return "A product is recorded for transfusions only."
+        return gettext("A product is recorded for transfusions only.")
     return None
 
 
 def _supportive_care_problems(*, patient: Patient, kind: str, product: str, given_on: date, today: date) -> None:
+    from django.utils.translation import gettext  # the supportive care page's words
+
     errors = {}
     if given_on > today:
-        errors["given_on"] = f"Date cannot be in the future (after {today.isoformat()})."
+        errors["given_on"] = gettext("Date cannot be in the future (after %(date)s).") % {"date": today.isoformat()}
     elif given_on < patient.screening.screening_date:
-        errors["given_on"] = f"Date cannot be before screening ({patient.screening.screening_date.isoformat()})."
+        errors["given_on"] = gettext("Date cannot be before screening (%(date)s).") % {
+            "date": patient.screening.screening_date.isoformat()
+        }
     if problem := supportive_care_product_problem(kind=kind, product=product):
         errors["product"] = problem
     if errors:

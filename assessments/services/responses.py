@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 
@@ -329,7 +329,8 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
                 fever_resolved_before=fever_resolved,
                 limits=data.limits(on),
             )
-            result = response_assess(rule_input)
+            with translation.override("en"):  # the stored reasons are English; the page rebuilds them
+                result = response_assess(rule_input)
             digest = _digest(asdict(rule_input))
             detail = _detail(result, sources, "baseline visit panel, else the screening form")
             existing = data.assessments.get(visit.pk)
@@ -472,18 +473,19 @@ def patient_endpoints_refresh(*, patient: Patient, data: PatientData | None = No
         follow_ups=tuple((d, vital_status) for d, _, vital_status in follow_ups),
         death_date=death_date,
     )
-    result = endpoints_compute(
-        EndpointInput(
-            day0=patient.first_dose_date,
-            assessments=tuple(AssessedStatus(a.study_day, a.assessment_date, a.status) for a in assessments),
-            treatment_end_date=end[1] if end else None,
-            therapy_changed=bool((end and end[0] == "discontinued") or therapy_started),
-            death_date=death_date,
-            relapse_dates=tuple(d for d, relapse, _ in follow_ups if relapse),
-            last_contact=contact,
-            data_cutoff=patient.site.trial.data_cutoff_date,
+    with translation.override("en"):  # the stored explanation is English; the page rebuilds it
+        result = endpoints_compute(
+            EndpointInput(
+                day0=patient.first_dose_date,
+                assessments=tuple(AssessedStatus(a.study_day, a.assessment_date, a.status) for a in assessments),
+                treatment_end_date=end[1] if end else None,
+                therapy_changed=bool((end and end[0] == "discontinued") or therapy_started),
+                death_date=death_date,
+                relapse_dates=tuple(d for d, relapse, _ in follow_ups if relapse),
+                last_contact=contact,
+                data_cutoff=patient.site.trial.data_cutoff_date,
+            )
         )
-    )
     values = {
         "best_response": result.best_response or "",
         "best_response_day": result.best_response_day,
@@ -561,7 +563,9 @@ def response_confirm(
 
     valid = {r.value for r in Response if r is not Response.NOT_ASSESSABLE}
     if status not in valid:
-        raise ValidationError({"status": "Choose CR, PR, HLH improvement, progression, relapse or no response."})
+        raise ValidationError(
+            {"status": gettext("Choose CR, PR, HLH improvement, progression, relapse or no response.")}
+        )
     with transaction.atomic():
         assessment = record_lock_for_update(
             model=ResponseAssessment, pk=assessment_id, expected_version=expected_version
@@ -573,7 +577,9 @@ def response_confirm(
             assessment.computed_at = assessment.recomputed_at
             assessment.recomputed_status, assessment.recomputed_detail, assessment.recomputed_at = "", {}, None
         if status != assessment.computed_status and not reason.strip():
-            raise ValidationError({"reason": "Give the reason for recording a response other than the computed one."})
+            raise ValidationError(
+                {"reason": gettext("Give the reason for recording a response other than the computed one.")}
+            )
         assessment.confirmed_status = status
         assessment.confirmation_reason = reason.strip()
         assessment.confirmed_by = user

@@ -5,6 +5,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from assessments.models import Visit
 from assessments.rules.schedule import visit_window_check
@@ -20,7 +22,10 @@ def visit_date_apply(*, visit: Visit, visit_date: date, user, reason: str | None
     visit.visit_date = visit_date
     visit.not_done = False
     if visit.window_start is not None and visit.window_end is not None:
-        check = visit_window_check(visit_date=visit_date, window_start=visit.window_start, window_end=visit.window_end)
+        with translation.override("en"):  # the stored note is English; pages translate it (assessments.display)
+            check = visit_window_check(
+                visit_date=visit_date, window_start=visit.window_start, window_end=visit.window_end
+            )
         visit.out_of_window = check.deviation
         visit.window_note = check.explanation if check.deviation else ""
     record_save(record=visit, user=user, reason=reason or "Visit date recorded")
@@ -43,11 +48,15 @@ def visit_unscheduled_add(*, patient: Patient, visit_date: date, reason: str, us
     today = today or site_today(patient.site)
     errors = {}
     if visit_date > today:
-        errors["visit_date"] = f"Visit date cannot be in the future (after {today.isoformat()})."
+        errors["visit_date"] = gettext("Visit date cannot be in the future (after %(date)s).") % {
+            "date": today.isoformat()
+        }
     elif visit_date < patient.enrollment_date:
-        errors["visit_date"] = f"Visit date cannot be before enrollment ({patient.enrollment_date.isoformat()})."
+        errors["visit_date"] = gettext("Visit date cannot be before enrollment (%(date)s).") % {
+            "date": patient.enrollment_date.isoformat()
+        }
     if not reason.strip():
-        errors["reason"] = "Give the reason for the unscheduled visit."
+        errors["reason"] = gettext("Give the reason for the unscheduled visit.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -67,11 +76,11 @@ def visit_unscheduled_add(*, patient: Patient, visit_date: date, reason: str, us
 @retried
 def visit_not_done_record(*, visit_id: int, reason: str, expected_version: int, user) -> Visit:
     if not reason.strip():
-        raise ValidationError({"not_done_reason": "Give the reason the visit was not done."})
+        raise ValidationError({"not_done_reason": gettext("Give the reason the visit was not done.")})
     with transaction.atomic():
         visit = record_lock_for_update(model=Visit, pk=visit_id, expected_version=expected_version)
         if visit.visit_date is not None:
-            raise ValidationError({"not_done_reason": "This visit already has a date; it was done."})
+            raise ValidationError({"not_done_reason": gettext("This visit already has a date; it was done.")})
         visit.not_done = True
         visit.not_done_reason = reason.strip()
         record_save(record=visit, user=user, reason="Visit recorded as not done")

@@ -1,6 +1,7 @@
 """Template lookups for the lab grid (templates display; they decide nothing)."""
 
 from django import template
+from django.utils.translation import gettext, gettext_noop
 
 from trial.selectors import range_label
 
@@ -41,3 +42,32 @@ def range_source(saved, rng) -> str:
 def entered_in(items, current) -> int:
     """How many of a group's variables have a saved value (the read-only page folds an empty group)."""
     return sum(1 for item in items if current and item["code"] in current)
+
+
+# Units that are words: the page shows them in the reader's language (the stored unit stays).
+UNIT_WORDS = {"ratio": gettext_noop("ratio")}
+
+# Sources of reference ranges the trial seeded that describe the range rather than cite a
+# publication: shown in the reader's language. Any other source is a citation (or a site's own
+# text) and is shown as written.
+DESCRIBED_SOURCES = (
+    gettext_noop("RUX-HLH protocol section 8 default (all ages)"),
+    gettext_noop("Adult laboratory range seeded with the trial (all ages; a site replaces it with its own)"),
+)
+
+
+@register.filter
+def unit_label(unit: str) -> str:
+    return gettext(UNIT_WORDS[unit]) if unit in UNIT_WORDS else unit
+
+
+@register.filter
+def source_text(source: str) -> str:
+    """A range's source as shown: a seeded description translated, a citation as written."""
+    return gettext(source) if source in DESCRIBED_SOURCES else source
+
+
+@register.filter
+def source_is_citation(source: str) -> bool:
+    """A citation (author, journal) stays in its own language on the page (lang="en" when it is English)."""
+    return bool(source) and source not in DESCRIBED_SOURCES

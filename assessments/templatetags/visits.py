@@ -3,6 +3,7 @@
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from assessments import display
 from assessments.rules.schedule import VisitStatus
 
 register = template.Library()
@@ -20,3 +21,15 @@ STATUS_LABELS = {
 @register.filter
 def visit_status_label(status) -> str:
     return STATUS_LABELS.get(VisitStatus(status), str(status))
+
+
+@register.filter
+def visit_name(visit) -> str:
+    """A visit's name in the reader's language (assessments.display)."""
+    return display.visit_name(visit)
+
+
+@register.filter
+def window_note(visit) -> str:
+    """Why a visit is out of its window, in the reader's language (assessments.display)."""
+    return display.window_note(visit)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assessments.forms.adverse_events import AdverseEventEditForm, AdverseEventForm, SuggestionAcceptForm
@@ -39,6 +40,9 @@ def ae_list(request, pk: int):
         .order_by("lab_result__sampled_at", "id")
     )
     adverse_events = list(patient.adverse_events.select_related("term").order_by("-onset_date", "-id"))
+    pending = [s for s in suggestions if s.status == LabAESuggestion.Status.PENDING]
+    for suggestion in pending:
+        suggestion.shown_explanation = services.suggestion_explanation_shown(suggestion, patient)
     for ae in adverse_events:
         ae.form_lock = form_lock(ae, user=request.user)
     return render(
@@ -47,7 +51,7 @@ def ae_list(request, pk: int):
         {
             "patient": patient,
             "adverse_events": adverse_events,
-            "pending": [s for s in suggestions if s.status == LabAESuggestion.Status.PENDING],
+            "pending": pending,
             "decided": [s for s in suggestions if s.status != LabAESuggestion.Status.PENDING],
             "can_add": request.user.has_perm("assessments.add_adverseevent"),
             "can_edit": request.user.has_perm("assessments.change_adverseevent"),
@@ -69,7 +73,7 @@ def ae_create(request, pk: int):
     )
     if submission.saved:
         ae = submission.result
-        messages.success(request, _saved_message(ae, "saved"))
+        messages.success(request, _saved_message(ae, gettext("Adverse event %(term)s grade %(grade)s saved.")))
         return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
     return render(request, FORM_TEMPLATE, {"form": form, "patient": patient, "mode": "create"})
 
@@ -94,7 +98,9 @@ def ae_edit(request, pk: int):
         aliases=TERM_ALIAS,
     )
     if submission.saved:
-        messages.success(request, _saved_message(submission.result, "updated"))
+        messages.success(
+            request, _saved_message(submission.result, gettext("Adverse event %(term)s grade %(grade)s updated."))
+        )
         return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
     context = {
         "form": form,
@@ -120,7 +126,11 @@ def ae_suggestion_accept(request, pk: int):
     suggestion = _suggestion_for_user(request, pk)
     patient = patient_get_for_user(user=request.user, pk=suggestion.patient_id)
     if suggestion.status != LabAESuggestion.Status.PENDING:
-        messages.info(request, f"This suggestion was already {suggestion.get_status_display().lower()}.")
+        already = {
+            LabAESuggestion.Status.ACCEPTED: gettext("This suggestion was already accepted."),
+            LabAESuggestion.Status.DISMISSED: gettext("This suggestion was already dismissed."),
+        }
+        messages.info(request, already.get(suggestion.status, gettext("This suggestion was already decided.")))
         return redirect(_list_url(patient))
     onset = services.suggestion_onset_date(suggestion)
     form = SuggestionAcceptForm(request.POST or None, patient=patient, suggestion=suggestion, onset_date=onset)
@@ -136,10 +146,20 @@ def ae_suggestion_accept(request, pk: int):
     )
     if submission.saved:
         ae = submission.result
-        messages.success(request, _saved_message(ae, "recorded from the lab value"))
+        messages.success(
+            request, _saved_message(ae, gettext("Adverse event %(term)s grade %(grade)s recorded from the lab value."))
+        )
         return redirect(f"{_list_url(patient)}#ae-{ae.pk}")
     return render(
-        request, FORM_TEMPLATE, {"form": form, "patient": patient, "suggestion": suggestion, "mode": "accept"}
+        request,
+        FORM_TEMPLATE,
+        {
+            "form": form,
+            "patient": patient,
+            "suggestion": suggestion,
+            "suggestion_explanation": services.suggestion_explanation_shown(suggestion, patient),
+            "mode": "accept",
+        },
     )
 
 
@@ -154,9 +174,13 @@ def ae_suggestion_dismiss(request, pk: int):
         )
     except ValidationError as exc:
         text = " ".join(m for errors in exc.message_dict.values() for m in errors)
-        messages.error(request, f"Not dismissed: {text}")
+        messages.error(request, gettext("Not dismissed: %(reason)s") % {"reason": text})
     else:
-        messages.success(request, f"Suggestion {suggestion.term.term} grade {suggestion.grade} dismissed.")
+        messages.success(
+            request,
+            gettext("Suggestion %(term)s grade %(grade)s dismissed.")
+            % {"term": suggestion.term.term, "grade": suggestion.grade},
+        )
     return redirect(f"{_list_url_for(suggestion.patient_id)}#suggestions")
 
 
@@ -179,10 +203,10 @@ def _list_url(patient) -> str:
     return _list_url_for(patient.pk)
 
 
-def _saved_message(ae: AdverseEvent, verb: str) -> str:
-    text = f"Adverse event {ae.term_label} grade {ae.grade} {verb}."
+def _saved_message(ae: AdverseEvent, sentence: str) -> str:
+    text = sentence % {"term": ae.term_label, "grade": ae.grade}
     if ae.serious:
-        text += " Serious: the site's coordinators and the trial's monitors have been notified."
+        text += " " + gettext("Serious: the site's coordinators and the trial's monitors have been notified.")
     return text
 
 

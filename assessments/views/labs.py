@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from assessments import selectors
+from assessments.display import visit_name
 from assessments.forms.labs import LabPanelForm, SupportiveCareForm, default_sampled_at
 from assessments.models import LabPanel, SupportiveCare
 from assessments.rules.schedule import VisitStatus
@@ -37,7 +38,7 @@ def _redirect_to_next(request, *, visit):
     if row is None:
         messages.info(request, _("No other visit is due or planned: you are on the visit calendar."))
         return redirect("visit_calendar", pk=patient.pk)
-    names = {"visit": row.visit.name, "status": _status_label(row.status)}
+    names = {"visit": visit_name(row.visit), "status": _status_label(row.status)}
     if row.status in (VisitStatus.DUE, VisitStatus.OVERDUE):
         messages.info(request, _("You are now on the labs of %(visit)s (%(status)s).") % names)
     else:
@@ -93,10 +94,11 @@ def lab_panel_edit(request, pk: int):
             _apply_service_errors(form, exc)
         else:
             flagged = ", ".join(
-                f"{ANALYTES[r.analyte].label} {r.value.normalize():f} {r.unit} ({r.get_flag_display().lower()})"
+                f"{_(ANALYTES[r.analyte].label)} {r.value.normalize():f} {r.unit} ({r.get_flag_display().lower()})"
                 for r in outcome.flagged
             )
-            messages.success(request, f"Labs of {visit.name} saved." + (f" Flagged: {flagged}." if flagged else ""))
+            text = _("Labs of %(visit)s saved.") % {"visit": visit_name(visit)}
+            messages.success(request, text + (_(" Flagged: %(values)s.") % {"values": flagged} if flagged else ""))
             for warning in outcome.warnings:
                 messages.warning(request, warning)
             if request.POST.get("then") == "next":
@@ -149,7 +151,7 @@ def supportive_care(request, pk: int):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                messages.success(request, "Supportive care recorded.")
+                messages.success(request, _("Supportive care recorded."))
                 return redirect("supportive_care", pk=patient.pk)
     records = SupportiveCare.objects.filter(patient=patient)
     return render(

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from assessments import plots
@@ -37,7 +38,7 @@ def _png(data: bytes) -> HttpResponse:
 def study_report_page(request):
     site_ids = user_site_ids(request.user)
     report = study_report(site_ids=site_ids)
-    markers = [{"code": code, "label": label} for code, (label, _, _) in MARKERS.items()]
+    markers = [{"code": code, "label": gettext(label)} for code, (label, _, _) in MARKERS.items()]
     return render(
         request,
         "assessments/report/report.html",
@@ -90,7 +91,7 @@ def study_report_plot(request, name: str):
 @require_GET
 def patient_trajectories(request, pk: int):
     patient = patient_get_for_user(user=request.user, pk=pk)
-    markers = [{"code": code, "label": label} for code, (label, _, _) in MARKERS.items()]
+    markers = [{"code": code, "label": gettext(label)} for code, (label, _, _) in MARKERS.items()]
     return render(
         request,
         "assessments/report/patient_trajectories.html",

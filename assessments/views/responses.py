@@ -3,8 +3,10 @@
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from assessments import display
 from assessments.models import PatientEndpoints, ResponseAssessment
 from assessments.models.responses import RESPONSE_CHOICES
 from assessments.services.responses import response_confirm, response_recompute_pending
@@ -20,8 +22,16 @@ CONFIRMABLE = [(value, label) for value, label in RESPONSE_CHOICES if value != "
 @permission_required("assessments.view_responseassessment", raise_exception=True)
 def patient_responses(request, pk: int):
     patient = patient_get_for_user(user=request.user, pk=pk)
-    assessments = ResponseAssessment.objects.filter(patient=patient).select_related("visit", "confirmed_by")
-    endpoints = PatientEndpoints.objects.filter(patient=patient).first()
+    assessments = list(
+        ResponseAssessment.objects.filter(patient=patient).select_related("visit__definition", "confirmed_by")
+    )
+    for a in assessments:
+        # What was decided and why, in the reader's language (the stored detail stays English).
+        a.shown = display.response_detail(a.computed_detail)
+        a.shown_recomputed = display.response_detail(a.recomputed_detail) if a.needs_review else None
+    endpoints = PatientEndpoints.objects.filter(patient=patient).select_related("patient__site__trial").first()
+    if endpoints is not None:
+        endpoints.efs_shown = display.efs_explanation(endpoints)
     return render(
         request,
         "assessments/responses.html",
@@ -53,7 +63,7 @@ def response_confirm_view(request, pk: int):
             expected_version=posted_int(request.POST, "version", label="Version", maximum=VERSION_MAX),
             user=request.user,
         ),
-        success=f"Day {assessment.study_day} response confirmed.",
+        success=gettext("Day %(day)s response confirmed.") % {"day": assessment.study_day},
     )
     return redirect("patient_responses", pk=assessment.patient_id)
 

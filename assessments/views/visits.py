@@ -5,9 +5,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from assessments import selectors
+from assessments.display import visit_name
 from assessments.models import Visit
 from assessments.services.visits import visit_not_done_record, visit_unscheduled_add
 from crf.pages import step_run
@@ -48,7 +50,7 @@ def visit_unscheduled_create(request, pk: int):
 
         visit_date = date.fromisoformat(request.POST.get("visit_date", ""))
     except ValueError:
-        messages.error(request, "Date of the unscheduled visit: enter a date (YYYY-MM-DD).")
+        messages.error(request, gettext("Date of the unscheduled visit: enter a date (YYYY-MM-DD)."))
         return redirect("visit_calendar", pk=patient.pk)
     try:
         visit = visit_unscheduled_add(
@@ -60,9 +62,12 @@ def visit_unscheduled_create(request, pk: int):
         )
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
-            messages.error(request, f"{field.replace('_', ' ').capitalize()}: {' '.join(errors)}")
+            label = {"visit_date": gettext("Visit date"), "reason": gettext("Reason")}.get(field, field)
+            messages.error(request, f"{label}: {' '.join(errors)}")
         return redirect("visit_calendar", pk=patient.pk)
-    messages.success(request, f"{visit.name} added on {visit.visit_date}.")
+    messages.success(
+        request, gettext("%(visit)s added on %(date)s.") % {"visit": visit_name(visit), "date": visit.visit_date}
+    )
     return redirect("lab_panel_edit", pk=visit.pk)
 
 
@@ -79,7 +84,7 @@ def visit_not_done(request, pk: int):
             expected_version=posted_int(request.POST, "version", label="Version", maximum=VERSION_MAX),
             user=request.user,
         ),
-        success=f"{visit.name} recorded as not done.",
+        success=gettext("%(visit)s recorded as not done.") % {"visit": visit_name(visit)},
     )
     return redirect("visit_calendar", pk=visit.patient_id)
 

@@ -317,7 +317,11 @@ def test_pending_suggestion_is_listed_and_accepted_through_the_form(client, clin
     login(client, clinician)
     page = client.get(reverse("ae_list", args=[patient.pk])).content.decode()
     assert f'id="suggestion-{suggestion.pk}"' in page
-    assert "Platelets 20 10^9/L is &lt; 25 10^9/L (LLN 100 10^9/L): CTCAE v3.0 Platelets grade 4." in page
+    # The official CTCAE term in the sentence is marked English (a Chinese page keeps it so).
+    assert (
+        'Platelets 20 10^9/L is &lt; 25 10^9/L (LLN 100 10^9/L): CTCAE v3.0 <span lang="en">Platelets</span> grade 4.'
+        in page
+    )
     form = client.get(reverse("ae_suggestion_accept", args=[suggestion.pk])).content.decode()
     assert 'value="Platelets (BL111)"' in form and 'value="2026-03-10"' in form
     # Fixed fields are disabled: a posted grade or term is ignored.

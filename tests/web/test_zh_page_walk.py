@@ -40,6 +40,8 @@ ALLOWED = {
     "ng",
     "bpm",
     "min",
+    # "copies/mL": the unit of the EBV DNA loads.
+    "copies",
     # Analyte, marker and drug abbreviations with lower-case letters.
     "sCD",
     "sIL",
@@ -62,6 +64,13 @@ ALLOWED = {
     "ODM",
     "Noto",
     "Schwartz",  # the bedside Schwartz formula for the eGFR, named after its author
+    # Statistical methods named after their authors, as Chinese reports name them.
+    "Clopper",
+    "Pearson",
+    "Kaplan",
+    "Meier",
+    "Greenwood",
+    "Wilcoxon",
     # The IANA name of the site's time zone, shown beside the page's times.
     "Asia",
     "Shanghai",
@@ -176,6 +185,7 @@ def stored_words(built) -> set[str]:
 NOT_PAGES = {
     "api/v1/docs/": "the API's developer reference (Swagger UI): the API follows Accept-Language only",
     "api/v1/redoc/": "the API's developer reference (ReDoc): the API follows Accept-Language only",
+    "ctcae-terms/": "the JSON the AE form's term search reads: official English CTCAE v3.0 terms, no page",
 }
 PAGES = [
     route

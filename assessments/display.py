@@ -1,0 +1,122 @@
+"""Names the pages show for stored definitions, in the reader's language.
+
+Visit names are stored in English with the schedule (trial.VisitDefinition) and the visits
+planned from it; pages map the definition's stable code to a translated name at display
+time, and the stored value stays as it is. A code this table does not know (a schedule
+edited in the admin, or a visit renamed) shows its stored name.
+"""
+
+from django.utils.translation import gettext, gettext_noop
+
+VISIT_NAMES = {
+    "BASE": gettext_noop("Screening / baseline"),
+    "D1": gettext_noop("Day 1"),
+    "D2": gettext_noop("Day 2"),
+    "D3": gettext_noop("Day 3 (efficacy)"),
+    "D4": gettext_noop("Day 4"),
+    "D5": gettext_noop("Day 5"),
+    "D6": gettext_noop("Day 6"),
+    "D7": gettext_noop("Day 7 (efficacy)"),
+    "D14": gettext_noop("Day 14 (week 2)"),
+    "D21": gettext_noop("Day 21 (week 3)"),
+    "D28": gettext_noop("Day 28 (end of treatment)"),
+    "FU56": gettext_noop("Follow-up day 56"),
+    "FU84": gettext_noop("Follow-up day 84"),
+    "FU112": gettext_noop("Follow-up day 112"),
+    "FU140": gettext_noop("Follow-up day 140"),
+    "FU168": gettext_noop("Follow-up day 168"),
+    "FU182": gettext_noop("Follow-up day 182"),
+}
+
+
+def visit_name(visit) -> str:
+    """The name of a visit as a page shows it: the schedule's name translated, an unscheduled
+    visit by its study day; the stored name when the schedule's code is not known here."""
+    if visit is None:
+        return ""
+    definition = getattr(visit, "definition", None)
+    # A name edited away from the schedule's own (the admin) has no translation: it shows as stored.
+    if definition is not None and VISIT_NAMES.get(definition.code) == visit.name:
+        return gettext(VISIT_NAMES[definition.code])
+    if visit.unscheduled and visit.planned_day is not None:
+        return gettext("Unscheduled (day %(day)s)") % {"day": visit.planned_day}
+    return visit.name
+
+
+def window_note(visit) -> str:
+    """Why a visit is out of its window, in the reader's language: recomputed from its dates."""
+    from assessments.rules.schedule import visit_window_check
+
+    if visit.out_of_window and visit.visit_date and visit.window_start and visit.window_end:
+        return visit_window_check(
+            visit_date=visit.visit_date, window_start=visit.window_start, window_end=visit.window_end
+        ).explanation
+    return visit.window_note
+
+
+def response_detail(detail: dict) -> dict:
+    """A stored response computation as a page shows it, in the reader's language: rebuilt from
+    its status, counts and each marker's verdicts (the stored English stays as it is)."""
+    from assessments.rules.response import (
+        MARKER_LABELS,
+        Marker,
+        Response,
+        decision_explanation,
+        marker_explanation,
+        value_shown,
+    )
+
+    detail = detail or {}
+    try:
+        status = Response(detail.get("status", ""))
+        missing = tuple(Marker(code) for code in detail.get("missing", ()))
+        counts = detail.get("counts") or {}
+        decided_by = decision_explanation(
+            status,
+            missing=missing,
+            normalised=counts.get("normalised", 0),
+            improved=counts.get("improved", 0),
+            worsened=counts.get("worsened", 0),
+            abnormal=counts.get("abnormal", 0),
+        )
+    except ValueError:
+        decided_by = detail.get("decided_by", "")
+    markers = []
+    for m in detail.get("markers", ()):
+        shown = dict(m)
+        try:
+            marker = Marker(m["marker"])
+        except (KeyError, ValueError):
+            markers.append(shown)
+            continue
+        shown["label"] = gettext(MARKER_LABELS[marker])
+        shown["baseline"] = value_shown(m.get("baseline", ""))
+        shown["current"] = value_shown(m.get("current", ""))
+        shown["explanation"] = marker_explanation(
+            marker,
+            normal=m.get("normal"),
+            not_measured=str(m.get("current", "")).startswith("not"),
+            supported=bool(m.get("supported")),
+            baseline_abnormal=m.get("baseline_abnormal"),
+            improved=m.get("improved"),
+            worsened=m.get("worsened"),
+        )
+        markers.append(shown)
+    return {"decided_by": decided_by, "markers": markers}
+
+
+def efs_explanation(endpoints) -> str:
+    """Why a patient's EFS is what it is, in the reader's language, from the stored endpoints."""
+    from assessments.rules.endpoints import efs_explanation as explain
+    from assessments.rules.endpoints import outside_cutoff_analysis
+
+    if (endpoints.detail or {}).get("outside_analysis"):
+        patient = endpoints.patient
+        shown = outside_cutoff_analysis(day0=patient.first_dose_date, data_cutoff=patient.site.trial.data_cutoff_date)
+        return shown or endpoints.detail["outside_analysis"]
+    return explain(
+        event=endpoints.efs_event,
+        event_date=endpoints.efs_event_date,
+        efs_days=endpoints.efs_days,
+        censored_on=endpoints.efs_censored_on,
+    )
