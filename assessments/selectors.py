@@ -91,7 +91,7 @@ def lab_trends(*, patient: Patient, before: datetime | None, exclude_panel: LabP
     if exclude_panel is not None:
         rows = rows.exclude(panel=exclude_panel)
     trends: dict[str, list] = defaultdict(list)
-    for result in rows.only("analyte", "value", "unit", "flag", "sampled_at"):
+    for result in rows.only("analyte", "value", "unit", "flag", "sampled_at", "missing", "missing_reason"):
         if len(trends[result.analyte]) < TREND_LENGTH:
             trends[result.analyte].append(result)
     return dict(trends)

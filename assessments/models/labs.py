@@ -18,6 +18,22 @@ RESULT_CHOICES = [("", "Not done"), ("negative", "Negative"), ("positive", "Posi
 EXAM_CHOICES = [("", "Not done"), ("normal", "Normal"), ("abnormal", "Abnormal")]
 
 
+class MissingCode(models.TextChoices):
+    """Why a lab value has no number: the site answered, but there is no value (blank = a value).
+
+    A coded value counts as recorded for the form's completeness and as missing for the
+    response rule (protocol section 9: missing markers are never treated as normal).
+    """
+
+    NOT_DONE = "not_done", _("Not done")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+    UNKNOWN = "unknown", _("Unknown")
+    SAMPLE_LOST = "sample_lost", _("Sample lost")
+
+
+MISSING_REASON_MAX_LENGTH = 300
+
+
 class LabPanel(VersionedRecord):
     """The lab CRF page of one visit: values, qualitative findings and when they were sampled."""
 
@@ -59,8 +75,19 @@ class LabResult(models.Model):
     panel = models.ForeignKey(LabPanel, on_delete=models.CASCADE, related_name="results")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_results")
     analyte = models.CharField(max_length=12)
-    value = models.DecimalField(max_digits=16, decimal_places=4)
+    value = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
     unit = models.CharField(max_length=20)
+    missing = models.CharField(
+        _("missing-data code"),
+        max_length=16,
+        choices=MissingCode.choices,
+        blank=True,
+        default="",
+        help_text=_("Why there is no value; blank when a value is recorded."),
+    )
+    missing_reason = models.CharField(
+        _("reason the value is missing"), max_length=MISSING_REASON_MAX_LENGTH, blank=True, default=""
+    )
     sampled_at = models.DateTimeField()
     flag = models.CharField(max_length=1, choices=Flag.choices, blank=True)
     reference_low = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
@@ -77,12 +104,26 @@ class LabResult(models.Model):
 
     class Meta:
         ordering = ["panel", "analyte"]
-        constraints = [models.UniqueConstraint(fields=["panel", "analyte"], name="lab_result_once_per_panel")]
+        constraints = [
+            models.UniqueConstraint(fields=["panel", "analyte"], name="lab_result_once_per_panel"),
+            # A value and no code, or a code with its reason and no value: never both, never neither.
+            models.CheckConstraint(
+                condition=(Q(value__isnull=False, missing="", missing_reason=""))
+                | (Q(value__isnull=True) & ~Q(missing="") & ~Q(missing_reason="")),
+                name="lab_result_value_xor_missing_code",
+            ),
+        ]
         indexes = [models.Index(fields=["patient", "analyte", "sampled_at"], name="lab_result_trend")]
 
     def __str__(self) -> str:
         # The value as entered (38.2), not as stored with the column's four places (38.2000).
+        if self.missing:
+            return f"{self.analyte} {self.get_missing_display()}"
         return f"{self.analyte} {fmt(self.value)} {self.unit}"
+
+    @property
+    def coded(self) -> bool:
+        return bool(self.missing)
 
 
 class SupportiveCare(VersionedRecord):
