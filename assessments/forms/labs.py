@@ -87,7 +87,7 @@ class LabPanelForm(forms.Form):
                 # Instead of the value: a missing-data code and its reason, behind the value's "⋯" menu.
                 self.fields[f"m_{code}"] = forms.ChoiceField(
                     label=gettext("%(label)s: missing-data code") % {"label": gettext(analyte.label)},
-                    choices=[("", gettext("— (a value)"))] + list(MissingCode.choices),
+                    choices=[("", gettext("— (a value)")), *MissingCode.choices],
                     required=False,
                     widget=forms.Select(attrs={"data-missing-code": code, "tabindex": "-1"}),
                 )

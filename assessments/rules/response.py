@@ -17,6 +17,11 @@ and compared with its baseline value; the categories are then decided in this or
 6. HLH improvement: >= 3 markers abnormal at baseline improved by >= 50 %.
 7. No response: none of the above.
 
+A marker recorded with a missing-data code (not done, not applicable, unknown, sample lost)
+has no value: it is missing, exactly as a blank one (decision 12.4 picks values, and a code is
+not a value), and never normal. When no value is found for the marker, its explanation and the
+"missing" reason name the code and the free-text reason the site gave.
+
 Counts supported by G-CSF (ANC) or a platelet transfusion (platelets) within the support
 window before the assessment day are never normal (section 9). The window counts the
 assessment day and the days before it: with the protocol's 4 days, support given 0 to 3
@@ -103,9 +108,31 @@ class UpperLimits:
     triglycerides: float | None = 1.7  # mmol/L
 
 
+# The missing-data codes of a lab value (assessments.models.labs.MissingCode), as the reasons name them.
+MISSING_CODE_LABELS = {
+    "not_done": "Not done",
+    "not_applicable": "Not applicable",
+    "unknown": "Unknown",
+    "sample_lost": "Sample lost",
+}
+
+
+@dataclass(frozen=True)
+class CodedMissing:
+    """A marker the site recorded without a value: its missing-data code and free-text reason."""
+
+    marker: Marker
+    code: str
+    reason: str
+
+    @property
+    def text(self) -> str:
+        return f"{MISSING_CODE_LABELS.get(self.code, self.code)}: {self.reason}"
+
+
 @dataclass(frozen=True)
 class MarkerValues:
-    """The markers at one moment; None = not measured."""
+    """The markers at one moment; None = not measured (`coded` says why, when the site recorded a code)."""
 
     max_temperature_c: float | None = None
     anc: float | None = None
@@ -117,6 +144,13 @@ class MarkerValues:
     triglycerides: float | None = None
     spleen_cm: float | None = None
     cns_abnormal: bool | None = None
+    coded: tuple[CodedMissing, ...] = ()
+
+    def code_of(self, marker: Marker) -> CodedMissing | None:
+        """The missing-data code of a marker without a value, if one was recorded."""
+        if _measured(marker, self) is not None:
+            return None
+        return next((c for c in self.coded if c.marker is marker), None)
 
 
 @dataclass(frozen=True)
@@ -230,6 +264,15 @@ def _value(marker: Marker, values: MarkerValues) -> float | None:
     }.get(marker)
 
 
+def _measured(marker: Marker, values: MarkerValues) -> float | bool | None:
+    """The marker's recorded value, whatever its kind (temperature, number or CNS finding)."""
+    if marker is Marker.FEVER:
+        return values.max_temperature_c
+    if marker is Marker.CNS:
+        return values.cns_abnormal
+    return _value(marker, values)
+
+
 UNITS = {
     Marker.ANC: "x10^9/L",
     Marker.PLATELETS: "x10^9/L",
@@ -282,7 +325,10 @@ def marker_assess(marker: Marker, data: ResponseInput, t: ResponseThresholds) ->
         improved = False
 
     parts = []
-    if normal is None:
+    coded = now.code_of(marker)
+    if normal is None and coded is not None:
+        parts.append(f"missing at the assessment day ({coded.text})")
+    elif normal is None:
         parts.append("missing at the assessment day" if _display(marker, now).startswith("not") else "cannot be judged")
     else:
         parts.append("normal" if normal else "abnormal")
@@ -299,7 +345,7 @@ def marker_assess(marker: Marker, data: ResponseInput, t: ResponseThresholds) ->
         marker=marker,
         label=MARKER_LABELS[marker],
         baseline=_display(marker, base),
-        current=_display(marker, now),
+        current=MISSING_CODE_LABELS.get(coded.code, coded.code) if coded is not None else _display(marker, now),
         baseline_abnormal=baseline_abnormal,
         normal=normal,
         improved=improved,
@@ -329,7 +375,7 @@ def response_assess(data: ResponseInput, thresholds: ResponseThresholds = Respon
             Response.PROGRESSION, f"{worsened} markers worsened by >= 50 % from baseline (>= {t.progression_markers})."
         )
     if missing:
-        names = ", ".join(MARKER_LABELS[m] for m in missing)
+        names = ", ".join(_missing_name(m, data.current) for m in missing)
         return result(Response.NOT_ASSESSABLE, f"Missing at the assessment day: {names}.")
     if abnormal == 0:
         return result(Response.CR, "Every marker is normal.")
@@ -348,6 +394,12 @@ def response_assess(data: ResponseInput, thresholds: ResponseThresholds = Respon
         Response.NO_RESPONSE,
         f"{normalised} normalised, {improved} improved, {worsened} worsened: no category reached.",
     )
+
+
+def _missing_name(marker: Marker, current: MarkerValues) -> str:
+    """A missing marker as the reasons name it: with its code and reason when the site gave one."""
+    coded = current.code_of(marker)
+    return MARKER_LABELS[marker] if coded is None else f"{MARKER_LABELS[marker]} ({coded.text})"
 
 
 @dataclass(frozen=True)
