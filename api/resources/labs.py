@@ -36,7 +36,6 @@ from trial.clock import site_today
 from trial.selectors import user_site_ids
 
 
-@extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, VISIT, DATE_FROM, DATE_TO]))
 def _saved_item(result) -> dict:
     """A saved value as a PATCH body's item: its number, or its missing-data code and reason."""
     item = {"analyte": result.analyte, "unit": result.unit, "sampled_at": result.sampled_at.isoformat()}
@@ -45,6 +44,7 @@ def _saved_item(result) -> dict:
     return {**item, "value": str(result.value)}
 
 
+@extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, VISIT, DATE_FROM, DATE_TO]))
 class LabPanelViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Lab panels of visits (section 8): values with units and sampling times, flagged H/L."""
 
