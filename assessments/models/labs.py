@@ -7,6 +7,7 @@ used to flag it is kept beside it so that the flag can always be explained.
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from assessments.models.visits import Visit
 from patients.models import Patient
@@ -25,10 +26,11 @@ class MissingCode(models.TextChoices):
     response rule (protocol section 9: missing markers are never treated as normal).
     """
 
-    NOT_DONE = "not_done", _("Not done")
-    NOT_APPLICABLE = "not_applicable", _("Not applicable")
-    UNKNOWN = "unknown", _("Unknown")
-    SAMPLE_LOST = "sample_lost", _("Sample lost")
+    # In their own context: "Not done" of a lab value is 未做, not the 未完成 of a visit.
+    NOT_DONE = "not_done", pgettext_lazy("missing-data code", "Not done")
+    NOT_APPLICABLE = "not_applicable", pgettext_lazy("missing-data code", "Not applicable")
+    UNKNOWN = "unknown", pgettext_lazy("missing-data code", "Unknown")
+    SAMPLE_LOST = "sample_lost", pgettext_lazy("missing-data code", "Sample lost")
 
 
 MISSING_REASON_MAX_LENGTH = 300
