@@ -128,3 +128,71 @@ def test_the_table_refuses_what_the_service_refuses(patient, clinician, value, m
             missing=missing,
             missing_reason=reason,
         )
+
+
+# The response rule through the service: the stored reasons (protocol section 9, decision 12.4).
+NORMAL = {
+    "TEMP": ("36.8", "°C"),
+    "NEUT": ("2.1", "10^9/L"),
+    "PLAT": ("210", "10^9/L"),
+    "FIBRINO": ("2.4", "g/L"),
+    "SCD25": ("3100", "pg/mL"),
+    "FERRITIN": ("320", "µg/L"),
+    "TRIG": ("1.3", "mmol/L"),
+    "SPLEEN": ("0", "cm"),
+}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def record_day(patient, user, code, day, *, ferritin=None, blank=()):
+    from assessments.services.labs import lab_panel_save as save_panel
+
+    when = datetime.combine(DAY0 + timedelta(days=day), time(8), tzinfo=SHANGHAI)
+    values = {k: Measurement(Decimal(v), unit, when) for k, (v, unit) in NORMAL.items() if k not in blank}
+    if ferritin is not None:
+        values["FERRITIN"] = Measurement(None, "µg/L", when, missing=ferritin, missing_reason=REASON)
+    return save_panel(
+        visit=Visit.objects.get(patient=patient, definition__code=code),
+        sampled_at=when,
+        values=values,
+        panel_data={"cns_symptoms": False},
+        user=user,
+        today=TODAY,
+    )
+
+
+def test_a_coded_ferritin_is_missing_for_the_response_and_named_with_code_and_reason(patient, clinician):
+    from assessments.models import ResponseAssessment
+    from assessments.services.responses import response_assess_patient
+
+    record_day(patient, clinician, "D7", 7, ferritin="sample_lost")
+    response_assess_patient(patient_id=patient.pk, today=DAY0 + timedelta(days=7))
+    day7 = ResponseAssessment.objects.get(patient=patient, study_day=7)
+    assert (day7.computed_status, day7.computed_detail["missing"]) == ("not_assessable", ["ferritin"])
+    assert day7.computed_detail["decided_by"] == f"Missing at the assessment day: Ferritin (Sample lost: {REASON})."
+    ferritin = next(m for m in day7.computed_detail["markers"] if m["marker"] == "ferritin")
+    assert (ferritin["current"], ferritin["normal"]) == ("Sample lost", None)
+
+
+def test_an_earlier_value_of_the_window_is_used_before_a_code_as_before_a_blank(patient, clinician):
+    # Decision 12.4: "the one sampled that day, else the latest in the visit window before it" -
+    # a code is not a value. Day 6 has every value; day 7 (window day 6 to 8) has ferritin coded.
+    from assessments.models import ResponseAssessment
+    from assessments.services.responses import response_assess_patient
+
+    record_day(patient, clinician, "D6", 6)
+    record_day(patient, clinician, "D7", 7, ferritin="not_done")
+    response_assess_patient(patient_id=patient.pk, today=DAY0 + timedelta(days=7))
+    day7 = ResponseAssessment.objects.get(patient=patient, study_day=7)
+    ferritin = next(m for m in day7.computed_detail["markers"] if m["marker"] == "ferritin")
+    assert (ferritin["current"], ferritin["normal"]) == ("320 µg/L", True)
+
+
+def test_a_coded_value_is_recorded_for_the_visits_completeness(patient, clinician):
+    from assessments.selectors import visit_rows
+
+    record_day(patient, clinician, "D7", 7, ferritin="not_done")
+    record_day(patient, clinician, "D14", 14, blank=("FERRITIN",))
+    rows = {r.visit.definition.code: r for r in visit_rows(patient=patient, today=TODAY)}
+    assert "FERRITIN" not in rows["D7"].missing  # the site answered: recorded, though missing for the response
+    assert "FERRITIN" in rows["D14"].missing  # a blank one is missing for both
