@@ -15,6 +15,7 @@ from assessments.forms.labs import SupportiveCareForm
 from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
 from assessments.models.labs import MISSING_REASON_MAX_LENGTH, MissingCode
 from assessments.services.adverse_events import AE_FIELDS
+from assessments.services.labs import RESULT_FIELDS
 from crf.catalogue import fields_of
 from crf.models import DataQuery, QueryMessage
 from patients.forms import SCREENING_FIELDS, DeathForm, SubsequentTherapyForm
@@ -188,17 +189,7 @@ class VisitSerializer(RecordSerializer):
 class LabResultSerializer(RecordSerializer):
     class Meta:
         model = LabResult
-        fields = (
-            "analyte",
-            "value",
-            "unit",
-            "sampled_at",
-            "missing",
-            "missing_reason",
-            "flag",
-            "reference_low",
-            "reference_high",
-        )
+        fields = ("analyte", *RESULT_FIELDS)
         read_only_fields = fields
 
 

@@ -42,6 +42,17 @@ class Measurement:
 
 
 MISSING_CODES = frozenset(MissingCode.values)
+# What a saved value holds besides its analyte: written by lab_panel_save, read by the API.
+RESULT_FIELDS = (
+    "value",
+    "unit",
+    "sampled_at",
+    "missing",
+    "missing_reason",
+    "flag",
+    "reference_low",
+    "reference_high",
+)
 
 
 def missing_code_problem(
@@ -226,17 +237,7 @@ def lab_panel_save(
         records_update(
             records=changed_results,
             model=LabResult,
-            fields=[
-                "value",
-                "unit",
-                "sampled_at",
-                "missing",
-                "missing_reason",
-                "flag",
-                "reference_low",
-                "reference_high",
-                "reference_source",
-            ],
+            fields=[*RESULT_FIELDS, "reference_source"],
             user=user,
             reason=history_reason,
             check_lock=False,

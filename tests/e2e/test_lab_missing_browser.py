@@ -6,6 +6,7 @@ import pytest
 
 from assessments.models import LabResult, Visit
 from tests.conftest import PASSWORD, enroll_child
+from tests.e2e.conftest import sign_in
 from tests.e2e.test_lab_entry_browser import FROM_TEMPERATURE, focused_name
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.e2e]
@@ -27,10 +28,7 @@ def test_ferritin_marked_not_done_with_a_reason_is_saved_and_shown_and_tab_order
 ):
     patient = enroll_child(site_a, clinician)
     day7 = Visit.objects.get(patient=patient, definition__code="D7")
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", clinician.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server.url, clinician, PASSWORD)
     page.goto(f"{live_server.url}/visits/{day7.pk}/labs/")
     assert tab_order(page) == FROM_TEMPERATURE
 

@@ -24,32 +24,10 @@ from assessments.rules.response import (
     ResponseInput,
     response_assess,
 )
+from tests.rules.test_response import ALL_NORMAL, BASELINE
 
 DAY = date(2026, 3, 17)
-BASELINE = MarkerValues(
-    max_temperature_c=39.5,
-    anc=0.4,
-    platelets=30,
-    fibrinogen=0.9,
-    scd25=30000,
-    scd25_unit="pg/mL",
-    ferritin=5000,
-    triglycerides=4.0,
-    spleen_cm=4,
-    cns_abnormal=True,
-)
-ALL_NORMAL = MarkerValues(
-    max_temperature_c=37.0,
-    anc=2.0,
-    platelets=180,
-    fibrinogen=2.5,
-    scd25=3000,
-    scd25_unit="pg/mL",
-    ferritin=300,
-    triglycerides=1.2,
-    spleen_cm=0,
-    cns_abnormal=False,
-)
+# Every marker abnormal at baseline, every one normal now (the tables of tests/rules/test_response.py).
 FIELD = {
     Marker.FEVER: "max_temperature_c",
     Marker.ANC: "anc",

@@ -14,6 +14,7 @@ from assessments.models import LabPanel, LabResult, Visit
 from assessments.models.labs import MissingCode
 from assessments.services.labs import Measurement, lab_panel_save, missing_code_problem
 from tests.conftest import DAY0
+from tests.services.test_responses import NORMAL
 
 pytestmark = pytest.mark.django_db
 
@@ -131,16 +132,6 @@ def test_the_table_refuses_what_the_service_refuses(patient, clinician, value, m
 
 
 # The response rule through the service: the stored reasons (protocol section 9, decision 12.4).
-NORMAL = {
-    "TEMP": ("36.8", "°C"),
-    "NEUT": ("2.1", "10^9/L"),
-    "PLAT": ("210", "10^9/L"),
-    "FIBRINO": ("2.4", "g/L"),
-    "SCD25": ("3100", "pg/mL"),
-    "FERRITIN": ("320", "µg/L"),
-    "TRIG": ("1.3", "mmol/L"),
-    "SPLEEN": ("0", "cm"),
-}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
