@@ -135,3 +135,9 @@ def test_the_casebook_prints_the_code_with_its_reason(
         html = document_html(document)
         assert re.search(r'<span class="missing-badge">' + label + r"</span>", html), language
         assert REASON in html
+
+
+def test_the_history_of_a_coded_value_names_its_code_and_reason(logged_in, patient):
+    result = save_coded_ferritin(logged_in, patient)
+    page = logged_in.get(reverse("audit_record", args=["assessments.labresult", result.pk])).content.decode()
+    assert "Not done" in page and REASON in page
