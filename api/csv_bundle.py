@@ -44,7 +44,7 @@ from exports.spreadsheet import spreadsheet_safe, spreadsheet_unquote
 from patients.forms import SCREENING_FIELDS
 
 KEY = ("site", "screening_number")
-LAB_VALUE_COLUMNS = ("analyte", "value", "unit")
+LAB_VALUE_COLUMNS = ("analyte", "value", "unit", "missing", "missing_reason")
 LAB_VISIT_COLUMNS = ("visit_date", *PANEL_FIELDS)  # one value per visit, on any of its rows
 FILES: dict[str, tuple[str, ...]] = {
     "screenings.csv": (*KEY, *SCREENING_FIELDS),

@@ -9,13 +9,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from rest_framework import serializers as drf
 
 from api import scalars
 from assessments.models import CtcaeTerm
 from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
 from assessments.services.adverse_events import AE_FIELDS
-from assessments.services.labs import PANEL_FIELDS, Measurement
+from assessments.services.labs import PANEL_FIELDS, Measurement, missing_code_problem
 from crf.catalogue import fields_of
 from patients.forms import SCREENING_FIELDS, EnrollmentForm, ScreeningEditForm, ScreeningForm
 from patients.models import Screening
@@ -266,13 +267,18 @@ def parse_moment(value, *, zone: ZoneInfo, field: str) -> datetime:
     return scalars.moment(value, zone=zone, field=field)
 
 
+# The fields of one lab value: a number (value), or a missing-data code with its reason.
+MEASUREMENT_FIELDS = ("analyte", "value", "unit", "sampled_at", "missing", "missing_reason")
+
+
 def measurement_clean(item, *, zone: ZoneInfo, default_sampled_at: datetime | None) -> tuple[str, Measurement]:
-    """One lab value {analyte, value, unit, sampled_at}; errors keyed by the item's field."""
+    """One lab value {analyte, value, unit, sampled_at} or {analyte, missing, missing_reason, ...};
+    errors keyed by the item's field."""
     if not isinstance(item, dict):
         raise scalars.refusal(
             "non_field_errors", "Each value is an object {analyte, value, unit, sampled_at}.", "not_an_object"
         )
-    unknown_fields(item, {"analyte", "value", "unit", "sampled_at"})
+    unknown_fields(item, set(MEASUREMENT_FIELDS))
     code = item.get("analyte")
     if code not in ANALYTES:
         raise scalars.refusal("analyte", f"Unknown analyte {code}; see GET /api/v1/analytes/.", "unknown_analyte")
@@ -281,16 +287,28 @@ def measurement_clean(item, *, zone: ZoneInfo, default_sampled_at: datetime | No
     if unit not in units_for(code):
         message = f"{analyte.label}: unit {unit} is not accepted; use {' or '.join(units_for(code))}."
         raise scalars.refusal("unit", message, "unit_not_accepted")
-    value = scalars.decimal_number(item.get("value"), field="value", label=analyte.label)
-    if message := plausibility_message(code, float(value), unit):
-        raise scalars.refusal("value", message, "implausible_value")
+    missing, reason = item.get("missing"), item.get("missing_reason")
+    for name, given in (("missing", missing), ("missing_reason", reason)):
+        if given is not None and not isinstance(given, str):
+            raise scalars.refusal(name, "Enter text.", "not_text")
+    missing, reason = missing or "", reason or ""
+    has_value = item.get("value") not in (None, "")
+    if problem := missing_code_problem(
+        label=gettext(analyte.label), has_value=has_value, missing=missing, missing_reason=reason
+    ):
+        raise ValidationError({problem[0]: [problem[1]]})
+    value = None
+    if has_value:
+        value = scalars.decimal_number(item.get("value"), field="value", label=analyte.label)
+        if message := plausibility_message(code, float(value), unit):
+            raise scalars.refusal("value", message, "implausible_value")
     if item.get("sampled_at"):
         sampled = parse_moment(item["sampled_at"], zone=zone, field="sampled_at")
     elif default_sampled_at is not None:
         sampled = default_sampled_at
     else:
         raise scalars.refusal("sampled_at", "Enter the sampling time.", "required")
-    return code, Measurement(value=value, unit=unit, sampled_at=sampled)
+    return code, Measurement(value=value, unit=unit, sampled_at=sampled, missing=missing, missing_reason=reason.strip())
 
 
 PANEL_CHOICES = {

@@ -13,7 +13,9 @@ from api.inputs import FormInput
 from api.models import ImportJob
 from assessments.forms.labs import SupportiveCareForm
 from assessments.models import AdverseEvent, LabPanel, LabResult, ResponseAssessment, SupportiveCare, Visit
+from assessments.models.labs import MISSING_REASON_MAX_LENGTH, MissingCode
 from assessments.services.adverse_events import AE_FIELDS
+from assessments.services.labs import RESULT_FIELDS
 from crf.catalogue import fields_of
 from crf.models import DataQuery, QueryMessage
 from patients.forms import SCREENING_FIELDS, DeathForm, SubsequentTherapyForm
@@ -187,7 +189,7 @@ class VisitSerializer(RecordSerializer):
 class LabResultSerializer(RecordSerializer):
     class Meta:
         model = LabResult
-        fields = ("analyte", "value", "unit", "sampled_at", "flag", "reference_low", "reference_high")
+        fields = ("analyte", *RESULT_FIELDS)
         read_only_fields = fields
 
 
@@ -209,10 +211,22 @@ class LabPanelSerializer(RecordSerializer):
 
 
 class LabValueInputSerializer(serializers.Serializer):
+    """One value: a number, or (instead of the number) a missing-data code with its reason."""
+
     analyte = serializers.CharField(help_text="Code from GET /analytes/, e.g. TEMP, NEUT, PLAT, FERRITIN.")
-    value = serializers.DecimalField(max_digits=16, decimal_places=4)
+    value = serializers.DecimalField(
+        max_digits=16, decimal_places=4, required=False, allow_null=True, help_text="Absent when `missing` is given."
+    )
     unit = serializers.CharField(required=False, help_text="Defaults to the analyte's unit.")
     sampled_at = serializers.DateTimeField(required=False, help_text="Defaults to the panel's sampled_at.")
+    missing = serializers.ChoiceField(
+        choices=MissingCode.choices,
+        required=False,
+        help_text="Instead of a value: why there is none (not_done, not_applicable, unknown, sample_lost).",
+    )
+    missing_reason = serializers.CharField(
+        required=False, max_length=MISSING_REASON_MAX_LENGTH, help_text="Required with `missing`: free text."
+    )
 
 
 PANEL_FIELDS = fields_of("assessments.labpanel")

@@ -59,6 +59,7 @@ def response_detail(detail: dict) -> dict:
     its status, counts and each marker's verdicts (the stored English stays as it is)."""
     from assessments.rules.response import (
         MARKER_LABELS,
+        CodedMissing,
         Marker,
         Response,
         decision_explanation,
@@ -67,6 +68,19 @@ def response_detail(detail: dict) -> dict:
     )
 
     detail = detail or {}
+
+    def coded_of(m: dict, marker) -> CodedMissing | None:
+        found = m.get("coded") or None
+        return CodedMissing(marker=marker, code=found["code"], reason=found["reason"]) if found else None
+
+    coded = {}
+    for m in detail.get("markers", ()):
+        try:
+            marker = Marker(m.get("marker", ""))
+        except ValueError:
+            continue
+        if (found := coded_of(m, marker)) is not None:
+            coded[marker] = found
     try:
         status = Response(detail.get("status", ""))
         missing = tuple(Marker(code) for code in detail.get("missing", ()))
@@ -78,6 +92,7 @@ def response_detail(detail: dict) -> dict:
             improved=counts.get("improved", 0),
             worsened=counts.get("worsened", 0),
             abnormal=counts.get("abnormal", 0),
+            coded={marker: found.text for marker, found in coded.items()},
         )
     except ValueError:
         decided_by = detail.get("decided_by", "")
@@ -91,7 +106,7 @@ def response_detail(detail: dict) -> dict:
             continue
         shown["label"] = gettext(MARKER_LABELS[marker])
         shown["baseline"] = value_shown(m.get("baseline", ""))
-        shown["current"] = value_shown(m.get("current", ""))
+        shown["current"] = coded[marker].label if marker in coded else value_shown(m.get("current", ""))
         shown["explanation"] = marker_explanation(
             marker,
             normal=m.get("normal"),
@@ -100,6 +115,7 @@ def response_detail(detail: dict) -> dict:
             baseline_abnormal=m.get("baseline_abnormal"),
             improved=m.get("improved"),
             worsened=m.get("worsened"),
+            coded=coded[marker].text if marker in coded else None,
         )
         markers.append(shown)
     return {"decided_by": decided_by, "markers": markers}

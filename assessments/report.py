@@ -179,7 +179,7 @@ def _lab_rows_portable(*, site_ids, codes, first_day: int, last_day: int, patien
     """The same rows without PostgreSQL's AT TIME ZONE, for the embedded SQLite default."""
     from zoneinfo import ZoneInfo
 
-    rows = LabResult.objects.filter(patient__site_id__in=site_ids, analyte__in=codes)
+    rows = LabResult.objects.filter(patient__site_id__in=site_ids, analyte__in=codes, value__isnull=False)
     if patient_id is not None:
         rows = rows.filter(patient_id=patient_id)
     out = []
@@ -199,7 +199,7 @@ def _lab_series(*, site_ids: set[int], codes: tuple[str, ...], first_day: int, l
         SELECT r.patient_id, r.analyte, r.value, r.unit,
                ((r.sampled_at AT TIME ZONE s.time_zone)::date - p.first_dose_date) AS day
           FROM {lab} r JOIN {patient} p ON p.id = r.patient_id JOIN {site} s ON s.id = p.site_id
-         WHERE p.site_id = ANY(%(sites)s) AND r.analyte = ANY(%(codes)s)
+         WHERE p.site_id = ANY(%(sites)s) AND r.analyte = ANY(%(codes)s) AND r.value IS NOT NULL
            AND ((r.sampled_at AT TIME ZONE s.time_zone)::date - p.first_dose_date) BETWEEN %(first)s AND %(last)s
     """  # noqa: S608 - table names come from the models, values are parameters
     params = {"sites": sorted(site_ids), "codes": list(codes), "first": first_day, "last": last_day}

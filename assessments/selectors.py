@@ -91,10 +91,19 @@ def lab_trends(*, patient: Patient, before: datetime | None, exclude_panel: LabP
     if exclude_panel is not None:
         rows = rows.exclude(panel=exclude_panel)
     trends: dict[str, list] = defaultdict(list)
-    for result in rows.only("analyte", "value", "unit", "flag", "sampled_at"):
+    for result in rows.only("analyte", "value", "unit", "flag", "sampled_at", "missing", "missing_reason"):
         if len(trends[result.analyte]) < TREND_LENGTH:
             trends[result.analyte].append(result)
     return dict(trends)
+
+
+def coded_lab_values(*, patient: Patient, codes) -> dict[str, list]:
+    """The patient's values recorded with a missing-data code (no number), by analyte, oldest first."""
+    rows = LabResult.objects.filter(patient=patient, analyte__in=list(codes), value__isnull=True)
+    coded: dict[str, list] = defaultdict(list)
+    for result in rows.select_related("panel__visit").order_by("sampled_at"):
+        coded[result.analyte].append(result)
+    return dict(coded)
 
 
 @dataclass(frozen=True)

@@ -188,8 +188,12 @@ RELATED_NAMES = {
         ),
     ),
     "assessments.labresult": (
-        ("analyte", "value", "unit"),
-        lambda v: f"{_analyte(v['analyte'])} {field_text(models.DecimalField(), v['value'])} {v['unit']}",
+        ("analyte", "value", "unit", "missing"),
+        lambda v: (
+            f"{_analyte(v['analyte'])} {_missing_label(v['missing'])}"
+            if v["missing"]
+            else f"{_analyte(v['analyte'])} {field_text(models.DecimalField(), v['value'])} {v['unit']}"
+        ),
     ),
     "assessments.ctcaeterm": (("term",), lambda v: v["term"]),
     "assessments.adverseevent": (("term__term", "other_specify", "grade"), _ae_name),
@@ -202,6 +206,12 @@ RELATED_NAMES = {
 def _analyte(code: str) -> str:
     analyte = ANALYTES.get(code)
     return analyte.label if analyte is not None else code
+
+
+def _missing_label(code: str) -> str:
+    """A lab value's missing-data code by its label, from the model's own choices."""
+    choices = dict(apps.get_model("assessments", "LabResult")._meta.get_field("missing").choices)
+    return str(choices.get(code, code))
 
 
 class Names:

@@ -92,6 +92,8 @@ class LabRow:
     reference: str
     sampled_at: str
     reference_source: str = ""
+    missing: str = ""  # the missing-data code's label in the document's language, when there is no value
+    missing_reason: str = ""
 
 
 @dataclass
@@ -130,12 +132,14 @@ def visit_pages(patient: Patient, *, visit_id: int | None = None) -> list[VisitP
                     LabRow(
                         code=r.analyte,
                         label=gettext(analyte.label) if analyte else r.analyte,
-                        value=f"{r.value.normalize():f}",
+                        value="" if r.value is None else f"{r.value.normalize():f}",
                         unit=r.unit,
                         flag=r.flag,
                         reference=_reference(r.reference_low, r.reference_high),
                         sampled_at=r.sampled_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                         reference_source=r.reference_source,
+                        missing=r.get_missing_display() if r.missing else "",
+                        missing_reason=r.missing_reason,
                     )
                 )
         pages.append(page)

@@ -245,11 +245,23 @@ def odm_tree(*, site_ids: set[int], now=None) -> etree._Element:
                         _e(record, "ReasonForChange", reason)
                 for column in form.columns:
                     value = values[column.name]
-                    if value != "" and column.name not in ("SUBJID", "SITEID"):
+                    if form.name == "lab_results" and column.name == "LBORRES" and values.get("LBMISSCD"):
+                        _null_result(group, form.name, column, values)
+                    elif value != "" and column.name not in ("SUBJID", "SITEID"):
                         if column.type == "boolean":
                             value = "1" if value == "Y" else "0"
                         _e(group, "ItemData", ItemOID=item_oid(form.name, column), Value=value)
     return odm
+
+
+def _null_result(group, form_name: str, column: Column, values: dict) -> None:
+    """A lab value recorded without a number: the result is null, annotated with the site's
+    missing-data code (a Flag of the LBMISSCD code list) and its reason (a Comment)."""
+    item = _e(group, "ItemData", ItemOID=item_oid(form_name, column), IsNull="Yes")
+    annotation = _e(item, "Annotation", SeqNum=1)
+    _e(annotation, "Comment", values["LBREASND"], SponsorOrSite="Site")
+    flag = _e(annotation, "Flag")
+    _e(flag, "FlagValue", values["LBMISSCD"], CodeListOID=f"CL.{form_name.upper()}.LBMISSCD")
 
 
 def odm_document(*, site_ids: set[int]) -> bytes:

@@ -216,6 +216,17 @@ FORMS: list[Form] = [
                 allowed="H=High; L=Low; N=Normal; empty=no range",
             ),
             col("LBDTC", "Sampling date and time (UTC)", "datetime", "sampled_at"),
+            # A value recorded without a number: CDISC's "NOT DONE" status, its reason and the eCRF's code.
+            Column(
+                "LBSTAT",
+                "Completion status",
+                "text",
+                "missing",
+                allowed="NOT DONE=no value (see LBMISSCD and LBREASND); empty=a value",
+                derive=lambda code: "NOT DONE" if code else "",
+            ),
+            col("LBMISSCD", "Missing-data code", "text", "missing", allowed=coded(LabResult, "missing")),
+            col("LBREASND", "Reason not done", "text", "missing_reason"),
         ],
         lambda s: (
             LabResult.objects.filter(patient__site_id__in=s)

@@ -36,6 +36,14 @@ from trial.clock import site_today
 from trial.selectors import user_site_ids
 
 
+def _saved_item(result) -> dict:
+    """A saved value as a PATCH body's item: its number, or its missing-data code and reason."""
+    item = {"analyte": result.analyte, "unit": result.unit, "sampled_at": result.sampled_at.isoformat()}
+    if result.missing:
+        return {**item, "missing": result.missing, "missing_reason": result.missing_reason}
+    return {**item, "value": str(result.value)}
+
+
 @extend_schema_view(list=extend_schema(parameters=[SITE, PATIENT, VISIT, DATE_FROM, DATE_TO]))
 class LabPanelViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Lab panels of visits (section 8): values with units and sampling times, flagged H/L."""
@@ -60,10 +68,7 @@ class LabPanelViewSet(ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         reason = (_change_reason(payload) or None) if panel else None
         payload.pop("visit", None)
         if panel is not None:
-            current = [
-                {"analyte": r.analyte, "value": str(r.value), "unit": r.unit, "sampled_at": r.sampled_at.isoformat()}
-                for r in panel.results.all()
-            ]
+            current = [_saved_item(r) for r in panel.results.all()]
             sent = {item.get("analyte") for item in payload.get("values") or [] if isinstance(item, dict)}
             if isinstance(payload.get("values", []), list):
                 payload["values"] = [*(payload.get("values") or []), *(c for c in current if c["analyte"] not in sent)]

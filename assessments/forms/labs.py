@@ -7,8 +7,13 @@ from django import forms
 from django.utils.translation import gettext, gettext_lazy
 
 from assessments.models import LabPanel, SupportiveCare
-from assessments.models.labs import EXAM_CHOICES, RESULT_CHOICES
-from assessments.services.labs import PANEL_FIELDS, Measurement, supportive_care_product_problem
+from assessments.models.labs import EXAM_CHOICES, MISSING_REASON_MAX_LENGTH, RESULT_CHOICES, MissingCode
+from assessments.services.labs import (
+    PANEL_FIELDS,
+    Measurement,
+    missing_code_problem,
+    supportive_care_product_problem,
+)
 from crf.catalogue import sections_of
 from trial import clock
 from trial.analytes import ANALYTES, GROUP_ORDER, plausibility_message, units_for
@@ -75,6 +80,21 @@ class LabPanelForm(forms.Form):
                     # data-lab-value: the inputs Tab and Enter move between (static/js/lab_form.js).
                     widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "data-lab-value": ""}),
                 )
+                # Instead of the value: a missing-data code and its reason, behind the value's "⋯" menu.
+                self.fields[f"m_{code}"] = forms.ChoiceField(
+                    label=gettext("%(label)s: missing-data code") % {"label": gettext(analyte.label)},
+                    choices=[("", gettext("— (a value)")), *MissingCode.choices],
+                    required=False,
+                    widget=forms.Select(attrs={"data-missing-code": code, "tabindex": "-1"}),
+                )
+                self.fields[f"mr_{code}"] = forms.CharField(
+                    label=gettext("%(label)s: reason it is missing") % {"label": gettext(analyte.label)},
+                    max_length=MISSING_REASON_MAX_LENGTH,
+                    required=False,
+                    widget=forms.TextInput(
+                        attrs={"autocomplete": "off", "data-missing-reason": code, "tabindex": "-1"}
+                    ),
+                )
                 units = units_for(code)
                 if len(units) > 1:
                     # Not required: without a unit the catalogue's unit is meant.
@@ -112,7 +132,10 @@ class LabPanelForm(forms.Form):
             initial[name] = getattr(panel, name)
         for result in panel.results.all():
             # Fixed-point text: normalize() alone turns 70.0000 into 7E+1, which the input would show.
-            initial[f"v_{result.analyte}"] = f"{result.value.normalize():f}"
+            if result.value is not None:
+                initial[f"v_{result.analyte}"] = f"{result.value.normalize():f}"
+            initial[f"m_{result.analyte}"] = result.missing
+            initial[f"mr_{result.analyte}"] = result.missing_reason
             initial[f"u_{result.analyte}"] = result.unit
             if result.sampled_at != panel.sampled_at:
                 group = ANALYTES[result.analyte].group
@@ -127,6 +150,20 @@ class LabPanelForm(forms.Form):
         for _group, codes in self.groups:
             for code in codes:
                 value = cleaned.get(f"v_{code}")
+                missing, reason = cleaned.get(f"m_{code}") or "", cleaned.get(f"mr_{code}") or ""
+                if (missing or reason) and (
+                    problem := missing_code_problem(
+                        label=gettext(ANALYTES[code].label),
+                        has_value=value is not None,
+                        missing=missing,
+                        missing_reason=reason,
+                    )
+                ):
+                    field, error = problem
+                    self.add_error(
+                        {"missing": f"m_{code}", "missing_reason": f"mr_{code}"}.get(field, f"v_{code}"), error
+                    )
+                    continue
                 if value is None:
                     continue
                 unit = cleaned.get(f"u_{code}") or ANALYTES[code].unit
@@ -143,9 +180,14 @@ class LabPanelForm(forms.Form):
             when = cleaned.get(f"sampled_{group_slug(group)}") or cleaned["sampled_at"]
             for code in codes:
                 value = cleaned.get(f"v_{code}")
+                unit = cleaned.get(f"u_{code}") or ANALYTES[code].unit
                 if value is not None:
-                    unit = cleaned.get(f"u_{code}") or ANALYTES[code].unit
                     out[code] = Measurement(value=Decimal(value), unit=unit, sampled_at=when)
+                elif missing := cleaned.get(f"m_{code}"):
+                    reason = (cleaned.get(f"mr_{code}") or "").strip()
+                    out[code] = Measurement(
+                        value=None, unit=unit, sampled_at=when, missing=missing, missing_reason=reason
+                    )
         return out
 
     def panel_data(self) -> dict:
@@ -167,6 +209,8 @@ class LabPanelForm(forms.Form):
                     {
                         "code": code,
                         "field": self[f"v_{code}"],
+                        "missing": self[f"m_{code}"],
+                        "missing_reason": self[f"mr_{code}"],
                         "unit": self[f"u_{code}"] if f"u_{code}" in self.fields else None,
                         "canonical_unit": ANALYTES[code].unit,
                     }

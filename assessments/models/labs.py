@@ -7,6 +7,7 @@ used to flag it is kept beside it so that the flag can always be explained.
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from assessments.models.visits import Visit
 from patients.models import Patient
@@ -16,6 +17,23 @@ from trial.versioning import VersionedRecord
 
 RESULT_CHOICES = [("", _("Not done")), ("negative", _("Negative")), ("positive", _("Positive"))]
 EXAM_CHOICES = [("", _("Not done")), ("normal", _("Normal")), ("abnormal", _("Abnormal"))]
+
+
+class MissingCode(models.TextChoices):
+    """Why a lab value has no number: the site answered, but there is no value (blank = a value).
+
+    A coded value counts as recorded for the form's completeness and as missing for the
+    response rule (protocol section 9: missing markers are never treated as normal).
+    """
+
+    # In their own context: "Not done" of a lab value is 未做, not the 未完成 of a visit.
+    NOT_DONE = "not_done", pgettext_lazy("missing-data code", "Not done")
+    NOT_APPLICABLE = "not_applicable", pgettext_lazy("missing-data code", "Not applicable")
+    UNKNOWN = "unknown", pgettext_lazy("missing-data code", "Unknown")
+    SAMPLE_LOST = "sample_lost", pgettext_lazy("missing-data code", "Sample lost")
+
+
+MISSING_REASON_MAX_LENGTH = 300
 
 
 class LabPanel(VersionedRecord):
@@ -59,8 +77,19 @@ class LabResult(models.Model):
     panel = models.ForeignKey(LabPanel, on_delete=models.CASCADE, related_name="results")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_results")
     analyte = models.CharField(max_length=12)
-    value = models.DecimalField(max_digits=16, decimal_places=4)
+    value = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
     unit = models.CharField(max_length=20)
+    missing = models.CharField(
+        _("missing-data code"),
+        max_length=16,
+        choices=MissingCode.choices,
+        blank=True,
+        default="",
+        help_text=_("Why there is no value; blank when a value is recorded."),
+    )
+    missing_reason = models.CharField(
+        _("reason the value is missing"), max_length=MISSING_REASON_MAX_LENGTH, blank=True, default=""
+    )
     sampled_at = models.DateTimeField()
     flag = models.CharField(max_length=1, choices=Flag.choices, blank=True)
     reference_low = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
@@ -77,12 +106,26 @@ class LabResult(models.Model):
 
     class Meta:
         ordering = ["panel", "analyte"]
-        constraints = [models.UniqueConstraint(fields=["panel", "analyte"], name="lab_result_once_per_panel")]
+        constraints = [
+            models.UniqueConstraint(fields=["panel", "analyte"], name="lab_result_once_per_panel"),
+            # A value and no code, or a code with its reason and no value: never both, never neither.
+            models.CheckConstraint(
+                condition=(Q(value__isnull=False, missing="", missing_reason=""))
+                | (Q(value__isnull=True) & ~Q(missing="") & ~Q(missing_reason="")),
+                name="lab_result_value_xor_missing_code",
+            ),
+        ]
         indexes = [models.Index(fields=["patient", "analyte", "sampled_at"], name="lab_result_trend")]
 
     def __str__(self) -> str:
         # The value as entered (38.2), not as stored with the column's four places (38.2000).
+        if self.missing:
+            return f"{self.analyte} {self.get_missing_display()}"
         return f"{self.analyte} {fmt(self.value)} {self.unit}"
+
+    @property
+    def coded(self) -> bool:
+        return bool(self.missing)
 
 
 class SupportiveCare(VersionedRecord):

@@ -17,6 +17,11 @@ and compared with its baseline value; the categories are then decided in this or
 6. HLH improvement: >= 3 markers abnormal at baseline improved by >= 50 %.
 7. No response: none of the above.
 
+A marker recorded with a missing-data code (not done, not applicable, unknown, sample lost)
+has no value: it is missing, exactly as a blank one (decision 12.4 picks values, and a code is
+not a value), and never normal. When no value is found for the marker, its explanation and the
+"missing" reason name the code and the free-text reason the site gave.
+
 Counts supported by G-CSF (ANC) or a platelet transfusion (platelets) within the support
 window before the assessment day are never normal (section 9). The window counts the
 assessment day and the days before it: with the protocol's 4 days, support given 0 to 3
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, pgettext
 
 
 class Marker(str, Enum):
@@ -106,9 +111,37 @@ class UpperLimits:
     triglycerides: float | None = 1.7  # mmol/L
 
 
+# The missing-data codes of a lab value (assessments.models.labs.MissingCode), as the reasons name them.
+MISSING_CODE_LABELS = {
+    "not_done": "Not done",
+    "not_applicable": "Not applicable",
+    "unknown": "Unknown",
+    "sample_lost": "Sample lost",
+}
+
+
+@dataclass(frozen=True)
+class CodedMissing:
+    """A marker the site recorded without a value: its missing-data code and free-text reason."""
+
+    marker: Marker
+    code: str
+    reason: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.label}: {self.reason}"
+
+    @property
+    def label(self) -> str:
+        """The code's name in the active language (English in a stored result)."""
+        english = MISSING_CODE_LABELS.get(self.code)
+        return pgettext("missing-data code", english) if english else self.code
+
+
 @dataclass(frozen=True)
 class MarkerValues:
-    """The markers at one moment; None = not measured."""
+    """The markers at one moment; None = not measured (`coded` says why, when the site recorded a code)."""
 
     max_temperature_c: float | None = None
     anc: float | None = None
@@ -120,6 +153,13 @@ class MarkerValues:
     triglycerides: float | None = None
     spleen_cm: float | None = None
     cns_abnormal: bool | None = None
+    coded: tuple[CodedMissing, ...] = ()
+
+    def code_of(self, marker: Marker) -> CodedMissing | None:
+        """The missing-data code of a marker without a value, if one was recorded."""
+        if _measured(marker, self) is not None:
+            return None
+        return next((c for c in self.coded if c.marker is marker), None)
 
 
 @dataclass(frozen=True)
@@ -146,6 +186,7 @@ class MarkerAssessment:
     worsened: bool | None
     supported: bool
     explanation: str
+    coded: CodedMissing | None = None  # the missing-data code recorded instead of a value
 
     @property
     def missing(self) -> bool:
@@ -247,6 +288,15 @@ def _value(marker: Marker, values: MarkerValues) -> float | None:
     }.get(marker)
 
 
+def _measured(marker: Marker, values: MarkerValues) -> float | bool | None:
+    """The marker's recorded value, whatever its kind (temperature, number or CNS finding)."""
+    if marker is Marker.FEVER:
+        return values.max_temperature_c
+    if marker is Marker.CNS:
+        return values.cns_abnormal
+    return _value(marker, values)
+
+
 UNITS = {
     Marker.ANC: "x10^9/L",
     Marker.PLATELETS: "x10^9/L",
@@ -301,6 +351,7 @@ def marker_assess(marker: Marker, data: ResponseInput, t: ResponseThresholds) ->
         improved = False
 
     not_measured = _value_missing(marker, now)
+    coded = now.code_of(marker)
     explanation = marker_explanation(
         marker,
         normal=normal,
@@ -310,18 +361,20 @@ def marker_assess(marker: Marker, data: ResponseInput, t: ResponseThresholds) ->
         improved=improved,
         worsened=worsened,
         thresholds=t,
+        coded=coded.text if coded is not None else None,
     )
     return MarkerAssessment(
         marker=marker,
         label=MARKER_LABELS[marker],
         baseline=_display(marker, base),
-        current=_display(marker, now),
+        current=coded.label if coded is not None else _display(marker, now),
         baseline_abnormal=baseline_abnormal,
         normal=normal,
         improved=improved,
         worsened=worsened,
         supported=supported,
         explanation=explanation,
+        coded=coded,
     )
 
 
@@ -345,11 +398,15 @@ def marker_explanation(
     improved: bool | None,
     worsened: bool | None,
     thresholds: ResponseThresholds = ResponseThresholds(),
+    coded: str | None = None,
 ) -> str:
     """The note beside one marker, in the active language (a stored result keeps the English;
-    a page rebuilds the note from the stored verdicts)."""
+    a page rebuilds the note from the stored verdicts). `coded` is the missing-data code and
+    reason the site recorded instead of a value ("Sample lost: haemolysed")."""
     parts = []
-    if normal is None:
+    if normal is None and coded:
+        parts.append(gettext("missing at the assessment day (%(coded)s)") % {"coded": coded})
+    elif normal is None:
         parts.append(gettext("missing at the assessment day") if not_measured else gettext("cannot be judged"))
     else:
         parts.append(gettext("normal") if normal else gettext("abnormal"))
@@ -377,8 +434,10 @@ def decision_explanation(
     worsened: int,
     abnormal: int,
     thresholds: ResponseThresholds = ResponseThresholds(),
+    coded: dict | None = None,
 ) -> str:
-    """Why the response is what it is, in the active language (section 9's order of decisions)."""
+    """Why the response is what it is, in the active language (section 9's order of decisions).
+    `coded` names, by marker, the missing-data code and reason recorded instead of a value."""
     t = thresholds
     if status is Response.RELAPSE:
         return gettext("After a CR, %(abnormal)s markers are abnormal again (>= %(limit)s).") % {
@@ -391,7 +450,13 @@ def decision_explanation(
             "limit": t.progression_markers,
         }
     if status is Response.NOT_ASSESSABLE:
-        names = gettext(", ").join(gettext(MARKER_LABELS[m]) for m in missing)
+        coded = coded or {}
+        names = gettext(", ").join(
+            gettext("%(marker)s (%(coded)s)") % {"marker": gettext(MARKER_LABELS[m]), "coded": coded[m]}
+            if coded.get(m)
+            else gettext(MARKER_LABELS[m])
+            for m in missing
+        )
         return gettext("Missing at the assessment day: %(names)s.") % {"names": names}
     if status is Response.CR:
         return gettext("Every marker is normal.")

@@ -7,8 +7,10 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from assessments.models import LabPanel, LabResult, SupportiveCare, Visit
+from assessments.models.labs import MISSING_REASON_MAX_LENGTH, MissingCode
 from assessments.rules.flags import range_in_unit, value_flag
 from assessments.services.adverse_events import lab_ae_suggestions_create
 from assessments.services.responses import response_queue_after_lab_save, response_queue_for_patient
@@ -30,9 +32,63 @@ PANEL_FIELDS = catalogue.fields_of("assessments.labpanel")  # besides the analyt
 
 @dataclass(frozen=True)
 class Measurement:
-    value: Decimal
+    """One lab value as entered: a number, or no number and a missing-data code with its reason."""
+
+    value: Decimal | None
     unit: str
     sampled_at: datetime
+    missing: str = ""  # a MissingCode; blank = the value is a number
+    missing_reason: str = ""
+
+
+MISSING_CODES = frozenset(MissingCode.values)
+# What a saved value holds besides its analyte: written by lab_panel_save, read by the API.
+RESULT_FIELDS = (
+    "value",
+    "unit",
+    "sampled_at",
+    "missing",
+    "missing_reason",
+    "flag",
+    "reference_low",
+    "reference_high",
+)
+
+
+def missing_code_problem(
+    *, label: str, has_value: bool, missing: str, missing_reason: str
+) -> tuple[str, ValidationError] | None:
+    """Whether a value's missing-data code is acceptable: (the item's field, the refusal) or None.
+
+    Every door asks this one function, so the page, the API and both imports refuse with the
+    same message and code: a value XOR a code, and a code always with its free-text reason.
+    """
+    reason = (missing_reason or "").strip()
+    if missing and missing not in MISSING_CODES:
+        message = gettext("%(label)s: choose a missing-data code of %(codes)s.") % {
+            "label": label,
+            "codes": ", ".join(MissingCode.values),
+        }
+        return "missing", ValidationError(message, code="invalid_choice")
+    if missing and has_value:
+        message = gettext("%(label)s: enter a value or a missing-data code, not both.") % {"label": label}
+        return "missing", ValidationError(message, code="value_and_code")
+    if missing and not reason:
+        message = gettext("%(label)s: a missing-data code needs its reason.") % {"label": label}
+        return "missing_reason", ValidationError(message, code="reason_required")
+    if reason and not missing:
+        message = gettext("%(label)s: a reason is kept only with a missing-data code.") % {"label": label}
+        return "missing_reason", ValidationError(message, code="reason_without_code")
+    if len(reason) > MISSING_REASON_MAX_LENGTH:
+        message = gettext("%(label)s: the reason has at most %(limit)d characters.") % {
+            "label": label,
+            "limit": MISSING_REASON_MAX_LENGTH,
+        }
+        return "missing_reason", ValidationError(message, code="max_length")
+    if not missing and not has_value:
+        message = gettext("%(label)s: enter a value or a missing-data code.") % {"label": label}
+        return "value", ValidationError(message, code="required")
+    return None
 
 
 @dataclass
@@ -62,7 +118,16 @@ def _check_values(values: dict[str, Measurement]) -> None:
             errors[code] = f"Unknown analyte {code}."
         elif measurement.unit not in units_for(code):
             errors[code] = f"{ANALYTES[code].label}: unit {measurement.unit} is not accepted."
-        elif message := plausibility_message(code, float(measurement.value), measurement.unit):
+        elif problem := missing_code_problem(
+            label=gettext(ANALYTES[code].label),
+            has_value=measurement.value is not None,
+            missing=measurement.missing,
+            missing_reason=measurement.missing_reason,
+        ):
+            errors[code] = problem[1]
+        elif measurement.value is not None and (
+            message := plausibility_message(code, float(measurement.value), measurement.unit)
+        ):
             errors[code] = message
     if errors:
         raise ValidationError(errors)
@@ -137,15 +202,21 @@ def lab_panel_save(
                 or result.value != measurement.value
                 or result.unit != measurement.unit
                 or result.sampled_at != measurement.sampled_at
+                or result.missing != measurement.missing
+                or result.missing_reason != measurement.missing_reason.strip()
             )
             reference = None
-            if (rng := ranges.get(code)) is not None:
+            if measurement.value is not None and (rng := ranges.get(code)) is not None:
                 reference = range_in_unit(
                     analyte=code, lower=rng.lower, upper=rng.upper, range_unit=rng.unit, value_unit=measurement.unit
                 )
-            flag = value_flag(value=float(measurement.value), reference=reference)
             result.value, result.unit, result.sampled_at = measurement.value, measurement.unit, measurement.sampled_at
-            result.flag = flag.flag.value
+            result.missing, result.missing_reason = measurement.missing, measurement.missing_reason.strip()
+            # A coded value has no number to flag: no flag and no range (it is missing, never normal).
+            flag = (
+                None if measurement.value is None else value_flag(value=float(measurement.value), reference=reference)
+            )
+            result.flag = flag.flag.value if flag else ""
             result.reference_low = _decimal(reference.lower if reference else None)
             result.reference_high = _decimal(reference.upper if reference else None)
             result.reference_source = rng.source if reference else ""
@@ -166,7 +237,7 @@ def lab_panel_save(
         records_update(
             records=changed_results,
             model=LabResult,
-            fields=["value", "unit", "sampled_at", "flag", "reference_low", "reference_high"],
+            fields=[*RESULT_FIELDS, "reference_source"],
             user=user,
             reason=history_reason,
             check_lock=False,
@@ -196,7 +267,7 @@ def _after_save_checks(
 ) -> list[str]:
     """Checks other parts of the CRF hang on a saved panel: lab-based AE grades (section 10)."""
     warnings = []
-    if "WEIGHT" in values:
+    if "WEIGHT" in values and values["WEIGHT"].value is not None:
         weight = values["WEIGHT"]
         patient = panel.patient
         measured_on = local_date(patient.site, weight.sampled_at)

@@ -18,6 +18,8 @@ from assessments.models import LabPanel, LabResult, PatientEndpoints, ResponseAs
 from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute, last_contact
 from assessments.rules.response import (
     RESPONSE_LABELS,
+    CodedMissing,
+    Marker,
     MarkerValues,
     Observation,
     Response,
@@ -55,6 +57,17 @@ MARKER_ANALYTES = {
     "triglycerides": "TRIG",
     "spleen_cm": "SPLEEN",
 }
+# The rule's marker behind each numeric marker field (a coded value names it).
+CODED_MARKERS = {
+    "max_temperature_c": Marker.FEVER,
+    "anc": Marker.ANC,
+    "platelets": Marker.PLATELETS,
+    "fibrinogen": Marker.FIBRINOGEN,
+    "scd25": Marker.SCD25,
+    "ferritin": Marker.FERRITIN,
+    "triglycerides": Marker.TRIGLYCERIDES,
+    "spleen_cm": Marker.SPLEEN,
+}
 # The screening form's field for the same marker, used when the baseline panel lacks it.
 SCREENING_FIELDS = {
     "max_temperature_c": "max_temperature_c",
@@ -69,7 +82,8 @@ SCREENING_FIELDS = {
 
 
 def _union_sql() -> str:
-    """One round trip for the patient's time series: marker values, CNS findings, G-CSF and
+    """One round trip for the patient's time series: marker values, coded (missing) marker values
+    as "code|reason", CNS findings, G-CSF and
     transfusions, follow-up contacts, subsequent therapies, treatment end and death
     (kind, code, value, text, at, on, flag)."""
     from patients.models import Death, FollowUp, SubsequentTherapy, TreatmentEnd
@@ -80,7 +94,10 @@ def _union_sql() -> str:
     analytes = ", ".join(f"'{code}'" for code in MARKER_ANALYTES.values())  # our own constants
     return f"""
         SELECT 'lab', analyte, value, unit, sampled_at, CAST(NULL AS date), CAST(NULL AS boolean)
-          FROM {lab} WHERE patient_id = %(p)s AND analyte IN ({analytes})
+          FROM {lab} WHERE patient_id = %(p)s AND analyte IN ({analytes}) AND value IS NOT NULL
+        UNION ALL
+        SELECT 'coded', analyte, NULL, missing || '|' || missing_reason, sampled_at, NULL, NULL
+          FROM {lab} WHERE patient_id = %(p)s AND analyte IN ({analytes}) AND value IS NULL
         UNION ALL
         SELECT 'cns', NULL, NULL, NULL, sampled_at, NULL, cns_symptoms
           FROM {panel} WHERE patient_id = %(p)s AND cns_symptoms IS NOT NULL
@@ -141,6 +158,8 @@ class PatientData:
         self.patient = patient
         self.zone = clock.zone_of(patient.site)
         self.results: dict[str, list[tuple[Observation, str]]] = defaultdict(list)
+        # Values recorded with a missing-data code: (when, (code, reason)) by analyte; never a value.
+        self.coded: dict[str, list[tuple[Observation, tuple[str, str]]]] = defaultdict(list)
         self.cns: list[tuple[Observation, bool]] = []
         self.gcsf: tuple[date, ...] = ()
         self.platelet_transfusions: tuple[date, ...] = ()
@@ -156,6 +175,10 @@ class PatientData:
             if kind == "lab":
                 local = at.astimezone(self.zone).replace(tzinfo=None)
                 self.results[code].append((Observation(local, float(value)), text))
+            elif kind == "coded":
+                local = at.astimezone(self.zone).replace(tzinfo=None)
+                missing, _, reason = text.partition("|")
+                self.coded[code].append((Observation(local, 0.0), (missing, reason)))
             elif kind == "cns":
                 self.cns.append((Observation(at.astimezone(self.zone).replace(tzinfo=None), 0.0), flag))
             elif kind == "care" and code == SupportiveCare.Kind.GCSF:
@@ -200,7 +223,7 @@ class PatientData:
         return chosen, next(extra for obs, extra in series if obs is chosen)
 
     def markers_at(self, *, on: date, window_start: date) -> tuple[MarkerValues, dict]:
-        values, sources = {}, {}
+        values, sources, coded = {}, {}, []
         for name, analyte in MARKER_ANALYTES.items():
             chosen, unit = self._pick(self.results.get(analyte, []), on=on, window_start=window_start)
             values[name] = chosen.value if chosen else None
@@ -208,6 +231,12 @@ class PatientData:
                 values["scd25_unit"] = unit
             if chosen:
                 sources[name] = chosen.sampled_at.isoformat(timespec="minutes")
+            else:
+                # No value: a code recorded in the same window says why (it is missing all the same).
+                when, code = self._pick(self.coded.get(analyte, []), on=on, window_start=window_start)
+                if when is not None:
+                    coded.append(CodedMissing(marker=CODED_MARKERS[name], code=code[0], reason=code[1]))
+        values["coded"] = tuple(coded)
         chosen, abnormal = self._pick(self.cns, on=on, window_start=window_start)
         values["cns_abnormal"] = abnormal if chosen else None
         return MarkerValues(**values), sources
@@ -219,6 +248,7 @@ class PatientData:
         window_start = min(screening.screening_date, day0.fromordinal(day0.toordinal() - 7))
         panel_values, _ = self.markers_at(on=day0, window_start=window_start)
         merged = asdict(panel_values)
+        merged["coded"] = ()  # a baseline without a value is "baseline not measured", whatever the code
         for name, field in SCREENING_FIELDS.items():
             if merged[name] is None and getattr(screening, field) is not None:
                 merged[name] = float(getattr(screening, field))
@@ -284,6 +314,7 @@ def _detail(result, sources: dict, baseline_sources: str) -> dict:
                 "worsened": m.worsened,
                 "supported": m.supported,
                 "explanation": m.explanation,
+                "coded": {"code": m.coded.code, "reason": m.coded.reason} if m.coded else None,
             }
             for m in result.markers
         ],

@@ -20,6 +20,7 @@ from assessments.report import (
     study_report,
 )
 from assessments.rules.statistics import SIX_MONTHS_DAYS
+from assessments.selectors import coded_lab_values
 from patients.selectors import patient_get_for_user
 from trial.rules.age import age_in_days
 from trial.selectors import reference_ranges_for, user_site_ids
@@ -91,7 +92,10 @@ def study_report_plot(request, name: str):
 @require_GET
 def patient_trajectories(request, pk: int):
     patient = patient_get_for_user(user=request.user, pk=pk)
-    markers = [{"code": code, "label": gettext(label)} for code, (label, _, _) in MARKERS.items()]
+    coded = coded_lab_values(patient=patient, codes=MARKERS)
+    markers = [
+        {"code": code, "label": gettext(label), "coded": coded.get(code, [])} for code, (label, _, _) in MARKERS.items()
+    ]
     return render(
         request,
         "assessments/report/patient_trajectories.html",

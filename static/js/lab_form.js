@@ -121,3 +121,43 @@
     });
   });
 })();
+
+// The "⋯" menu of a value: out of the Tab order, so opening it moves the focus to its code; a
+// chosen code empties the value (a value XOR a code); closing the menu clears code and reason.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-lab-form]");
+  if (!form) {
+    return;
+  }
+  Array.prototype.slice.call(form.querySelectorAll("details[data-missing-menu]")).forEach(function (menu) {
+    var code = menu.querySelector("select[data-missing-code]");
+    var reason = menu.querySelector("input[data-missing-reason]");
+    var row = menu.closest("tr");
+    var value = row ? row.querySelector("input[data-lab-value]") : null;
+    menu.addEventListener("toggle", function () {
+      if (menu.open) {
+        if (code) {
+          code.focus();
+        }
+        return;
+      }
+      if (code) {
+        code.value = "";
+      }
+      if (reason) {
+        reason.value = "";
+      }
+    });
+    if (code) {
+      code.addEventListener("change", function () {
+        if (code.value && value) {
+          value.value = "";
+        }
+        if (code.value && reason) {
+          reason.focus();
+        }
+      });
+    }
+  });
+})();

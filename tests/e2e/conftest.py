@@ -49,3 +49,11 @@ def screenshot(page):
         return path
 
     return take
+
+
+def sign_in(page, base_url: str, user, password: str) -> None:
+    """Sign in through the login page, as a user at the bedside does."""
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
