@@ -495,6 +495,7 @@ def response_assess(data: ResponseInput, thresholds: ResponseThresholds = Respon
             worsened=worsened,
             abnormal=abnormal,
             thresholds=t,
+            coded={m.marker: m.coded.text for m in markers if m.coded},
         )
         return ResponseResult(status, markers, missing, why, normalised, improved, worsened, abnormal)
 
