@@ -16,6 +16,7 @@ from django.apps import apps
 from django.db import connection, models
 from django.db.models import OuterRef, Q, Subquery, Value
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from simple_history.models import registered_models
 
 from crf.catalogue import form_of
@@ -35,9 +36,45 @@ from trial.history import roles_label
 
 # Bookkeeping columns that change on every save and say nothing to a reader.
 SILENT_FIELDS = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}
-ACTIONS = {"+": "Created", "~": "Changed", "-": "Deleted"}
-# Record types whose own name would not tell a reader what changed.
-LABELS = {"auth.user": "User account"}
+# The action words, translated where they are shown (the page compares the English word).
+ACTIONS = {"+": gettext_noop("Created"), "~": gettext_noop("Changed"), "-": gettext_noop("Deleted")}
+# Record types not in the catalogue of forms, as the reader's language names them ("auth.user":
+# its own name would not tell a reader what changed).
+LABELS = {
+    "auth.user": gettext_lazy("User account"),
+    "crf.datalock": gettext_lazy("Data lock"),
+    "crf.dataquery": gettext_lazy("Data query"),
+    "review.signature": gettext_lazy("Signature"),
+    "review.sourceverification": gettext_lazy("Source verification"),
+    "trial.doseband": gettext_lazy("Dose band"),
+    "trial.referencerange": gettext_lazy("Reference range"),
+    "trial.site": gettext_lazy("Site"),
+    "trial.sitemembership": gettext_lazy("Site membership"),
+    "trial.trial": gettext_lazy("Trial"),
+    "trial.visitdefinition": gettext_lazy("Visit of the schedule"),
+}
+# The entries of the computed documents (an eligibility's, a response's, a derivation's reasons)
+# as the reader's language names them; their values are shown as they were computed and stored.
+JSON_KEYS = {
+    "Label": gettext_lazy("Label"),
+    "Counts": gettext_lazy("Counts"),
+    "Markers": gettext_lazy("Markers"),
+    "Missing": gettext_lazy("Missing"),
+    "Decided by": gettext_lazy("Decided by"),
+    "Baseline source": gettext_lazy("Baseline source"),
+    "Sampled": gettext_lazy("Sampled"),
+    "Status": gettext_lazy("Status"),
+    "Hlh2004": gettext_lazy("HLH-2004 criteria"),
+    "Exclusion": gettext_lazy("Exclusion criteria"),
+    "Inclusion": gettext_lazy("Inclusion criteria"),
+    "Also checked": gettext_lazy("Also checked"),
+    "Schwartz egfr": gettext_lazy("Schwartz eGFR"),
+    "Dose": gettext_lazy("Dose"),
+    "Risk": gettext_lazy("Risk"),
+    "Etiology": gettext_lazy("Etiology"),
+    "Criteria": gettext_lazy("Criteria"),
+    "Explanation": gettext_lazy("Explanation"),
+}
 # Values a history row keeps beside the record's fields (an account's roles), as shown.
 HISTORY_ONLY_FIELDS = {"roles": roles_label}
 PAGE_SIZE = 50
@@ -50,6 +87,9 @@ class Change:
     label: str
     old: str
     new: str
+    # The values are text as it was typed or computed and stored (free text, a computed
+    # document's sentences): shown as recorded, in no reader's language.
+    verbatim: bool = False
 
 
 @dataclass
@@ -141,8 +181,8 @@ def model_by_label(label: str) -> type[models.Model] | None:
 def model_label(model) -> str:
     form = form_of(model._meta.label_lower)
     if form is not None:
-        return form.title
-    return LABELS.get(model._meta.label_lower) or sentence_case(model._meta.verbose_name)
+        return str(form.title)
+    return str(LABELS.get(model._meta.label_lower) or sentence_case(model._meta.verbose_name))
 
 
 def _fields(model) -> list[models.Field]:
@@ -162,7 +202,7 @@ def _fields(model) -> list[models.Field]:
 def _visit_name(v: dict) -> str:
     when = v.get("visit_date") or v.get("planned_date")
     day = v.get("planned_day")
-    name = f"day {day}" if day is not None else v.get("name", "")
+    name = _("day %(day)s") % {"day": day} if day is not None else v.get("name", "")
     if v.get("unscheduled"):
         name = _("unscheduled visit, %(name)s") % {"name": name}
     return f"{name} ({when.isoformat()})" if when else name
@@ -363,7 +403,7 @@ def _changes(row, before, fields, names: Names, zone) -> list[Change]:
         if before is None and new == EMPTY:
             continue
         if before is None or old != new:
-            changes.append(Change(field=f.name, label=field_label(f), old=old, new=new))
+            changes.append(Change(field=f.name, label=field_label(f), old=old, new=new, verbatim=_typed(f)))
     return changes
 
 
@@ -372,7 +412,13 @@ def _json_changes(f, new_value, old_value, created: bool) -> list[Change]:
     changed, only what changed inside it, leaf by leaf ('Eligibility detail · Hlh2004 · ...')."""
     if created:
         return [
-            Change(field=f.name, label=f"{field_label(f)} · {key}" if key else field_label(f), old=EMPTY, new=text)
+            Change(
+                field=f.name,
+                label=f"{field_label(f)} · {_key(key)}" if key else field_label(f),
+                old=EMPTY,
+                new=text,
+                verbatim=True,
+            )
             for key, text in json_items(new_value)
             if text != EMPTY
         ]
@@ -381,8 +427,20 @@ def _json_changes(f, new_value, old_value, created: bool) -> list[Change]:
     for path in list(old) + [p for p in new if p not in old]:
         before, after = old.get(path, EMPTY), new.get(path, EMPTY)
         if before != after:
-            out.append(Change(field=f.name, label=" · ".join((field_label(f), *path)), old=before, new=after))
+            label = " · ".join((field_label(f), *(_key(key) for key in path)))
+            out.append(Change(field=f.name, label=label, old=before, new=after, verbatim=True))
     return out
+
+
+def _key(text: str) -> str:
+    """A computed document's entry by its name in the reader's language (a name not listed, e.g.
+    a criterion's label inside the document, as stored)."""
+    return str(JSON_KEYS.get(text, text))
+
+
+def _typed(f: models.Field) -> bool:
+    """A field of free text: its value is shown as it was typed (no choices to translate)."""
+    return isinstance(f, models.CharField | models.TextField) and not f.choices and not f.is_relation
 
 
 def _roles(row) -> str:

@@ -73,7 +73,7 @@ def _field_check(target: str, field: str) -> None:
     fields = target_fields(target)
     if field not in fields:
         form = form_of(target.partition(":")[0])
-        title = form.title if form is not None else target.partition(":")[0]
+        title = str(form.title) if form is not None else target.partition(":")[0]
         message = _("Field: “%(field)s” is not a field of the %(form)s form; choose one of the form's fields.")
         raise ValidationError({"field": message % {"field": field, "form": title}})
 

@@ -90,9 +90,9 @@ def query_list(request):
     open_rows = [q for q in rows if q.status != DataQuery.Status.CLOSED]
     # Lists, not Counters: a template's `counter.items` would look up the key "items" first.
     counts = {
-        "site": sorted(Counter(q.patient.site.code for q in open_rows).items()),
-        "patient": sorted(Counter(q.patient.subject_number for q in open_rows).items()),
-        "form": sorted(Counter(form_name(q.target.split(":")[0]) for q in open_rows).items()),
+        _("Open by site"): sorted(Counter(q.patient.site.code for q in open_rows).items()),
+        _("Open by patient"): sorted(Counter(q.patient.subject_number for q in open_rows).items()),
+        _("Open by form"): sorted(Counter(form_name(q.target.split(":")[0]) for q in open_rows).items()),
     }
     return render(
         request,

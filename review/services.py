@@ -16,6 +16,7 @@ from crf.versions import history_digest
 from crf.writes import record_write
 from queries.selectors import queries_unresolved_covered
 from review.models import Signature, SourceVerification
+from trial.schedule_names import visit_name
 
 
 class ReviewNotAllowed(Exception):
@@ -155,15 +156,20 @@ def scope_digest(*, patient, visit=None) -> str:
 
 
 def signature_meaning(*, user, scope: str, patient, visit=None) -> str:
-    what = (
-        f"visit '{visit.name}' of patient {patient.subject_number}"
-        if visit
-        else f"the casebook of {patient.subject_number}"
-    )
-    return (
-        f"I, {user.get_full_name() or user.get_username()}, investigator, confirm that I have reviewed {what} "
+    """What the signer confirms, in the language of the page they sign on (kept with the signature
+    as they read it)."""
+    name = user.get_full_name() or user.get_username()
+    if visit:
+        text = _(
+            "I, %(name)s, investigator, confirm that I have reviewed visit '%(visit)s' of patient %(subject)s "
+            "and that the data are accurate and complete."
+        )
+        return text % {"name": name, "visit": visit_name(visit.name), "subject": patient.subject_number}
+    text = _(
+        "I, %(name)s, investigator, confirm that I have reviewed the casebook of %(subject)s "
         "and that the data are accurate and complete."
     )
+    return text % {"name": name, "subject": patient.subject_number}
 
 
 def signature_sign(*, patient, user, password: str, visit=None, request=None) -> Signature:

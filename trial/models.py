@@ -176,10 +176,10 @@ class VisitDefinition(models.Model):
 class Role(models.TextChoices):
     """The four roles of protocol section 2, each a Django group of the same name."""
 
-    CLINICIAN = "clinician", "Clinician / investigator"
-    COORDINATOR = "coordinator", "Study coordinator"
-    MONITOR = "monitor", "Monitor"
-    DATA_MANAGER = "data_manager", "Data manager"
+    CLINICIAN = "clinician", _("Clinician / investigator")
+    COORDINATOR = "coordinator", _("Study coordinator")
+    MONITOR = "monitor", _("Monitor")
+    DATA_MANAGER = "data_manager", _("Data manager")
 
 
 class SiteMembership(models.Model):
