@@ -9,14 +9,17 @@ trial. The names of the records and people a page mentions are read once per pag
 per kind of record; a row's record is named from the history row itself.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from django.apps import apps
 from django.db import connection, models
 from django.db.models import OuterRef, Q, Subquery, Value
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop, pgettext_lazy
 from simple_history.models import registered_models
 
 from crf.catalogue import form_of
@@ -33,6 +36,7 @@ from crf.readable import (
 from trial.analytes import ANALYTES
 from trial.clock import zone_of
 from trial.history import roles_label
+from trial.schedule_names import visit_name
 
 # Bookkeeping columns that change on every save and say nothing to a reader.
 SILENT_FIELDS = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}
@@ -56,24 +60,24 @@ LABELS = {
 # The entries of the computed documents (an eligibility's, a response's, a derivation's reasons)
 # as the reader's language names them; their values are shown as they were computed and stored.
 JSON_KEYS = {
-    "Label": gettext_lazy("Label"),
-    "Counts": gettext_lazy("Counts"),
-    "Markers": gettext_lazy("Markers"),
-    "Missing": gettext_lazy("Missing"),
-    "Decided by": gettext_lazy("Decided by"),
-    "Baseline source": gettext_lazy("Baseline source"),
-    "Sampled": gettext_lazy("Sampled"),
-    "Status": gettext_lazy("Status"),
-    "Hlh2004": gettext_lazy("HLH-2004 criteria"),
-    "Exclusion": gettext_lazy("Exclusion criteria"),
-    "Inclusion": gettext_lazy("Inclusion criteria"),
-    "Also checked": gettext_lazy("Also checked"),
-    "Schwartz egfr": gettext_lazy("Schwartz eGFR"),
-    "Dose": gettext_lazy("Dose"),
-    "Risk": gettext_lazy("Risk"),
-    "Etiology": gettext_lazy("Etiology"),
-    "Criteria": gettext_lazy("Criteria"),
-    "Explanation": gettext_lazy("Explanation"),
+    "Label": pgettext_lazy("computed detail", "Label"),
+    "Counts": pgettext_lazy("computed detail", "Counts"),
+    "Markers": pgettext_lazy("computed detail", "Markers"),
+    "Missing": pgettext_lazy("computed detail", "Missing"),
+    "Decided by": pgettext_lazy("computed detail", "Decided by"),
+    "Baseline source": pgettext_lazy("computed detail", "Baseline source"),
+    "Sampled": pgettext_lazy("computed detail", "Sampled"),
+    "Status": pgettext_lazy("computed detail", "Status"),
+    "Hlh2004": pgettext_lazy("computed detail", "HLH-2004 criteria"),
+    "Exclusion": pgettext_lazy("computed detail", "Exclusion criteria"),
+    "Inclusion": pgettext_lazy("computed detail", "Inclusion criteria"),
+    "Also checked": pgettext_lazy("computed detail", "Also checked"),
+    "Schwartz egfr": pgettext_lazy("computed detail", "Schwartz eGFR"),
+    "Dose": pgettext_lazy("computed detail", "Dose"),
+    "Risk": pgettext_lazy("computed detail", "Risk"),
+    "Etiology": pgettext_lazy("computed detail", "Etiology"),
+    "Criteria": pgettext_lazy("computed detail", "Criteria"),
+    "Explanation": pgettext_lazy("computed detail", "Explanation"),
 }
 # Values a history row keeps beside the record's fields (an account's roles), as shown.
 HISTORY_ONLY_FIELDS = {"roles": roles_label}
@@ -208,11 +212,23 @@ def _visit_name(v: dict) -> str:
     return f"{name} ({when.isoformat()})" if when else name
 
 
+def _term_html(term) -> str:
+    """A CTCAE v3.0 term as published (English, whatever the page's language), marked as such."""
+    return format_html('<span lang="en">{}</span>', term)
+
+
+def _safe_format(template: str, **values) -> str:
+    """A translated sentence with values, some of them marked-up (a CTCAE term): each escaped once."""
+    text = str(conditional_escape(template)).replace("{", "{{").replace("}", "}}")
+    return format_html(re.sub(r"%\((\w+)\)s", r"{\1}", text), **values)
+
+
 def _ae_name(v: dict) -> str:
-    term = v.get("term__term") or _("Other")
+    term = v.get("term__term")
+    term = term if isinstance(term, SafeString) else _term_html(term) if term else _("Other")
     if v.get("other_specify"):
-        term = f"{term}: {v['other_specify']}"
-    return _("%(term)s, grade %(grade)s") % {"term": term, "grade": v.get("grade")}
+        term = format_html('{}: <span translate="no">{}</span>', term, v["other_specify"])
+    return _safe_format(_("%(term)s, grade %(grade)s"), term=term, grade=v.get("grade"))
 
 
 # label -> (columns read, how a record is named from them). Anything else is named by type and number.
@@ -231,17 +247,17 @@ RELATED_NAMES = {
         ("analyte", "value", "unit"),
         lambda v: f"{_analyte(v['analyte'])} {field_text(models.DecimalField(), v['value'])} {v['unit']}",
     ),
-    "assessments.ctcaeterm": (("term",), lambda v: v["term"]),
+    "assessments.ctcaeterm": (("term",), lambda v: _term_html(v["term"])),
     "assessments.adverseevent": (("term__term", "other_specify", "grade"), _ae_name),
     "trial.site": (("code", "name"), lambda v: f"{v['code']} – {v['name']}"),
     "trial.trial": (("short_name",), lambda v: v["short_name"]),
-    "trial.visitdefinition": (("name",), lambda v: v["name"]),
+    "trial.visitdefinition": (("name",), lambda v: visit_name(v["name"])),
 }
 
 
 def _analyte(code: str) -> str:
     analyte = ANALYTES.get(code)
-    return analyte.label if analyte is not None else code
+    return _(analyte.label) if analyte is not None else code
 
 
 class Names:
@@ -330,7 +346,7 @@ def _record_detail(model, row, names: Names, zone) -> str:
         return _ae_name({"term__term": term, "other_specify": row.other_specify, "grade": row.grade})
     if label == "assessments.labaesuggestion":
         term = names(apps.get_model("assessments.ctcaeterm"), row.term_id)
-        return _("%(term)s, grade %(grade)s") % {"term": term, "grade": row.grade}
+        return _safe_format(_("%(term)s, grade %(grade)s"), term=term, grade=row.grade)
     if label == "patients.subsequenttherapy":
         return f"{_choice(model, 'regimen', row.regimen)}, {row.start_date}"
     if label == "patients.followup":
@@ -344,7 +360,9 @@ def _record_detail(model, row, names: Names, zone) -> str:
         )
     if label == "trial.sitemembership":
         return f"{names.user(row.user_id)} @ {names(apps.get_model('trial.site'), row.site_id)}"
-    if label in {"trial.trial", "trial.site", "trial.doseband", "trial.visitdefinition"}:
+    if label == "trial.visitdefinition":
+        return _("%(name)s (day %(day)s)") % {"name": visit_name(row.name), "day": row.day}
+    if label in {"trial.trial", "trial.site", "trial.doseband"}:
         return str(row.instance)  # these name themselves from their own columns
     if label == "auth.user":
         return row.username
@@ -360,7 +378,7 @@ def _record_name(model, row, names: Names, zone) -> str:
     patient_id = getattr(row, "patient_id", None)
     if patient_id and model._meta.label_lower != "patients.patient":
         whose = _("patient %(subject)s") % {"subject": names(apps.get_model("patients.patient"), patient_id)}
-        detail = f"{detail} — {whose}" if detail else whose
+        detail = format_html("{} — {}", detail, whose) if detail else whose
     return detail
 
 

@@ -29,6 +29,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_noop, pgettext_lazy
 
+from crf.field_names import field_name
 from trial.analytes import ANALYTES
 
 
@@ -341,7 +342,7 @@ def field_labels(label: str) -> dict[str, str]:
 def _field_labels(label: str, language: str | None) -> dict[str, str]:
     """field_labels in one language: the labels are read once per form and language."""
     form = BY_LABEL.get(label)
-    return dict(form.labelled_fields) if form is not None else {}
+    return {name: field_name(text) for name, text in form.labelled_fields} if form is not None else {}
 
 
 def form_of(record_or_label) -> CaseReportForm | None:

@@ -15,6 +15,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.translation import gettext as _
 
+from crf.field_names import field_name
+
 EMPTY = "—"
 # JSON keys a reader needs no more than the key itself: a code beside its label, the reader's own ids.
 JSON_QUIET_KEYS = {"status", "marker", "code"}
@@ -138,7 +140,7 @@ def field_text(f: models.Field, value, *, zone: tzinfo | None = None, names: Cal
 
 
 def field_label(f: models.Field) -> str:
-    return sentence_case(f.verbose_name)
+    return field_name(sentence_case(f.verbose_name))
 
 
 def person_name(user) -> str:

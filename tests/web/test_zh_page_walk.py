@@ -52,6 +52,7 @@ ALLOWED = {
     "dsDNA",
     "CMV",
     "PaO",
+    "eGFR",
     # Proper names: products, registries, the standard's publisher, the trial's registry id.
     "ChiCTR",
     "Jakafi",
@@ -60,6 +61,8 @@ ALLOWED = {
     "CDISC",
     "ODM",
     "Noto",
+    # The Schwartz formula of a child's eGFR (its author's name).
+    "Schwartz",
     # Microsoft Excel, the spreadsheet a CSV export is opened in (a product's name).
     "Excel",
     # The site's registered name, as stored ("BCH – Beijing Children's Hospital").
