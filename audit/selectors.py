@@ -458,6 +458,8 @@ def _key(text: str) -> str:
 
 def _typed(f: models.Field) -> bool:
     """A field of free text: its value is shown as it was typed (no choices to translate)."""
+    if f.name in HISTORY_ONLY_FIELDS or f.name == "analyte":  # shown by their labels, translated
+        return False
     return isinstance(f, models.CharField | models.TextField) and not f.choices and not f.is_relation
 
 
