@@ -248,7 +248,7 @@ def patient_queries(request, pk: int):
         if not query_can_raise(request.user):
             # The role is refused before the form is read: the site answers queries, it does not raise them.
             return render(
-                request, "403.html", {"exception": "Only monitors and data managers raise queries."}, status=403
+                request, "403.html", {"exception": _("Only monitors and data managers raise queries.")}, status=403
             )
         try:
             if request.POST.get("target", "") not in target_names:
