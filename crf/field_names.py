@@ -285,6 +285,17 @@ LABELS = (
     gettext_noop("Window, days before"),
 )
 
+# Choice labels shown in the audit trail (a value as its form names it) that no page of the
+# eCRF declares for translation otherwise.
+CHOICE_LABELS = (
+    gettext_noop("Pending"),
+    gettext_noop("Accepted"),
+    gettext_noop("Dismissed"),
+    gettext_noop("Abnormal"),
+    gettext_noop("Negative"),
+    gettext_noop("Positive"),
+)
+
 
 def field_name(label) -> str:
     """A field's label in the reader's language ("Date of death" -> "死亡日期")."""

@@ -130,7 +130,7 @@ def field_text(f: models.Field, value, *, zone: tzinfo | None = None, names: Cal
     if value is None or value == "":
         return EMPTY
     if f.choices:
-        return str(dict(f.flatchoices).get(value, value))
+        return field_name(dict(f.flatchoices).get(value, value))
     related = getattr(f, "related_model", None)
     if related is not None and f.is_relation:
         return names(related, value) if names is not None else f"#{value}"
