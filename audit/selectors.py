@@ -36,7 +36,7 @@ from crf.readable import (
 from trial.analytes import ANALYTES
 from trial.clock import zone_of
 from trial.history import roles_label
-from trial.schedule_names import visit_name
+from trial.visit_names import visit_name
 
 # Bookkeeping columns that change on every save and say nothing to a reader.
 SILENT_FIELDS = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}

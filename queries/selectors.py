@@ -15,8 +15,8 @@ from patients.models import Patient
 from trial import clock
 from trial.history import roles_label
 from trial.models import Site
-from trial.schedule_names import visit_name
 from trial.selectors import site_users_with_perm, user_site_ids
+from trial.visit_names import visit_name
 
 ANSWER_PERMISSION = "crf.answer_query"
 

@@ -47,7 +47,7 @@ from patients.selectors import patients_visible_to
 from review.models import Signature, SourceVerification
 from trial import clock
 from trial.models import VisitDefinition
-from trial.schedule_names import visit_name
+from trial.visit_names import visit_name
 
 
 class CellStatus(str, Enum):

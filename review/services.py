@@ -16,7 +16,7 @@ from crf.versions import history_digest
 from crf.writes import record_write
 from queries.selectors import queries_unresolved_covered
 from review.models import Signature, SourceVerification
-from trial.schedule_names import visit_name
+from trial.visit_names import visit_name
 
 
 class ReviewNotAllowed(Exception):

@@ -21,8 +21,8 @@ from queries.selectors import form_name, queries_unresolved_covered
 from review import selectors, services
 from review.models import Signature
 from trial.posted import posted_int, whole_number
-from trial.schedule_names import visit_name
 from trial.selectors import trial_current, user_sites
+from trial.visit_names import visit_name
 
 
 def _forms(patient) -> list:
