@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import models
 from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
 from simple_history.signals import pre_create_historical_record
 
 from trial.history import AuditedHistory, RoleStampedHistory, role_names
@@ -12,23 +13,23 @@ class AuthEvent(models.Model):
     passwords, API tokens and second factors."""
 
     class Kind(models.TextChoices):
-        LOGIN = "login", "Signed in"
-        LOGOUT = "logout", "Signed out"
-        LOGIN_FAILED = "login_failed", "Failed sign-in"
-        ROLE_CHANGE = "role_change", "Roles changed"
-        EXPORT = "export", "Export"
-        DOWNLOAD = "download", "Download"
+        LOGIN = "login", _("Signed in")
+        LOGOUT = "logout", _("Signed out")
+        LOGIN_FAILED = "login_failed", _("Failed sign-in")
+        ROLE_CHANGE = "role_change", _("Roles changed")
+        EXPORT = "export", _("Export")
+        DOWNLOAD = "download", _("Download")
         # accounts/: the signature password, API tokens, the second factor.
-        SIGNATURE = "signature", "Signed (password re-entered)"
-        SIGNATURE_FAILED = "sign_failed", "Failed signature password"
-        TOKEN_ISSUED = "token_issued", "API token issued"
-        TOKEN_USED = "token_used", "API token used (first use of the day, UTC)"
-        TOKEN_EXPIRED = "token_expired", "API token expired"
-        TOKEN_REVOKED = "token_revoked", "API token revoked"
-        OTP_ENROLLED = "otp_enrolled", "Two-factor sign-in set up"
-        OTP_REMOVED = "otp_removed", "Two-factor sign-in removed"
-        OTP_VERIFIED = "otp_verified", "Second factor accepted"
-        OTP_FAILED = "otp_failed", "Wrong second-factor code"
+        SIGNATURE = "signature", _("Signed (password re-entered)")
+        SIGNATURE_FAILED = "sign_failed", _("Failed signature password")
+        TOKEN_ISSUED = "token_issued", _("API token issued")
+        TOKEN_USED = "token_used", _("API token used (first use of the day, UTC)")
+        TOKEN_EXPIRED = "token_expired", _("API token expired")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+        OTP_ENROLLED = "otp_enrolled", _("Two-factor sign-in set up")
+        OTP_REMOVED = "otp_removed", _("Two-factor sign-in removed")
+        OTP_VERIFIED = "otp_verified", _("Second factor accepted")
+        OTP_FAILED = "otp_failed", _("Wrong second-factor code")
 
     kind = models.CharField(max_length=14, choices=Kind.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)

@@ -9,13 +9,17 @@ trial. The names of the records and people a page mentions are read once per pag
 per kind of record; a row's record is named from the history row itself.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from django.apps import apps
 from django.db import connection, models
 from django.db.models import OuterRef, Q, Subquery, Value
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, pgettext_lazy
 from simple_history.models import registered_models
 
 from crf.catalogue import form_of
@@ -32,12 +36,49 @@ from crf.readable import (
 from trial.analytes import ANALYTES
 from trial.clock import zone_of
 from trial.history import roles_label
+from trial.visit_names import visit_name
 
 # Bookkeeping columns that change on every save and say nothing to a reader.
 SILENT_FIELDS = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}
-ACTIONS = {"+": "Created", "~": "Changed", "-": "Deleted"}
-# Record types whose own name would not tell a reader what changed.
-LABELS = {"auth.user": "User account"}
+# The action words, translated where they are shown (the page compares the English word).
+ACTIONS = {"+": gettext_noop("Created"), "~": gettext_noop("Changed"), "-": gettext_noop("Deleted")}
+# Record types not in the catalogue of forms, as the reader's language names them ("auth.user":
+# its own name would not tell a reader what changed).
+LABELS = {
+    "auth.user": gettext_lazy("User account"),
+    "crf.datalock": gettext_lazy("Data lock"),
+    "crf.dataquery": gettext_lazy("Data query"),
+    "review.signature": gettext_lazy("Signature"),
+    "review.sourceverification": gettext_lazy("Source verification"),
+    "trial.doseband": gettext_lazy("Dose band"),
+    "trial.referencerange": gettext_lazy("Reference range"),
+    "trial.site": gettext_lazy("Site"),
+    "trial.sitemembership": gettext_lazy("Site membership"),
+    "trial.trial": gettext_lazy("Trial"),
+    "trial.visitdefinition": gettext_lazy("Visit of the schedule"),
+}
+# The entries of the computed documents (an eligibility's, a response's, a derivation's reasons)
+# as the reader's language names them; their values are shown as they were computed and stored.
+JSON_KEYS = {
+    "Label": pgettext_lazy("computed detail", "Label"),
+    "Counts": pgettext_lazy("computed detail", "Counts"),
+    "Markers": pgettext_lazy("computed detail", "Markers"),
+    "Missing": pgettext_lazy("computed detail", "Missing"),
+    "Decided by": pgettext_lazy("computed detail", "Decided by"),
+    "Baseline source": pgettext_lazy("computed detail", "Baseline source"),
+    "Sampled": pgettext_lazy("computed detail", "Sampled"),
+    "Status": pgettext_lazy("computed detail", "Status"),
+    "Hlh2004": pgettext_lazy("computed detail", "HLH-2004 criteria"),
+    "Exclusion": pgettext_lazy("computed detail", "Exclusion criteria"),
+    "Inclusion": pgettext_lazy("computed detail", "Inclusion criteria"),
+    "Also checked": pgettext_lazy("computed detail", "Also checked"),
+    "Schwartz egfr": pgettext_lazy("computed detail", "Schwartz eGFR"),
+    "Dose": pgettext_lazy("computed detail", "Dose"),
+    "Risk": pgettext_lazy("computed detail", "Risk"),
+    "Etiology": pgettext_lazy("computed detail", "Etiology"),
+    "Criteria": pgettext_lazy("computed detail", "Criteria"),
+    "Explanation": pgettext_lazy("computed detail", "Explanation"),
+}
 # Values a history row keeps beside the record's fields (an account's roles), as shown.
 HISTORY_ONLY_FIELDS = {"roles": roles_label}
 PAGE_SIZE = 50
@@ -50,6 +91,9 @@ class Change:
     label: str
     old: str
     new: str
+    # The values are text as it was typed or computed and stored (free text, a computed
+    # document's sentences): shown as recorded, in no reader's language.
+    verbatim: bool = False
 
 
 @dataclass
@@ -141,8 +185,8 @@ def model_by_label(label: str) -> type[models.Model] | None:
 def model_label(model) -> str:
     form = form_of(model._meta.label_lower)
     if form is not None:
-        return form.title
-    return LABELS.get(model._meta.label_lower) or sentence_case(model._meta.verbose_name)
+        return str(form.title)
+    return str(LABELS.get(model._meta.label_lower) or sentence_case(model._meta.verbose_name))
 
 
 def _fields(model) -> list[models.Field]:
@@ -162,17 +206,29 @@ def _fields(model) -> list[models.Field]:
 def _visit_name(v: dict) -> str:
     when = v.get("visit_date") or v.get("planned_date")
     day = v.get("planned_day")
-    name = f"day {day}" if day is not None else v.get("name", "")
+    name = _("day %(day)s") % {"day": day} if day is not None else v.get("name", "")
     if v.get("unscheduled"):
         name = _("unscheduled visit, %(name)s") % {"name": name}
     return f"{name} ({when.isoformat()})" if when else name
 
 
+def _term_html(term) -> str:
+    """A CTCAE v3.0 term as published (English, whatever the page's language), marked as such."""
+    return format_html('<span lang="en">{}</span>', term)
+
+
+def _safe_format(template: str, **values) -> str:
+    """A translated sentence with values, some of them marked-up (a CTCAE term): each escaped once."""
+    text = str(conditional_escape(template)).replace("{", "{{").replace("}", "}}")
+    return format_html(re.sub(r"%\((\w+)\)s", r"{\1}", text), **values)
+
+
 def _ae_name(v: dict) -> str:
-    term = v.get("term__term") or _("Other")
+    term = v.get("term__term")
+    term = term if isinstance(term, SafeString) else _term_html(term) if term else _("Other")
     if v.get("other_specify"):
-        term = f"{term}: {v['other_specify']}"
-    return _("%(term)s, grade %(grade)s") % {"term": term, "grade": v.get("grade")}
+        term = format_html('{}: <span translate="no">{}</span>', term, v["other_specify"])
+    return _safe_format(_("%(term)s, grade %(grade)s"), term=term, grade=v.get("grade"))
 
 
 # label -> (columns read, how a record is named from them). Anything else is named by type and number.
@@ -195,17 +251,17 @@ RELATED_NAMES = {
             else f"{_analyte(v['analyte'])} {field_text(models.DecimalField(), v['value'])} {v['unit']}"
         ),
     ),
-    "assessments.ctcaeterm": (("term",), lambda v: v["term"]),
+    "assessments.ctcaeterm": (("term",), lambda v: _term_html(v["term"])),
     "assessments.adverseevent": (("term__term", "other_specify", "grade"), _ae_name),
     "trial.site": (("code", "name"), lambda v: f"{v['code']} – {v['name']}"),
     "trial.trial": (("short_name",), lambda v: v["short_name"]),
-    "trial.visitdefinition": (("name",), lambda v: v["name"]),
+    "trial.visitdefinition": (("name",), lambda v: visit_name(v["name"])),
 }
 
 
 def _analyte(code: str) -> str:
     analyte = ANALYTES.get(code)
-    return analyte.label if analyte is not None else code
+    return _(analyte.label) if analyte is not None else code
 
 
 def _missing_label(code: str) -> str:
@@ -300,7 +356,7 @@ def _record_detail(model, row, names: Names, zone) -> str:
         return _ae_name({"term__term": term, "other_specify": row.other_specify, "grade": row.grade})
     if label == "assessments.labaesuggestion":
         term = names(apps.get_model("assessments.ctcaeterm"), row.term_id)
-        return _("%(term)s, grade %(grade)s") % {"term": term, "grade": row.grade}
+        return _safe_format(_("%(term)s, grade %(grade)s"), term=term, grade=row.grade)
     if label == "patients.subsequenttherapy":
         return f"{_choice(model, 'regimen', row.regimen)}, {row.start_date}"
     if label == "patients.followup":
@@ -314,7 +370,9 @@ def _record_detail(model, row, names: Names, zone) -> str:
         )
     if label == "trial.sitemembership":
         return f"{names.user(row.user_id)} @ {names(apps.get_model('trial.site'), row.site_id)}"
-    if label in {"trial.trial", "trial.site", "trial.doseband", "trial.visitdefinition"}:
+    if label == "trial.visitdefinition":
+        return _("%(name)s (day %(day)s)") % {"name": visit_name(row.name), "day": row.day}
+    if label in {"trial.trial", "trial.site", "trial.doseband"}:
         return str(row.instance)  # these name themselves from their own columns
     if label == "auth.user":
         return row.username
@@ -330,7 +388,7 @@ def _record_name(model, row, names: Names, zone) -> str:
     patient_id = getattr(row, "patient_id", None)
     if patient_id and model._meta.label_lower != "patients.patient":
         whose = _("patient %(subject)s") % {"subject": names(apps.get_model("patients.patient"), patient_id)}
-        detail = f"{detail} — {whose}" if detail else whose
+        detail = format_html("{} — {}", detail, whose) if detail else whose
     return detail
 
 
@@ -373,7 +431,7 @@ def _changes(row, before, fields, names: Names, zone) -> list[Change]:
         if before is None and new == EMPTY:
             continue
         if before is None or old != new:
-            changes.append(Change(field=f.name, label=field_label(f), old=old, new=new))
+            changes.append(Change(field=f.name, label=field_label(f), old=old, new=new, verbatim=_typed(f)))
     return changes
 
 
@@ -382,7 +440,13 @@ def _json_changes(f, new_value, old_value, created: bool) -> list[Change]:
     changed, only what changed inside it, leaf by leaf ('Eligibility detail · Hlh2004 · ...')."""
     if created:
         return [
-            Change(field=f.name, label=f"{field_label(f)} · {key}" if key else field_label(f), old=EMPTY, new=text)
+            Change(
+                field=f.name,
+                label=f"{field_label(f)} · {_key(key)}" if key else field_label(f),
+                old=EMPTY,
+                new=text,
+                verbatim=True,
+            )
             for key, text in json_items(new_value)
             if text != EMPTY
         ]
@@ -391,8 +455,22 @@ def _json_changes(f, new_value, old_value, created: bool) -> list[Change]:
     for path in list(old) + [p for p in new if p not in old]:
         before, after = old.get(path, EMPTY), new.get(path, EMPTY)
         if before != after:
-            out.append(Change(field=f.name, label=" · ".join((field_label(f), *path)), old=before, new=after))
+            label = " · ".join((field_label(f), *(_key(key) for key in path)))
+            out.append(Change(field=f.name, label=label, old=before, new=after, verbatim=True))
     return out
+
+
+def _key(text: str) -> str:
+    """A computed document's entry by its name in the reader's language (a name not listed, e.g.
+    a criterion's label inside the document, as stored)."""
+    return str(JSON_KEYS.get(text, text))
+
+
+def _typed(f: models.Field) -> bool:
+    """A field of free text: its value is shown as it was typed (no choices to translate)."""
+    if f.name in HISTORY_ONLY_FIELDS or f.name == "analyte":  # shown by their labels, translated
+        return False
+    return isinstance(f, models.CharField | models.TextField) and not f.choices and not f.is_relation
 
 
 def _roles(row) -> str:

@@ -27,15 +27,16 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils.translation import gettext_noop
+from django.utils.translation import get_language, gettext_noop, pgettext_lazy
 
+from crf.field_names import field_name
 from trial.analytes import ANALYTES
 
 
 @dataclass(frozen=True)
 class CaseReportForm:
     label: str  # the model label, app.model
-    title: str  # as a reader names the form
+    title: str  # as a reader names the form (translated where it is shown)
     patient_field: str | None = "patient_id"
     visit_field: str | None = None
     day: Callable[[models.Model], date | None] | None = None
@@ -209,14 +210,14 @@ ADVERSE_EVENT_SECTIONS = (
 FORMS: tuple[CaseReportForm, ...] = (
     CaseReportForm(
         "patients.screening",
-        "Screening",
+        pgettext_lazy("form title", "Screening"),
         patient_field=None,
         page=_page("screening_detail", "pk"),
         sections=SCREENING_SECTIONS,
     ),
     CaseReportForm(
         "patients.patient",
-        "Enrollment",
+        pgettext_lazy("form title", "Enrollment"),
         patient_field="id",
         page=_page("patient_overview", "pk"),
         sections=(
@@ -225,14 +226,14 @@ FORMS: tuple[CaseReportForm, ...] = (
     ),
     CaseReportForm(
         "assessments.visit",
-        "Visit",
+        pgettext_lazy("form title", "Visit"),
         visit_field="id",
         page=_page("visit_calendar"),
         sections=(("Visit", ("visit_date", "reason", "not_done", "not_done_reason")),),
     ),
     CaseReportForm(
         "assessments.labpanel",
-        "Lab panel",
+        pgettext_lazy("form title", "Lab panel"),
         visit_field="visit_id",
         page=_page("lab_panel_edit", "visit_id"),
         sections=LAB_PANEL_SECTIONS,
@@ -240,7 +241,7 @@ FORMS: tuple[CaseReportForm, ...] = (
     ),
     CaseReportForm(
         "assessments.labresult",
-        "Lab value",
+        pgettext_lazy("form title", "Lab value"),
         part_of=("assessments.labpanel", "panel_id"),
         page=lambda r: reverse("lab_panel_edit", args=[r.panel.visit_id]),
         lockable=False,
@@ -249,7 +250,7 @@ FORMS: tuple[CaseReportForm, ...] = (
     ),
     CaseReportForm(
         "assessments.supportivecare",
-        "G-CSF or transfusion",
+        pgettext_lazy("form title", "G-CSF or transfusion"),
         day=lambda r: r.given_on,
         day_sql="r.given_on",
         page=_page("supportive_care"),
@@ -257,7 +258,7 @@ FORMS: tuple[CaseReportForm, ...] = (
     ),
     CaseReportForm(
         "patients.doseadministration",
-        "Study drug dose",
+        pgettext_lazy("form title", "Study drug dose"),
         day=_dose_day,
         day_sql="(SELECT p.first_dose_date FROM patients_patient p WHERE p.id = r.patient_id) + (r.treatment_day - 1)",
         page=_page("dose_log", anchor="#day-{record.treatment_day}"),
@@ -265,7 +266,7 @@ FORMS: tuple[CaseReportForm, ...] = (
     ),
     CaseReportForm(
         "assessments.adverseevent",
-        "Adverse event",
+        pgettext_lazy("form title", "Adverse event"),
         day=lambda r: r.onset_date,
         day_sql="r.onset_date",
         page=_page("ae_list", anchor="#ae-{record.pk}"),
@@ -273,7 +274,7 @@ FORMS: tuple[CaseReportForm, ...] = (
     ),
     CaseReportForm(
         "assessments.labaesuggestion",
-        "Lab-based adverse event suggestion",
+        pgettext_lazy("form title", "Lab-based adverse event suggestion"),
         page=_page("ae_list"),
         printed=False,
         signed=False,
@@ -282,7 +283,7 @@ FORMS: tuple[CaseReportForm, ...] = (
     ),
     CaseReportForm(
         "assessments.responseassessment",
-        "Response assessment",
+        pgettext_lazy("form title", "Response assessment"),
         visit_field="visit_id",
         page=_page("patient_responses", anchor="#assessment-day-{record.study_day}"),
         # Computed by the response engine; the investigator enters only the confirmation.
@@ -290,13 +291,13 @@ FORMS: tuple[CaseReportForm, ...] = (
     ),
     CaseReportForm(
         "patients.treatmentend",
-        "End of treatment",
+        pgettext_lazy("form title", "End of treatment"),
         page=_page("treatment_summary"),
         sections=(("End of treatment", ("outcome", "reason", "reason_detail", "last_dose_date")),),
     ),
     CaseReportForm(
         "patients.subsequenttherapy",
-        "Subsequent therapy",
+        pgettext_lazy("form title", "Subsequent therapy"),
         page=_page("treatment_summary"),
         sections=(
             (
@@ -316,14 +317,14 @@ FORMS: tuple[CaseReportForm, ...] = (
     ),
     CaseReportForm(
         "patients.followup",
-        "Follow-up",
+        pgettext_lazy("form title", "Follow-up"),
         visit_field="visit_id",
         page=_page("treatment_summary"),
         sections=(("Follow-up", ("assessed_on", "vital_status", "hlh_relapse", "notes")),),
     ),
     CaseReportForm(
         "patients.death",
-        "Death",
+        pgettext_lazy("form title", "Death"),
         page=_page("treatment_summary"),
         sections=(("Death", ("date_of_death", "cause", "hlh_related")),),
     ),
@@ -332,11 +333,16 @@ FORMS: tuple[CaseReportForm, ...] = (
 BY_LABEL: dict[str, CaseReportForm] = {form.label: form for form in FORMS}
 
 
-@cache
 def field_labels(label: str) -> dict[str, str]:
     """The fields a query can name on a catalogued form, with their labels (none for another label)."""
+    return _field_labels(label, get_language())
+
+
+@cache
+def _field_labels(label: str, language: str | None) -> dict[str, str]:
+    """field_labels in one language: the labels are read once per form and language."""
     form = BY_LABEL.get(label)
-    return dict(form.labelled_fields) if form is not None else {}
+    return {name: field_name(text) for name, text in form.labelled_fields} if form is not None else {}
 
 
 def form_of(record_or_label) -> CaseReportForm | None:

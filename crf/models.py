@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from trial.history import AuditedHistory
 from trial.versioning import VersionedRecord
@@ -40,14 +41,14 @@ class DataLock(models.Model):
     """Freeze: data cannot change but queries can still be answered. Lock: nothing changes."""
 
     class Scope(models.TextChoices):
-        RECORD = "record", "Form"
-        VISIT = "visit", "Visit"
-        PATIENT = "patient", "Patient"
-        STUDY = "study", "Whole study"
+        RECORD = "record", _("Form")
+        VISIT = "visit", _("Visit")
+        PATIENT = "patient", _("Patient")
+        STUDY = "study", _("Whole study")
 
     class Level(models.TextChoices):
-        FREEZE = "freeze", "Freeze"
-        LOCK = "lock", "Lock"
+        FREEZE = "freeze", _("Freeze")
+        LOCK = "lock", _("Lock")
 
     trial = models.ForeignKey("trial.Trial", on_delete=models.PROTECT, related_name="locks")
     scope = models.CharField(max_length=8, choices=Scope.choices)
@@ -86,13 +87,13 @@ class DataQuery(VersionedRecord):
     """A question about one record (and optionally one field) of a patient's data."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ANSWERED = "answered", "Answered"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
 
     class Origin(models.TextChoices):
-        AUTOMATIC = "auto", "Edit check"
-        MANUAL = "manual", "Raised by a user"
+        AUTOMATIC = "auto", _("Edit check")
+        MANUAL = "manual", _("Raised by a user")
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="queries")
     target = models.CharField(max_length=60, help_text="The record queried, as app.model:id.")
@@ -147,12 +148,12 @@ class QueryMessage(models.Model):
     """One turn of a query's conversation."""
 
     class Action(models.TextChoices):
-        RAISE = "raise", "Raised"
-        ANSWER = "answer", "Answered"
-        CLOSE = "close", "Closed"
-        REOPEN = "reopen", "Re-opened"
-        COMMENT = "comment", "Comment"
-        ASSIGN = "assign", "Assigned"
+        RAISE = "raise", _("Raised")
+        ANSWER = "answer", _("Answered")
+        CLOSE = "close", _("Closed")
+        REOPEN = "reopen", _("Re-opened")
+        COMMENT = "comment", _("Comment")
+        ASSIGN = "assign", _("Assigned")
 
     query = models.ForeignKey(DataQuery, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)

@@ -15,6 +15,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.translation import gettext as _
 
+from crf.field_names import field_name
+
 EMPTY = "—"
 # JSON keys a reader needs no more than the key itself: a code beside its label, the reader's own ids.
 JSON_QUIET_KEYS = {"status", "marker", "code"}
@@ -128,7 +130,7 @@ def field_text(f: models.Field, value, *, zone: tzinfo | None = None, names: Cal
     if value is None or value == "":
         return EMPTY
     if f.choices:
-        return str(dict(f.flatchoices).get(value, value))
+        return field_name(dict(f.flatchoices).get(value, value))
     related = getattr(f, "related_model", None)
     if related is not None and f.is_relation:
         return names(related, value) if names is not None else f"#{value}"
@@ -138,7 +140,7 @@ def field_text(f: models.Field, value, *, zone: tzinfo | None = None, names: Cal
 
 
 def field_label(f: models.Field) -> str:
-    return sentence_case(f.verbose_name)
+    return field_name(sentence_case(f.verbose_name))
 
 
 def person_name(user) -> str:

@@ -1,14 +1,15 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Notification(models.Model):
     class Kind(models.TextChoices):
-        SAE = "sae", "Serious adverse event"
-        RESPONSE = "response", "Response alert"
-        DEVIATION = "deviation", "Protocol deviation"
-        QUERY = "query", "Data query"
-        INFO = "info", "Information"
+        SAE = "sae", _("Serious adverse event")
+        RESPONSE = "response", _("Response alert")
+        DEVIATION = "deviation", _("Protocol deviation")
+        QUERY = "query", _("Data query")
+        INFO = "info", _("Information")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)

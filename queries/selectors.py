@@ -5,15 +5,18 @@ from datetime import datetime, time, timedelta
 
 from django.apps import apps
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext, gettext_lazy
 
 from assessments.models import AdverseEvent, LabPanel
-from crf.catalogue import day_of, field_labels, page_of, visit_id_of
+from crf.catalogue import day_of, field_labels, form_of, page_of, visit_id_of
 from crf.edit_checks import target_of
 from crf.models import DataQuery
 from patients.models import Patient
 from trial import clock
+from trial.history import roles_label
 from trial.models import Site
 from trial.selectors import site_users_with_perm, user_site_ids
+from trial.visit_names import visit_name
 
 ANSWER_PERMISSION = "crf.answer_query"
 
@@ -26,13 +29,17 @@ def queries_visible(user) -> QuerySet[DataQuery]:
 def query_targets(patient: Patient) -> list[tuple[str, str]]:
     """The patient's records a query can be raised on: (target, label)."""
     options = [
-        (target_of(patient.screening), f"Screening {patient.screening.screening_number}"),
-        (target_of(patient), f"Enrollment {patient.subject_number}"),
+        (
+            target_of(patient.screening),
+            gettext("Screening %(number)s") % {"number": patient.screening.screening_number},
+        ),
+        (target_of(patient), gettext("Enrollment %(subject)s") % {"subject": patient.subject_number}),
     ]
     for panel in LabPanel.objects.filter(patient=patient).select_related("visit"):
-        options.append((target_of(panel), f"Labs — {panel.visit.name}"))
+        options.append((target_of(panel), gettext("Labs — %(visit)s") % {"visit": visit_name(panel.visit.name)}))
     for ae in AdverseEvent.objects.filter(patient=patient).select_related("term"):
-        options.append((target_of(ae), f"Adverse event — {ae.term_label} (onset {ae.onset_date})"))
+        label = gettext("Adverse event — %(term)s (onset %(date)s)") % {"term": ae.term_label, "date": ae.onset_date}
+        options.append((target_of(ae), label))
     return options
 
 
@@ -60,10 +67,30 @@ def records_by_target(targets) -> dict[str, object]:
 def target_labels(targets) -> dict[str, str]:
     """A reader's label for each query target: "Visit: BCH-001 – Day 28"; a record that no
     longer exists gets none (its target is shown)."""
-    return {
-        target: f"{str(record._meta.verbose_name).capitalize()}: {record}"
-        for target, record in records_by_target(targets).items()
-    }
+    return {target: record_label(record) for target, record in records_by_target(targets).items()}
+
+
+# The kinds of record a query names, as the reader's language names them (the model's own name
+# where the catalogue's form title would name it otherwise: the enrollment record is the patient).
+RECORD_NAMES = {
+    "patients.patient": gettext_lazy("Patient"),
+    "patients.screening": gettext_lazy("Screening"),
+    "assessments.visit": gettext_lazy("Visit"),
+    "assessments.labpanel": gettext_lazy("Lab panel"),
+    "assessments.adverseevent": gettext_lazy("Adverse event"),
+}
+
+
+def record_text(record) -> str:
+    """The record itself, named as its page names it: a visit of the schedule in the reader's language."""
+    if record._meta.label_lower == "assessments.visit":
+        return f"{record.patient} – {visit_name(record.name)}"
+    return str(record)
+
+
+def record_label(record) -> str:
+    """A reader's label of a record: "Visit: BCH-001 – Day 28"."""
+    return f"{form_name(record._meta.label_lower)}: {record_text(record)}"
 
 
 def with_target_labels(queries) -> list[DataQuery]:
@@ -73,12 +100,11 @@ def with_target_labels(queries) -> list[DataQuery]:
     records = records_by_target({q.target for q in rows})
     for query in rows:
         record = records.get(query.target)
-        query.target_label = (
-            f"{str(record._meta.verbose_name).capitalize()}: {record}" if record is not None else query.target
-        )
+        query.target_label = record_label(record) if record is not None else query.target
         query.field_label = field_label(query.target, query.field)
         query.record_url = page_of(record) if record is not None else ""
         query.age_days = query_age_days(query)
+        query.raised_by_role_label = roles_label(query.raised_by_role)
     return rows
 
 
@@ -133,7 +159,12 @@ def query_age_days(query: DataQuery, *, at: datetime | None = None) -> int:
 
 
 def form_name(model_label: str) -> str:
-    """'assessments.labpanel' -> 'Lab panel' (the label itself for an unknown model)."""
+    """'assessments.labpanel' -> 'Lab panel', in the reader's language (the label itself for an unknown model)."""
+    if model_label in RECORD_NAMES:
+        return str(RECORD_NAMES[model_label])
+    form = form_of(model_label)
+    if form is not None:
+        return str(form.title)
     try:
         return str(apps.get_model(model_label)._meta.verbose_name).capitalize()
     except (LookupError, ValueError):

@@ -6,6 +6,7 @@ a permission of the user's role (trial.roles): raise, answer, close (and re-open
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crf.catalogue import form_of
 from crf.models import DataQuery, QueryMessage
@@ -26,9 +27,9 @@ RAISE, ANSWER, CLOSE = "crf.raise_query", "crf.answer_query", "crf.close_query"
 
 
 STEP_DONE = {
-    QueryMessage.Action.ANSWER: "answered",
-    QueryMessage.Action.CLOSE: "closed",
-    QueryMessage.Action.REOPEN: "re-opened",
+    QueryMessage.Action.ANSWER: gettext_lazy("answered"),
+    QueryMessage.Action.CLOSE: gettext_lazy("closed"),
+    QueryMessage.Action.REOPEN: gettext_lazy("re-opened"),
 }
 
 
@@ -38,9 +39,9 @@ def query_can_raise(user) -> bool:
 
 # The permission each step needs, and what a user without it is told.
 STEP_PERMISSIONS = {
-    "answer": (ANSWER, "Only the site (clinicians, coordinators) answers."),
-    "close": (CLOSE, "Only monitors and data managers close queries."),
-    "reopen": (CLOSE, "Only monitors and data managers re-open queries."),
+    "answer": (ANSWER, gettext_lazy("Only the site (clinicians, coordinators) answers.")),
+    "close": (CLOSE, gettext_lazy("Only monitors and data managers close queries.")),
+    "reopen": (CLOSE, gettext_lazy("Only monitors and data managers re-open queries.")),
 }
 
 
@@ -73,7 +74,7 @@ def _field_check(target: str, field: str) -> None:
     fields = target_fields(target)
     if field not in fields:
         form = form_of(target.partition(":")[0])
-        title = form.title if form is not None else target.partition(":")[0]
+        title = str(form.title) if form is not None else target.partition(":")[0]
         message = _("Field: “%(field)s” is not a field of the %(form)s form; choose one of the form's fields.")
         raise ValidationError({"field": message % {"field": field, "form": title}})
 
@@ -103,10 +104,10 @@ def query_raise(
     """A monitor or data manager asks the site about one record (and optionally one field of its
     form), optionally of one person of the site; the assignee (else the site's staff) is told."""
     if not query_can_raise(user):
-        raise QueryNotAllowed("Only monitors and data managers raise queries.")
+        raise QueryNotAllowed(_("Only monitors and data managers raise queries."))
     _field_check(target, field)
     if not text.strip():
-        raise ValidationError({"text": "Write the question for the site."})
+        raise ValidationError({"text": _("Write the question for the site.")})
     assignee = _assignee(patient, assignee_id)
     with transaction.atomic():
         query = DataQuery(
@@ -165,10 +166,13 @@ def _step(
         query = record_lock_for_update(model=DataQuery, pk=query_id, expected_version=expected_version)
         if query.status not in allowed_from:
             raise ValidationError(
-                {"status": f"The query is {query.get_status_display().lower()}; it cannot be {STEP_DONE[action]}."}
+                {
+                    "status": _("The query is %(status)s; it cannot be %(done)s.")
+                    % {"status": query.get_status_display().lower(), "done": STEP_DONE[action]}
+                }
             )
         if not text.strip():
-            raise ValidationError({"text": "Write a message."})
+            raise ValidationError({"text": _("Write a message.")})
         query.status = to
         if to == DataQuery.Status.CLOSED:
             query.closed_at, query.closed_by = clock.now(), user
@@ -191,7 +195,7 @@ def query_answer(*, query_id: int, user, text: str, expected_version: int | None
         to=DataQuery.Status.ANSWERED,
         action=QueryMessage.Action.ANSWER,
         permission=ANSWER,
-        why="Only the site (clinicians, coordinators) answers.",
+        why=_("Only the site (clinicians, coordinators) answers."),
         expected_version=expected_version,
     )
 
@@ -207,7 +211,7 @@ def query_close(*, query_id: int, user, text: str, expected_version: int | None 
         to=DataQuery.Status.CLOSED,
         action=QueryMessage.Action.CLOSE,
         permission=CLOSE,
-        why="Only monitors and data managers close queries.",
+        why=_("Only monitors and data managers close queries."),
         expected_version=expected_version,
     )
 
@@ -222,7 +226,7 @@ def query_reopen(*, query_id: int, user, text: str, expected_version: int | None
         to=DataQuery.Status.OPEN,
         action=QueryMessage.Action.REOPEN,
         permission=CLOSE,
-        why="Only monitors and data managers re-open queries.",
+        why=_("Only monitors and data managers re-open queries."),
         expected_version=expected_version,
     )
 
@@ -237,12 +241,12 @@ def query_comment(*, query_id: int, user, text: str) -> DataQuery:
 
     with transaction.atomic():
         if not any(user.has_perm(permission) for permission in (RAISE, ANSWER, CLOSE)):
-            raise QueryNotAllowed("Only the site and monitors or data managers take part in a query.")
+            raise QueryNotAllowed(_("Only the site and monitors or data managers take part in a query."))
         query = DataQuery.objects.select_for_update().get(pk=query_id)
         if query.status == DataQuery.Status.CLOSED:
-            raise ValidationError({"status": "The query is closed; re-open it to continue the conversation."})
+            raise ValidationError({"status": _("The query is closed; re-open it to continue the conversation.")})
         if not text.strip():
-            raise ValidationError({"text": "Write a message."})
+            raise ValidationError({"text": _("Write a message.")})
         lock_check(query)
         _message(query, user, QueryMessage.Action.COMMENT, text)
     return query

@@ -90,9 +90,9 @@ def query_list(request):
     open_rows = [q for q in rows if q.status != DataQuery.Status.CLOSED]
     # Lists, not Counters: a template's `counter.items` would look up the key "items" first.
     counts = {
-        "site": sorted(Counter(q.patient.site.code for q in open_rows).items()),
-        "patient": sorted(Counter(q.patient.subject_number for q in open_rows).items()),
-        "form": sorted(Counter(form_name(q.target.split(":")[0]) for q in open_rows).items()),
+        _("Open by site"): sorted(Counter(q.patient.site.code for q in open_rows).items()),
+        _("Open by patient"): sorted(Counter(q.patient.subject_number for q in open_rows).items()),
+        _("Open by form"): sorted(Counter(form_name(q.target.split(":")[0]) for q in open_rows).items()),
     }
     return render(
         request,
@@ -248,7 +248,7 @@ def patient_queries(request, pk: int):
         if not query_can_raise(request.user):
             # The role is refused before the form is read: the site answers queries, it does not raise them.
             return render(
-                request, "403.html", {"exception": "Only monitors and data managers raise queries."}, status=403
+                request, "403.html", {"exception": _("Only monitors and data managers raise queries.")}, status=403
             )
         try:
             if request.POST.get("target", "") not in target_names:

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
 from trial.history import AuditedHistory
@@ -28,8 +29,8 @@ class Signature(models.Model):
     """An investigator's signature of a visit or the whole casebook (21 CFR 11.50)."""
 
     class Scope(models.TextChoices):
-        VISIT = "visit", "Visit"
-        CASEBOOK = "casebook", "Casebook"
+        VISIT = "visit", _("Visit")
+        CASEBOOK = "casebook", _("Casebook")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="signatures")
     visit = models.ForeignKey("assessments.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="+")

@@ -47,6 +47,7 @@ from patients.selectors import patients_visible_to
 from review.models import Signature, SourceVerification
 from trial import clock
 from trial.models import VisitDefinition
+from trial.visit_names import visit_name
 
 
 class CellStatus(str, Enum):
@@ -228,7 +229,7 @@ def matrix_columns(*, trial) -> tuple[list[VisitDefinition], list[Column]]:
     """The planned visits of the schedule (the visit calendar's order), then the patient's forms."""
     definitions = list(VisitDefinition.objects.filter(trial=trial).order_by("order", "day", "id"))
     columns = [
-        Column(key=d.code, title=str(_("Day %(day)d")) % {"day": d.day}, name=d.name, subtitle=_window(d))
+        Column(key=d.code, title=str(_("Day %(day)d")) % {"day": d.day}, name=visit_name(d.name), subtitle=_window(d))
         for d in definitions
     ]
     columns += [Column(key=label, title=str(title), name=str(title)) for label, title, _expected in PATIENT_FORMS]

@@ -16,6 +16,7 @@ from crf.versions import history_digest
 from crf.writes import record_write
 from queries.selectors import queries_unresolved_covered
 from review.models import Signature, SourceVerification
+from trial.visit_names import visit_name
 
 
 class ReviewNotAllowed(Exception):
@@ -61,18 +62,18 @@ def open_queries_check(*, queries: list, confirmed: bool, step: str) -> None:
 def lock_reason_check(reason: str) -> None:
     """A freeze or lock says why (it is in the lock's history and on every page it holds)."""
     if not (reason or "").strip():
-        raise ValidationError({"reason": "Give the reason for the freeze or lock."})
+        raise ValidationError({"reason": _("Give the reason for the freeze or lock.")})
 
 
 def lock_set(
     *, trial, scope: str, level: str, user, reason: str, patient=None, visit=None, target: str = ""
 ) -> DataLock:
     if not user.has_perm("crf.lock_data"):
-        raise ReviewNotAllowed("Only data managers lock data.")
+        raise ReviewNotAllowed(_("Only data managers lock data."))
     if level not in DataLock.Level.values:
-        raise ValidationError({"level": "Choose freeze or lock."})
+        raise ValidationError({"level": _("Choose freeze or lock.")})
     if scope not in DataLock.Scope.values:
-        raise ValidationError({"scope": "Choose what to lock."})
+        raise ValidationError({"scope": _("Choose what to lock.")})
     lock_reason_check(reason)
     with transaction.atomic():
         lock = DataLock(
@@ -91,14 +92,16 @@ def lock_set(
 
 def form_lock_set(*, record, level: str, user, reason: str) -> DataLock:
     """Freeze or lock one form (scope "record", target app.model:id) of a patient."""
-    patient_id, _, target = scope_of(record)
+    patient_id, _visit, target = scope_of(record)
     if patient_id is None or not target:
-        raise ValidationError({"target": "Only a saved form of an enrolled patient can be locked."})
+        raise ValidationError({"target": _("Only a saved form of an enrolled patient can be locked.")})
     from patients.models import Patient
 
     patient = Patient.objects.select_related("site__trial").get(pk=patient_id)
     if DataLock.objects.filter(scope=DataLock.Scope.RECORD, target=target, released_at__isnull=True).exists():
-        raise ValidationError({"target": "This form is already frozen or locked; unlock it first to change the level."})
+        raise ValidationError(
+            {"target": _("This form is already frozen or locked; unlock it first to change the level.")}
+        )
     return lock_set(
         trial=patient.site.trial,
         scope=DataLock.Scope.RECORD,
@@ -113,13 +116,13 @@ def form_lock_set(*, record, level: str, user, reason: str) -> DataLock:
 def lock_release(*, lock_id: int, user, reason: str) -> DataLock:
     """Unlocking needs a reason and stays in the lock's history."""
     if not user.has_perm("crf.lock_data"):
-        raise ReviewNotAllowed("Only data managers unlock data.")
+        raise ReviewNotAllowed(_("Only data managers unlock data."))
     if not reason.strip():
-        raise ValidationError({"reason": "Give the reason for unlocking."})
+        raise ValidationError({"reason": _("Give the reason for unlocking.")})
     with transaction.atomic():
         lock = DataLock.objects.select_for_update().filter(pk=lock_id, released_at__isnull=True).first()
         if lock is None:
-            raise ValidationError({"lock": "This lock is already released."})
+            raise ValidationError({"lock": _("This lock is already released.")})
         lock.released_at, lock.released_by, lock.release_reason = timezone.now(), user, reason.strip()
         record_write(record=lock, user=user, reason=f"Unlocked: {reason.strip()}", check_lock=False)
     return lock
@@ -128,8 +131,8 @@ def lock_release(*, lock_id: int, user, reason: str) -> DataLock:
 def sdv_mark(*, record, user) -> SourceVerification:
     """A monitor marks a form verified against source at its current version."""
     if not user.has_perm("review.verify_source"):
-        raise ReviewNotAllowed("Only monitors mark source data verified.")
-    patient_id, _, target = scope_of(record)
+        raise ReviewNotAllowed(_("Only monitors mark source data verified."))
+    patient_id, _visit, target = scope_of(record)
     verification = SourceVerification(
         patient_id=patient_id, target=target, record_version=record.version, verified_by=user
     )
@@ -155,15 +158,20 @@ def scope_digest(*, patient, visit=None) -> str:
 
 
 def signature_meaning(*, user, scope: str, patient, visit=None) -> str:
-    what = (
-        f"visit '{visit.name}' of patient {patient.subject_number}"
-        if visit
-        else f"the casebook of {patient.subject_number}"
-    )
-    return (
-        f"I, {user.get_full_name() or user.get_username()}, investigator, confirm that I have reviewed {what} "
+    """What the signer confirms, in the language of the page they sign on (kept with the signature
+    as they read it)."""
+    name = user.get_full_name() or user.get_username()
+    if visit:
+        text = _(
+            "I, %(name)s, investigator, confirm that I have reviewed visit '%(visit)s' of patient %(subject)s "
+            "and that the data are accurate and complete."
+        )
+        return text % {"name": name, "visit": visit_name(visit.name), "subject": patient.subject_number}
+    text = _(
+        "I, %(name)s, investigator, confirm that I have reviewed the casebook of %(subject)s "
         "and that the data are accurate and complete."
     )
+    return text % {"name": name, "subject": patient.subject_number}
 
 
 def signature_sign(*, patient, user, password: str, visit=None, request=None) -> Signature:
@@ -173,11 +181,12 @@ def signature_sign(*, patient, user, password: str, visit=None, request=None) ->
     (accounts/lockout.py); `request` is the one the password came with, for its address.
     """
     if not user.has_perm("review.sign_records"):
-        raise ReviewNotAllowed("Only investigators (clinicians) sign.")
+        raise ReviewNotAllowed(_("Only investigators (clinicians) sign."))
     try:
         password_confirm(request=request, user=user, password=password, purpose=SIGNATURE)
     except ValidationError as refused:
-        raise ValidationError({"password": f"{' '.join(refused.messages)} Nothing was signed."}) from refused
+        nothing = _("%(why)s Nothing was signed.") % {"why": " ".join(refused.messages)}
+        raise ValidationError({"password": nothing}) from refused
     scope = Signature.Scope.VISIT if visit else Signature.Scope.CASEBOOK
     signature = Signature(
         patient=patient,

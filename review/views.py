@@ -14,14 +14,15 @@ from django.views.decorators.http import require_POST
 
 from assessments.models import AdverseEvent, LabPanel, Visit
 from crf.catalogue import page_of, target_of
-from crf.locks import PAST, lockable_model, scope_of
+from crf.locks import lockable_model, scope_of
 from crf.models import DataLock
 from patients.selectors import patient_get_for_user
-from queries.selectors import queries_unresolved_covered
+from queries.selectors import form_name, queries_unresolved_covered
 from review import selectors, services
 from review.models import Signature
 from trial.posted import posted_int, whole_number
 from trial.selectors import trial_current, user_sites
+from trial.visit_names import visit_name
 
 
 def _forms(patient) -> list:
@@ -43,10 +44,9 @@ def _forms(patient) -> list:
 
 
 def _label(record) -> str:
-    name = record._meta.verbose_name.capitalize()
     if isinstance(record, LabPanel):
-        return f"Labs — {record.visit.name}"
-    return f"{name} {record}"
+        return _("Labs — %(visit)s") % {"visit": visit_name(record.visit.name)}
+    return f"{form_name(record._meta.label_lower)} {record}"
 
 
 def _confirmed(request) -> bool:
@@ -114,16 +114,16 @@ def _act(request, patient) -> None:
         model = lockable_model(label)
         record = model.objects.filter(pk=whole_number(pk, label="Form id")).first() if model is not None else None
         if record is None or scope_of(record)[0] != patient.pk:
-            raise ValidationError({"target": "That form is not this patient's."})
+            raise ValidationError({"target": _("That form is not this patient's.")})
         if not user.has_perm("review.verify_source"):
-            raise services.ReviewNotAllowed("Only monitors mark source data verified.")
+            raise services.ReviewNotAllowed(_("Only monitors mark source data verified."))
         services.open_queries_check(
             queries=queries_unresolved_covered(target=scope_of(record)[2]),
             confirmed=_confirmed(request),
             step=_("verified"),
         )
         services.sdv_mark(record=record, user=user)
-        messages.success(request, f"{_label(record)} marked source-verified.")
+        messages.success(request, _("%(form)s marked source-verified.") % {"form": _label(record)})
     elif action == "lock":
         visit = _chosen_visit(request, patient)
         scope = DataLock.Scope.VISIT if visit else DataLock.Scope.PATIENT
@@ -150,13 +150,16 @@ def _act(request, patient) -> None:
             visit=visit,
         )
         level = request.POST.get("level", "lock")
-        messages.success(request, f"{scope.capitalize()} {PAST.get(level, level)}.")
+        done = _("Visit frozen.") if scope == DataLock.Scope.VISIT else _("Patient frozen.")
+        if level == DataLock.Level.LOCK:
+            done = _("Visit locked.") if scope == DataLock.Scope.VISIT else _("Patient locked.")
+        messages.success(request, done)
     elif action == "unlock":
         lock = DataLock.objects.filter(pk=posted_int(request.POST, "lock", label="Lock"), patient=patient).first()
         if lock is None:
-            raise ValidationError({"lock": "That is not a lock of this patient."})
+            raise ValidationError({"lock": _("That is not a lock of this patient.")})
         services.lock_release(lock_id=lock.pk, user=user, reason=request.POST.get("reason", ""))
-        messages.success(request, "Unlocked; the reason is kept in the lock's history.")
+        messages.success(request, _("Unlocked; the reason is kept in the lock's history."))
     elif action == "sign":
         visit = _chosen_visit(request, patient)
         if user.has_perm("review.sign_records"):  # before the password: no failed attempt counted
@@ -172,7 +175,7 @@ def _act(request, patient) -> None:
             visit=visit,
             request=request,
         )
-        messages.success(request, "Signed.")
+        messages.success(request, _("Signed."))
 
 
 @login_required
@@ -206,10 +209,12 @@ def record_lock(request, label: str, pk: int):
             lock = services.form_lock_set(
                 record=record, level=level, user=request.user, reason=request.POST.get("reason", "")
             )
-            messages.success(
-                request,
-                f"{_label(record)} {PAST[lock.level]}: it cannot be changed until a data manager unlocks it.",
+            done = (
+                _("%(form)s locked: it cannot be changed until a data manager unlocks it.")
+                if lock.level == DataLock.Level.LOCK
+                else _("%(form)s frozen: it cannot be changed until a data manager unlocks it.")
             )
+            messages.success(request, done % {"form": _label(record)})
         elif action == "unlock":
             lock = DataLock.objects.filter(
                 pk=posted_int(request.POST, "lock", label="Lock"),
@@ -217,15 +222,17 @@ def record_lock(request, label: str, pk: int):
                 target=target_of(record),
             ).first()
             if lock is None:
-                raise ValidationError({"lock": "That is not a lock of this form."})
+                raise ValidationError({"lock": _("That is not a lock of this form.")})
             services.lock_release(lock_id=lock.pk, user=request.user, reason=request.POST.get("reason", ""))
-            messages.success(request, f"{_label(record)} unlocked; the reason is kept in the lock's history.")
+            messages.success(
+                request, _("%(form)s unlocked; the reason is kept in the lock's history.") % {"form": _label(record)}
+            )
         else:
-            raise ValidationError({"action": "Choose to lock or to unlock the form."})
+            raise ValidationError({"action": _("Choose to lock or to unlock the form.")})
     except services.ReviewNotAllowed as exc:
         return render(request, "403.html", {"exception": str(exc)}, status=403)
     except ValidationError as exc:
-        messages.error(request, "Not done: " + " ".join(exc.messages))
+        messages.error(request, _("Not done: %(why)s") % {"why": " ".join(exc.messages)})
     return redirect(back)
 
 

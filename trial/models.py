@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from trial.history import AuditedHistory
 
@@ -135,12 +136,12 @@ class VisitDefinition(models.Model):
     """One row of the schedule of assessments (protocol section 7); day 0 is the first dose."""
 
     class Kind(models.TextChoices):
-        BASELINE = "baseline", "Screening / baseline"
-        DAILY = "daily", "Daily (week 1)"
-        EFFICACY = "efficacy", "Efficacy assessment"
-        WEEKLY = "weekly", "Weekly"
-        END_OF_TREATMENT = "eot", "End of treatment"
-        FOLLOW_UP = "follow_up", "Follow-up"
+        BASELINE = "baseline", _("Screening / baseline")
+        DAILY = "daily", _("Daily (week 1)")
+        EFFICACY = "efficacy", _("Efficacy assessment")
+        WEEKLY = "weekly", _("Weekly")
+        END_OF_TREATMENT = "eot", _("End of treatment")
+        FOLLOW_UP = "follow_up", pgettext_lazy("visit kind", "Follow-up")
 
     trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="visit_definitions")
     code = models.CharField(max_length=20)

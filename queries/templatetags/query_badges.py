@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import reverse
 
-from crf.catalogue import form_of, page_of, patient_id_of, target_of
-from queries.selectors import field_label, live_queries_by_field
+from crf.catalogue import page_of, patient_id_of, target_of
+from queries.selectors import field_label, form_name, live_queries_by_field
 from queries.services import query_can_raise
 
 register = template.Library()
@@ -79,8 +79,7 @@ class PageQueries:
         for record in self.records:
             found = self.of(record)
             if found.count:
-                form = form_of(record)
-                title = form.title if form is not None else str(record._meta.verbose_name).capitalize()
+                title = form_name(record._meta.label_lower)
                 out.append({"title": title, "url": page_of(record), "queries": found})
         return out
 

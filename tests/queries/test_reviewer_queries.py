@@ -72,7 +72,7 @@ def test_pages_name_the_field_as_on_its_form_and_link_to_the_record(client, moni
     assert f'href="{lab_page}#q-FERRITIN" id="query-record-link"' in detail
     assert f">{ANALYTES['FERRITIN'].label}</span>" in detail
     listing = client.get(reverse("query_list")).content.decode()
-    assert f'<td class="small" title="FERRITIN">{ANALYTES["FERRITIN"].label}</td>' in listing
+    assert f'<td class="small" data-field="FERRITIN">{ANALYTES["FERRITIN"].label}</td>' in listing
     assert f'<a href="{lab_page}">' in listing
     # An edit check's query names its field as the form does, too.
     dose = DataQuery(patient=patient, target=f"patients.doseadministration:{panel.pk}", field="amount_mg")

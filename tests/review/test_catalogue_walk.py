@@ -76,7 +76,7 @@ def test_every_record_of_every_printed_form_is_in_the_casebook_the_csv_and_the_o
         assert len(rows) == len(records), f"{form.label}: {len(rows)} CSV rows for {len(records)} records"
         groups = odm.xpath(f"//odm:ItemGroupData[@ItemGroupOID='IG.{table.name.upper()}']", namespaces={"odm": NS})
         assert len(groups) == len(records), f"{form.label}: {len(groups)} ODM item groups for {len(records)} records"
-        assert form.title in casebook, f"{form.label}: no section '{form.title}' in the casebook"
+        assert str(form.title) in casebook, f"{form.label}: no section '{form.title}' in the casebook"
         looked_for = 0
         for record in records:  # a visit not yet done has nothing entered: its neighbours are looked for
             entered = form.fields or tuple(name for name, _ in form.labelled_fields)  # a panel's values: their own

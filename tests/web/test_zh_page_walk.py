@@ -71,6 +71,11 @@ ALLOWED = {
     "Meier",
     "Greenwood",
     "Wilcoxon",
+    # Microsoft Excel, the spreadsheet a CSV export is opened in (a product's name).
+    "Excel",
+    # The site's registered name, as stored ("BCH – Beijing Children's Hospital").
+    "Beijing",
+    "Children's",
     # The IANA name of the site's time zone, shown beside the page's times.
     "Asia",
     "Shanghai",
@@ -186,6 +191,11 @@ NOT_PAGES = {
     "api/v1/docs/": "the API's developer reference (Swagger UI): the API follows Accept-Language only",
     "api/v1/redoc/": "the API's developer reference (ReDoc): the API follows Accept-Language only",
     "ctcae-terms/": "the JSON the AE form's term search reads: official English CTCAE v3.0 terms, no page",
+    "documents/<int:pk>/status/": "the JSON a document's page polls for its progress, not a page",
+    "documents/<int:pk>/download/": "the generated PDF itself (its text is checked by the document tests)",
+    "exports/csv.zip": "the data export: fixed variable names and stored values, not a page",
+    "exports/odm.xml": "the CDISC ODM export: a standard's XML, not a page",
+    "queries/export.csv": "the query list as CSV for a spreadsheet, not a page",
 }
 PAGES = [
     route
