@@ -241,7 +241,12 @@ class DoseForm(forms.Form):
     administered_time = forms.TimeField(
         label=gettext_lazy("Time given (site time)"),
         required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        # Typed as 24-hour HH:MM in every language (the browser's time control shows 08:00 AM in
+        # an American browser).
+        widget=forms.TimeInput(
+            attrs={"placeholder": "HH:MM", "inputmode": "numeric", "autocomplete": "off", "maxlength": 5},
+            format="%H:%M",
+        ),
     )
     amount_mg = forms.DecimalField(label=gettext_lazy("Amount (mg)"), max_digits=5, decimal_places=2, required=False)
     reason = forms.CharField(

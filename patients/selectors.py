@@ -265,6 +265,11 @@ class DoseGrid:
     today: date
     time_zone: str
 
+    @property
+    def records(self) -> list:
+        """The recorded doses of the grid (their live queries are read in one statement)."""
+        return [cell.record for row in self.rows for cell in row.cells if cell.record is not None]
+
 
 def _treatment_stop(patient: Patient) -> date | None:
     """The last date a dose can be recorded for: the recorded last dose or the date of death."""

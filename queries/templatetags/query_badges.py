@@ -128,4 +128,4 @@ def record_badges(page: PageQueries, record, name: str = "") -> dict:
     if page is None or record is None or record.pk is None:
         return {"found": [], "name": name}
     found = [query for queries in page.of(record).by_field.values() for query in queries]
-    return {"found": found, "name": name or f"record-{record.pk}"}
+    return {"found": found, "name": name or "record"}

@@ -128,3 +128,27 @@ def test_expanded_menu_keeps_log_out_on_screen_with_a_long_name(live_server, pag
     assert page_overflow(page) <= 0
     assert fully_visible(page, "#logout-button")
     assert page.locator("#user-name").get_attribute("title").startswith("Maria-Fernanda Alexandrina")
+
+
+@pytest.mark.parametrize("width", [375, 768])
+def test_the_lab_grid_shows_every_column_of_a_value_without_scrolling_sideways(
+    live_server, page, screenshot, site_a, clinician, width
+):
+    patient = build_patient(site_a, clinician, through_day=7, doses=False)
+    day7 = Visit.objects.filter(patient=patient, planned_day=7).first()
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server.url, clinician.username)
+    page.goto(live_server.url + reverse("lab_panel_edit", args=[day7.pk]))
+    assert page_overflow(page) <= 0
+    row = 'tr[data-analyte="FERRITIN"]'
+    # The value, its unit, reference, saved value and previous values are all on screen, none
+    # hidden behind the table's own horizontal scroll.
+    for part in ("td.lab-input input", "td.lab-unit", "td.lab-reference", "td.lab-saved", "td.trend"):
+        assert fully_visible(page, f"{row} {part}"), f"{width}px: {part} is cut off"
+    # The previous values are named where the column heading is not above them.
+    assert page.locator(f"{row} td.trend").evaluate("el => getComputedStyle(el, '::before').content").strip('"')
+    # An opened missing-data menu stays inside the page.
+    page.locator(f"{row} .missing-trigger").click()
+    assert fully_visible(page, f"{row} .missing-fields select")
+    assert page_overflow(page) <= 0
+    screenshot(f"lab-grid-{width}")

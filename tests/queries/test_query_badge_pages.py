@@ -107,6 +107,31 @@ def test_the_dose_form_shows_a_query_on_the_amount(client, monitor, clinician, p
     assert 'data-place-beside="id_amount_mg"' in form and "js/field_queries.js" in form
 
 
+def test_the_dose_grid_shows_each_doses_queries_in_its_cell_in_one_statement(client, monitor, clinician, patient):
+    first, second, third = (a_dose(patient, clinician, day=day) for day in (1, 2, 3))
+    ask(patient, first, "amount_mg", monitor)
+    url = reverse("dose_log", args=[patient.pk])
+    login(client, clinician)
+    with CaptureQueriesContext(connection) as one:
+        page = client.get(url).content.decode()
+
+    def cell(day):
+        return re.search(rf'<td id="dose-{day}-am".*?</td>', page, re.S).group(0)
+
+    assert re.findall(r'data-query-status="(\w+)"', cell(1)) == ["open"]
+    assert re.findall(r'data-query-status="(\w+)"', cell(2)) == []
+    assert "Amount" in listed(page) or "amount" in listed(page).lower()
+    ask(patient, second, "", monitor)  # on the whole dose
+    ask(patient, third, "administered_at", monitor)
+    with CaptureQueriesContext(connection) as three:
+        page = client.get(url).content.decode()
+    for day in (1, 2, 3):
+        assert re.findall(r'data-query-status="(\w+)"', cell(day)) == ["open"], day
+    assert len(listed(page).split("<li")) - 1 == 3
+    assert sum(1 for q in three.captured_queries if 'FROM "queries_dataquery"' in q["sql"]) == 1
+    assert len(three) == len(one)
+
+
 def test_the_supportive_care_page_shows_a_query_on_the_product(client, monitor, clinician, patient):
     care = supportive_care_record(
         patient=patient,

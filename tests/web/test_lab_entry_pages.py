@@ -176,7 +176,7 @@ def test_previous_values_end_with_the_baseline_from_the_screening_form(client, c
     page = client.get(reverse("lab_panel_edit", args=[d7.pk])).content.decode()
     label = f"Baseline (screening, {SCREENING_DAY.isoformat()})"
     hgb = re.search(r'<tr data-analyte="HGB">.*?</tr>', page, re.S).group(0)
-    trend = re.search(r'<td class="trend">(.*?)</td>', hgb, re.S).group(1)
+    trend = re.search(r'<td class="trend"[^>]*>(.*?)</td>', hgb, re.S).group(1)
     # Day 3's value first, then the screening value (hemoglobin 80 g/L on the screening form).
     assert re.search(r">85</span> ← <span class=\"baseline[^>]*data-baseline=\"HGB\"", trend)
     assert label in trend and re.search(r"</span> 80</span>", trend)
@@ -194,7 +194,7 @@ def test_previous_values_end_with_the_baseline_from_the_screening_form(client, c
 def test_previous_values_of_a_panel_without_earlier_values_show_the_baseline_alone(client, clinician, patient):
     page = login(client, clinician).get(reverse("lab_panel_edit", args=[visit_of(patient, "D1").pk])).content.decode()
     ferritin = re.search(r'<tr data-analyte="FERRITIN">.*?</tr>', page, re.S).group(0)
-    trend = re.search(r'<td class="trend">(.*?)</td>', ferritin, re.S).group(1)
+    trend = re.search(r'<td class="trend"[^>]*>(.*?)</td>', ferritin, re.S).group(1)
     assert trend.startswith('<span class="baseline') and "3200" in trend and "←" not in trend
 
 

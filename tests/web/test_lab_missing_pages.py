@@ -81,7 +81,7 @@ def test_previous_values_show_the_code_as_a_badge(logged_in, patient):
     save_coded_ferritin(logged_in, patient)
     page = logged_in.get(lab_url(patient, "D14")).content.decode()
     row = re.search(r'<tr data-analyte="FERRITIN">(.*?)</tr>', page, re.S).group(1)
-    trend = re.search(r'<td class="trend">(.*?)</td>', row, re.S).group(1)
+    trend = re.search(r'<td class="trend"[^>]*>(.*?)</td>', row, re.S).group(1)
     assert re.search(r'data-missing="not_done" title="' + REASON + r'">Not done</span>', trend)
 
 
