@@ -16,7 +16,7 @@ from patients.forms import EnrollmentForm, ScreeningEditForm, ScreeningForm
 from patients.models import Eligibility, Patient, Screening
 from patients.rules.dosing import dose_band_for_weight
 from trial.posted import posted_int
-from trial.selectors import user_sites
+from trial.selectors import reference_rows_memo, user_sites
 
 PAGE_SIZE = 25
 
@@ -46,8 +46,9 @@ def subject_list(request):
 def screening_log(request):
     rows = selectors.subject_list(user=request.user).order_by("site__code", "screening_number")
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
-    for screening in page:
-        screening.shown_detail = services.eligibility_shown(screening)
+    with reference_rows_memo():  # a rebuilt row reads its site's ranges once for the page, not once per row
+        for screening in page:
+            screening.shown_detail = services.eligibility_shown(screening)
     return render(request, "patients/screening_log.html", {"page": page})
 
 

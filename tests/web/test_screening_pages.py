@@ -249,3 +249,30 @@ def test_subject_list_searches_and_filters(client, coordinator, site_a):
     assert "XYZ" in page and "ABC" not in page
     log = client.get(reverse("screening_log")).content.decode()
     assert "Malignancy" in log
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_screening_log_costs_the_same_statements_for_two_or_six_children(client, coordinator, site_a, language):
+    """In Chinese the log rebuilds each child's reasons from the stored data (they are stored in
+    English); the site's reference ranges are still read once for the page, not once per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Preference
+
+    Preference.objects.create(user=coordinator, language=language)
+    login(client, coordinator)
+    url = reverse("screening_log")
+
+    def screen(count):
+        for n in range(count):
+            screening_create(site=site_a, data=eligible_data(initials=f"L{n}{count}"[:3].upper()), user=coordinator)
+
+    screen(2)
+    with CaptureQueriesContext(connection) as two:
+        assert client.get(url).status_code == 200
+    screen(4)
+    with CaptureQueriesContext(connection) as six:
+        page = client.get(url).content.decode()
+    assert page.count('href="/screening/') >= 6
+    assert len(six) == len(two)
