@@ -96,6 +96,7 @@ class LabPanelOutcome:
     panel: LabPanel
     flagged: list[LabResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    suggested: int = 0  # adverse events the saved values suggest (section 10), to accept or dismiss
 
 
 def _check_dates(*, patient: Patient, visit: Visit, sampled: list[datetime], today: date) -> None:
@@ -251,9 +252,10 @@ def lab_panel_save(
                 user=user,
                 reason=reason_for_change,
             )
-        outcome.warnings.extend(
-            _after_save_checks(panel=panel, values=values, new_panel=created, ranges_by_age={age: ranges})
+        warnings, outcome.suggested = _after_save_checks(
+            panel=panel, values=values, new_panel=created, ranges_by_age={age: ranges}
         )
+        outcome.warnings.extend(warnings)
         response_queue_after_lab_save(visit=visit)
     return outcome
 
@@ -264,8 +266,14 @@ def _decimal(value: float | None) -> Decimal | None:
 
 def _after_save_checks(
     *, panel: LabPanel, values: dict[str, Measurement], new_panel: bool = False, ranges_by_age: dict | None = None
-) -> list[str]:
-    """Checks other parts of the CRF hang on a saved panel: lab-based AE grades (section 10)."""
+) -> tuple[list[str], int]:
+    """Checks other parts of the CRF hang on a saved panel: lab-based AE grades (section 10).
+    The warnings to show (in the reader's language) and the number of AEs suggested."""
+    from django.utils.html import strip_tags
+    from django.utils.translation import gettext
+
+    from assessments.services.adverse_events import suggestion_explanation_shown
+
     warnings = []
     if "WEIGHT" in values and values["WEIGHT"].value is not None:
         weight = values["WEIGHT"]
@@ -286,10 +294,17 @@ def _after_save_checks(
     suggestions = lab_ae_suggestions_create(panel=panel, new_panel=new_panel, ranges_by_age=ranges_by_age)
     for suggestion in suggestions:
         warnings.append(
-            f"Suggested adverse event: {suggestion.term.term} grade {suggestion.grade} ({suggestion.explanation}). "
-            "Accept or dismiss it on the Adverse events page."
+            gettext(
+                "Suggested adverse event: %(term)s grade %(grade)s (%(explanation)s). "
+                "Accept or dismiss it on the Adverse events page."
+            )
+            % {
+                "term": suggestion.term.term,
+                "grade": suggestion.grade,
+                "explanation": strip_tags(suggestion_explanation_shown(suggestion, panel.patient)),
+            }
         )
-    return warnings
+    return warnings, len(suggestions)
 
 
 def supportive_care_product_problem(*, kind: str, product: str) -> str | None:

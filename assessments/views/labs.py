@@ -4,8 +4,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from assessments import selectors
@@ -30,10 +31,21 @@ def _apply_service_errors(form, exc: ValidationError) -> None:
         form.add_error(target if target in form.fields else None, errors)
 
 
-def _redirect_to_next(request, *, visit):
-    """After "save and next": the next due visit's labs, else the next scheduled visit's, else the
-    calendar; a message says where the user now is."""
+def _redirect_to_next(request, *, visit, suggested: int = 0):
+    """After "save and next": the adverse events the saved values suggest, to accept or dismiss
+    (section 10), when there are any; else the next due visit's labs, else the next scheduled
+    visit's, else the calendar. A message says where the user now is."""
     patient = visit.patient
+    if suggested:
+        text = ngettext(
+            "The values saved suggest %(count)s adverse event: accept or dismiss it here, then go on to the next "
+            "visit.",
+            "The values saved suggest %(count)s adverse events: accept or dismiss them here, then go on to the next "
+            "visit.",
+            suggested,
+        )
+        messages.info(request, text % {"count": suggested})
+        return redirect(f"{reverse('ae_list', args=[patient.pk])}#suggestions")
     row = selectors.next_visit_to_enter(patient=patient, after=visit, today=site_today(patient.site))
     if row is None:
         messages.info(request, _("No other visit is due or planned: you are on the visit calendar."))
@@ -102,7 +114,7 @@ def lab_panel_edit(request, pk: int):
             for warning in outcome.warnings:
                 messages.warning(request, warning)
             if request.POST.get("then") == "next":
-                return _redirect_to_next(request, visit=visit)
+                return _redirect_to_next(request, visit=visit, suggested=outcome.suggested)
             return redirect("lab_panel_edit", pk=visit.pk)
     sampled = panel.sampled_at if panel else None
     trends = selectors.lab_trends(patient=patient, before=sampled, exclude_panel=panel)

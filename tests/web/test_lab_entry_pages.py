@@ -224,3 +224,22 @@ def test_every_screening_field_of_the_baseline_names_a_catalogued_analyte():
     fields = {f.name for f in Screening._meta.get_fields()}
     assert set(SCREENING_FIELDS) <= set(ANALYTES)
     assert set(SCREENING_FIELDS.values()) <= fields
+
+
+def test_save_and_next_goes_to_the_suggested_adverse_events_first(client, clinician, patient):
+    """Section 10: a lab value reaching a CTCAE grade is offered as an adverse event; the next form
+    after saving it is that review, before the next visit."""
+    from assessments.models import LabAESuggestion
+
+    with at_site(7):
+        login(client, clinician)
+        url = reverse("lab_panel_edit", args=[visit_of(patient, "D7").pk])
+        # Platelets 20 x 10^9/L: CTCAE v3.0 grade 4 (< 25), far below any child's range.
+        response = client.post(url, {**payload(7, TEMP="37.2", PLAT="20"), "then": "next"})
+        assert response.status_code == 302
+        suggested = LabAESuggestion.objects.filter(patient=patient, status="pending").count()
+        assert suggested >= 1
+        assert response["Location"] == reverse("ae_list", args=[patient.pk]) + "#suggestions"
+        page = client.get(response["Location"]).content.decode()
+    assert "The values saved suggest" in page and "then go on to the next visit" in page
+    assert "Suggested adverse event:" in page
