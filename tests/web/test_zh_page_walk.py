@@ -221,5 +221,9 @@ def test_a_page_in_chinese_shows_no_english(world, route):  # noqa: F811 - the f
     assert response.status_code == 200, route
     assert "text/html" in response["Content-Type"], f"{route} is not a page: leave it out of PAGES"
     assert response["Content-Language"] == "zh-hans"
-    found = english_words(response.content.decode(), stored_words(world))
+    html = response.content.decode()
+    # Dates are typed as ISO in every language: never the browser's own date or time control,
+    # which shows the browser's locale format (mm/dd/yyyy, 08:00 AM) whatever the page's language.
+    assert not re.search(r'type="(date|datetime-local|time)"', html), f"{route}: a browser date control"
+    found = english_words(html, stored_words(world))
     assert found == [], f"{route} as {actor}: English on a zh-Hans page:\n" + "\n".join(found)
