@@ -1,46 +1,24 @@
 """Names the pages show for stored definitions, in the reader's language.
 
 Visit names are stored in English with the schedule (trial.VisitDefinition) and the visits
-planned from it; pages map the definition's stable code to a translated name at display
-time, and the stored value stays as it is. A code this table does not know (a schedule
-edited in the admin, or a visit renamed) shows its stored name.
+planned from it; a page shows them through trial.visit_names (the one translation of the
+schedule's names, also used by the queries, the review and the documents), and the stored
+value stays as it is. A name of another shape (a visit renamed in the admin) shows as stored.
 """
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext
 
-VISIT_NAMES = {
-    "BASE": gettext_noop("Screening / baseline"),
-    "D1": gettext_noop("Day 1"),
-    "D2": gettext_noop("Day 2"),
-    "D3": gettext_noop("Day 3 (efficacy)"),
-    "D4": gettext_noop("Day 4"),
-    "D5": gettext_noop("Day 5"),
-    "D6": gettext_noop("Day 6"),
-    "D7": gettext_noop("Day 7 (efficacy)"),
-    "D14": gettext_noop("Day 14 (week 2)"),
-    "D21": gettext_noop("Day 21 (week 3)"),
-    "D28": gettext_noop("Day 28 (end of treatment)"),
-    "FU56": gettext_noop("Follow-up day 56"),
-    "FU84": gettext_noop("Follow-up day 84"),
-    "FU112": gettext_noop("Follow-up day 112"),
-    "FU140": gettext_noop("Follow-up day 140"),
-    "FU168": gettext_noop("Follow-up day 168"),
-    "FU182": gettext_noop("Follow-up day 182"),
-}
+from trial import visit_names
 
 
 def visit_name(visit) -> str:
     """The name of a visit as a page shows it: the schedule's name translated, an unscheduled
-    visit by its study day; the stored name when the schedule's code is not known here."""
+    visit by its study day."""
     if visit is None:
         return ""
-    definition = getattr(visit, "definition", None)
-    # A name edited away from the schedule's own (the admin) has no translation: it shows as stored.
-    if definition is not None and VISIT_NAMES.get(definition.code) == visit.name:
-        return gettext(VISIT_NAMES[definition.code])
     if visit.unscheduled and visit.planned_day is not None:
         return gettext("Unscheduled (day %(day)s)") % {"day": visit.planned_day}
-    return visit.name
+    return visit_names.visit_name(visit.name)
 
 
 def window_note(visit) -> str:

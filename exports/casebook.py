@@ -14,6 +14,8 @@ from assessments.models import AdverseEvent, LabPanel, ResponseAssessment, Suppo
 from crf import catalogue
 from crf.models import DataQuery
 from patients.models import Death, DoseAdministration, FollowUp, Patient, SubsequentTherapy, TreatmentEnd
+from patients.services import eligibility_shown
+from queries.selectors import with_target_labels
 from trial.analytes import ANALYTES
 from trial.clock import zone_label
 from trial.rules.criteria import fmt
@@ -229,7 +231,7 @@ FORMS: dict[str, str] = {
 def casebook_context(patient: Patient) -> dict:
     """Everything the casebook prints, one dict for the template."""
     screening = patient.screening
-    detail = screening.eligibility_detail or {}
+    detail = eligibility_shown(screening) or {}  # the stored English reasons, rebuilt in another language
     return {
         "patient": patient,
         "screening": screening,
@@ -269,7 +271,10 @@ def casebook_context(patient: Patient) -> dict:
         "subsequent_therapies": SubsequentTherapy.objects.filter(patient=patient),
         "follow_ups": FollowUp.objects.filter(patient=patient),
         "death": Death.objects.filter(patient=patient).first(),
-        "queries": DataQuery.objects.filter(patient=patient).order_by("created_at").select_related("raised_by"),
+        # Each query names its record and field as their pages do (not "assessments.visit:11").
+        "queries": with_target_labels(
+            DataQuery.objects.filter(patient=patient).order_by("created_at").select_related("raised_by")
+        ),
         **review_context(patient),
     }
 

@@ -33,3 +33,9 @@ def visit_name(visit) -> str:
 def window_note(visit) -> str:
     """Why a visit is out of its window, in the reader's language (assessments.display)."""
     return display.window_note(visit)
+
+
+@register.filter
+def response_shown(detail) -> dict:
+    """A stored response computation's reasons in the reader's language (assessments.display)."""
+    return display.response_detail(detail)
