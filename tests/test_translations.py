@@ -66,6 +66,11 @@ def test_every_translation_keeps_the_placeholders_of_its_msgid():
     assert wrong == []
 
 
+def test_every_msgid_is_translated():
+    untranslated = [e["msgid"] for e in entries() if not e["msgstr"] or any(not s.strip() for s in e["msgstr"])]
+    assert untranslated == []
+
+
 def test_no_entry_is_fuzzy_or_a_copy_of_the_english():
     found = entries()
     assert len(found) > 300
