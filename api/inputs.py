@@ -128,7 +128,12 @@ def unknown_fields(payload, allowed) -> None:
     if extra:
         errors: dict = {}
         for name in extra:
-            scalars.merge(errors, scalars.refusal(name, f"Unknown field '{name}'.", "unknown_field", {"field": name}))
+            scalars.merge(
+                errors,
+                scalars.refusal(
+                    name, gettext("Unknown field '%(field)s'.") % {"field": name}, "unknown_field", {"field": name}
+                ),
+            )
         raise ValidationError(errors)
 
 
@@ -173,7 +178,11 @@ def current_names(payload: dict, former: dict[str, str]) -> dict:
     for old, new in former.items():
         if old in out:
             if new in out:
-                raise scalars.refusal(old, f"Send {new} only ({old} is its former name).", "duplicate_field")
+                raise scalars.refusal(
+                    old,
+                    gettext("Send %(new)s only (%(old)s is its former name).") % {"new": new, "old": old},
+                    "duplicate_field",
+                )
             out[new] = out.pop(old)
     return out
 
@@ -281,11 +290,19 @@ def measurement_clean(item, *, zone: ZoneInfo, default_sampled_at: datetime | No
     unknown_fields(item, set(MEASUREMENT_FIELDS))
     code = item.get("analyte")
     if code not in ANALYTES:
-        raise scalars.refusal("analyte", f"Unknown analyte {code}; see GET /api/v1/analytes/.", "unknown_analyte")
+        raise scalars.refusal(
+            "analyte",
+            gettext("Unknown analyte %(code)s; see GET /api/v1/analytes/.") % {"code": code},
+            "unknown_analyte",
+        )
     analyte = ANALYTES[code]
     unit = item.get("unit") or analyte.unit
     if unit not in units_for(code):
-        message = f"{analyte.label}: unit {unit} is not accepted; use {' or '.join(units_for(code))}."
+        message = gettext("%(label)s: unit %(unit)s is not accepted; use %(units)s.") % {
+            "label": analyte.label,
+            "unit": unit,
+            "units": gettext(" or ").join(units_for(code)),
+        }
         raise scalars.refusal("unit", message, "unit_not_accepted")
     missing, reason = item.get("missing"), item.get("missing_reason")
     for name, given in (("missing", missing), ("missing_reason", reason)):
@@ -333,7 +350,9 @@ def panel_data_clean(payload: dict) -> dict:
             value = "" if value is None else str(value)
         elif value not in PANEL_CHOICES[name] and value not in ("", None):
             choices = ", ".join(sorted(c for c in PANEL_CHOICES[name] if c))
-            errors[name] = [ValidationError(f"Choose one of {choices}.", code="invalid_choice")]
+            errors[name] = [
+                ValidationError(gettext("Choose one of %(choices)s.") % {"choices": choices}, code="invalid_choice")
+            ]
         else:
             value = value or ""
         out[name] = value
@@ -370,7 +389,9 @@ def lab_panel_clean(payload: dict, *, zone: ZoneInfo, prefix: str = "values") ->
             continue
         if code in values:
             errors[f"{prefix}[{index}].analyte"] = [
-                ValidationError(f"{code} is entered twice in this panel.", code="duplicate_analyte")
+                ValidationError(
+                    gettext("%(code)s is entered twice in this panel.") % {"code": code}, code="duplicate_analyte"
+                )
             ]
         values[code] = measurement
     try:
@@ -419,7 +440,12 @@ def ae_input(payload: dict) -> dict:
         code = data.pop("term_code")
         term = CtcaeTerm.objects.filter(code=code).first() if isinstance(code, str) else None
         if term is None:
-            raise scalars.refusal("term_code", f"Unknown CTCAE v3.0 code {code!r}.", "unknown_term", {"code": code})
+            raise scalars.refusal(
+                "term_code",
+                gettext("Unknown CTCAE v3.0 code %(code)s.") % {"code": repr(code)},
+                "unknown_term",
+                {"code": code},
+            )
         data["term"] = term
     data.update(scalars.strict_values(data, AE_VALUES))
     for name in ("term", *AE_TEXT):

@@ -49,3 +49,31 @@ def test_drf_own_messages_follow_the_language_too(client):
     assert response.status_code in (401, 403)
     assert list(response.json()) == ["detail"]
     assert response.json()["detail"] == "身份认证信息未提供。"
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "english", "chinese"),
+    [
+        (
+            [{"analyte": "NOPE", "value": "1"}],
+            "values[0].analyte",
+            "Unknown analyte NOPE; see GET /api/v1/analytes/.",
+            "未知检测项目 NOPE；见 GET /api/v1/analytes/。",
+        ),
+        (
+            [{"analyte": "TEMP", "value": "37.0", "unit": "°C"}, {"analyte": "TEMP", "value": "37.1", "unit": "°C"}],
+            "values[1].analyte",
+            "TEMP is entered twice in this panel.",
+            "TEMP 在本次实验室检查中录入了两次。",
+        ),
+    ],
+)
+def test_the_input_adapters_refusals_answer_in_chinese_too(api, patient, values, key, english, chinese):
+    visit = Visit.objects.get(patient=patient, definition__code="D7")
+    body = lab_body(visit, "37") | {"values": values}
+    in_english = api.post("/api/v1/lab-panels/", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    in_chinese = api.post("/api/v1/lab-panels/", body, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert in_english.status_code == in_chinese.status_code == 400
+    assert in_english.json()[key] == [english]
+    assert in_chinese.json()[key] == [chinese]
+    assert not LabPanel.objects.exists()
