@@ -207,7 +207,7 @@ def _dose_shown(dose: DoseAdministration, zone) -> str:
     if dose.administered_at:
         shown = _("%(status)s at %(time)s") % {
             "status": shown,
-            "time": timezone.localtime(dose.administered_at, zone).strftime("%H:%M"),
+            "time": dose.administered_at.astimezone(zone).strftime("%H:%M"),
         }
     return shown
 
@@ -335,7 +335,7 @@ def _dose_values(
                     errors,
                     "administered_at",
                     _("Time given cannot be in the future (after %(now)s site time).")
-                    % {"now": timezone.localtime(now, zone).strftime("%Y-%m-%d %H:%M")},
+                    % {"now": now.astimezone(zone).strftime("%Y-%m-%d %H:%M")},
                     code="date_in_future",
                 )
             timing = administration_time_check(scheduled=scheduled, administered_local=local.replace(tzinfo=None))
