@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-from django.utils.translation import gettext, gettext_noop
-
 from trial.rules.criteria import fmt
+from trial.rules.words import gettext, gettext_noop
 
 # Protocol section 10, ALT: "> ULN-2.5x ULN grade 1, > 2.5-5x grade 2, > 5-20x grade 3, > 20x grade 4".
 # A value strictly above the multiple reaches the next grade: exactly 2.5 x ULN is grade 1.

@@ -4,7 +4,7 @@ CR and event-free survival (EFS), from the assessments and outcome records."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.utils.translation import gettext, gettext_noop
+from trial.rules.words import gettext, gettext_noop
 
 # Best first: the order in which a response is "better" than another.
 RESPONSE_RANK = ("cr", "pr", "improvement", "nr", "progression")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
-from django.utils.translation import gettext, gettext_noop, pgettext
+from trial.rules.words import gettext, gettext_noop, pgettext
 
 
 class Marker(str, Enum):

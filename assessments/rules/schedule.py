@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from django.utils.translation import gettext
-
 from assessments.rules.endpoints import EndpointThresholds, on_ruxolitinib
+from trial.rules.words import gettext
 
 
 class WindowStatus(str, Enum):

@@ -10,10 +10,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
-
 from trial.rules.criteria import fmt
+from trial.rules.words import gettext as _
+from trial.rules.words import pgettext
 
 
 @dataclass(frozen=True)

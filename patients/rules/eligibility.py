@@ -11,8 +11,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
 
-from django.utils.translation import gettext as _
-
 from patients.rules.hlh2004 import (
     HLH2004Input,
     HLH2004Result,
@@ -23,6 +21,7 @@ from patients.rules.meld import MELDThresholds, cirrhosis_meld_exclusion
 from patients.rules.renal import RenalThresholds, severe_renal_dysfunction
 from trial.rules.age import age_in_years, anniversary
 from trial.rules.criteria import Criterion, finding_criterion, fmt
+from trial.rules.words import gettext as _
 
 
 class Eligibility(str, Enum):

@@ -21,9 +21,8 @@ limits are arguments; nothing here reads the clock or the database.
 from dataclasses import dataclass
 from datetime import date
 
-from django.utils.translation import gettext as _
-
 from trial.rules.criteria import fmt
+from trial.rules.words import gettext as _
 
 SCREENING_WINDOW_DAYS = 7  # section 7: screening / baseline is the day -7 to 0 visit
 

@@ -10,10 +10,9 @@ analysis, never stands for "not entered yet".
 from dataclasses import dataclass
 from enum import Enum
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
-
 from trial.rules.criteria import Criterion, finding_criterion, fmt
+from trial.rules.words import gettext as _
+from trial.rules.words import gettext_noop
 
 COPIES = gettext_noop("copies")
 

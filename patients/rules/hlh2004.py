@@ -9,9 +9,8 @@ still change it.
 from dataclasses import dataclass
 from enum import Enum
 
-from django.utils.translation import gettext as _
-
 from trial.rules.criteria import Criterion, finding_criterion, fmt, threshold_criterion
+from trial.rules.words import gettext as _
 
 PER_NL = "x10^9/L"
 

@@ -14,8 +14,6 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.translation import gettext as _
-
 from trial.rules.criteria import Criterion, fmt
 from trial.rules.units import (
     BILIRUBIN,
@@ -24,6 +22,7 @@ from trial.rules.units import (
     MICROMOL_PER_L,
     convert,
 )
+from trial.rules.words import gettext as _
 
 # The formula of section 3, kept together so a reviewer can compare it line by line.
 BILIRUBIN_COEFFICIENT = 3.78

@@ -9,10 +9,9 @@ criterion is missing.
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
-
 from trial.rules.criteria import Criterion, fmt
 from trial.rules.units import CREATININE, MG_PER_DL, MICROMOL_PER_L, convert
+from trial.rules.words import gettext as _
 
 # Section 3: "bedside Schwartz eGFR = 0.413 x height(cm) / creatinine(mg/dL)".
 SCHWARTZ_K = 0.413

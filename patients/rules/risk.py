@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from django.utils.translation import gettext as _
-
 from patients.rules.hlh2004 import PER_NL, SCD25Unit
 from trial.rules.age import anniversary
 from trial.rules.criteria import Criterion, finding_criterion, fmt, threshold_criterion
+from trial.rules.words import gettext as _
 
 
 class RiskGroup(str, Enum):

@@ -43,10 +43,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 
-from django.utils.translation import gettext as _
-
 from patients.rules.dosing import PROTOCOL_BANDS, DoseBand, DoseBandResult, dose_band_for_weight, weight_band_changed
 from trial.rules.criteria import fmt
+from trial.rules.words import gettext as _
 
 TREATMENT_DAYS = 28  # section 6: "Duration: 28 consecutive days (56 doses)"
 DOSES_PER_DAY = 2  # section 1: "oral ruxolitinib (RUX), twice daily (BID)"

@@ -8,7 +8,7 @@ always an argument, never today's date.
 
 from datetime import date, timedelta
 
-from django.utils.translation import ngettext, pgettext
+from trial.rules.words import ngettext, pgettext
 
 
 def anniversary(date_of_birth: date, years: int) -> date:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from trial.rules.words import gettext as _
+from trial.rules.words import gettext_noop
 
 NOT_ENTERED = gettext_noop("not entered")
 
