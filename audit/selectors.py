@@ -9,6 +9,7 @@ trial. The names of the records and people a page mentions are read once per pag
 per kind of record; a row's record is named from the history row itself.
 """
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -189,15 +190,22 @@ def model_label(model) -> str:
     return str(LABELS.get(model._meta.label_lower) or sentence_case(model._meta.verbose_name))
 
 
-def _fields(model) -> list[models.Field]:
-    history = model.history.model
+@functools.cache
+def _history_model(model) -> type[models.Model]:
+    """A tracked model's history table (`model.history` builds a new manager class at each access)."""
+    return model.history.model
+
+
+@functools.cache
+def _fields(model) -> tuple[models.Field, ...]:
+    history = _history_model(model)
     kept = {f.attname for f in history._meta.concrete_fields}
     own = [
         f
         for f in model._meta.concrete_fields
         if f.attname in kept and f.attname not in SILENT_FIELDS and f.name not in SILENT_FIELDS
     ]
-    return own + [f for f in history._meta.concrete_fields if f.name in HISTORY_ONLY_FIELDS]
+    return (*own, *(f for f in history._meta.concrete_fields if f.name in HISTORY_ONLY_FIELDS))
 
 
 # Names of related records --------------------------------------------------------------------
@@ -537,7 +545,7 @@ def _rows(history) -> models.QuerySet:
 
 
 def _filtered(model, scope: Q, trail_filter: TrailFilter):
-    rows = _rows(model.history.model).filter(scope)
+    rows = _rows(_history_model(model)).filter(scope)
     if trail_filter.user:
         text = trail_filter.user
         people = _user_model().objects.filter(
@@ -617,7 +625,7 @@ def _trail_page(
     loaded, names = {}, Names()
     for label, history_ids in by_model.items():
         model = model_by_label(label)
-        history = model.history.model
+        history = _history_model(model)
         versions = _with_previous(history, history_ids)
         fields = _fields(model)
         _want_names(model, [r for pair in versions.values() for r in pair if r is not None], fields, names)

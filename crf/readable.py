@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crf.field_names import field_name
@@ -139,8 +140,16 @@ def field_text(f: models.Field, value, *, zone: tzinfo | None = None, names: Cal
     return scalar_text(value, zone)
 
 
+# A field's label per language, looked up once a process: a trail page names hundreds of changes.
+_FIELD_LABELS: dict[tuple[models.Field, str | None], str] = {}
+
+
 def field_label(f: models.Field) -> str:
-    return field_name(sentence_case(f.verbose_name))
+    key = (f, get_language())
+    label = _FIELD_LABELS.get(key)
+    if label is None:
+        label = _FIELD_LABELS[key] = field_name(sentence_case(f.verbose_name))
+    return label
 
 
 def person_name(user) -> str:
