@@ -41,6 +41,8 @@ class AuthEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         permissions = [("view_study_audit", "Can read the study-wide audit trail")]
+        # The security log's keyset pages, newest first, read in this order from the index.
+        indexes = [models.Index(fields=["at", "id"], name="audit_authevent_at_id")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()} {self.username}"

@@ -110,6 +110,7 @@ class TrailEntry:
     reason: str
     changes: list[Change] = field(default_factory=list)
     history_id: int = 0
+    reason_typed: bool = True  # typed by a person (shown as typed); False: the system's own, translated
 
     @property
     def name(self) -> str:
@@ -489,7 +490,17 @@ def _roles(row) -> str:
     return roles_label(row.history_user_roles) or _("no role recorded")
 
 
+def _reason(stored: str) -> tuple[str, bool]:
+    """A change's reason in the reader's language when it is one the system writes (its services
+    mark them for the catalogue), else as typed; and whether it was typed."""
+    if not stored:
+        return "", True
+    shown = _(stored)
+    return shown, shown == stored
+
+
 def _entry(model, row, before, fields, names: Names, zone) -> TrailEntry:
+    reason, typed = _reason(row.history_change_reason or "")
     return TrailEntry(
         when=row.history_date,
         user=names.user(row.history_user_id),
@@ -499,7 +510,8 @@ def _entry(model, row, before, fields, names: Names, zone) -> TrailEntry:
         object_id=row.id,
         record=_record_name(model, row, names, zone),
         action=ACTIONS.get(row.history_type, row.history_type),
-        reason=row.history_change_reason or "",
+        reason=reason,
+        reason_typed=typed,
         changes=_changes(row, before, fields, names, zone),
         history_id=row.history_id,
     )
@@ -776,15 +788,85 @@ def _patient_ids(site_ids: set[int]):
     return Patient.objects.filter(site_id__in=site_ids).values("id")
 
 
-def security_events(*, user, limit: int = 200):
+def _security_scope(user):
     """Sign-ins, failures and role changes of the users of the reader's sites (all for a superuser):
     another site's staff, their addresses and sign-in times are not a monitor's to read."""
     from audit.models import AuthEvent
     from trial.selectors import user_site_ids
 
-    events = AuthEvent.objects.select_related("user")
+    events = AuthEvent.objects.all()  # the page shows the name stored with each event
     if not user.is_superuser:
         colleagues = _user_model().objects.filter(site_memberships__site_id__in=user_site_ids(user))
         names = colleagues.values_list("username", flat=True)
         events = events.filter(Q(user__in=colleagues) | Q(user__isnull=True, username__in=names))
-    return events.order_by("-at", "-id")[:limit]
+    return events
+
+
+@dataclass(frozen=True)
+class SecurityCursor:
+    """A place in the security log: (time, event id), its total order."""
+
+    at: datetime
+    event_id: int
+
+    @property
+    def token(self) -> str:
+        return CURSOR_SEPARATOR.join([self.at.isoformat(), str(self.event_id)])
+
+    @classmethod
+    def parse(cls, text: str | None) -> "SecurityCursor | None":
+        """A cursor from a link; anything else is None: the first page."""
+        parts = (text or "").split(CURSOR_SEPARATOR)
+        if len(parts) != 2:
+            return None
+        try:
+            at = datetime.fromisoformat(parts[0].replace(" ", "+"))
+            event_id = int(parts[1])
+        except ValueError:
+            return None
+        if at.tzinfo is None or event_id < 0:
+            return None
+        return cls(at, event_id)
+
+
+@dataclass
+class SecurityPage:
+    events: list
+    older: str = ""
+    newer: str = ""
+
+
+def security_page(
+    *,
+    user,
+    before: SecurityCursor | None = None,
+    after: SecurityCursor | None = None,
+    page_size: int = PAGE_SIZE,
+) -> SecurityPage:
+    """A page of the security log, newest first, ordered and cut in SQL on (time, id): one query
+    for the page (and one row more to know whether an older page exists)."""
+    events = _security_scope(user)
+    if after is not None:
+        rows = list(
+            events.filter(Q(at__gt=after.at) | Q(at=after.at, id__gt=after.event_id)).order_by("at", "id")[
+                : page_size + 1
+            ]
+        )
+        more_newer = len(rows) > page_size
+        rows = rows[:page_size][::-1]
+        more_older = True
+    else:
+        if before is not None:
+            events = events.filter(Q(at__lt=before.at) | Q(at=before.at, id__lt=before.event_id))
+        rows = list(events.order_by("-at", "-id")[: page_size + 1])
+        more_older = len(rows) > page_size
+        rows = rows[:page_size]
+        more_newer = before is not None
+    if not rows:
+        return SecurityPage(events=[])
+    first, last = rows[0], rows[-1]
+    return SecurityPage(
+        events=rows,
+        older=SecurityCursor(last.at, last.id).token if more_older else "",
+        newer=SecurityCursor(first.at, first.id).token if more_newer else "",
+    )

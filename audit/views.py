@@ -133,14 +133,12 @@ def audit_study(request):
         page = selectors.TrailPage(entries=[])
     else:
         page = selectors.study_trail_page(site_ids=site_ids, trail_filter=trail_filter, zone=zone, **_cursors(request))
-    security = selectors.security_events(user=request.user, limit=200)
     return render(
         request,
         "audit/study.html",
         {
             "page": page,
             "trail": page.entries,
-            "security": security,
             "form": form,
             "unknown_patient": unknown_patient,
             **_links(request, page),
@@ -148,8 +146,20 @@ def audit_study(request):
     )
 
 
+@login_required
+@permission_required("audit.view_study_audit", raise_exception=True)
+def audit_security(request):
+    """The security log on its own page, paginated like the trail: sign-ins, failures, lockouts and
+    role changes of the reader's sites' staff."""
+    before = selectors.SecurityCursor.parse(request.GET.get("before"))
+    after = selectors.SecurityCursor.parse(request.GET.get("after")) if before is None else None
+    page = selectors.security_page(user=request.user, before=before, after=after)
+    return render(request, "audit/security.html", {"page": page, "security": page.events, **_links(request, page)})
+
+
 urlpatterns = [
     path("audit/", audit_study, name="audit_study"),
+    path("audit/security/", audit_security, name="audit_security"),
     path("audit/<str:label>/<int:pk>/", audit_record, name="audit_record"),
     path("patients/<int:pk>/audit/", audit_patient, name="audit_patient"),
 ]

@@ -65,6 +65,30 @@ def history_create() -> int:
     return written
 
 
+def security_create(user, count: int) -> int:
+    """`count` security events a minute apart, newest now: every other one the reader's own
+    sign-in, the others failed sign-ins of a name no site knows (outside the reader's log, so the
+    page filters as it reads). In SQL, not linked into the table's hash chain (as above)."""
+    from audit.models import AuthEvent
+
+    table = AuthEvent._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER {TRIGGER}')
+        cursor.execute(
+            f'INSERT INTO "{table}" (kind, user_id, username, at, ip_address, detail) '  # noqa: S608
+            "SELECT CASE WHEN g %% 2 = 0 THEN 'login' ELSE 'login_failed' END, "
+            "CASE WHEN g %% 2 = 0 THEN %s END, CASE WHEN g %% 2 = 0 THEN %s ELSE 'unknown-person' END, "
+            "now() - g * interval '1 minute', '10.0.0.7', '' FROM generate_series(1, %s) g",
+            [user.pk, user.username, count],
+        )
+        written = cursor.rowcount
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER {TRIGGER}')
+    with connection.cursor() as cursor:
+        cursor.execute(f'ANALYZE "{table}"')
+    return written
+
+
 def _timed(client: Client, url: str, params: dict | None, floor: str) -> tuple[float, float, int]:
     """Median milliseconds of RUNS requests of the page and of the floor, taken in turn (one of
     each to warm up) so that both see the same load; and the page's statements."""
@@ -94,6 +118,7 @@ def run(*, written: int, history_s: float) -> list[str]:
     patients = Patient.objects.count()
     patient = Patient.objects.filter(site=site).order_by("id").first()
     rows = sum(model.history.count() for model in HAPPENED)
+    security_rows = security_create(user, patients * 10)
 
     floor = reverse("notification_list")
     with CaptureQueriesContext(connection) as captured:
@@ -102,18 +127,24 @@ def run(*, written: int, history_s: float) -> list[str]:
     study = reverse("audit_study")
     first = client.get(study)
     older = first.context["older_url"] if first.context and "older_url" in first.context else ""
+    security = reverse("audit_security")
+    security_first = client.get(security)
+    security_older = security_first.context.get("older_url", "") if security_first.context else ""
     pages = [
         ("study trail, newest page", study, None),
         ("study trail, the next (older) page", study + older, None),
         ("study trail, lab values only", study, {"model": "assessments.labresult"}),
         ("study trail, one patient", study, {"patient": patient.subject_number}),
         ("a patient's trail, newest page", reverse("audit_patient", args=[patient.pk]), None),
+        ("security log, newest page", security, None),
+        ("security log, the next (older) page", security + security_older, None),
     ]
     lines = [
         f"## Audit trail at {patients} patients",
         "",
         f"{patients} patients; their history: {rows} rows of screenings, enrollments, visits, lab panels and "
-        f"lab values ({written} written for the bulk-built cohort in {history_s:.1f} s, in SQL). Each page shows "
+        f"lab values ({written} written for the bulk-built cohort in {history_s:.1f} s, in SQL); a security log of "
+        f"{security_rows} events, half of them the reader's. Each page shows "
         "50 entries; the floor is a trivial page (`/notifications/`, empty: session, user, base template; "
         f"{floor_q} SQL statements), requested in turn with each page so both see the same load. "
         f"Medians of {RUNS} requests after one to warm up.",

@@ -5,6 +5,8 @@ The core plans it so the enrollment (patients) needs no feature app below it: th
 the catalogue's, resolved by its label like every form the core writes.
 """
 
+from django.utils.translation import gettext_noop
+
 from crf.catalogue import BY_LABEL
 from crf.writes import records_create
 from trial.rules.calendar import ScheduledVisit, visits_plan
@@ -34,4 +36,4 @@ def visits_plan_for_patient(*, patient, user) -> list:
         for planned in visits_plan(day0=patient.first_dose_date, schedule=schedule)
     ]
     # The whole calendar in one statement, with one history row per visit; a study lock refuses it.
-    return records_create(records=visits, model=Visit, user=user, reason="Planned at enrollment")
+    return records_create(records=visits, model=Visit, user=user, reason=gettext_noop("Planned at enrollment"))

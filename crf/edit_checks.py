@@ -3,6 +3,7 @@ its record, a passing check closes it ("fixed in the data"). Manual queries and 
 (answer, close, re-open) are the queries app's."""
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from crf.catalogue import target_of
 from crf.models import DataQuery, QueryMessage
@@ -60,19 +61,21 @@ def auto_query_sync(
             )
             try:
                 with transaction.atomic():
-                    record_save(record=query, user=None, reason="Raised by edit check", created=True)
+                    record_save(record=query, user=None, reason=gettext_noop("Raised by edit check"), created=True)
             except IntegrityError:
                 return None  # raised concurrently by another worker
             QueryMessage.objects.create(query=query, action=QueryMessage.Action.RAISE, text=text)
             return query
         if failing and live is not None and live.text != text:
             live.text = text
-            record_save(record=live, user=None, reason="Edit check still failing; text updated")
+            record_save(record=live, user=None, reason=gettext_noop("Edit check still failing; text updated"))
             return live
         if not failing and live is not None:
             live.status = DataQuery.Status.CLOSED
             live.closed_at = clock.now()
-            record_save(record=live, user=None, reason="Closed automatically: the data now pass the check")
+            record_save(
+                record=live, user=None, reason=gettext_noop("Closed automatically: the data now pass the check")
+            )
             QueryMessage.objects.create(
                 query=live, action=QueryMessage.Action.CLOSE, text="Closed automatically: the data were corrected."
             )

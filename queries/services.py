@@ -6,7 +6,7 @@ a permission of the user's role (trial.roles): raise, answer, close (and re-open
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from crf.catalogue import form_of
 from crf.models import DataQuery, QueryMessage
@@ -121,7 +121,7 @@ def query_raise(
             raised_by_role=_role_label(user),
             assignee=assignee,
         )
-        record_save(record=query, user=user, reason="Query raised", created=True)
+        record_save(record=query, user=user, reason=gettext_noop("Query raised"), created=True)
         message = _message(query, user, QueryMessage.Action.RAISE, text)
         query_notify(query=query, message=message, user=user)
     return query

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from accounts.events import auth_event_log
 from accounts.lockout import SIGNATURE, password_confirm
@@ -136,7 +136,7 @@ def sdv_mark(*, record, user) -> SourceVerification:
     verification = SourceVerification(
         patient_id=patient_id, target=target, record_version=record.version, verified_by=user
     )
-    record_write(record=verification, user=user, reason="Source data verified", check_lock=False)
+    record_write(record=verification, user=user, reason=gettext_noop("Source data verified"), check_lock=False)
     return verification
 
 
@@ -197,7 +197,7 @@ def signature_sign(*, patient, user, password: str, visit=None, request=None) ->
         meaning=signature_meaning(user=user, scope=scope, patient=patient, visit=visit),
         digest=scope_digest(patient=patient, visit=visit),
     )
-    record_write(record=signature, user=user, reason="Signed", check_lock=False)
+    record_write(record=signature, user=user, reason=gettext_noop("Signed"), check_lock=False)
     what = f"visit {visit.name}" if visit else "casebook"
     auth_event_log(
         kind=AuthEvent.Kind.SIGNATURE, user=user, request=request, detail=f"{patient.subject_number}: {what}"

@@ -9,6 +9,7 @@ manager below). Changes made by the system (tasks, imports without a user) keep 
 
 from django.db import models
 from django.dispatch import receiver
+from django.utils.translation import gettext_noop
 from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
@@ -140,7 +141,7 @@ def _stamp_roles(sender, history_instance, history_user, **kwargs) -> None:
         history_instance.history_user_roles = roles_stamp(history_user)
 
 
-BASELINE_REASON = "As it stood when its history began"
+BASELINE_REASON = gettext_noop("As it stood when its history began")
 
 
 def history_baseline(apps, label: str, *, history_label: str = "", extra=None) -> None:

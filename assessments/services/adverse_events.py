@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.models import AdverseEvent, CtcaeTerm, LabAESuggestion, LabPanel, LabResult
 from assessments.rules.ctcae import GRADED_ANALYTES, LabGrade, lab_grade, suggestion_decide, suggestion_explain
@@ -353,7 +353,7 @@ def adverse_event_record(*, patient: Patient, data: dict, user) -> AdverseEvent:
             data=_clean_data(data, AE_FIELDS),
             user=user,
             source=AdverseEvent.Source.MANUAL,
-            reason="Adverse event entered",
+            reason=gettext_noop("Adverse event entered"),
         )
 
 
@@ -522,11 +522,13 @@ def lab_ae_suggestions_create(
             }
             if suggestion is None:
                 suggestion = LabAESuggestion(patient=patient, lab_result=result, **wanted)
-                record_write(record=suggestion, user=None, reason="Suggested from a lab value", check_lock=False)
+                record_write(
+                    record=suggestion, user=None, reason=gettext_noop("Suggested from a lab value"), check_lock=False
+                )
             elif any(getattr(suggestion, k) != v for k, v in wanted.items()):
                 for key, value in wanted.items():
                     setattr(suggestion, key, value)
-                record_write(record=suggestion, user=None, reason="Lab value corrected", check_lock=False)
+                record_write(record=suggestion, user=None, reason=gettext_noop("Lab value corrected"), check_lock=False)
             pending.append(suggestion)
     return pending
 
@@ -580,7 +582,12 @@ def lab_ae_suggestion_accept(*, suggestion_id: int, user, data: dict) -> Adverse
             reason=f"Accepted lab-based suggestion: {suggestion.explanation}"[:100],
         )
         suggestion.adverse_event = ae
-        _decide(suggestion, status=LabAESuggestion.Status.ACCEPTED, user=user, reason="Accepted as adverse event")
+        _decide(
+            suggestion,
+            status=LabAESuggestion.Status.ACCEPTED,
+            user=user,
+            reason=gettext_noop("Accepted as adverse event"),
+        )
     return ae
 
 

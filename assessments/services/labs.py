@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.models import LabPanel, LabResult, SupportiveCare, Visit
 from assessments.models.labs import MISSING_REASON_MAX_LENGTH, MissingCode
@@ -343,7 +343,7 @@ def supportive_care_record(
     _supportive_care_problems(patient=patient, kind=kind, product=product, given_on=given_on, today=today)
     with transaction.atomic():
         record = SupportiveCare(patient=patient, kind=kind, product=product, given_on=given_on, detail=detail)
-        record_save(record=record, user=user, reason="Supportive care entered", created=True)
+        record_save(record=record, user=user, reason=gettext_noop("Supportive care entered"), created=True)
         response_queue_for_patient(patient_id=patient.pk)
     return record
 

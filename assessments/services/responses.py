@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.models import LabPanel, LabResult, PatientEndpoints, ResponseAssessment, SupportiveCare, Visit
 from assessments.rules.endpoints import AssessedStatus, EndpointInput, endpoints_compute, last_contact
@@ -396,7 +396,9 @@ def response_assess_patient(*, patient_id: int, today: date | None = None) -> li
         _missing_markers_close_rest(patient=patient, data=data, locks=locks)
         if new:
             # The engine's own rows: the locked visits were skipped above (PatientLocks).
-            records_create(records=new, model=ResponseAssessment, user=None, reason="Computed", check_lock=False)
+            records_create(
+                records=new, model=ResponseAssessment, user=None, reason=gettext_noop("Computed"), check_lock=False
+            )
         patient_endpoints_refresh(patient=patient, data=data)
         for assessment in changed:
             _alert(patient=patient, assessment=assessment, today=today)
@@ -619,7 +621,9 @@ def response_confirm(
         record_save(
             record=assessment,
             user=user,
-            reason="Confirmed" if status == assessment.computed_status else f"Recorded as {status}: {reason.strip()}",
+            reason=gettext_noop("Confirmed")
+            if status == assessment.computed_status
+            else f"Recorded as {status}: {reason.strip()}",
         )
         patient_endpoints_refresh(patient=assessment.patient)
     return assessment

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from assessments.models import Visit
 from assessments.rules.schedule import visit_window_check
@@ -69,7 +69,7 @@ def visit_unscheduled_add(*, patient: Patient, visit_date: date, reason: str, us
             unscheduled=True,
             reason=reason.strip(),
         )
-        record_save(record=visit, user=user, reason="Unscheduled visit added", created=True)
+        record_save(record=visit, user=user, reason=gettext_noop("Unscheduled visit added"), created=True)
     return visit
 
 
@@ -83,7 +83,7 @@ def visit_not_done_record(*, visit_id: int, reason: str, expected_version: int, 
             raise ValidationError({"not_done_reason": gettext("This visit already has a date; it was done.")})
         visit.not_done = True
         visit.not_done_reason = reason.strip()
-        record_save(record=visit, user=user, reason="Visit recorded as not done")
+        record_save(record=visit, user=user, reason=gettext_noop("Visit recorded as not done"))
         # An assessment that will not happen is not missing data: its open query closes itself.
         from assessments.services.responses import response_queue_for_patient
 

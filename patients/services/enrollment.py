@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crf.calendar import visits_plan_for_patient
 from crf.edit_checks import auto_query_sync
@@ -113,7 +114,7 @@ def screening_create(*, site: Site, data: dict, user) -> Screening:
         site.save(update_fields=["last_screening_sequence"])
         screening = Screening(site=site, screening_number=f"{site.code}-S{site.last_screening_sequence:03d}", **data)
         _apply_eligibility(screening)
-        record_save(record=screening, user=user, reason="Screening entered", created=True)
+        record_save(record=screening, user=user, reason=gettext_noop("Screening entered"), created=True)
     return screening
 
 
@@ -317,7 +318,7 @@ def patient_enroll(
             computed_at=timezone.now(),
         )
         _apply_derived(patient, derived)
-        record_save(record=patient, user=user, reason="Enrolled", created=True)
+        record_save(record=patient, user=user, reason=gettext_noop("Enrolled"), created=True)
         _dose_query_sync(patient)
         screening.status = Screening.Status.ENROLLED
         record_save(record=screening, user=user, reason=f"Enrolled as {patient.subject_number}")
@@ -342,7 +343,7 @@ def patient_derived_recompute(*, patient_id: int) -> bool:
         if not _apply_derived(patient, derived):
             return False
         patient.computed_at = timezone.now()
-        record_save(record=patient, user=None, reason="Recomputed after a change of baseline data")
+        record_save(record=patient, user=None, reason=gettext_noop("Recomputed after a change of baseline data"))
         _dose_query_sync(patient)
         return True
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crf.catalogue import target_of
 from crf.edit_checks import auto_queries_live, auto_query_sync
@@ -668,7 +669,11 @@ def doses_record_new(*, patient: Patient, doses: list[dict], user) -> DoseBatchO
         for dose in pending:  # a visit lock covers the doses dated in its window, not the patient's all
             lock_check(dose)
         outcome.created = records_create(
-            records=pending, model=DoseAdministration, user=user, reason="Dose recorded (bulk import)", check_lock=False
+            records=pending,
+            model=DoseAdministration,
+            user=user,
+            reason=gettext_noop("Dose recorded (bulk import)"),
+            check_lock=False,
         )
         for dose in outcome.created:
             if dose.short_interval:
@@ -781,7 +786,7 @@ def treatment_end_record(
             values=values,
             create={"patient": patient},
             user=user,
-            created_reason="Treatment end recorded",
+            created_reason=gettext_noop("Treatment end recorded"),
             expected_version=expected_version,
             reason_for_change=reason_for_change,
             duplicate_message=(
@@ -908,7 +913,7 @@ def subsequent_therapy_record(
             values=values,
             create={"patient": patient},
             user=user,
-            created_reason="Subsequent therapy recorded",
+            created_reason=gettext_noop("Subsequent therapy recorded"),
             expected_version=None,
             reason_for_change=None,
             duplicate_message=(
@@ -1061,7 +1066,7 @@ def death_record(
             values={"date_of_death": date_of_death, "cause": cause.strip(), "hlh_related": hlh_related},
             create={"patient": patient},
             user=user,
-            created_reason="Death recorded",
+            created_reason=gettext_noop("Death recorded"),
             expected_version=expected_version,
             reason_for_change=reason_for_change,
             duplicate_message=("date_of_death", "A death is already recorded; edit it with a reason for change."),
@@ -1209,7 +1214,7 @@ def follow_up_record(
             values=values,
             create={"patient": patient, "assessed_on": assessed_on},
             user=user,
-            created_reason="Follow-up recorded",
+            created_reason=gettext_noop("Follow-up recorded"),
             expected_version=expected_version if corrected is not None else None,
             reason_for_change=reason_for_change,
             duplicate_message=duplicate,

@@ -158,6 +158,7 @@ TABLE: dict[str, Row] = {
     "exports/odm.xml": page(r("odm_download"), "L 403 403 200 200 403"),
     # Audit trail
     "audit/": page(r("audit_study"), "L 403 403 200 200 403"),
+    "audit/security/": page(r("audit_security"), "L 403 403 200 200 403"),
     "audit/<str:label>/<int:pk>/": page(r("audit_record", "patients.patient", lambda w: w.patient.pk), READ),
     "patients/<int:pk>/audit/": page(r("audit_patient", lambda w: w.patient.pk), READ),
     # Queries: monitors and data managers raise and close them, the site answers
@@ -582,7 +583,7 @@ def test_the_security_log_shows_the_readers_sites_only(client, world):
     monitor_b = make_user("mon_b", Role.MONITOR, Site.objects.get(code="SCH"))
     client.force_login(world.users["clinician"])  # a sign-in of site A's clinician
     client.force_login(monitor_b)
-    page = client.get(reverse("audit_study")).content.decode()
+    page = client.get(reverse("audit_security")).content.decode()
     assert "mon_b" in page and "clin_a" not in page
     client.force_login(world.users["monitor"])
-    assert "clin_a" in client.get(reverse("audit_study")).content.decode()
+    assert "clin_a" in client.get(reverse("audit_security")).content.decode()
