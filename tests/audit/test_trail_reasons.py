@@ -48,8 +48,8 @@ def test_a_typed_reason_is_shown_as_typed_and_marked_not_to_translate(client, pa
     Preference.objects.update_or_create(user=monitor, defaults={"language": "zh-hans"})
     assert client.login(username=monitor.username, password=PASSWORD)
     html = client.get(reverse("audit_patient", args=[patient.pk])).content.decode()
-    assert '<td class="small" translate="no">床旁补录 (entered at the bedside)</td>' in html
-    assert '<td class="small">已入组</td>' in html  # the system's own, translated and translatable
+    assert 'data-label="原因" translate="no">床旁补录 (entered at the bedside)</td>' in html
+    assert 'data-label="原因">已入组</td>' in html  # the system's own, translated and translatable
     assert ">Enrolled<" not in html
 
 

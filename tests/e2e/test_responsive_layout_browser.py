@@ -152,3 +152,36 @@ def test_the_lab_grid_shows_every_column_of_a_value_without_scrolling_sideways(
     assert fully_visible(page, f"{row} .missing-fields select")
     assert page_overflow(page) <= 0
     screenshot(f"lab-grid-{width}")
+
+
+@pytest.mark.parametrize("width", [375, 768])
+def test_the_audit_trail_and_security_log_show_every_cell_without_scrolling_sideways(
+    live_server, page, screenshot, site_a, clinician, monitor, width
+):
+    patient = build_patient(site_a, clinician, through_day=7, doses=False)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server.url, monitor.username)
+    for name, url, table in (
+        ("patient-trail", reverse("audit_patient", args=[patient.pk]), "table.audit-trail"),
+        ("study-trail", reverse("audit_study"), "table.audit-trail"),
+        ("security-log", reverse("audit_security"), "#security-log"),
+    ):
+        page.goto(live_server.url + url)
+        assert page_overflow(page) <= 0, f"{width}px {name}: the page scrolls sideways"
+        # Every cell of the first entry is on screen, none behind the table's own sideways scroll:
+        # at a phone's width each entry is a block of labelled lines.
+        cells = page.locator(f"{table} tbody tr").first.locator("td")
+        for i in range(cells.count()):
+            cell = cells.nth(i)
+            if cell.evaluate("el => el.textContent.trim() === ''"):
+                continue
+            box = cell.evaluate(
+                """(el) => { const b = el.getBoundingClientRect();
+                   const clip = el.closest('.table-responsive').getBoundingClientRect();
+                   return b.width > 0 && b.left >= clip.left - 0.5 && b.right <= clip.right + 0.5; }"""
+            )
+            assert box, f"{width}px {name}: cell {i + 1} of the first entry is cut off"
+        if width == 375:
+            label = cells.nth(1).evaluate("el => getComputedStyle(el, '::before').content")
+            assert label.strip('"').endswith(": "), f"{name}: a stacked cell is not named"
+        screenshot(f"{name}-{width}")
