@@ -5,6 +5,7 @@ session hash and by the inactive user no longer being authenticated."""
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
+from django.utils.translation import gettext_noop
 
 from accounts.tokens import tokens_revoke
 
@@ -22,9 +23,9 @@ def _credentials_before(sender, instance, raw=False, update_fields=None, **kwarg
     if before is None:
         return
     if before["password"] != instance.password:
-        reason = "Password changed"
+        reason = gettext_noop("Password changed")
     elif before["is_active"] and not instance.is_active:
-        reason = "Account deactivated"
+        reason = gettext_noop("Account deactivated")
     else:
         return
     instance._token_revoke_reason = reason

@@ -7,6 +7,7 @@ it was loaded with (optimistic locking). Nothing else sets django-simple-history
 """
 
 from django.db import models
+from django.utils.translation import gettext_noop
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from crf.locks import lock_check
@@ -86,7 +87,7 @@ def record_save(*, record: VersionedRecord, user, reason: str | None, created: b
     else:
         record.created_by = _author(user)
     record.updated_by = _author(user)
-    _stamp(record, user=user, reason=reason or ("Created" if created else ""))
+    _stamp(record, user=user, reason=reason or (gettext_noop("Created") if created else ""))
     record.save()
 
 

@@ -511,7 +511,7 @@ def lab_ae_suggestions_create(
                 graded = _grades(result, patient, ranges_by_age)
             if graded is None or not suggestion_decide(graded[0], graded[1].grade if graded[1] else None):
                 if suggestion is not None:
-                    reason = "Lab value corrected: no worse grade than baseline is reached"
+                    reason = gettext_noop("Lab value corrected: no worse grade than baseline is reached")
                     record_delete(record=suggestion, user=None, reason=reason, check_lock=False)
                 continue
             current, baseline = graded

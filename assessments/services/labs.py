@@ -186,14 +186,17 @@ def lab_panel_save(
             if name in panel_data:
                 setattr(panel, name, panel_data[name])
         record_save(
-            record=panel, user=user, reason=reason_for_change if not created else "Lab panel entered", created=created
+            record=panel,
+            user=user,
+            reason=reason_for_change if not created else gettext_noop("Lab panel entered"),
+            created=created,
         )
 
         outcome = LabPanelOutcome(panel=panel)
         age = age_in_days(patient.screening.date_of_birth, local_date(patient.site, sampled_at))
         ranges = reference_ranges_for(site=patient.site, age_days=age)
         current = {} if created else {r.analyte: r for r in panel.results.all()}
-        history_reason = "Lab value entered" if created else reason_for_change
+        history_reason = gettext_noop("Lab value entered") if created else reason_for_change
         new_results: list[LabResult] = []
         changed_results: list[LabResult] = []
         for code, measurement in values.items():
@@ -228,7 +231,7 @@ def lab_panel_save(
             if result.flag in {"H", "L"}:
                 outcome.flagged.append(result)
         for removed in current.values():
-            why = reason_for_change or "Value removed"
+            why = reason_for_change or gettext_noop("Value removed")
             for suggestion in removed.ae_suggestions.all():  # gone with its value, with the same reason
                 record_delete(record=suggestion, user=user, reason=f"Lab value removed: {why}", check_lock=False)
             record_delete(record=removed, user=user, reason=why, check_lock=False)

@@ -474,10 +474,10 @@ def _store(*, patient, visit, on, result, detail, digest, existing):
     if existing.confirmed_status:
         existing.recomputed_status, existing.recomputed_detail, existing.recomputed_at = status, detail, now
         existing.needs_review = status != existing.confirmed_status or status != existing.computed_status
-        reason = "Recomputed after a data change; confirmed result kept, flagged for review"
+        reason = gettext_noop("Recomputed after a data change; confirmed result kept, flagged for review")
     else:
         existing.computed_status, existing.computed_detail, existing.computed_at = status, detail, now
-        reason = "Recomputed after a data change"
+        reason = gettext_noop("Recomputed after a data change")
     record_save(record=existing, user=None, reason=reason)
     return existing
 

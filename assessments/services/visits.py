@@ -28,7 +28,7 @@ def visit_date_apply(*, visit: Visit, visit_date: date, user, reason: str | None
             )
         visit.out_of_window = check.deviation
         visit.window_note = check.explanation if check.deviation else ""
-    record_save(record=visit, user=user, reason=reason or "Visit date recorded")
+    record_save(record=visit, user=user, reason=reason or gettext_noop("Visit date recorded"))
     auto_query_sync(
         patient=visit.patient,
         record=visit,

@@ -15,6 +15,7 @@ two (the eCRF's ranges are not by sex).
 from decimal import Decimal
 
 from django.db import migrations, models
+from django.utils.translation import gettext_noop
 
 D15, M1, M2, M6, Y1, Y2, Y5, Y6 = 15, 30, 61, 183, 365, 730, 1826, 2191
 Y7, Y11, Y12, Y13, Y15, Y16, Y17, Y18 = 2557, 4018, 4383, 4748, 5479, 5844, 6209, 6575
@@ -105,7 +106,7 @@ PEDIATRIC = [
     ("FERRITIN", "µg/L", Y16, Y18, "12", "200", SIIMES),
 ]
 
-REASON = "Pediatric age-banded reference ranges with their sources"
+REASON = gettext_noop("Pediatric age-banded reference ranges with their sources")  # read in the reader's language
 
 
 def _history(apps, objs, kind: str) -> None:
