@@ -142,16 +142,25 @@ class Cursor:
     def parse(cls, text: str | None) -> "Cursor | None":
         """A cursor from a link; anything else (edited, truncated, junk) is None: the first page."""
         parts = (text or "").split(CURSOR_SEPARATOR)
-        if len(parts) != 3:
+        ends = _cursor_ends(parts, 3)
+        if ends is None or model_by_label(parts[1]) is None:
             return None
-        try:
-            when = datetime.fromisoformat(parts[0].replace(" ", "+"))  # a '+' of the offset read as a space
-            history_id = int(parts[2])
-        except ValueError:
-            return None
-        if when.tzinfo is None or history_id < 0 or model_by_label(parts[1]) is None:
-            return None
-        return cls(when, parts[1], history_id)
+        return cls(ends[0], parts[1], ends[1])
+
+
+def _cursor_ends(parts: list[str], count: int) -> tuple[datetime, int] | None:
+    """A cursor's first part as an aware instant and its last as a row id, when it has `count`
+    parts and both read; else None (the first page)."""
+    if len(parts) != count:
+        return None
+    try:
+        when = datetime.fromisoformat(parts[0].replace(" ", "+"))  # a '+' of the offset read as a space
+        row_id = int(parts[-1])
+    except ValueError:
+        return None
+    if when.tzinfo is None or row_id < 0:
+        return None
+    return when, row_id
 
 
 @dataclass(frozen=True)
@@ -816,17 +825,8 @@ class SecurityCursor:
     @classmethod
     def parse(cls, text: str | None) -> "SecurityCursor | None":
         """A cursor from a link; anything else is None: the first page."""
-        parts = (text or "").split(CURSOR_SEPARATOR)
-        if len(parts) != 2:
-            return None
-        try:
-            at = datetime.fromisoformat(parts[0].replace(" ", "+"))
-            event_id = int(parts[1])
-        except ValueError:
-            return None
-        if at.tzinfo is None or event_id < 0:
-            return None
-        return cls(at, event_id)
+        ends = _cursor_ends((text or "").split(CURSOR_SEPARATOR), 2)
+        return cls(*ends) if ends is not None else None
 
 
 @dataclass

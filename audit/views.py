@@ -33,11 +33,11 @@ def _page_zone(request) -> ZoneInfo:
     return ZoneInfo(getattr(request, "page_time_zone", None) or settings.TIME_ZONE)
 
 
-def _cursors(request) -> dict:
+def _cursors(request, cursor=selectors.Cursor) -> dict:
     """The page asked for: older than `before` or newer than `after`; a cursor that cannot be read
     is no cursor (the newest page)."""
-    before = selectors.Cursor.parse(request.GET.get("before"))
-    after = selectors.Cursor.parse(request.GET.get("after")) if before is None else None
+    before = cursor.parse(request.GET.get("before"))
+    after = cursor.parse(request.GET.get("after")) if before is None else None
     return {"before": before, "after": after}
 
 
@@ -151,9 +151,7 @@ def audit_study(request):
 def audit_security(request):
     """The security log on its own page, paginated like the trail: sign-ins, failures, lockouts and
     role changes of the reader's sites' staff."""
-    before = selectors.SecurityCursor.parse(request.GET.get("before"))
-    after = selectors.SecurityCursor.parse(request.GET.get("after")) if before is None else None
-    page = selectors.security_page(user=request.user, before=before, after=after)
+    page = selectors.security_page(user=request.user, **_cursors(request, selectors.SecurityCursor))
     return render(request, "audit/security.html", {"page": page, "security": page.events, **_links(request, page)})
 
 
